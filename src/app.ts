@@ -1,0 +1,66 @@
+// Wires listeners to Bolt and routes to the HTTP server, for the three modes: HTTP (Bolt's
+// receiver on /slack/events), Socket Mode, and console (a receiver the console drives).
+import type { RequestListener } from 'node:http';
+import { App, HTTPReceiver, LogLevel, type Receiver, SocketModeReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Deps } from './deps.js';
+import { register as registerDmp } from './handlers/commands/dmp.js';
+import { registerErrorHandler } from './handlers/errors.js';
+import { healthRoutes } from './http/health.js';
+import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
+
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** The Web API client's options: a request timeout and a bounded retry policy (its defaults are none and ten retries over half an hour). */
+export function slackClientOptions(apiUrl: string): WebClientOptions {
+  return {
+    slackApiUrl: apiUrl,
+    timeout: 10_000,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000, randomize: true },
+  };
+}
+
+export function registerListeners(app: App, deps: Deps): void {
+  registerDmp(app, deps);
+  registerErrorHandler(app, deps);
+}
+
+export interface BuiltApp {
+  app: App;
+  /** Set in HTTP mode: Bolt's request listener for /slack/events. */
+  slackListener?: RequestListener;
+  routes: RouteTable;
+}
+
+/** A receiver that does nothing by itself: the console feeds events with app.processEvent. */
+class ConsoleReceiver implements Receiver {
+  init(): void {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+export function buildApp(deps: Deps): BuiltApp {
+  const { config } = deps;
+  const clientOptions = slackClientOptions(config.SLACK_API_URL);
+  const logLevel = LogLevel.WARN;
+  let app: App;
+  let slackListener: RequestListener | undefined;
+  if (config.slackMode === 'http') {
+    const receiver = new HTTPReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET as string,
+      endpoints: SLACK_EVENTS_PATH,
+      bodyLimit: MAX_BODY_BYTES,
+      logLevel,
+    });
+    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logLevel });
+    slackListener = receiver.requestListener;
+  } else if (config.slackMode === 'socket') {
+    const receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, installerOptions: { clientOptions }, logLevel });
+    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logLevel });
+  } else {
+    app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logLevel, tokenVerificationEnabled: false });
+  }
+  registerListeners(app, deps);
+  const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })) };
+  return { app, slackListener, routes };
+}

@@ -1,0 +1,45 @@
+// A reply as the handlers send it: fallback text, Block Kit, and files too long for a message.
+import type { KnownBlock, View } from '@slack/types';
+
+export interface OutFile {
+  filename: string;
+  title: string;
+  content: string;
+}
+
+export interface Message {
+  /** Notification and screen-reader text; also what a client without blocks shows. */
+  text: string;
+  blocks: KnownBlock[];
+  files?: OutFile[];
+  /** A modal to open instead of (or beside) the message, for commands that ask for input. */
+  modal?: View;
+}
+
+export const STATUS_EMOJI = {
+  ok: ':large_green_circle:',
+  warn: ':large_yellow_circle:',
+  critical: ':red_circle:',
+  unknown: ':white_circle:',
+} as const;
+
+/** Escapes the three characters Slack's mrkdwn treats as control characters. */
+export function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text } };
+}
+
+export function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text }] };
+}
+
+export function header(text: string): KnownBlock {
+  return { type: 'header', text: { type: 'plain_text', text: text.slice(0, 150), emoji: true } };
+}
+
+export function textMessage(text: string): Message {
+  return { text, blocks: [section(esc(text))] };
+}

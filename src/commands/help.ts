@@ -1,0 +1,51 @@
+// `/dmp help` and `/dmp help <command>`, generated from the registry.
+import type { KnownBlock } from '@slack/types';
+import { context, esc, header, type Message, section } from '../blocks/message.js';
+import { fitBlocks } from '../blocks/limits.js';
+import { findProcedure, PROCEDURES } from '../runbooks/index.js';
+import { resolve } from './parse.js';
+import type { Command, CommandGroup } from './types.js';
+
+const GROUP_ORDER: CommandGroup[] = ['Health', 'Diagnosis', 'Remediation', 'Incidents', 'Reference', 'Bot'];
+
+export function usageOf(c: Command): string {
+  return `/dmp ${c.words.join(' ')}${c.usage ? ` ${c.usage}` : ''}`;
+}
+
+export function helpMessage(commands: Command[], intro?: string): Message {
+  const blocks: KnownBlock[] = [header('dmp-bot: the support runbook in Slack')];
+  if (intro) blocks.push(section(intro));
+  for (const group of GROUP_ORDER) {
+    const inGroup = commands.filter((c) => c.group === group);
+    if (!inGroup.length) continue;
+    blocks.push(section(`*${group}*\n${inGroup.map((c) => `\`${esc(usageOf(c))}\` — ${esc(c.summary)}`).join('\n')}`));
+  }
+  blocks.push(context('`/dmp help <command>` tells more about one command.'));
+  const text = `${intro ? `${intro}\n` : ''}Commands: ${commands.map((c) => usageOf(c)).join(', ')}`;
+  return { text, blocks: fitBlocks(blocks) };
+}
+
+export function commandHelp(commands: Command[], words: string[]): Message {
+  const r = resolve(commands, words.join(' '));
+  if (!r.command) return helpMessage(commands, `No command \`${esc(words.join(' '))}\`.${r.suggestion ? ` Did you mean \`${usageOf(r.suggestion)}\`?` : ''}`);
+  const c = r.command;
+  const lines = [`*\`${esc(usageOf(c))}\`*`, esc(c.summary), `Runbook: ${esc(c.section)}`];
+  const p = PROCEDURES.find((x) => x.words.join(' ') === c.words.join(' '));
+  const proc = p ? findProcedure(p.id) : undefined;
+  if (proc) {
+    lines.push(`Checks: ${proc.checks.map((k) => esc(k.title)).join(', ')}`);
+    if (proc.remedies.length) lines.push(`Remedies: ${proc.remedies.map((m) => `${esc(m.title)} (${m.risk} risk)`).join(', ')}`);
+  }
+  return { text: `${usageOf(c)}: ${c.summary}`, blocks: [section(lines.join('\n'))] };
+}
+
+export function helpCommand(all: () => Command[]): Command {
+  return {
+    words: ['help'],
+    usage: '[command]',
+    summary: 'this list, or more about one command',
+    section: 'Bot',
+    group: 'Bot',
+    run: async (_deps, req) => (req.args.length ? commandHelp(all(), req.args) : helpMessage(all())),
+  };
+}

@@ -1,0 +1,162 @@
+// The one place that reads process.env: a zod schema that fails fast with one line naming
+// the variable. Secrets found here are registered with redact() before anything is logged.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { registerSecret, registerUrlSecret } from './redact.js';
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const url = (name: string) =>
+  z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional()
+    .refine((v) => v === undefined || URL.canParse(v), { message: `${name} must be a URL` });
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration like 30s, 15m, 1h or 2d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const jsonObject = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx): z.infer<T> | undefined => {
+      if (!v) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+      const result = schema.safeParse(parsed);
+      if (!result.success) {
+        ctx.addIssue({ code: 'custom', message: result.error.issues.map((i) => i.message).join('; ') });
+        return z.NEVER;
+      }
+      return result.data;
+    });
+
+const SEVERITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const RUNBOOK_RESPONSE_TARGETS: Record<Severity, number> = {
+  P1: 15 * 60_000,
+  P2: 60 * 60_000,
+  P3: 4 * 60 * 60_000,
+  P4: 24 * 60 * 60_000,
+};
+
+const durationText = z.string().refine((v) => parseDuration(v) !== undefined, {
+  message: 'values must be durations like 15m or 1h',
+});
+
+const schema = z.object({
+  SLACK_BOT_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText,
+  SLACK_API_URL: url('SLACK_API_URL').transform((v) => v ?? 'https://slack.com/api/'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  BOT_DATABASE_URL: url('BOT_DATABASE_URL'),
+  DATA_DIR: z.string().default('./data'),
+  DMP_DATABASE_URL: url('DMP_DATABASE_URL'),
+  DMP_REDIS_URL: url('DMP_REDIS_URL'),
+  DMP_REDIS_PREFIX: z.string().default(''),
+  DMP_API_URL: url('DMP_API_URL'),
+  DMP_ADMIN_TOKEN: optionalText,
+  KUBECONFIG: optionalText,
+  DMP_NAMESPACE: optionalText,
+  PAGERDUTY_API_TOKEN: optionalText,
+  PAGERDUTY_API_URL: url('PAGERDUTY_API_URL').transform((v) => (v ?? 'https://api.pagerduty.com').replace(/\/+$/, '')),
+  PAGERDUTY_WEBHOOK_SECRETS: list,
+  PAGERDUTY_FROM_EMAIL: optionalText,
+  INCIDENTS_CHANNEL: optionalText,
+  DMP_OPERATORS: list.refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), {
+    message: 'must be Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated',
+  }),
+  ESCALATION_CONTACTS: jsonObject(z.record(z.string(), z.string())),
+  GRAFANA_URL: url('GRAFANA_URL'),
+  STATUS_PAGE_URL: url('STATUS_PAGE_URL'),
+  RESPONSE_TARGETS: jsonObject(z.partialRecord(z.enum(SEVERITIES), durationText)),
+  POSTMORTEM_DUE: duration('48h'),
+  GITHUB_API_URL: url('GITHUB_API_URL').transform((v) => v ?? 'https://api.github.com/'),
+  CHECK_DEADLINE: duration('2s'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export type SlackMode = 'http' | 'socket' | 'console';
+
+export interface Config extends Omit<Raw, 'RESPONSE_TARGETS'> {
+  slackMode: SlackMode;
+  responseTargets: Record<Severity, number>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const raw = result.data;
+  for (const secret of [raw.SLACK_BOT_TOKEN, raw.SLACK_SIGNING_SECRET, raw.SLACK_APP_TOKEN, raw.DMP_ADMIN_TOKEN, raw.PAGERDUTY_API_TOKEN, ...raw.PAGERDUTY_WEBHOOK_SECRETS]) {
+    registerSecret(secret);
+  }
+  for (const u of [raw.BOT_DATABASE_URL, raw.DMP_DATABASE_URL, raw.DMP_REDIS_URL]) registerUrlSecret(u);
+
+  let slackMode: SlackMode = 'console';
+  if (raw.SLACK_BOT_TOKEN && raw.SLACK_APP_TOKEN) slackMode = 'socket';
+  else if (raw.SLACK_BOT_TOKEN && raw.SLACK_SIGNING_SECRET) slackMode = 'http';
+  else if (raw.SLACK_BOT_TOKEN) {
+    throw new ConfigError('Invalid configuration: SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+
+  const responseTargets = { ...RUNBOOK_RESPONSE_TARGETS };
+  for (const [sev, text] of Object.entries(raw.RESPONSE_TARGETS ?? {})) {
+    if (text) responseTargets[sev as Severity] = parseDuration(text) as number;
+  }
+  const { RESPONSE_TARGETS: _omit, ...rest } = raw;
+  return { ...rest, slackMode, responseTargets };
+}
+
+/** Loads `.env` from the working directory when there is one; real env wins. */
+export function loadDotEnv(): void {
+  try {
+    process.loadEnvFile('.env');
+  } catch {
+    // No .env: the environment alone configures the bot.
+  }
+}

@@ -1,0 +1,19 @@
+// What every command, action and workflow is given: built once in main.ts, faked in tests
+// by pointing the same clients at wire-level fakes.
+import type { WebClient } from '@slack/web-api';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { Sql } from './store/sql.js';
+import type { Targets } from './targets/index.js';
+
+export interface Deps {
+  config: Config;
+  log: Logger;
+  targets: Targets;
+  store: Sql;
+  /** The bot's Web API client (SLACK_API_URL); in console mode it talks to the console's own workspace. */
+  slack: WebClient;
+  metrics: Metrics;
+  now(): Date;
+}

@@ -1,0 +1,39 @@
+// `/dmp …`: acknowledged at once, answered inline when the checks finish in time, otherwise
+// through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
+import type { App } from '@slack/bolt';
+import type { Deps } from '../../deps.js';
+import { runCommandText } from '../../commands/router.js';
+import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
+
+export const SLASH_COMMAND = '/dmp';
+
+export function register(app: App, deps: Deps): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
+    const received = performance.now();
+    const where = { channelId: command.channel_id, userId: command.user_id };
+    const work = runCommandText(deps, where, command.text ?? '');
+    const ready = await within(work, INLINE_BUDGET_MS);
+    const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
+    if (ready) {
+      if (ready.modal) {
+        await ack();
+        await client.views.open({ trigger_id: command.trigger_id, view: ready.modal });
+      } else {
+        await ack(ackBody(ready));
+      }
+      deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
+      await uploadFiles(client, where, ready, deps.log);
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows here.' });
+    deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
+    const message = await work;
+    deps.log.debug({ command: command_name }, 'late reply');
+    if (message.modal) {
+      await respondLate(respond, client, where, { text: 'That took too long to open a form; run the command again.', blocks: [] }, deps.log);
+      return;
+    }
+    await respondLate(respond, client, where, message, deps.log);
+    await uploadFiles(client, where, message, deps.log);
+  });
+}

@@ -1,0 +1,64 @@
+// Sends a Message the way Slack allows at that moment: in the ack, through response_url,
+// or through chat.* when response_url is gone; long output is uploaded as a file.
+import type { RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Message } from '../blocks/message.js';
+import type { Logger } from '../log.js';
+import { redactDeep } from '../redact.js';
+
+/** Slack's 3-second rule leaves room for the network: inline only what is ready by then. */
+export const INLINE_BUDGET_MS = 2_500;
+
+/** Resolves with the value if the promise settles within `ms`, else undefined (it keeps running). */
+export async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function ackBody(m: Message): { response_type: 'in_channel'; text: string; blocks: Message['blocks'] } {
+  return redactDeep({ response_type: 'in_channel' as const, text: m.text, blocks: m.blocks });
+}
+
+export interface Where {
+  channelId: string;
+  userId: string;
+  threadTs?: string;
+}
+
+/** A late reply: response_url first, then chat.postEphemeral, then chat.postMessage. */
+export async function respondLate(respond: RespondFn, client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
+  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  try {
+    await respond({ response_type: 'in_channel', replace_original: false, ...safe });
+    return;
+  } catch (err) {
+    log.warn({ err }, 'response_url failed; posting through the Web API');
+  }
+  try {
+    await client.chat.postMessage({ channel: where.channelId, thread_ts: where.threadTs, ...safe });
+  } catch (err) {
+    log.warn({ err }, 'chat.postMessage failed; trying an ephemeral message');
+    await client.chat.postEphemeral({ channel: where.channelId, user: where.userId, ...safe });
+  }
+}
+
+/** Uploads the files a reply carries (full logs, query plans) beside it. */
+export async function uploadFiles(client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
+  for (const f of m.files ?? []) {
+    try {
+      const file = { filename: f.filename, title: f.title, content: redactDeep(f.content) };
+      await (where.threadTs
+        ? client.filesUploadV2({ channel_id: where.channelId, thread_ts: where.threadTs, ...file })
+        : client.filesUploadV2({ channel_id: where.channelId, ...file }));
+    } catch (err) {
+      log.warn({ err, file: f.filename }, 'could not upload a file');
+    }
+  }
+}

@@ -1,0 +1,27 @@
+// GET /health (the bot's own health, not the platform's) and GET /metrics.
+import { createRequire } from 'node:module';
+import type { Deps } from '../deps.js';
+import { type RouteTable, sendJson } from './server.js';
+
+const require = createRequire(import.meta.url);
+export const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export function healthRoutes(deps: Deps, extra: () => Record<string, string> = () => ({})): RouteTable {
+  return {
+    'GET /health': async (_req, res) => {
+      const components: Record<string, string> = { store: 'healthy', ...extra() };
+      try {
+        await Promise.race([deps.store.query('SELECT 1'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000))]);
+      } catch {
+        components.store = 'unreachable';
+      }
+      const healthy = Object.values(components).every((v) => v === 'healthy' || v === 'console' || v === 'http' || v === 'socket');
+      sendJson(res, 200, { status: healthy ? 'healthy' : 'degraded', version: VERSION, components });
+    },
+    'GET /metrics': async (_req, res) => {
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      res.end(text);
+    },
+  };
+}

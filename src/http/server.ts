@@ -1,0 +1,80 @@
+// The one HTTP server on PORT: Slack (Bolt's receiver), PagerDuty webhooks, health, metrics.
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Deps } from '../deps.js';
+import { redact } from '../redact.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>;
+
+export interface RouteTable {
+  /** `METHOD /path` → handler, e.g. `POST /pagerduty/webhook`. */
+  [key: string]: Route;
+}
+
+export class BodyTooLarge extends Error {}
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge(`body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = redact(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export interface ServerOptions {
+  deps: Deps;
+  slackPath?: string;
+  slackListener?: RequestListener;
+  routes: RouteTable;
+}
+
+export function createHttpServer(opts: ServerOptions): Server {
+  const { deps } = opts;
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (opts.slackListener && path === (opts.slackPath ?? '/slack/events')) {
+      // Bolt enforces its own body limit and signature check.
+      opts.slackListener(req, res);
+      return;
+    }
+    const route = opts.routes[`${req.method} ${path}`];
+    if (!route) {
+      sendJson(res, opts.routes[`GET ${path}`] || opts.routes[`POST ${path}`] ? 405 : 404, { error: 'not found' });
+      req.resume();
+      return;
+    }
+    readBody(req)
+      .then((body) => route(req, res, body))
+      .catch((err: unknown) => {
+        if (err instanceof BodyTooLarge) {
+          sendJson(res, 413, { error: 'body too large' });
+          req.destroy();
+          return;
+        }
+        deps.log.error({ err, path }, 'HTTP route failed');
+        sendJson(res, 500, { error: 'internal error' });
+      });
+  });
+}
+
+export function listen(server: Server, port: number, host?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}

@@ -1,0 +1,43 @@
+// Start-up: parse the config, start the bot in the chosen mode, stop cleanly on SIGTERM.
+import { startBot } from './bot.js';
+import { ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { runConsole } from './console/run.js';
+import { createLogger } from './log.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (config.slackMode === 'console') {
+    const code = await runConsole(config, { input: process.stdin, output: process.stdout });
+    process.exit(code);
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const bot = await startBot(config, { log });
+  log.info({ mode: config.slackMode, port: bot.port }, 'dmp-bot ready');
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'draining');
+    bot.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`dmp-bot could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

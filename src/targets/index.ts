@@ -1,0 +1,40 @@
+// Everything that talks to the platform, built once from the config and injected.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createKube, type Kube } from './kube.js';
+import { createPlatformApi, createReachability, type FetchFn, type PlatformApi, type Reachability } from './platform-api.js';
+import { createPlatformDb, type PlatformDb } from './platform-db.js';
+import { createPlatformRedis, type PlatformRedis } from './platform-redis.js';
+
+export interface Targets {
+  config: Config;
+  db: PlatformDb;
+  redis: PlatformRedis;
+  kube: Kube;
+  api: PlatformApi;
+  reach: Reachability;
+  now(): Date;
+}
+
+export interface TargetOverrides {
+  fetch?: FetchFn;
+  now?: () => Date;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createTargets(config: Config, log: Logger, overrides: TargetOverrides = {}): Targets {
+  const fetchFn = overrides.fetch ?? fetch;
+  return {
+    config,
+    db: createPlatformDb(config.DMP_DATABASE_URL, log.child({ target: 'postgres' })),
+    redis: createPlatformRedis(config.DMP_REDIS_URL, config.DMP_REDIS_PREFIX, log.child({ target: 'redis' })),
+    kube: createKube({ kubeconfig: config.KUBECONFIG, namespace: config.DMP_NAMESPACE, env: overrides.env }),
+    api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn),
+    reach: createReachability(fetchFn),
+    now: overrides.now ?? (() => new Date()),
+  };
+}
+
+export async function closeTargets(targets: Targets): Promise<void> {
+  await Promise.allSettled([targets.db.close(), targets.redis.close()]);
+}

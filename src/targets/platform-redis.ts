@@ -1,0 +1,58 @@
+// The platform's Redis: queue, worker registry, heartbeats and cache namespaces. Every call
+// has a deadline; the client reconnects by itself when the server comes back.
+import { Redis } from 'ioredis';
+import { NotConfigured, withDeadline } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface PlatformRedis {
+  readonly configured: boolean;
+  /** Key prefix (tests and shared servers); applied by ioredis to commands, not to SCAN patterns. */
+  readonly prefix: string;
+  run<T>(fn: (redis: Redis) => Promise<T>, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+const HINT = 'set DMP_REDIS_URL to the platform Redis';
+
+export function createPlatformRedis(url: string | undefined, prefix: string, log: Logger, defaultTimeoutMs = 2_000): PlatformRedis {
+  if (!url) {
+    return {
+      configured: false,
+      prefix,
+      run: async () => {
+        throw new NotConfigured('redis', HINT);
+      },
+      close: async () => {},
+    };
+  }
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    keyPrefix: prefix || undefined,
+    connectTimeout: 2_000,
+    commandTimeout: defaultTimeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 250, 2_000),
+  });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    if (err.message !== lastError) log.warn({ err }, 'platform redis error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+
+  return {
+    configured: true,
+    prefix,
+    async run(fn, timeoutMs = defaultTimeoutMs) {
+      return withDeadline('redis', timeoutMs, async () => {
+        if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+        return fn(redis);
+      });
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
