@@ -1,12 +1,13 @@
 // Start-up: parse the config, start the bot in the chosen mode, stop cleanly on SIGTERM.
 import { startBot } from './bot.js';
-import { ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { type Config, ConfigError, loadConfig, loadDotEnv } from './config.js';
 import { runConsole } from './console/run.js';
 import { createLogger } from './log.js';
+import { redact } from './redact.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
@@ -38,6 +39,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`dmp-bot could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`dmp-bot could not start: ${redact(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(1);
 });

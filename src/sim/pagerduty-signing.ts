@@ -87,13 +87,15 @@ export function newEventId(): string {
   return `01${randomChars(24)}`;
 }
 
-/** An object id shaped like PagerDuty's (`P` + 6 characters). */
-export function newObjectId(prefix = 'P'): string {
-  return `${prefix}${randomChars(6)}`;
+/** An object id shaped like PagerDuty's (`P` + 6 characters; incidents use `Q` + 13). */
+export function newObjectId(prefix = 'P', length = 6): string {
+  return `${prefix}${randomChars(length)}`;
 }
 
 /** The `{html_url, id, self, summary, type}` reference PagerDuty embeds everywhere. */
-export function reference(kind: 'user' | 'service' | 'escalation_policy' | 'incident' | 'team' | 'priority', ref: Reference, subdomain = 'dmp'): Record<string, unknown> {
+export type ReferenceKind = 'user' | 'service' | 'escalation_policy' | 'incident' | 'team' | 'priority' | 'schedule';
+
+export function reference(kind: ReferenceKind, ref: Reference, subdomain = 'dmp'): Record<string, unknown> {
   const plural = kind === 'escalation_policy' ? 'escalation_policies' : kind === 'priority' ? 'priorities' : `${kind}s`;
   const htmlUrl =
     kind === 'priority' ? `https://${subdomain}.pagerduty.com/account/incident_priorities` : `https://${subdomain}.pagerduty.com/${plural}/${ref.id}`;

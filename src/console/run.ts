@@ -1,0 +1,145 @@
+// Console mode: the bot without Slack, the way Hubot's shell adapter lets a newcomer try a
+// bot. A prompt takes `/dmp …` lines, replies are rendered as text, buttons are numbered
+// choices picked by typing the number, and modals are walked as prompts, field by field.
+// When standard input is not a terminal it reads lines until EOF, prints each reply, exits 0.
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { type BotHandle, startBot } from '../bot.js';
+import type { Config } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+import { walkModal } from './modal.js';
+import { type ConsoleWorkspace, startConsoleWorkspace } from './workspace.js';
+
+export interface ConsoleOptions {
+  input: Readable;
+  output: Writable;
+  /** Printed before the first prompt (the sandbox's banner). */
+  banner?: string;
+  log?: Logger;
+  /** Channel ids to names, so threads elsewhere (#incidents) are labelled. */
+  channels?: Record<string, { name: string }>;
+  /** Called once the bot is up, before the first line is read (the sandbox hooks in here). */
+  onReady?(bot: BotHandle, workspace: ConsoleWorkspace): Promise<void> | void;
+}
+
+/** Reads lines one at a time, whatever the input is; undefined at EOF. */
+export class LineReader {
+  private queue: string[] = [];
+  private waiting: ((line: string | undefined) => void) | undefined;
+  private ended = false;
+
+  constructor(
+    input: Readable,
+    private readonly output: Writable,
+    readonly interactive: boolean,
+  ) {
+    const rl = createInterface({ input, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
+    rl.on('line', (line) => {
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w(line);
+      } else this.queue.push(line);
+    });
+    rl.on('close', () => {
+      this.ended = true;
+      this.waiting?.(undefined);
+      this.waiting = undefined;
+    });
+  }
+
+  next(prompt: string): Promise<string | undefined> {
+    if (this.interactive) this.output.write(prompt);
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+}
+
+export async function runConsole(config: Config, opts: ConsoleOptions): Promise<number> {
+  const interactive = Boolean((opts.input as Readable & { isTTY?: boolean }).isTTY);
+  const print = (text: string) => {
+    opts.output.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+  const userName = safeUserName();
+  // Console mode keeps the terminal for replies: only warnings and worse go to stderr.
+  const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const workspace = await startConsoleWorkspace({ userName, email: `${userName}@localhost`, print, channels: opts.channels });
+  const bot = await startBot({ ...config, SLACK_API_URL: workspace.apiUrl }, { log, portOptional: true });
+  workspace.attach(bot.built.app);
+  await opts.onReady?.(bot, workspace);
+
+  print(opts.banner ?? defaultBanner(config, bot.port));
+  const reader = new LineReader(opts.input, opts.output, interactive);
+  try {
+    for (;;) {
+      await handleModals(workspace, reader, print);
+      const raw = await reader.next('dmp> ');
+      if (raw === undefined) break;
+      const line = raw.trim();
+      if (!line) continue;
+      if (/^(exit|quit|\\q)$/i.test(line)) break;
+      if (!interactive) print(`dmp> ${line}`);
+      if (/^\d+$/.test(line)) {
+        const choice = workspace.choice(Number(line));
+        if (choice?.confirm) {
+          const answer = await reader.next(`${choice.confirm} (y/N) `);
+          if (!/^y(es)?$/i.test(answer?.trim() ?? '')) {
+            print('Not pressed.');
+            continue;
+          }
+        }
+        const problem = await workspace.press(Number(line));
+        if (problem) print(problem);
+      } else if (line.startsWith('/')) {
+        const [cmd, ...rest] = line.split(/\s+/);
+        if (cmd !== '/dmp') {
+          print(`Only /dmp commands here. Try /dmp help.`);
+          continue;
+        }
+        await workspace.command(rest.join(' '));
+      } else {
+        // Lenient: `scans stuck` means `/dmp scans stuck`.
+        await workspace.command(line);
+      }
+      await workspace.settle(300, 15_000);
+    }
+    await handleModals(workspace, reader, print);
+    await workspace.settle(300, 15_000);
+  } finally {
+    await bot.stop();
+    await workspace.close();
+  }
+  return 0;
+}
+
+async function handleModals(workspace: ConsoleWorkspace, reader: LineReader, print: (t: string) => void): Promise<void> {
+  for (let modal = workspace.takeModal(); modal; modal = workspace.takeModal()) {
+    await walkModal(workspace, modal, reader, print);
+    await workspace.settle(300, 15_000);
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username || 'you';
+  } catch {
+    return 'you';
+  }
+}
+
+function defaultBanner(config: Config, port: number | undefined): string {
+  const lines = [
+    'dmp-bot console — the support runbook without Slack.',
+    'Type /dmp help for the commands, a number to press a button, exit to leave.',
+  ];
+  if (port !== undefined) lines.push(`HTTP server on port ${port} (GET /health, POST /pagerduty/webhook).`);
+  if (!config.DMP_DATABASE_URL && !config.DMP_REDIS_URL && !config.DMP_API_URL && !config.KUBECONFIG) {
+    lines.push('Nothing is configured yet: see the README, or try `npm run sandbox` for a simulated platform.');
+  }
+  return `${lines.join('\n')}\n`;
+}

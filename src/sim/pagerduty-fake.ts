@@ -1,0 +1,660 @@
+// A wire-level fake of PagerDuty's REST API v2 (incidents, notes, services, priorities, users,
+// on-calls) that @pagerduty/pdjs and plain fetch talk to unchanged through a base URL. It keeps
+// incidents as state and, like real PagerDuty, echoes every change back as a signed v3 webhook
+// when `webhookTarget` is set, so a whole incident loop runs without the internet.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { headerRecord, json, parseJson, splitUrl, startHttpServer } from './http-server.js';
+import type { Fault, FaultOptions, FakeHttpServer } from './http-server.js';
+import { deliverWebhook, incidentEvent, newObjectId, reference } from './pagerduty-signing.js';
+import type {
+  IncidentEventType,
+  IncidentStatus,
+  Reference,
+  ReferenceKind,
+  Urgency,
+  WebhookEnvelope,
+  WebhookIncident,
+} from './pagerduty-signing.js';
+
+export interface PdUser {
+  id: string;
+  name: string;
+  email: string;
+  time_zone?: string;
+}
+
+export interface PdService {
+  id: string;
+  name: string;
+}
+
+export interface PdPriority {
+  id: string;
+  name: string;
+}
+
+export interface PdNote {
+  id: string;
+  user: Reference;
+  content: string;
+  created_at: string;
+}
+
+export interface PdIncident {
+  id: string;
+  incident_number: number;
+  title: string;
+  status: IncidentStatus;
+  urgency: Urgency;
+  service: PdService;
+  priority: PdPriority | null;
+  assignees: PdUser[];
+  acknowledgers: PdUser[];
+  escalation_level: number;
+  incident_key: string;
+  details?: string;
+  created_at: string;
+  updated_at: string;
+  last_status_change_at: string;
+  last_status_change_by: Reference;
+  notes: PdNote[];
+}
+
+export interface PdRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  body: unknown;
+  at: number;
+}
+
+export interface WebhookTarget {
+  url: string;
+  secrets: string[];
+  subscriptionId?: string;
+}
+
+export interface WebhookDelivery {
+  event: WebhookEnvelope;
+  status?: number;
+  error?: string;
+}
+
+export interface PagerDutyFakeOptions {
+  /** When set, only this token is accepted; unset: any token. */
+  token?: string;
+  services?: PdService[];
+  /** The first user is the token's owner (`GET /users/me`) and the on-call. */
+  users?: PdUser[];
+  subdomain?: string;
+  port?: number;
+}
+
+/**
+ * What a responder can change on an incident, through REST or `act()`. `triggered` is for
+ * `act()` only (REST refuses it): it reopens a resolved incident or lets an acknowledgement
+ * time out, as PagerDuty itself does.
+ */
+export interface IncidentChange {
+  status?: 'acknowledged' | 'resolved' | 'triggered';
+  priorityId?: string;
+  assigneeIds?: string[];
+  escalationLevel?: number;
+  resolution?: string;
+  title?: string;
+  urgency?: Urgency;
+}
+
+export interface PagerDutyFake {
+  /** Base URL, like `https://api.pagerduty.com` (no trailing slash). */
+  readonly url: string;
+  readonly http: FakeHttpServer;
+  readonly requests: PdRequest[];
+  readonly incidents: Map<string, PdIncident>;
+  readonly services: PdService[];
+  readonly priorities: PdPriority[];
+  readonly users: PdUser[];
+  readonly deliveries: WebhookDelivery[];
+  /** When set, every state change is delivered here as a signed v3 webhook. */
+  webhookTarget: WebhookTarget | undefined;
+  seedIncident(incident: SeedIncident): PdIncident;
+  /** Seeds an incident and tells the webhook target, as a page from monitoring would. */
+  triggerIncident(incident: SeedIncident): Promise<PdIncident>;
+  /** Someone acts on PagerDuty's side (the mobile app, an escalation timeout): same effects as REST. */
+  act(incidentId: string, change: IncidentChange, byEmail?: string): Promise<PdIncident>;
+  onRequest(listener: (request: PdRequest) => void): () => void;
+  onChange(listener: (event: WebhookEnvelope) => void): () => void;
+  /** Resolves once every webhook queued so far has been delivered (or has failed). */
+  settled(): Promise<void>;
+  setFault(kind: Fault, opts?: FaultOptions): void;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface SeedIncident {
+  id?: string;
+  title: string;
+  status?: IncidentStatus;
+  urgency?: Urgency;
+  /** Service id; must be one of the fake's services (the first by default). */
+  serviceId?: string;
+  /** Priority name, 'P1'…'P5'. */
+  priority?: string | null;
+  assigneeIds?: string[];
+  incident_key?: string;
+  details?: string;
+  created_at?: string;
+}
+
+class PdError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { error: { message: string; code: number; errors?: string[] } },
+  ) {
+    super(body.error.message);
+  }
+}
+
+const invalidInput = (...errors: string[]): PdError =>
+  new PdError(400, { error: { message: 'Invalid Input Provided', code: 2001, errors } });
+const notFound = (): PdError => new PdError(404, { error: { message: 'Not Found', code: 2100 } });
+const missingFrom = (): PdError =>
+  new PdError(400, {
+    error: { message: 'You must specify a user\'s email address in the "From" header to perform this action', code: 2016 },
+  });
+
+const DEFAULT_SERVICES: PdService[] = [
+  { id: 'PDMPAPI', name: 'DMP API' },
+  { id: 'PDMPWRK', name: 'DMP Scan Workers' },
+];
+const DEFAULT_USERS: PdUser[] = [
+  { id: 'PDMPUSR1', name: 'Dana On-Call', email: 'dana@example.com', time_zone: 'Europe/London' },
+  { id: 'PDMPUSR2', name: 'Eli Backup', email: 'eli@example.com', time_zone: 'America/New_York' },
+];
+const PRIORITIES: PdPriority[] = ['P1', 'P2', 'P3', 'P4', 'P5'].map((name, i) => ({ id: `PPRI00${i + 1}`, name }));
+const ESCALATION_POLICY: Reference = { id: 'PDMPEP1', summary: 'DMP on-call' };
+
+const iso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promise<PagerDutyFake> {
+  const subdomain = opts.subdomain ?? 'dmp';
+  const services = [...(opts.services ?? DEFAULT_SERVICES)];
+  const users = [...(opts.users ?? DEFAULT_USERS)];
+  const incidents = new Map<string, PdIncident>();
+  const requests: PdRequest[] = [];
+  const deliveries: WebhookDelivery[] = [];
+  const requestListeners = new Set<(r: PdRequest) => void>();
+  const changeListeners = new Set<(e: WebhookEnvelope) => void>();
+  let nextNumber = 1;
+  let noteSeq = 0;
+  // Deliveries go out one after another, in the order the changes happened, after the REST answer.
+  let deliveryChain: Promise<void> = Promise.resolve();
+
+  const owner = (): PdUser => {
+    const first = users[0];
+    if (!first) throw new Error('pagerduty fake has no users');
+    return first;
+  };
+  const userRef = (u: PdUser): Reference => ({ id: u.id, summary: u.name });
+  const ref = (kind: ReferenceKind, r: Reference): Record<string, unknown> => reference(kind, r, subdomain);
+
+  // --- shapes on the wire
+
+  const priorityJson = (p: PdPriority): Record<string, unknown> => ({
+    id: p.id,
+    type: 'priority',
+    summary: p.name,
+    name: p.name,
+    description: `${p.name} incident`,
+    self: `https://api.pagerduty.com/priorities/${p.id}`,
+    html_url: null,
+  });
+
+  const userJson = (u: PdUser): Record<string, unknown> => ({
+    ...ref('user', userRef(u)),
+    type: 'user',
+    name: u.name,
+    email: u.email,
+    time_zone: u.time_zone ?? 'Etc/UTC',
+    role: 'user',
+    teams: [],
+  });
+
+  const serviceJson = (s: PdService): Record<string, unknown> => ({
+    ...ref('service', { id: s.id, summary: s.name }),
+    type: 'service',
+    name: s.name,
+    status: 'active',
+    escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+  });
+
+  const restIncident = (inc: PdIncident): Record<string, unknown> => ({
+    id: inc.id,
+    type: 'incident',
+    summary: `[#${inc.incident_number}] ${inc.title}`,
+    self: `https://api.pagerduty.com/incidents/${inc.id}`,
+    html_url: `https://${subdomain}.pagerduty.com/incidents/${inc.id}`,
+    incident_number: inc.incident_number,
+    title: inc.title,
+    description: inc.title,
+    created_at: inc.created_at,
+    updated_at: inc.updated_at,
+    status: inc.status,
+    incident_key: inc.incident_key,
+    service: ref('service', { id: inc.service.id, summary: inc.service.name }),
+    assignments: inc.assignees.map((u) => ({ at: inc.updated_at, assignee: ref('user', userRef(u)) })),
+    acknowledgements: inc.acknowledgers.map((u) => ({ at: inc.last_status_change_at, acknowledger: ref('user', userRef(u)) })),
+    last_status_change_at: inc.last_status_change_at,
+    last_status_change_by: ref('user', inc.last_status_change_by),
+    escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+    teams: [],
+    urgency: inc.urgency,
+    priority: inc.priority ? priorityJson(inc.priority) : null,
+    resolve_reason: null,
+    alert_counts: { all: 1, triggered: inc.status === 'resolved' ? 0 : 1, resolved: inc.status === 'resolved' ? 1 : 0 },
+    is_mergeable: true,
+    incident_type: { name: 'incident_default' },
+    pending_actions: [],
+    ...(inc.details === undefined ? {} : { body: { type: 'incident_body', details: inc.details } }),
+  });
+
+  const webhookIncident = (inc: PdIncident): WebhookIncident => ({
+    id: inc.id,
+    number: inc.incident_number,
+    title: inc.title,
+    status: inc.status,
+    urgency: inc.urgency,
+    priority: inc.priority ? { id: inc.priority.id, summary: inc.priority.name } : null,
+    service: { id: inc.service.id, summary: inc.service.name },
+    html_url: `https://${subdomain}.pagerduty.com/incidents/${inc.id}`,
+    assignees: inc.assignees.map(userRef),
+    incident_key: inc.incident_key,
+    created_at: inc.created_at,
+    escalation_policy: ESCALATION_POLICY,
+  });
+
+  const noteJson = (note: PdNote): Record<string, unknown> => ({
+    id: note.id,
+    user: ref('user', note.user),
+    channel: { summary: 'The PagerDuty website or APIs' },
+    content: note.content,
+    created_at: note.created_at,
+  });
+
+  // --- state changes, each announced as the webhook PagerDuty would send
+
+  const announce = (type: IncidentEventType, inc: PdIncident, agent: PdUser, note?: PdNote): void => {
+    const event = incidentEvent(type, webhookIncident(inc), {
+      agent: userRef(agent),
+      subdomain,
+      ...(note ? { note: { id: note.id, content: note.content } } : {}),
+    });
+    for (const listener of changeListeners) listener(event);
+    const target = fake.webhookTarget;
+    if (!target) return;
+    const delivery: WebhookDelivery = { event };
+    deliveries.push(delivery);
+    deliveryChain = deliveryChain.then(async () => {
+      try {
+        const res = await deliverWebhook(target.url, event, target.secrets, {
+          ...(target.subscriptionId ? { subscriptionId: target.subscriptionId } : {}),
+          signal: AbortSignal.timeout(10_000),
+        });
+        delivery.status = res.status;
+        await res.arrayBuffer();
+      } catch (err) {
+        delivery.error = err instanceof Error ? err.message : String(err);
+      }
+    });
+  };
+
+  const userByEmail = (email: string): PdUser => {
+    const known = users.find((u) => u.email.toLowerCase() === email.toLowerCase());
+    if (known) return known;
+    // Unknown requesters are accepted as new users so Slack-side emails need no mirroring.
+    const created: PdUser = { id: newObjectId('P'), name: email.split('@')[0] ?? email, email };
+    users.push(created);
+    return created;
+  };
+
+  const findPriority = (id: string): PdPriority => {
+    const priority = PRIORITIES.find((p) => p.id === id);
+    if (!priority) throw invalidInput('Priority not found');
+    return priority;
+  };
+
+  const findUser = (id: string): PdUser => {
+    const user = users.find((u) => u.id === id);
+    if (!user) throw invalidInput(`User ${id} not found`);
+    return user;
+  };
+
+  const addNote = (inc: PdIncident, content: string, by: PdUser): PdNote => {
+    noteSeq += 1;
+    const note: PdNote = { id: `PNOTE${String(noteSeq).padStart(3, '0')}`, user: userRef(by), content, created_at: iso() };
+    inc.notes.push(note);
+    return note;
+  };
+
+  const applyChange = (inc: PdIncident, change: IncidentChange, by: PdUser): void => {
+    if (change.status && change.status !== 'triggered' && inc.status === 'resolved') throw invalidInput('Incident Already Resolved');
+    // Validate everything before changing anything, so a bad request leaves no trace.
+    const priority = change.priorityId === undefined ? undefined : findPriority(change.priorityId);
+    const assignees = change.assigneeIds?.map(findUser);
+    const events: Array<[IncidentEventType, PdNote?]> = [];
+    const now = iso();
+
+    if (change.title !== undefined) inc.title = change.title;
+    if (change.urgency !== undefined) inc.urgency = change.urgency;
+    if (priority && priority.id !== inc.priority?.id) {
+      inc.priority = priority;
+      events.push(['incident.priority_updated']);
+    }
+    if (assignees) {
+      inc.assignees = assignees;
+      // A reassigned incident must be acknowledged again by its new owner.
+      if (inc.status === 'acknowledged') inc.status = 'triggered';
+      inc.acknowledgers = [];
+      events.push(['incident.reassigned']);
+    }
+    if (change.escalationLevel !== undefined && change.escalationLevel !== inc.escalation_level) {
+      inc.escalation_level = change.escalationLevel;
+      if (inc.status === 'acknowledged') inc.status = 'triggered';
+      inc.acknowledgers = [];
+      events.push(['incident.escalated']);
+    }
+    if (change.status === 'acknowledged' && inc.status === 'triggered') {
+      inc.status = 'acknowledged';
+      inc.acknowledgers = [by];
+      inc.last_status_change_at = now;
+      inc.last_status_change_by = userRef(by);
+      events.push(['incident.acknowledged']);
+    }
+    if (change.status === 'triggered' && inc.status !== 'triggered') {
+      events.push([inc.status === 'resolved' ? 'incident.reopened' : 'incident.unacknowledged']);
+      inc.status = 'triggered';
+      inc.acknowledgers = [];
+      if (inc.assignees.length === 0) inc.assignees = [owner()];
+      inc.last_status_change_at = now;
+      inc.last_status_change_by = userRef(by);
+    }
+    if (change.status === 'resolved') {
+      inc.status = 'resolved';
+      inc.assignees = [];
+      inc.last_status_change_at = now;
+      inc.last_status_change_by = userRef(by);
+      events.push(['incident.resolved']);
+      if (change.resolution) events.push(['incident.annotated', addNote(inc, `Resolution Note: ${change.resolution}`, by)]);
+    }
+    inc.updated_at = now;
+    for (const [type, note] of events) announce(type, inc, by, note);
+  };
+
+  const createIncident = (seed: SeedIncident, by: PdUser): PdIncident => {
+    const service = services.find((s) => s.id === (seed.serviceId ?? services[0]?.id));
+    if (!service) throw invalidInput('Service not found');
+    const priority = seed.priority ? PRIORITIES.find((p) => p.name === seed.priority || p.id === seed.priority) : undefined;
+    if (seed.priority && !priority) throw invalidInput('Priority not found');
+    const key = seed.incident_key ?? newObjectId('K').toLowerCase() + Date.now().toString(16);
+    const open = [...incidents.values()].find((i) => i.incident_key === key && i.service.id === service.id && i.status !== 'resolved');
+    if (open) throw invalidInput('Open incident with matching dedup key already exists on this service');
+    const created = seed.created_at ?? iso();
+    const inc: PdIncident = {
+      id: seed.id ?? newObjectId('Q', 13),
+      incident_number: nextNumber++,
+      title: seed.title,
+      status: seed.status ?? 'triggered',
+      urgency: seed.urgency ?? 'high',
+      service,
+      priority: priority ?? null,
+      assignees: (seed.assigneeIds ?? [owner().id]).map(findUser),
+      acknowledgers: seed.status === 'acknowledged' ? [by] : [],
+      escalation_level: 1,
+      incident_key: key,
+      ...(seed.details === undefined ? {} : { details: seed.details }),
+      created_at: created,
+      updated_at: created,
+      last_status_change_at: created,
+      last_status_change_by: { id: service.id, summary: service.name },
+      notes: [],
+    };
+    incidents.set(inc.id, inc);
+    return inc;
+  };
+
+  // --- REST routes
+
+  const requireFrom = (req: PdRequest): PdUser => {
+    const from = req.headers.from;
+    if (!from) throw missingFrom();
+    if (!/^[^@\s]+@[^@\s]+$/.test(from)) throw new PdError(400, { error: { message: 'Malformed "From" header', code: 1028 } });
+    return userByEmail(from);
+  };
+
+  const getIncident = (id: string): PdIncident => {
+    const inc = incidents.get(id);
+    if (!inc) throw notFound();
+    return inc;
+  };
+
+  const objectField = (body: unknown, key: string): Record<string, unknown> => {
+    const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidInput(`${key} must be an object`);
+    return value as Record<string, unknown>;
+  };
+
+  const changeFromBody = (body: Record<string, unknown>): IncidentChange => {
+    if (body.type !== 'incident_reference' && body.type !== 'incident') throw invalidInput('Incident type must be incident_reference');
+    const change: IncidentChange = {};
+    if (body.status !== undefined) {
+      if (body.status !== 'acknowledged' && body.status !== 'resolved') throw invalidInput('Status must be acknowledged or resolved');
+      change.status = body.status;
+    }
+    const priority = body.priority as { id?: unknown } | null | undefined;
+    if (priority && typeof priority.id === 'string') change.priorityId = priority.id;
+    if (Array.isArray(body.assignments)) {
+      change.assigneeIds = body.assignments.map((a: { assignee?: { id?: unknown } }) => {
+        if (typeof a?.assignee?.id !== 'string') throw invalidInput('Assignment must have an assignee with an id');
+        return a.assignee.id;
+      });
+    }
+    if (typeof body.escalation_level === 'number') change.escalationLevel = body.escalation_level;
+    if (typeof body.resolution === 'string') change.resolution = body.resolution;
+    if (typeof body.title === 'string') change.title = body.title;
+    if (body.urgency === 'high' || body.urgency === 'low') change.urgency = body.urgency;
+    return change;
+  };
+
+  const page = (key: string, items: unknown[], query: URLSearchParams): Record<string, unknown> => {
+    const limit = Number(query.get('limit') ?? 25);
+    const offset = Number(query.get('offset') ?? 0);
+    return { [key]: items.slice(offset, offset + limit), limit, offset, more: offset + limit < items.length, total: null };
+  };
+
+  type Route = (req: PdRequest, params: string[]) => [number, unknown];
+  const routes: Array<[string, RegExp, Route]> = [
+    ['GET', /^\/incidents$/, (req) => {
+      const statuses = req.query.getAll('statuses[]');
+      const list = [...incidents.values()].filter((i) => statuses.length === 0 || statuses.includes(i.status));
+      return [200, page('incidents', list.map(restIncident), req.query)];
+    }],
+    ['GET', /^\/incidents\/(\w+)$/, (_req, [id]) => [200, { incident: restIncident(getIncident(id ?? '')) }]],
+    ['PUT', /^\/incidents\/(\w+)$/, (req, [id]) => {
+      const by = requireFrom(req);
+      const inc = getIncident(id ?? '');
+      applyChange(inc, changeFromBody(objectField(req.body, 'incident')), by);
+      return [200, { incident: restIncident(inc) }];
+    }],
+    ['PUT', /^\/incidents$/, (req) => {
+      const by = requireFrom(req);
+      const list = (req.body as { incidents?: unknown } | undefined)?.incidents;
+      if (!Array.isArray(list)) throw invalidInput('incidents must be an array');
+      const planned = list.map((item: Record<string, unknown>) => ({ inc: getIncident(String(item?.id)), change: changeFromBody(item) }));
+      for (const { inc, change } of planned) applyChange(inc, change, by);
+      return [200, { incidents: planned.map(({ inc }) => restIncident(inc)) }];
+    }],
+    ['POST', /^\/incidents$/, (req) => {
+      const by = requireFrom(req);
+      const body = objectField(req.body, 'incident');
+      if (body.type !== 'incident') throw invalidInput('Incident type must be incident');
+      if (typeof body.title !== 'string' || body.title.trim() === '') throw invalidInput('Title cannot be empty');
+      const service = body.service as { id?: unknown } | undefined;
+      if (typeof service?.id !== 'string') throw invalidInput('Service must be a service_reference');
+      const priority = body.priority as { id?: unknown } | undefined;
+      const details = (body.body as { details?: unknown } | undefined)?.details;
+      const inc = createIncident(
+        {
+          title: body.title,
+          serviceId: service.id,
+          ...(body.urgency === 'low' || body.urgency === 'high' ? { urgency: body.urgency } : {}),
+          ...(typeof priority?.id === 'string' ? { priority: priority.id } : {}),
+          ...(typeof body.incident_key === 'string' ? { incident_key: body.incident_key } : {}),
+          ...(typeof details === 'string' ? { details } : {}),
+        },
+        by,
+      );
+      announce('incident.triggered', inc, by);
+      return [201, { incident: restIncident(inc) }];
+    }],
+    ['GET', /^\/incidents\/(\w+)\/notes$/, (_req, [id]) => [200, { notes: getIncident(id ?? '').notes.map(noteJson) }]],
+    ['POST', /^\/incidents\/(\w+)\/notes$/, (req, [id]) => {
+      const by = requireFrom(req);
+      const inc = getIncident(id ?? '');
+      const content = objectField(req.body, 'note').content;
+      if (typeof content !== 'string' || content === '') throw invalidInput('Note content cannot be empty');
+      const note = addNote(inc, content, by);
+      announce('incident.annotated', inc, by, note);
+      return [201, { note: noteJson(note) }];
+    }],
+    ['POST', /^\/incidents\/(\w+)\/snooze$/, (req, [id]) => {
+      requireFrom(req);
+      const inc = getIncident(id ?? '');
+      const duration = (req.body as { duration?: unknown } | undefined)?.duration;
+      if (typeof duration !== 'number' || duration <= 0) throw invalidInput('Duration must be a positive number of seconds');
+      if (inc.status !== 'acknowledged') throw invalidInput('Incident must be acknowledged to be snoozed');
+      return [201, { incident: restIncident(inc) }];
+    }],
+    ['GET', /^\/services$/, (req) => [200, page('services', services.map(serviceJson), req.query)]],
+    ['GET', /^\/services\/(\w+)$/, (_req, [id]) => {
+      const service = services.find((s) => s.id === id);
+      if (!service) throw notFound();
+      return [200, { service: serviceJson(service) }];
+    }],
+    ['GET', /^\/priorities$/, (req) => [200, page('priorities', PRIORITIES.map(priorityJson), req.query)]],
+    ['GET', /^\/users\/me$/, () => [200, { user: userJson(owner()) }]],
+    ['GET', /^\/users$/, (req) => {
+      const q = (req.query.get('query') ?? '').toLowerCase();
+      const list = users.filter((u) => u.email.toLowerCase().includes(q) || u.name.toLowerCase().includes(q));
+      return [200, page('users', list.map(userJson), req.query)];
+    }],
+    ['GET', /^\/users\/(\w+)$/, (_req, [id]) => {
+      const user = users.find((u) => u.id === id);
+      if (!user) throw notFound();
+      return [200, { user: userJson(user) }];
+    }],
+    ['GET', /^\/oncalls$/, (req) => {
+      // Like PagerDuty, users are references unless the caller asks for include[]=users.
+      const full = req.query.getAll('include[]').includes('users');
+      const start = new Date(Date.now() - 3_600_000).toISOString();
+      const end = new Date(Date.now() + 7 * 86_400_000).toISOString();
+      const oncalls = users.slice(0, 2).map((u, i) => ({
+        escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+        escalation_level: i + 1,
+        schedule: ref('schedule', { id: 'PDMPSCH', summary: 'DMP primary' }),
+        user: full ? userJson(u) : ref('user', userRef(u)),
+        start,
+        end,
+      }));
+      return [200, page('oncalls', oncalls, req.query)];
+    }],
+  ];
+
+  const authorized = (headers: Record<string, string>): boolean => {
+    const token = /^(?:Token token=|Bearer\s+)(.+)$/.exec(headers.authorization ?? '')?.[1];
+    return token !== undefined && (opts.token === undefined || token === opts.token);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer): void => {
+    const { path, query } = splitUrl(req);
+    const record: PdRequest = { method: req.method ?? 'GET', path, query, headers: headerRecord(req), body: parseJson(raw), at: Date.now() };
+    requests.push(record);
+    for (const listener of requestListeners) listener(record);
+    if (!authorized(record.headers)) {
+      json(res, 401, { error: { message: 'Unauthorized', code: 2006 } });
+      return;
+    }
+    if (raw.length > 0 && record.body === undefined) {
+      json(res, 400, { error: { message: 'Invalid Input Provided', code: 2001, errors: ['Request body is not valid JSON'] } });
+      return;
+    }
+    for (const [method, pattern, route] of routes) {
+      const match = pattern.exec(path);
+      if (!match || method !== record.method) continue;
+      try {
+        const [status, body] = route(record, match.slice(1));
+        json(res, status, body);
+      } catch (err) {
+        if (!(err instanceof PdError)) throw err;
+        json(res, err.status, err.body);
+      }
+      return;
+    }
+    json(res, 404, notFound().body);
+  };
+
+  const http = await startHttpServer(handle, opts.port === undefined ? {} : { port: opts.port });
+
+  const fake: PagerDutyFake = {
+    url: http.url,
+    http,
+    requests,
+    incidents,
+    services,
+    priorities: PRIORITIES,
+    users,
+    deliveries,
+    webhookTarget: undefined,
+    seedIncident: (seed) => createIncident(seed, owner()),
+    async triggerIncident(seed) {
+      const inc = createIncident(seed, owner());
+      announce('incident.triggered', inc, owner());
+      await fake.settled();
+      return inc;
+    },
+    async act(incidentId, change, byEmail) {
+      const inc = getIncident(incidentId);
+      applyChange(inc, change, byEmail ? userByEmail(byEmail) : owner());
+      await fake.settled();
+      return inc;
+    },
+    onRequest(listener) {
+      requestListeners.add(listener);
+      return () => requestListeners.delete(listener);
+    },
+    onChange(listener) {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+    settled: () => deliveryChain,
+    setFault: (kind, faultOpts) => http.setFault(kind, faultOpts),
+    down: () => http.down(),
+    up: () => http.up(),
+    reset() {
+      incidents.clear();
+      requests.length = 0;
+      deliveries.length = 0;
+      nextNumber = 1;
+      http.setFault('none');
+    },
+    async close() {
+      await deliveryChain;
+      await http.close();
+    },
+  };
+  return fake;
+}
