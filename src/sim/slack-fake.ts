@@ -142,6 +142,8 @@ export interface SlackFake {
   waitFor(match: string | ((activity: SlackActivity) => boolean), timeoutMs?: number): Promise<SlackActivity>;
   /** The next `times` calls to `method` get HTTP 429 with `Retry-After: retryAfterSec`. */
   rateLimit(method: string, retryAfterSec: number, times?: number): void;
+  /** Adds or replaces a Web API method (e.g. apps.connections.open for the Socket Mode fake). */
+  addMethod(method: string, handler: (args: Record<string, unknown>) => Record<string, unknown>): void;
   readonly rateLimited: Array<{ method: string; at: number }>;
   setFault(kind: Fault, opts?: FaultOptions): void;
   down(): Promise<void>;
@@ -839,6 +841,9 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       const url = `${server.url}/response/${responseCounter}`;
       responseUrls.set(url, { binding, uses: 0 });
       return url;
+    },
+    addMethod(method, handler) {
+      methods[method] = handler;
     },
     onCall(listener) {
       events.on('activity', listener);

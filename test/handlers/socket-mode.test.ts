@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBot, type BotHandle } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { type SlackFake, startSlackFake } from '../../src/sim/slack-fake.js';
+import { SLACK_DEFAULTS } from '../../src/sim/slack-signing.js';
+import { type SocketModeFake, startSocketModeFake } from '../../src/sim/slack-socket-fake.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+
+describe('Socket Mode', () => {
+  let slack: SlackFake;
+  let socket: SocketModeFake;
+  let store: TestDatabase;
+  let bot: BotHandle;
+
+  beforeAll(async () => {
+    slack = await startSlackFake();
+    socket = await startSocketModeFake(slack);
+    store = await createTestDatabase({ prefix: 'bot' });
+    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-sock', SLACK_APP_TOKEN: 'xapp-1-sock', SLACK_API_URL: slack.apiUrl, PORT: '0', BOT_DATABASE_URL: store.url } as NodeJS.ProcessEnv);
+    expect(config.slackMode).toBe('socket');
+    bot = await startBot(config, { log: createLogger('silent'), host: '127.0.0.1' });
+    await socket.connected();
+  });
+  afterAll(async () => {
+    await bot?.stop();
+    await socket?.close();
+    await slack?.close();
+    await store?.drop();
+  });
+
+  it('answers a slash command in its envelope ack, and still serves /health on PORT', async () => {
+    const ack = await socket.send('slash_commands', {
+      token: 'x', team_id: SLACK_DEFAULTS.teamId, channel_id: SLACK_DEFAULTS.channelId, user_id: SLACK_DEFAULTS.userId,
+      command: '/dmp', text: 'help', response_url: slack.responseUrl({ channel: SLACK_DEFAULTS.channelId }), trigger_id: '1.2.3', api_app_id: 'A0DMPBOT1',
+    });
+    expect(JSON.stringify(ack)).toContain('/dmp scans stuck');
+    expect(slack.callsTo('apps.connections.open')).toHaveLength(1);
+    const health = await fetch(`http://127.0.0.1:${bot.port}/health`);
+    expect(((await health.json()) as { components: Record<string, string> }).components.slack).toBe('socket');
+  });
+});
