@@ -1,10 +1,11 @@
 // Wires listeners to Bolt and routes to the HTTP server, for the three modes: HTTP (Bolt's
 // receiver on /slack/events), Socket Mode, and console (a receiver the console drives).
 import type { RequestListener } from 'node:http';
-import { App, HTTPReceiver, LogLevel, type Receiver, SocketModeReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Deps } from './deps.js';
 import { register as registerDmp } from './handlers/commands/dmp.js';
+import { boltLogger } from './handlers/bolt-logger.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { healthRoutes } from './http/health.js';
 import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
@@ -41,8 +42,8 @@ class ConsoleReceiver implements Receiver {
 
 export function buildApp(deps: Deps): BuiltApp {
   const { config } = deps;
-  const clientOptions = slackClientOptions(config.SLACK_API_URL);
-  const logLevel = LogLevel.WARN;
+  const logger = boltLogger(deps.log);
+  const clientOptions = { ...slackClientOptions(config.SLACK_API_URL), logger };
   let app: App;
   let slackListener: RequestListener | undefined;
   if (config.slackMode === 'http') {
@@ -50,15 +51,15 @@ export function buildApp(deps: Deps): BuiltApp {
       signingSecret: config.SLACK_SIGNING_SECRET as string,
       endpoints: SLACK_EVENTS_PATH,
       bodyLimit: MAX_BODY_BYTES,
-      logLevel,
+      logger,
     });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logLevel });
+    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logger });
     slackListener = receiver.requestListener;
   } else if (config.slackMode === 'socket') {
-    const receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, installerOptions: { clientOptions }, logLevel });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logLevel });
+    const receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, installerOptions: { clientOptions }, logger });
+    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logger });
   } else {
-    app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logLevel, tokenVerificationEnabled: false });
+    app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logger, tokenVerificationEnabled: false });
   }
   registerListeners(app, deps);
   const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })) };

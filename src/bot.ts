@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
 import { buildApp, type BuiltApp, slackClientOptions } from './app.js';
+import { boltLogger } from './handlers/bolt-logger.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { createHttpServer, listen } from './http/server.js';
@@ -33,7 +34,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const store = await openStore(config, log);
   const targets = createTargets(config, log, opts.targets);
-  const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', slackClientOptions(config.SLACK_API_URL));
+  const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL), logger: boltLogger(log) });
   const deps: Deps = { config, log, targets, store, slack, metrics: createMetrics(), now: targets.now };
   const built = buildApp(deps);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });

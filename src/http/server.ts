@@ -43,6 +43,13 @@ export function createHttpServer(opts: ServerOptions): Server {
   const { deps } = opts;
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      // Refuse before reading, and close: the unread body must not poison a kept-alive socket.
+      res.writeHead(413, { connection: 'close', 'content-type': 'application/json' });
+      res.end('{"error":"body too large"}');
+      req.destroy();
+      return;
+    }
     if (opts.slackListener && path === (opts.slackPath ?? '/slack/events')) {
       // Bolt enforces its own body limit and signature check.
       opts.slackListener(req, res);
