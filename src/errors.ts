@@ -84,7 +84,9 @@ export function toTargetError(target: TargetName, err: unknown): TargetError {
   if (code && UNREACHABLE_CODES.has(code)) {
     return new TargetError(target, 'unreachable', e.cause?.message ?? message);
   }
-  if (/ECONNREFUSED|connect|socket hang up|closed/i.test(message)) return new TargetError(target, 'unreachable', message);
+  if (e?.name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|connect|socket hang up|closed|max retries|isn't writeable/i.test(message)) {
+    return new TargetError(target, 'unreachable', e?.name === 'MaxRetriesPerRequestError' ? 'connection refused, retrying in the background' : message);
+  }
   return new TargetError(target, 'failed', message);
 }
 

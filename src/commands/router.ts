@@ -4,10 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { esc, type Message, section, textMessage } from '../blocks/message.js';
 import type { Deps } from '../deps.js';
 import { TargetError, UserError } from '../errors.js';
+import { within } from '../async.js';
 import { recordAudit } from '../store/audit.js';
 import { helpMessage, usageOf } from './help.js';
 import { resolve } from './parse.js';
 import { allCommands } from './registry.js';
+
+const AUDIT_WAIT_MS = 1_000;
 
 export interface RunContext {
   userId: string;
@@ -40,11 +43,15 @@ export async function runCommandText(deps: Deps, ctx: RunContext, text: string):
   }
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.commands.inc({ command: action, outcome });
-  try {
-    await recordAudit(deps.store, { userId: ctx.userId, channelId: ctx.channelId, kind: 'command', action, text: `/dmp ${text}`.trim(), outcome, durationMs });
-  } catch (err) {
-    deps.log.error({ err }, 'could not write the audit log');
-  }
+  // A slow or lost bot database must not hold the reply: wait briefly, log if it fails.
+  const audit = recordAudit(deps.store, { userId: ctx.userId, channelId: ctx.channelId, kind: 'command', action, text: `/dmp ${text}`.trim(), outcome, durationMs }).then(
+    () => true,
+    (err: unknown) => {
+      deps.log.error({ err }, 'could not write the audit log');
+      return false;
+    },
+  );
+  if ((await within(audit, AUDIT_WAIT_MS)) === undefined) deps.log.warn('audit log write still pending; replying anyway');
   return message;
 }
 

@@ -6,21 +6,10 @@ import type { Message } from '../blocks/message.js';
 import type { Logger } from '../log.js';
 import { redactDeep } from '../redact.js';
 
+export { within } from '../async.js';
+
 /** Slack's 3-second rule leaves room for the network: inline only what is ready by then. */
 export const INLINE_BUDGET_MS = 2_500;
-
-/** Resolves with the value if the promise settles within `ms`, else undefined (it keeps running). */
-export async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function ackBody(m: Message): { response_type: 'in_channel'; text: string; blocks: Message['blocks'] } {
   return redactDeep({ response_type: 'in_channel' as const, text: m.text, blocks: m.blocks });
