@@ -4,6 +4,7 @@ import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Deps } from './deps.js';
+import type { Metrics } from './metrics.js';
 import { register as registerDmp } from './handlers/commands/dmp.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { registerErrorHandler } from './handlers/errors.js';
@@ -13,11 +14,28 @@ import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
 export const SLACK_EVENTS_PATH = '/slack/events';
 
 /** The Web API client's options: a request timeout and a bounded retry policy (its defaults are none and ten retries over half an hour). */
-export function slackClientOptions(apiUrl: string): WebClientOptions {
+export function slackClientOptions(apiUrl: string, metrics?: Metrics): WebClientOptions {
   return {
     slackApiUrl: apiUrl,
+    ...(metrics ? { fetch: countingFetch(metrics) } : {}),
     timeout: 10_000,
     retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000, randomize: true },
+  };
+}
+
+/** Counts every Slack Web API call by method and HTTP status for /metrics. */
+function countingFetch(metrics: Metrics): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const method = /\/api\/([\w.]+)/.exec(url)?.[1] ?? 'upload';
+    try {
+      const res = await fetch(input, init);
+      metrics.apiCalls.inc({ service: 'slack', method, result: String(res.status) });
+      return res;
+    } catch (err) {
+      metrics.apiCalls.inc({ service: 'slack', method, result: 'network_error' });
+      throw err;
+    }
   };
 }
 
@@ -43,7 +61,7 @@ class ConsoleReceiver implements Receiver {
 export function buildApp(deps: Deps): BuiltApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
-  const clientOptions = { ...slackClientOptions(config.SLACK_API_URL), logger };
+  const clientOptions = { ...slackClientOptions(config.SLACK_API_URL, deps.metrics), logger };
   let app: App;
   let slackListener: RequestListener | undefined;
   if (config.slackMode === 'http') {

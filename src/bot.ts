@@ -34,8 +34,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const store = await openStore(config, log);
   const targets = createTargets(config, log, opts.targets);
-  const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL), logger: boltLogger(log) });
-  const deps: Deps = { config, log, targets, store, slack, metrics: createMetrics(), now: targets.now };
+  const metrics = createMetrics();
+  const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
+  const deps: Deps = { config, log, targets, store, slack, metrics, now: targets.now };
   const built = buildApp(deps);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });
   let port: number | undefined;

@@ -51,6 +51,15 @@ describe('/dmp scans stuck over signed HTTP', () => {
     expect(buttons.some((b) => /^Mark .*failed/.test(b))).toBe(true);
   });
 
+  it('counts the command in /metrics and logs it with one request id from ack to reply', async () => {
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/dmp_bot_commands_total\{command="scans stuck",outcome="ok"\} 1/);
+    const lines = t.logs.map((l) => JSON.parse(l) as { msg?: string; reqId?: string; text?: string });
+    const asked = lines.find((l) => l.msg === 'slash command' && l.text === 'scans stuck');
+    expect(asked?.reqId).toBeTruthy();
+    expect(lines.some((l) => l.msg === 'replied' && l.reqId === asked?.reqId)).toBe(true);
+  });
+
   it('writes the command to the audit log', async () => {
     const rows = await t.bot.deps.store.query<{ text: string; outcome: string }>(`SELECT text, outcome FROM audit_log WHERE text = '/dmp scans stuck'`);
     expect(rows[0]?.outcome).toBe('ok');

@@ -1,5 +1,6 @@
 // `/dmp …`: acknowledged at once, answered inline when the checks finish in time, otherwise
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
+import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { runCommandText } from '../../commands/router.js';
@@ -11,7 +12,10 @@ export function register(app: App, deps: Deps): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     const received = performance.now();
     const where = { channelId: command.channel_id, userId: command.user_id };
-    const work = runCommandText(deps, where, command.text ?? '');
+    // One request id follows the command from ack to the last reply in the logs.
+    const log = deps.log.child({ reqId: randomUUID().slice(0, 12), user: command.user_id });
+    log.info({ text: (command.text ?? '').slice(0, 200) }, 'slash command');
+    const work = runCommandText({ ...deps, log }, where, command.text ?? '');
     const ready = await within(work, INLINE_BUDGET_MS);
     const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
     if (ready) {
@@ -22,18 +26,19 @@ export function register(app: App, deps: Deps): void {
         await ack(ackBody(ready));
       }
       deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
-      await uploadFiles(client, where, ready, deps.log);
+      await uploadFiles(client, where, ready, log);
+      log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
       return;
     }
     await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows here.' });
     deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
     const message = await work;
-    deps.log.debug({ command: command_name }, 'late reply');
+    log.info({ command: command_name, ms: Math.round(performance.now() - received), inline: false }, 'late reply');
     if (message.modal) {
-      await respondLate(respond, client, where, { text: 'That took too long to open a form; run the command again.', blocks: [] }, deps.log);
+      await respondLate(respond, client, where, { text: 'That took too long to open a form; run the command again.', blocks: [] }, log);
       return;
     }
-    await respondLate(respond, client, where, message, deps.log);
-    await uploadFiles(client, where, message, deps.log);
+    await respondLate(respond, client, where, message, log);
+    await uploadFiles(client, where, message, log);
   });
 }
