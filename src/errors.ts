@@ -70,12 +70,27 @@ const UNREACHABLE_CODES = new Set([
   'ECONNRESET',
   'EPIPE',
   'EAI_AGAIN',
+  // undici: the server closed the connection (a pooled socket to a server that went away).
+  'UND_ERR_SOCKET',
 ]);
 
 /** Classifies any error thrown by a client library into a TargetError for `target`. */
 export function toTargetError(target: TargetName, err: unknown): TargetError {
   if (err instanceof TargetError) return err;
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
+  // client-node's ApiException: a numeric HTTP code and the body, perhaps a Kubernetes Status.
+  const http = (err as { code?: unknown; body?: unknown })?.code;
+  if (typeof http === 'number') {
+    const body = (err as { body?: unknown }).body;
+    let reason = '';
+    try {
+      const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: string };
+      reason = status?.message ? `: ${status.message}` : '';
+    } catch {
+      reason = ': the answer was not JSON';
+    }
+    return new TargetError(target, 'failed', `answered HTTP ${http}${reason.slice(0, 300)}`);
+  }
   const code = e?.code ?? e?.cause?.code;
   const message = String(e?.message ?? err);
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || /timeout|timed out/i.test(message)) {
