@@ -17,7 +17,20 @@ export interface RunContext {
   channelId: string;
 }
 
+export interface CommandRun {
+  message: Message;
+  /** The audit log write: awaited after the ack, so it never sits in Slack's 3 seconds. Never rejects. */
+  recorded: Promise<void>;
+}
+
+/** Runs the command and awaits its audit record too (the console, tests, non-Slack callers). */
 export async function runCommandText(deps: Deps, ctx: RunContext, text: string): Promise<Message> {
+  const run = await runCommand(deps, ctx, text);
+  await within(run.recorded, AUDIT_WAIT_MS);
+  return run.message;
+}
+
+export async function runCommand(deps: Deps, ctx: RunContext, text: string): Promise<CommandRun> {
   const started = performance.now();
   const commands = allCommands();
   const r = resolve(commands, text);
@@ -43,16 +56,13 @@ export async function runCommandText(deps: Deps, ctx: RunContext, text: string):
   }
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.commands.inc({ command: action, outcome });
-  // A slow or lost bot database must not hold the reply: wait briefly, log if it fails.
-  const audit = recordAudit(deps.store, { userId: ctx.userId, channelId: ctx.channelId, kind: 'command', action, text: `/dmp ${text}`.trim(), outcome, durationMs }).then(
-    () => true,
+  // A slow or lost bot database must not hold the reply: the caller awaits this after replying.
+  const recorded = recordAudit(deps.store, { userId: ctx.userId, channelId: ctx.channelId, kind: 'command', action, text: `/dmp ${text}`.trim(), outcome, durationMs }).catch(
     (err: unknown) => {
       deps.log.error({ err }, 'could not write the audit log');
-      return false;
     },
   );
-  if ((await within(audit, AUDIT_WAIT_MS)) === undefined) deps.log.warn('audit log write still pending; replying anyway');
-  return message;
+  return { message, recorded };
 }
 
 /** A sentence for people; the cause, with an id to find it, for the log. */

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
-import { runCommandText } from '../../commands/router.js';
+import { runCommand } from '../../commands/router.js';
 import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
@@ -15,7 +15,8 @@ export function register(app: App, deps: Deps): void {
     // One request id follows the command from ack to the last reply in the logs.
     const log = deps.log.child({ reqId: randomUUID().slice(0, 12), user: command.user_id });
     log.info({ text: (command.text ?? '').slice(0, 200) }, 'slash command');
-    const work = runCommandText({ ...deps, log }, where, command.text ?? '');
+    const run = runCommand({ ...deps, log }, where, command.text ?? '');
+    const work = run.then((r) => r.message);
     const ready = await within(work, INLINE_BUDGET_MS);
     const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
     if (ready) {
@@ -28,6 +29,7 @@ export function register(app: App, deps: Deps): void {
       deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
       await uploadFiles(client, where, ready, log);
       log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
+      await (await run).recorded;
       return;
     }
     await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows here.' });
@@ -40,5 +42,6 @@ export function register(app: App, deps: Deps): void {
     }
     await respondLate(respond, client, where, message, log);
     await uploadFiles(client, where, message, log);
+    await (await run).recorded;
   });
 }
