@@ -6,8 +6,16 @@ import type { WebClientOptions } from '@slack/web-api';
 import type { Deps } from './deps.js';
 import type { Metrics } from './metrics.js';
 import { register as registerDmp } from './handlers/commands/dmp.js';
+import { register as registerRemedy } from './handlers/actions/remedy.js';
+import { register as registerRemediationApprove } from './handlers/actions/remediation-approve.js';
+import { register as registerRemediationCancel } from './handlers/actions/remediation-cancel.js';
+import { register as registerRemediationConfirm } from './handlers/actions/remediation-confirm.js';
+import { register as registerRemediationPick } from './handlers/actions/remediation-pick.js';
+import { register as registerRemediationReason } from './handlers/views/remediation-reason.js';
+import { register as registerScanFail } from './handlers/views/scan-fail.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { registerErrorHandler } from './handlers/errors.js';
+import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
 import { healthRoutes } from './http/health.js';
 import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
 
@@ -41,6 +49,14 @@ function countingFetch(metrics: Metrics): typeof fetch {
 
 export function registerListeners(app: App, deps: Deps): void {
   registerDmp(app, deps);
+  registerRemedy(app, deps);
+  registerRemediationConfirm(app, deps);
+  registerRemediationApprove(app, deps);
+  registerRemediationCancel(app, deps);
+  registerRemediationPick(app, deps);
+  registerRemediationReason(app, deps);
+  registerScanFail(app, deps);
+  registerIncidentListeners(app, deps);
   registerErrorHandler(app, deps);
 }
 
@@ -80,6 +96,6 @@ export function buildApp(deps: Deps): BuiltApp {
     app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logger, tokenVerificationEnabled: false });
   }
   registerListeners(app, deps);
-  const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })) };
+  const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })), ...pagerDutyWebhookRoutes(deps) };
   return { app, slackListener, routes };
 }

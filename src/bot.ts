@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
 import { buildApp, type BuiltApp, slackClientOptions } from './app.js';
 import { boltLogger } from './handlers/bolt-logger.js';
+import { startIncidents } from './handlers/incident-delivery.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { createHttpServer, listen } from './http/server.js';
@@ -50,6 +51,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     log.warn({ err, port: config.PORT }, 'HTTP server not started; the console works without it');
   }
   if (config.slackMode === 'socket') await built.app.start();
+  // Applies stored PagerDuty events, fires incident timers, sends the Slack and PagerDuty outboxes.
+  const incidents = startIncidents(deps);
   let stopped = false;
   return {
     deps,
@@ -66,6 +69,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         server.closeIdleConnections();
       });
       if (config.slackMode === 'socket') await built.app.stop().catch(() => {});
+      await incidents.stop();
       await closeTargets(targets);
       await store.close();
     },

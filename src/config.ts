@@ -107,6 +107,36 @@ const schema = z.object({
   POSTMORTEM_DUE: duration('48h'),
   GITHUB_API_URL: url('GITHUB_API_URL').transform((v) => v ?? 'https://api.github.com/'),
   CHECK_DEADLINE: duration('2s'),
+  // Remediations (issue 3): bounds, the two-person rule, expiry and the pace of follow-ups.
+  SCALE_MIN: z.coerce.number().int().min(0).default(1),
+  SCALE_MAX: z.coerce.number().int().min(1).max(1000).default(20),
+  TWO_PERSON_RULE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default('on')
+    .refine((v) => ['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'must be on or off' })
+    .transform((v) => ['on', 'true', '1', 'yes'].includes(v)),
+  HIGH_RISK_ACTIONS: z
+    .string()
+    .default('cache-flush,rollback-deployment:api,terminate-queries:all')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  CONFIRM_TTL: duration('5m'),
+  OPERATOR_CACHE_TTL: duration('1m'),
+  DMP_DEPLOYMENTS: z
+    .string()
+    .default('api,scan-workers')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((names) => names.every((n) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)), { message: 'must be deployment names, comma-separated' }),
+  ROLLOUT_TIMEOUT: duration('5m'),
+  ROLLOUT_POLL_INTERVAL: duration('2s'),
+  MAINTENANCE_TIMEOUT: duration('30m'),
+  MAINTENANCE_PROGRESS_INTERVAL: duration('1m'),
+  // Incidents (issue 4): PagerDuty priority/urgency → P1–P4, the lead's escalation delay, the worker's pace.
+  INCIDENT_SEVERITY_MAP: jsonObject(z.record(z.string(), z.enum(SEVERITIES))),
+  INCIDENT_LEAD_AFTER: duration('1h'),
+  INCIDENT_POLL_INTERVAL: duration('250ms'),
+  PAGERDUTY_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -20,11 +20,13 @@ export interface ReportOptions {
 }
 
 export function findingLine(f: Finding): string {
-  return `${STATUS_EMOJI[f.status]} *${esc(f.check)}*: ${esc(f.summary)}`;
+  return `${STATUS_EMOJI[f.status]} *${esc(f.check)}*: ${f.mrkdwn ? f.summary : esc(f.summary)}`;
 }
 
 export function reportMessage(report: Report, opts: ReportOptions = {}): Message {
-  const blocks: KnownBlock[] = [header(`${report.procedure.title}: ${VERDICT[report.verdict]}`)];
+  // Reference tables (severity levels, contacts) have no verdict to announce.
+  const reference = report.procedure.group === 'Reference';
+  const blocks: KnownBlock[] = [header(reference ? report.procedure.title : `${report.procedure.title}: ${VERDICT[report.verdict]}`)];
   const files: OutFile[] = [];
   for (const f of report.findings) {
     blocks.push(section(findingLine(f)));
@@ -42,7 +44,7 @@ export function reportMessage(report: Report, opts: ReportOptions = {}): Message
   if (report.nextSteps.length) blocks.push(...nextStepBlocks(report.nextSteps));
   const counts = countByStatus(report.findings);
   return {
-    text: `${report.procedure.title}: ${VERDICT[report.verdict]} (${counts})`,
+    text: reference ? report.procedure.title : `${report.procedure.title}: ${VERDICT[report.verdict]} (${counts})`,
     blocks: fitBlocks(blocks),
     files: files.length ? files : undefined,
   };

@@ -21,6 +21,9 @@ export interface Rendered {
 /** Slack mrkdwn to plain text: links, mentions, entities, bold/code markers. */
 export function plain(mrkdwn: string): string {
   return mrkdwn
+    // Slack shows a date token in the reader's time zone; the console shows its fallback text.
+    .replace(/<!date\^[^|>]*\|([^>]*)>/g, '$1')
+    .replace(/<#([A-Z0-9]+)\|([^>]+)>/g, '#$2')
     .replace(/<([^|>]+)\|([^>]+)>/g, '$2 ($1)')
     .replace(/<@([A-Z0-9]+)>/g, '@$1')
     .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')

@@ -10,6 +10,8 @@ export interface Finding {
   status: Status;
   /** One line a tired engineer reads at a glance. */
   summary: string;
+  /** The summary is Slack mrkdwn the procedure built itself (mentions, links), shown unescaped. */
+  mrkdwn?: boolean;
   /** Further lines (IDs, queries, log lines), cut to Slack's limits when rendered. */
   details?: string[];
   /** Full text too long for a message (a query plan, logs): uploaded as a file. */
@@ -74,7 +76,7 @@ export interface Procedure {
 }
 
 export interface Report {
-  procedure: Pick<Procedure, 'id' | 'title' | 'section' | 'dashboard' | 'words'>;
+  procedure: Pick<Procedure, 'id' | 'title' | 'section' | 'dashboard' | 'words'> & { group?: ProcedureGroup };
   verdict: Status;
   findings: Finding[];
   nextSteps: NextStep[];

@@ -1,6 +1,7 @@
 // The bot's schema, in order. Applied under an advisory lock so replicas starting together
 // migrate once. Hand-written rather than node-pg-migrate/postgrator: the same runner has to
 // drive both node-postgres and embedded PGlite, and the whole set is a list of SQL strings.
+import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Sql } from './sql.js';
 
 export interface Migration {
@@ -30,6 +31,42 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX audit_log_at ON audit_log (at DESC);
     `,
   },
+  {
+    id: 100,
+    name: 'remediation actions',
+    // One row per previewed action; its state only moves through atomic UPDATE … WHERE state = …
+    // RETURNING, so a double click or two operators at once run it once.
+    sql: `
+      CREATE TABLE remediation_actions (
+        id              text PRIMARY KEY,
+        remedy          text NOT NULL,
+        params          jsonb NOT NULL,
+        preview         jsonb NOT NULL,
+        state           text NOT NULL,
+        high_risk       boolean NOT NULL DEFAULT false,
+        requested_by    text NOT NULL,
+        confirmed_by    text,
+        approved_by     text,
+        cancelled_by    text,
+        reason          text,
+        channel_id      text NOT NULL,
+        message_ts      text,
+        thread_ts       text,
+        approval_ts     text,
+        open_key        text,
+        once_key        text UNIQUE,
+        result          jsonb,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        expires_at      timestamptz NOT NULL,
+        updated_at      timestamptz NOT NULL DEFAULT now(),
+        finished_at     timestamptz
+      );
+      CREATE UNIQUE INDEX remediation_actions_open_key ON remediation_actions (open_key)
+        WHERE state IN ('pending', 'awaiting_approval', 'running');
+      CREATE INDEX remediation_actions_created ON remediation_actions (created_at DESC);
+    `,
+  },
+  ...INCIDENT_MIGRATIONS,
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica

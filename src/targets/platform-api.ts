@@ -33,7 +33,8 @@ export async function getJson(target: TargetName, url: string, init: RequestInit
     throw toTargetError(target, err);
   }
   let body: unknown = text;
-  if ((res.headers.get('content-type') ?? '').includes('json')) {
+  // A HEAD answer (curl -I) declares JSON but carries no body.
+  if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
     try {
       body = JSON.parse(text);
     } catch {

@@ -1,0 +1,36 @@
+// action_id, block_id and callback_id values of the incident thread, its modals and App Home.
+
+export const INCIDENT_ACK = 'incident:ack';
+export const INCIDENT_DIAGNOSE = 'incident:diagnose';
+export const INCIDENT_ESCALATE = 'incident:escalate';
+export const INCIDENT_MITIGATE = 'incident:mitigate';
+export const INCIDENT_RESOLVE = 'incident:resolve';
+export const INCIDENT_REASSIGN = 'incident:reassign';
+export const INCIDENT_SEVERITY = 'incident:severity';
+export const POSTMORTEM_FILL = 'incident:postmortem-fill';
+
+/** Block ids of the root message's action rows carry the incident id after this prefix. */
+export const INCIDENT_BLOCK_PREFIX = 'incident:';
+
+export const DECLARE_VIEW = 'incident_declare';
+export const DECLARE_TITLE = 'declare_title';
+export const DECLARE_SEVERITY = 'declare_severity';
+export const DECLARE_SERVICE = 'declare_service';
+export const DECLARE_DESCRIPTION = 'declare_description';
+
+export const POSTMORTEM_VIEW = 'incident_postmortem';
+export const PM_ROOT_CAUSE = 'pm_root_cause';
+export const PM_ACTION_ITEMS = 'pm_action_items';
+export const PM_LEARNINGS = 'pm_learnings';
+export const PM_IMPACT = 'pm_impact';
+
+/** A select option's value: which incident, which choice (`Q1ABC|db-slow`). */
+export function optionValue(incidentId: string, choice: string): string {
+  return `${incidentId}|${choice}`;
+}
+
+export function parseOptionValue(value: string): { incidentId: string; choice: string } | undefined {
+  const at = value.lastIndexOf('|');
+  if (at <= 0) return undefined;
+  return { incidentId: value.slice(0, at), choice: value.slice(at + 1) };
+}

@@ -1,0 +1,89 @@
+// The post-mortem in Block Kit: the summary posted in the thread (the full document goes with it
+// as a Markdown file), the "Fill in" modal, and `/dmp postmortem <incident>`.
+import type { KnownBlock, ModalView } from '@slack/types';
+import { formatDuration } from '../duration.js';
+import { durationsOf, isComplete, type Postmortem, postmortemFilename } from '../incidents/postmortem.js';
+import type { Actor, Incident, TimelineEntry } from '../incidents/types.js';
+import { who } from './incident.js';
+import { PM_ACTION_ITEMS, PM_IMPACT, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_FILL, POSTMORTEM_VIEW } from './incident-ids.js';
+import { cutLines, cutText, fitBlocks } from './limits.js';
+import { context, esc, header, type Message, type OutFile, section } from './message.js';
+import { timelineLine } from './incident-status.js';
+
+const TODO = '_To be filled in._';
+
+export function postmortemFile(i: Incident, pm: Postmortem): OutFile {
+  return { filename: postmortemFilename(i), title: `Post-mortem: ${i.title}`.slice(0, 200), content: pm.document };
+}
+
+export function postmortemMessage(i: Incident, pm: Postmortem, timeline: TimelineEntry[], opts: { updatedBy?: Actor; withButton?: boolean } = {}): Message {
+  const d = durationsOf(i);
+  const due = `<!date^${Math.floor(pm.dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${pm.dueAt.toISOString()}>`;
+  const blocks: KnownBlock[] = [header(`Post-mortem: ${i.title}`)];
+  if (opts.updatedBy) blocks.push(context(`Updated by ${who(opts.updatedBy)}`));
+  blocks.push({
+    type: 'section',
+    fields: [
+      `*Severity*\n${i.severity}`,
+      `*Service*\n${esc(i.serviceName ?? 'unknown')}`,
+      `*Time to acknowledge*\n${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`,
+      `*Time to resolve*\n${d.toResolveMs === undefined ? 'not resolved' : formatDuration(d.toResolveMs)}`,
+      `*Due*\n${due}`,
+      `*State*\n${isComplete(pm) ? 'complete' : 'to be filled in'}`,
+    ].map((text) => ({ type: 'mrkdwn' as const, text })),
+  });
+  blocks.push(section(`*Summary*\n${esc(i.title)}${i.description && i.description !== i.title ? ` — ${esc(cutText(i.description, 1500))}` : ''}`));
+  if (pm.impact) blocks.push(section(`*Impact*\n${esc(cutText(pm.impact, 2900))}`));
+  blocks.push(section(`*Timeline*\n${cutLines(timeline.map(timelineLine), 2900, 20)}`));
+  blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(cutText(pm.rootCause, 2900)) : TODO}`));
+  blocks.push(section(`*Action items*\n${pm.actionItems ? esc(cutText(pm.actionItems, 2900)) : TODO}`));
+  blocks.push(section(`*Learnings*\n${pm.learnings ? esc(cutText(pm.learnings, 2900)) : TODO}`));
+  if (opts.withButton !== false) {
+    blocks.push({
+      type: 'actions',
+      block_id: `postmortem:${i.id}`,
+      elements: [{ type: 'button', text: { type: 'plain_text', text: 'Fill in', emoji: true }, action_id: POSTMORTEM_FILL, value: i.id, style: 'primary' }],
+    });
+  }
+  blocks.push(context(`The full document is attached as \`${postmortemFilename(i)}\`. Runbook: Incident Response › Post-Mortem (within 48 hours).`));
+  return {
+    text: `Post-mortem for ${esc(i.title)}: time to acknowledge ${d.toAcknowledgeMs === undefined ? 'n/a' : formatDuration(d.toAcknowledgeMs)}, time to resolve ${d.toResolveMs === undefined ? 'n/a' : formatDuration(d.toResolveMs)}`,
+    blocks: fitBlocks(blocks),
+    files: [postmortemFile(i, pm)],
+  };
+}
+
+function textInput(blockId: string, label: string, initial: string | undefined, placeholder: string): KnownBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    optional: true,
+    label: { type: 'plain_text', text: label },
+    element: {
+      type: 'plain_text_input',
+      action_id: 'value',
+      multiline: true,
+      max_length: 3000,
+      placeholder: { type: 'plain_text', text: placeholder },
+      ...(initial ? { initial_value: initial.slice(0, 3000) } : {}),
+    },
+  };
+}
+
+export function postmortemModal(i: Incident, pm: Postmortem): ModalView {
+  return {
+    type: 'modal',
+    callback_id: POSTMORTEM_VIEW,
+    private_metadata: i.id,
+    title: { type: 'plain_text', text: 'Post-mortem' },
+    submit: { type: 'plain_text', text: 'Save' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(`*${esc(i.title)}* (${i.severity})`),
+      textInput(PM_ROOT_CAUSE, 'Root cause', pm.rootCause, 'What made it happen, and why it was not caught earlier'),
+      textInput(PM_ACTION_ITEMS, 'Action items', pm.actionItems, 'One per line: what, who, by when'),
+      textInput(PM_LEARNINGS, 'Learnings', pm.learnings, 'What went well, what did not, where we got lucky'),
+      textInput(PM_IMPACT, 'Impact', pm.impact, 'Who and what was affected, for how long'),
+    ],
+  };
+}

@@ -1,0 +1,212 @@
+// The incident thread in Block Kit: the root message (rendered afresh at every change, so it
+// always shows the incident as it stands) and the replies the workflow posts under it.
+import type { ActionsBlock, Button, KnownBlock, PlainTextOption } from '@slack/types';
+import type { Severity } from '../config.js';
+import { formatDuration } from '../duration.js';
+import { ROLE_LABEL } from '../incidents/contacts.js';
+import { diagnosisProcedures } from '../incidents/match.js';
+import { utc } from '../incidents/postmortem.js';
+import { type Actor, type Incident, type Mention, PHASE_LABEL, phaseOf, type PostIntent } from '../incidents/types.js';
+import {
+  INCIDENT_ACK,
+  INCIDENT_BLOCK_PREFIX,
+  INCIDENT_DIAGNOSE,
+  INCIDENT_ESCALATE,
+  INCIDENT_MITIGATE,
+  INCIDENT_REASSIGN,
+  INCIDENT_RESOLVE,
+  INCIDENT_SEVERITY,
+  optionValue,
+  POSTMORTEM_FILL,
+} from './incident-ids.js';
+import { fitBlocks } from './limits.js';
+import { context, esc, header, type Message, section } from './message.js';
+
+export const SEVERITY_EMOJI: Record<Severity, string> = {
+  P1: ':red_circle:',
+  P2: ':large_orange_circle:',
+  P3: ':large_yellow_circle:',
+  P4: ':white_circle:',
+};
+
+const PHASE_EMOJI = {
+  triggered: ':rotating_light:',
+  acknowledged: ':eyes:',
+  mitigated: ':adhesive_bandage:',
+  resolved: ':white_check_mark:',
+} as const;
+
+export function who(a: Actor | undefined): string {
+  if (a?.slackId) return `<@${a.slackId}>`;
+  if (a?.name) return esc(a.name);
+  return a?.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
+}
+
+export function mention(m: Mention): string {
+  if (m.slackId?.startsWith('S')) return `<!subteam^${m.slackId}>`;
+  if (m.slackId) return `<@${m.slackId}>`;
+  return esc(m.name);
+}
+
+function slackDate(d: Date, format = '{date_short_pretty} {time}'): string {
+  return `<!date^${Math.floor(d.getTime() / 1000)}^${format}|${utc(d)}>`;
+}
+
+export function owner(i: Incident): string {
+  if (i.pdStatus === 'resolved') return i.resolvedBy ? who(i.resolvedBy) : '—';
+  if (i.pdStatus === 'acknowledged' && i.acknowledgedBy) return who(i.acknowledgedBy);
+  return i.assignees.length ? i.assignees.map((a) => esc(a.summary)).join(', ') : 'unassigned';
+}
+
+function severitySource(i: Incident): string {
+  if (i.priority) return `PagerDuty priority ${esc(i.priority)}`;
+  if (i.declaredBy) return 'declared';
+  return i.urgency ? `${esc(i.urgency)} urgency` : 'default';
+}
+
+function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
+  return { type: 'button', text: { type: 'plain_text', text, emoji: true }, action_id: actionId, value, ...(style ? { style } : {}) };
+}
+
+function option(text: string, value: string): PlainTextOption {
+  return { text: { type: 'plain_text', text: text.slice(0, 75), emoji: true }, value };
+}
+
+function diagnosisSelect(i: Incident) {
+  const procs = diagnosisProcedures().slice(0, 100);
+  const options = procs.map((p) => option(p.title, optionValue(i.id, p.id)));
+  const initial = options.find((o) => o.value === optionValue(i.id, i.procedureId ?? ''));
+  return {
+    type: 'static_select' as const,
+    action_id: INCIDENT_DIAGNOSE,
+    placeholder: { type: 'plain_text' as const, text: 'Run diagnosis', emoji: true },
+    options,
+    ...(initial ? { initial_option: initial } : {}),
+  };
+}
+
+export function incidentTitle(i: Incident): string {
+  return `${i.severity} · ${i.title}`;
+}
+
+/** The one top-level post of an incident. */
+export function incidentRoot(i: Incident, now: Date): Message {
+  const phase = phaseOf(i);
+  const ageMs = (i.resolvedAt ?? now).getTime() - i.triggeredAt.getTime();
+  const fields = [
+    `*Service*\n${esc(i.serviceName ?? 'unknown')}`,
+    `*Severity*\n${SEVERITY_EMOJI[i.severity]} ${i.severity} (${severitySource(i)})`,
+    `*Status*\n${PHASE_EMOJI[phase]} ${PHASE_LABEL[phase]}`,
+    `*Age*\n${formatDuration(ageMs)}${i.pdStatus === 'resolved' ? ' (resolved)' : ''} · since ${slackDate(i.triggeredAt)}`,
+    `*Owner*\n${owner(i)}`,
+    `*PagerDuty*\n${i.htmlUrl ? `<${i.htmlUrl}|${i.number ? `#${i.number}` : esc(i.id)}>` : esc(i.id)}`,
+  ];
+  const blocks: KnownBlock[] = [
+    header(`${PHASE_EMOJI[phase]} ${incidentTitle(i)}`),
+    { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn' as const, text })) },
+  ];
+  const notes: string[] = [];
+  if (i.acknowledgedAt && i.acknowledgedBy) notes.push(`Acknowledged by ${who(i.acknowledgedBy)} after ${formatDuration(i.acknowledgedAt.getTime() - i.triggeredAt.getTime())}`);
+  if (i.mitigatedAt) notes.push(`Mitigated by ${who(i.mitigatedBy)} after ${formatDuration(i.mitigatedAt.getTime() - i.triggeredAt.getTime())}`);
+  if (i.resolvedAt) notes.push(`Resolved by ${who(i.resolvedBy)} after ${formatDuration(i.resolvedAt.getTime() - i.triggeredAt.getTime())}`);
+  if (i.escalationLevel > 1) notes.push(`Escalation level ${i.escalationLevel}`);
+  if (notes.length) blocks.push(section(notes.join(' · ')));
+  const rows: ActionsBlock[] = [];
+  if (i.pdStatus !== 'resolved') {
+    const elements: ActionsBlock['elements'] = [];
+    if (i.pdStatus === 'triggered') elements.push(button('Acknowledge', INCIDENT_ACK, i.id, 'primary'));
+    elements.push(diagnosisSelect(i));
+    elements.push(button('Escalate', INCIDENT_ESCALATE, i.id));
+    if (!i.mitigatedAt) elements.push(button('Mitigated', INCIDENT_MITIGATE, i.id));
+    elements.push(button('Resolve', INCIDENT_RESOLVE, i.id, 'danger'));
+    rows.push({ type: 'actions', block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`, elements });
+    rows.push({
+      type: 'actions',
+      block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}:more`,
+      elements: [
+        { type: 'users_select', action_id: INCIDENT_REASSIGN, placeholder: { type: 'plain_text', text: 'Reassign to…', emoji: true } },
+        {
+          type: 'static_select',
+          action_id: INCIDENT_SEVERITY,
+          placeholder: { type: 'plain_text', text: 'Change severity', emoji: true },
+          options: (['P1', 'P2', 'P3', 'P4'] as const).map((s) => option(s, optionValue(i.id, s))),
+        },
+      ],
+    });
+  } else {
+    rows.push({
+      type: 'actions',
+      block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`,
+      elements: [button('Fill in post-mortem', POSTMORTEM_FILL, i.id, 'primary'), diagnosisSelect(i)],
+    });
+  }
+  blocks.push(...rows);
+  blocks.push(context(`Incident ${esc(i.id)} · every update goes in this thread · updated ${slackDate(now, '{time_secs}')}`));
+  return {
+    text: `${PHASE_EMOJI[phase]} [${i.severity}] ${esc(i.title)} — ${esc(i.serviceName ?? 'unknown service')} — ${PHASE_LABEL[phase]}`,
+    blocks: fitBlocks(blocks),
+  };
+}
+
+function contactsLine(contacts: Array<{ role: string; mention: Mention }>): string {
+  return contacts.map((c) => `${mention(c.mention)} (${ROLE_LABEL[c.role] ?? esc(c.role)})`).join(', ');
+}
+
+/** The text of one thread reply. */
+export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl?: string } = {}): string {
+  switch (intent.type) {
+    case 'investigating':
+      return `Investigating: ${esc(intent.description)}${intent.contacts?.length ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.` : ''}`;
+    case 'change': {
+      const after = intent.afterMs === undefined ? '' : ` after ${formatDuration(intent.afterMs)}`;
+      const detail = intent.detail ? esc(intent.detail).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>') : '';
+      switch (intent.change) {
+        case 'acknowledged':
+          return `:eyes: Acknowledged by ${who(intent.actor)}${after}.`;
+        case 'unacknowledged':
+          return ':rotating_light: The acknowledgement timed out in PagerDuty: the incident is triggered again.';
+        case 'resolved':
+          return `:white_check_mark: Resolved by ${who(intent.actor)}${after}.${opts.statusPageUrl ? ` Update the <${opts.statusPageUrl}|status page>.` : ''}`;
+        case 'reopened':
+          return `:rotating_light: Reopened by ${who(intent.actor)}.`;
+        case 'mitigated':
+          return `:adhesive_bandage: Mitigated by ${who(intent.actor)}${after}: a fix or workaround is in place. Verify it, tell affected users${opts.statusPageUrl ? ` (<${opts.statusPageUrl}|status page>)` : ''}, then Resolve.`;
+        case 'escalated':
+          return `:arrow_double_up: Escalated by ${who(intent.actor)}${detail ? ` ${detail}` : ''}.`;
+        case 'reassigned':
+          return `:busts_in_silhouette: Reassigned to ${detail || 'someone else'} by ${who(intent.actor)}.`;
+        case 'delegated':
+          return `:busts_in_silhouette: Delegated to ${detail || 'another escalation policy'} by ${who(intent.actor)}.`;
+        case 'priority':
+          return `:label: Priority changed by ${who(intent.actor)}: ${detail}.`;
+        case 'status_update':
+          return `:loudspeaker: ${detail} (${who(intent.actor)})`;
+        case 'responder':
+          return `:busts_in_silhouette: ${detail} (${who(intent.actor)})`;
+      }
+      return detail;
+    }
+    case 'note':
+      return `:memo: Note from ${who(intent.actor)} in PagerDuty: ${esc(intent.content)}`;
+    case 'ack_reminder': {
+      const people = intent.onCall.length ? intent.onCall.map(mention).join(' ') : 'On-call';
+      return `:alarm_clock: ${people}: this ${i.severity} incident is not acknowledged after ${formatDuration(intent.targetMs)}, past its response target. Press *Acknowledge* on the first message of this thread.`;
+    }
+    case 'lead_escalation': {
+      const lead = intent.contacts.length ? `${contactsLine(intent.contacts)}: please join` : 'No engineering lead is configured in ESCALATION_CONTACTS';
+      return `:sos: ${lead} — this ${i.severity} incident is unresolved after ${formatDuration(intent.afterMs)}.`;
+    }
+    case 'postmortem_reminder':
+      return `:spiral_note_pad: ${intent.overdue ? 'The post-mortem is overdue' : 'Reminder: the post-mortem is due'} ${slackDate(new Date(intent.dueAt))}. Press *Fill in* on the post-mortem above (root cause, action items, learnings).`;
+    case 'warning':
+      return `:warning: ${esc(intent.text)}`.replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+    default:
+      return '';
+  }
+}
+
+export function incidentReply(i: Incident, intent: PostIntent, opts: { statusPageUrl?: string } = {}): Message {
+  const text = replyText(i, intent, opts);
+  return { text, blocks: [section(text)] };
+}
+

@@ -1,0 +1,89 @@
+// `/dmp incident declare|status|timeline` and `/dmp postmortem <incident>`: the incident
+// procedure of the runbook (Incident Response) from the slash command.
+import { postmortemMessage } from '../blocks/incident-postmortem.js';
+import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
+import { UserError } from '../errors.js';
+import { assertThreadsOn } from '../incidents/actions.js';
+import { getPostmortem } from '../incidents/postmortem.js';
+import { findIncident, latestIncident, openIncidents } from '../incidents/store.js';
+import { timelineOf } from '../incidents/timeline.js';
+import { createPagerDuty } from '../targets/pagerduty.js';
+import type { Command } from './types.js';
+
+const SECTION = 'Incident Response › Incident Procedure';
+const INCIDENT_REF = /^#?[A-Za-z0-9_-]{1,64}$/;
+
+async function incidentFrom(store: Parameters<typeof findIncident>[0], arg: string | undefined, usage: string) {
+  if (arg === undefined) {
+    const latest = await latestIncident(store);
+    if (!latest) throw new UserError('There are no incidents yet.');
+    return latest;
+  }
+  if (!INCIDENT_REF.test(arg)) throw new UserError(`\`${usage}\` takes a PagerDuty incident ID or number, like \`Q2CKYRLH85UNN4\` or \`37\`.`);
+  const found = await findIncident(store, arg);
+  if (!found) throw new UserError(`I have no incident \`${arg}\`. \`/dmp incident status\` lists the open ones.`);
+  return found;
+}
+
+export const incidentDeclareCommand: Command = {
+  words: ['incident', 'declare'],
+  summary: 'declare an incident from a customer report: a form (title, severity, service, description) that pages PagerDuty and opens its thread',
+  section: `${SECTION} › 1. Detection`,
+  group: 'Incidents',
+  async run(deps) {
+    assertThreadsOn(deps);
+    if (!deps.config.PAGERDUTY_API_TOKEN) throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
+    // The form must open within Slack's three seconds: the service list is a nicety, not a need.
+    const pd = createPagerDuty({ token: deps.config.PAGERDUTY_API_TOKEN, baseUrl: deps.config.PAGERDUTY_API_URL, timeoutMs: 1_200 });
+    let services: Array<{ id: string; name: string }> = [];
+    try {
+      const res = await pd.request('GET', '/services', { query: { limit: '100' } });
+      services = ((res.body as { services?: Array<{ id?: string; name?: string; summary?: string }> } | undefined)?.services ?? [])
+        .filter((s): s is { id: string; name?: string; summary?: string } => typeof s.id === 'string')
+        .map((s) => ({ id: s.id, name: s.name ?? s.summary ?? s.id }));
+    } catch (err) {
+      deps.log.warn({ err }, 'could not list PagerDuty services; the form asks for a service ID');
+    }
+    const modal = declareModal(services);
+    return { text: 'Declare an incident', blocks: [], modal };
+  },
+};
+
+export const incidentStatusCommand: Command = {
+  words: ['incident', 'status'],
+  summary: 'open incidents with severity, age, owner and state',
+  section: SECTION,
+  group: 'Incidents',
+  async run(deps) {
+    return statusMessage(await openIncidents(deps.store), deps.now());
+  },
+};
+
+export const incidentTimelineCommand: Command = {
+  words: ['incident', 'timeline'],
+  usage: '[incident]',
+  summary: 'everything that happened in an incident, with time and actor (the latest incident when none is named)',
+  section: `${SECTION} › 6. Post-Mortem`,
+  group: 'Incidents',
+  async run(deps, req) {
+    const incident = await incidentFrom(deps.store, req.args[0], '/dmp incident timeline [incident]');
+    return timelineMessage(incident, await timelineOf(deps.store, incident.id));
+  },
+};
+
+export const postmortemCommand: Command = {
+  words: ['postmortem'],
+  usage: '<incident>',
+  summary: 'the post-mortem of a resolved incident: timeline, durations, root cause, action items, learnings',
+  section: `${SECTION} › 6. Post-Mortem`,
+  group: 'Incidents',
+  async run(deps, req) {
+    if (!req.args[0]) throw new UserError('`/dmp postmortem <incident>` takes a PagerDuty incident ID or number.');
+    const incident = await incidentFrom(deps.store, req.args[0], '/dmp postmortem <incident>');
+    const pm = await getPostmortem(deps.store, incident.id);
+    if (!pm) throw new UserError(`Incident \`${incident.id}\` (${incident.title}) is not resolved yet: its post-mortem opens when it is.`);
+    return postmortemMessage(incident, pm, await timelineOf(deps.store, incident.id));
+  },
+};
+
+export const incidentCommands: Command[] = [incidentDeclareCommand, incidentStatusCommand, incidentTimelineCommand, postmortemCommand];

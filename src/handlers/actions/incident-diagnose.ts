@@ -1,0 +1,18 @@
+// The incident root message's "Run diagnosis" select: runs the chosen runbook procedure and posts its findings in the thread.
+import type { App, BlockAction, StaticSelectAction } from '@slack/bolt';
+import { INCIDENT_DIAGNOSE, parseOptionValue } from '../../blocks/incident-ids.js';
+import type { Deps } from '../../deps.js';
+import { requestDiagnosis } from '../../incidents/actions.js';
+import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+
+export function register(app: App, deps: Deps): void {
+  app.action<BlockAction<StaticSelectAction>>(INCIDENT_DIAGNOSE, async ({ ack, body, action, client }) => {
+    await ack();
+    await runIncidentAction(deps, client, body, async () => {
+      const choice = parseOptionValue(action.selected_option?.value ?? '');
+      const incidentId = choice?.incidentId ?? (await incidentOf(deps, body, { block_id: action.block_id }));
+      const procedureId = choice?.choice ?? action.selected_option?.value ?? '';
+      return requestDiagnosis(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), procedureId);
+    });
+  });
+}

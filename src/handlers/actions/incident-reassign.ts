@@ -1,0 +1,19 @@
+// The incident root message's "Reassign to…" user picker: reassigns in PagerDuty to the user with the picked person's email.
+import type { App, BlockAction, UsersSelectAction } from '@slack/bolt';
+import { INCIDENT_REASSIGN } from '../../blocks/incident-ids.js';
+import type { Deps } from '../../deps.js';
+import { UserError } from '../../errors.js';
+import { reassign } from '../../incidents/actions.js';
+import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+
+export function register(app: App, deps: Deps): void {
+  app.action<BlockAction<UsersSelectAction>>(INCIDENT_REASSIGN, async ({ ack, body, action, client }) => {
+    await ack();
+    await runIncidentAction(deps, client, body, async () => {
+      const incidentId = await incidentOf(deps, body, { block_id: action.block_id });
+      if (!action.selected_user || !/^[UW][A-Z0-9]+$/.test(action.selected_user)) throw new UserError('Pick a person to reassign to.');
+      const [by, to] = await Promise.all([slackUser(client, deps, body.user.id), slackUser(client, deps, action.selected_user)]);
+      return reassign(incidentCtx(deps), incidentId, by, to);
+    });
+  });
+}

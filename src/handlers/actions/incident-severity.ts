@@ -1,0 +1,21 @@
+// The incident root message's "Change severity" select: sets P1–P4 here and the matching priority in PagerDuty.
+import type { App, BlockAction, StaticSelectAction } from '@slack/bolt';
+import { INCIDENT_SEVERITY, parseOptionValue } from '../../blocks/incident-ids.js';
+import type { Deps } from '../../deps.js';
+import { UserError } from '../../errors.js';
+import { setSeverity } from '../../incidents/actions.js';
+import { isSeverity } from '../../incidents/severity.js';
+import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+
+export function register(app: App, deps: Deps): void {
+  app.action<BlockAction<StaticSelectAction>>(INCIDENT_SEVERITY, async ({ ack, body, action, client }) => {
+    await ack();
+    await runIncidentAction(deps, client, body, async () => {
+      const choice = parseOptionValue(action.selected_option?.value ?? '');
+      const incidentId = choice?.incidentId ?? (await incidentOf(deps, body, { block_id: action.block_id }));
+      const severity = choice?.choice ?? '';
+      if (!isSeverity(severity)) throw new UserError('Pick a severity from P1 to P4.');
+      return setSeverity(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), severity);
+    });
+  });
+}

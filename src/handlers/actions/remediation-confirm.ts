@@ -1,0 +1,46 @@
+// "Confirm" on a preview: ack, then one atomic step decides — run it now, ask for a reason (high
+// risk), or tell the presser it expired or was already done. Only the press that moved the row runs it.
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import { alreadyText, expiredMessage, pickBlockId, reasonModal } from '../../blocks/remediation.js';
+import { REMEDIATION_CONFIRM, REMEDIATION_PICK } from '../../blocks/remediation-ids.js';
+import type { Deps } from '../../deps.js';
+import { remediations } from '../../remediations/flow.js';
+import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
+
+/** The ticked checkboxes, when the message has them (Slack sends the message's state with the click). */
+function picked(body: BlockAction, id: string): string[] | undefined {
+  const state = body.state?.values?.[pickBlockId(id)]?.[REMEDIATION_PICK] as { selected_options?: Array<{ value?: string }> } | undefined;
+  if (!state?.selected_options) return undefined;
+  return state.selected_options.map((o) => o.value ?? '').filter(Boolean);
+}
+
+export function register(app: App, deps: Deps): void {
+  app.action<BlockAction<ButtonAction>>(REMEDIATION_CONFIRM, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const place = placeOf(body);
+    const service = remediations(deps);
+    const id = action.value ?? '';
+    const res = await service.confirm({ id, ...place, selected: picked(body, id) });
+    switch (res.kind) {
+      case 'refused':
+        return tell(deps, client, place, res.message, respond);
+      case 'unknown':
+        return tell(deps, client, place, 'I no longer know this confirmation; nothing was done.', respond);
+      case 'already':
+        return tell(deps, client, place, alreadyText(res.action, service.labelOf(res.action)), respond);
+      case 'expired':
+        await update(deps, client, place.channelId, place.messageTs, expiredMessage(res.action, service.labelOf(res.action)), respond);
+        return tell(deps, client, place, 'This confirmation expired; nothing was done. Run the command again for a fresh preview.', respond);
+      case 'needs_reason':
+        await client.views.open({
+          trigger_id: body.trigger_id,
+          view: reasonModal(res.action, service.labelOf(res.action), JSON.stringify({ id: res.action.id }), deps.config.TWO_PERSON_RULE),
+        });
+        return;
+      case 'running':
+        return runAndReport(deps, client, res.action, respond);
+      default:
+        return tell(deps, client, place, 'Nothing was done.', respond);
+    }
+  });
+}

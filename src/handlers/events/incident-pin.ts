@@ -1,0 +1,28 @@
+// A message marked :pushpin: in an incident thread becomes a PagerDuty note and a timeline entry;
+// the bot reacts with :pushpin: so the writer sees it was recorded.
+import type { App } from '@slack/bolt';
+import type { Deps } from '../../deps.js';
+import { pinNote } from '../../incidents/actions.js';
+import { incidentByThread } from '../../incidents/store.js';
+import { wakeIncidents } from '../../incidents/wake.js';
+import { incidentCtx, slackUser } from '../actions/incident-common.js';
+
+export const PIN = ':pushpin:';
+
+export function register(app: App, deps: Deps): void {
+  app.event('message', async ({ event, client }) => {
+    const m = event as { subtype?: string; channel?: string; user?: string; text?: string; ts?: string; thread_ts?: string; bot_id?: string };
+    if (m.subtype || m.bot_id || !m.user || !m.channel || !m.thread_ts || !m.ts || !m.text?.includes(PIN)) return;
+    if (deps.config.INCIDENTS_CHANNEL && m.channel !== deps.config.INCIDENTS_CHANNEL) return;
+    try {
+      const incident = await incidentByThread(deps.store, m.channel, m.thread_ts);
+      if (!incident) return;
+      const content = m.text.split(PIN).join(' ').replace(/\s+/g, ' ').trim();
+      const result = await pinNote(incidentCtx(deps), incident.id, await slackUser(client, deps, m.user), content, `${m.channel}:${m.ts}`);
+      wakeIncidents(deps);
+      if (result.ok) await client.reactions.add({ channel: m.channel, timestamp: m.ts, name: 'pushpin' }).catch(() => undefined);
+    } catch (err) {
+      deps.log.warn({ err }, 'could not record a pinned message');
+    }
+  });
+}

@@ -1,0 +1,129 @@
+// Slack glue shared by the remediation listeners: where a click came from, telling one user
+// something, posting in the action's thread, updating the confirmation so its buttons are gone,
+// and running a confirmed action with its progress and outcome in the thread.
+import type { BlockAction, RespondFn } from '@slack/bolt';
+import type { View } from '@slack/types';
+import type { WebClient } from '@slack/web-api';
+import { z } from 'zod';
+import { section, type Message } from '../blocks/message.js';
+import { finishedMessage, outcomeMessage, runningMessage, scanFailModal } from '../blocks/remediation.js';
+import type { Deps } from '../deps.js';
+import { TargetError } from '../errors.js';
+import { type ActionRow, remediations } from '../remediations/flow.js';
+import { describeScan, isMarkable, lookupScan } from '../remediations/mark-scan-failed.js';
+import { redact, redactDeep } from '../redact.js';
+
+export interface Place {
+  userId: string;
+  channelId: string;
+  messageTs?: string;
+  threadTs?: string;
+}
+
+/** Where a click happened: the channel, the message and the thread it sits in. */
+export function placeOf(body: BlockAction): Place {
+  const c = body.container as { channel_id?: string; message_ts?: string; thread_ts?: string };
+  const message = body.message as { ts?: string; thread_ts?: string } | undefined;
+  return {
+    userId: body.user.id,
+    channelId: c.channel_id ?? body.channel?.id ?? '',
+    messageTs: c.message_ts ?? message?.ts,
+    threadTs: c.thread_ts ?? message?.thread_ts,
+  };
+}
+
+/** The thread results go to: the one the message sits in, else the message's own. */
+export function threadOf(p: Place): string | undefined {
+  return p.threadTs ?? p.messageTs;
+}
+
+/** A line for one person only: an ephemeral message, else through response_url. */
+export async function tell(deps: Deps, client: WebClient, p: Place, text: string, respond?: RespondFn): Promise<void> {
+  const clean = redact(text);
+  try {
+    await client.chat.postEphemeral({ channel: p.channelId, user: p.userId, text: clean, ...(p.threadTs ? { thread_ts: p.threadTs } : {}) });
+    return;
+  } catch (err) {
+    deps.log.warn({ err }, 'chat.postEphemeral failed; answering through response_url');
+  }
+  await respond?.({ response_type: 'ephemeral', replace_original: false, text: clean }).catch((err: unknown) => deps.log.warn({ err }, 'could not tell the user'));
+}
+
+/** Posts in a channel or thread; the message's ts, or undefined when only response_url worked. */
+export async function post(deps: Deps, client: WebClient, channelId: string, threadTs: string | undefined, m: Message, respond?: RespondFn): Promise<string | undefined> {
+  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  try {
+    const res = await client.chat.postMessage({ channel: channelId, ...(threadTs ? { thread_ts: threadTs } : {}), ...safe });
+    return res.ts;
+  } catch (err) {
+    deps.log.warn({ err, channel: channelId }, 'chat.postMessage failed; answering through response_url');
+  }
+  await respond?.({ response_type: 'in_channel', replace_original: false, ...safe }).catch((err: unknown) => deps.log.warn({ err }, 'could not post the reply'));
+  return undefined;
+}
+
+/** Replaces a message (its buttons go); through response_url when chat.update cannot. */
+export async function update(deps: Deps, client: WebClient, channelId: string, ts: string | undefined, m: Message, respond?: RespondFn): Promise<void> {
+  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  if (ts) {
+    try {
+      await client.chat.update({ channel: channelId, ts, ...safe });
+      return;
+    } catch (err) {
+      deps.log.warn({ err, channel: channelId }, 'chat.update failed; replacing through response_url');
+    }
+  }
+  await respond?.({ replace_original: true, ...safe }).catch((err: unknown) => deps.log.warn({ err }, 'could not update the message'));
+}
+
+/**
+ * Runs an action this caller moved to `running`: the confirmation says so (no buttons), progress
+ * and the outcome go to the thread where it started, and the confirmation ends saying who did what.
+ */
+export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow, respond?: RespondFn): Promise<void> {
+  const service = remediations(deps);
+  const label = service.labelOf(row);
+  const thread = row.threadTs ?? row.messageTs;
+  if (row.messageTs || respond) await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
+  const progress = async (text: string) => {
+    await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] });
+  };
+  const { action, outcome } = await service.execute(row, progress);
+  await post(deps, client, row.channelId, thread, outcomeMessage(action, label, outcome), respond);
+  if (row.messageTs || respond) await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);
+}
+
+const scanModalMeta = z.object({ c: z.string(), t: z.string().optional(), s: z.string().optional() });
+export type ScanModalMeta = z.infer<typeof scanModalMeta>;
+
+export function parseScanModalMeta(text: string): ScanModalMeta | undefined {
+  try {
+    const r = scanModalMeta.safeParse(JSON.parse(text));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The mark-scan-failed modal for an operator; with a scan ID given, the scan is looked up and
+ * shown at once (within a bound, so the trigger_id is still valid when the modal opens).
+ */
+export async function scanModalFor(deps: Deps, p: { userId: string; channelId: string; threadTs?: string }, scanId?: string): Promise<View> {
+  const meta: ScanModalMeta = { c: p.channelId, ...(p.threadTs ? { t: p.threadTs } : {}) };
+  if (!scanId) return scanFailModal({ metadata: JSON.stringify(meta) });
+  try {
+    const scan = await lookupScan({ targets: deps.targets }, scanId, 1_500);
+    if (!scan) return scanFailModal({ metadata: JSON.stringify(meta), scanId });
+    await remediations(deps).auditPreview(p, 'mark-scan-failed', `mark scan ${scan.id} failed: shown (status ${scan.status})`);
+    return scanFailModal({
+      metadata: JSON.stringify({ ...meta, s: scan.id }),
+      scanId: scan.id,
+      scanLines: describeScan(scan, deps.now()),
+      ...(isMarkable(scan) ? {} : { notMarkable: `It is ${scan.status}, not pending or running: there is nothing to mark.` }),
+    });
+  } catch (err) {
+    if (!(err instanceof TargetError)) deps.log.warn({ err }, 'scan lookup for the modal failed');
+    return scanFailModal({ metadata: JSON.stringify(meta), scanId });
+  }
+}

@@ -1,0 +1,140 @@
+// Outbound PagerDuty calls, stored before they are made so a restart does not lose a pending
+// acknowledgement, claimed once across replicas, retried on 429/5xx with backoff. Each call also
+// tells the workflow which webhook PagerDuty will echo back, so that echo is not posted twice.
+import type { Severity } from '../config.js';
+import type { Sql } from '../store/sql.js';
+import type { Q } from './store.js';
+import type { Actor } from './types.js';
+
+export type PdCall =
+  | { kind: 'ack' }
+  | { kind: 'resolve' }
+  | { kind: 'escalate'; level: number }
+  | { kind: 'priority'; severity: Severity }
+  | { kind: 'reassign'; email: string; slackId?: string }
+  | { kind: 'note'; content: string }
+  | {
+      kind: 'create';
+      title: string;
+      severity: Severity;
+      serviceId: string;
+      description?: string;
+      incidentKey: string;
+      urgency: 'high' | 'low';
+    };
+
+export type PdCallKind = PdCall['kind'];
+
+/** The webhook PagerDuty sends back after each call. */
+export const ECHO_OF: Record<PdCallKind, string> = {
+  ack: 'incident.acknowledged',
+  resolve: 'incident.resolved',
+  escalate: 'incident.escalated',
+  priority: 'incident.priority_updated',
+  reassign: 'incident.reassigned',
+  note: 'incident.annotated',
+  create: 'incident.triggered',
+};
+
+export interface PdCallRow {
+  id: number;
+  incidentId?: string;
+  call: PdCall;
+  fromEmail?: string;
+  requestedBy?: Actor;
+  attempts: number;
+}
+
+export const MAX_PD_ATTEMPTS = 8;
+
+/** Queues a call; false when it was queued already (the same declaration twice). */
+export async function enqueuePdCall(q: Q, e: { incidentId?: string; call: PdCall; fromEmail?: string; requestedBy?: Actor }, now: Date): Promise<boolean> {
+  const rows = await q.query(
+    `INSERT INTO pd_outbox (incident_id, kind, args, from_email, requested_by, created_at, not_before) VALUES ($1, $2, $3, $4, $5, $6, $6)
+     ON CONFLICT DO NOTHING RETURNING id`,
+    [e.incidentId ?? null, e.call.kind, JSON.stringify(e.call), e.fromEmail ?? null, e.requestedBy ? JSON.stringify(e.requestedBy) : null, now],
+  );
+  return rows.length > 0;
+}
+
+interface Row {
+  id: string;
+  incident_id: string | null;
+  args: PdCall;
+  from_email: string | null;
+  requested_by: Actor | null;
+  attempts: number;
+}
+
+/** Claims due calls, one per incident at a time so an acknowledgement goes before a resolve. */
+export async function claimPdCalls(sql: Pick<Sql, 'query'>, now: Date, limit: number, leaseMs: number): Promise<PdCallRow[]> {
+  const rows = await sql.query<Row>(
+    `WITH next AS (
+       SELECT o.id FROM pd_outbox o
+        WHERE o.done_at IS NULL AND o.not_before <= $1 AND (o.claimed_until IS NULL OR o.claimed_until < $1)
+          AND NOT EXISTS (SELECT 1 FROM pd_outbox p WHERE p.incident_id = o.incident_id AND p.done_at IS NULL AND p.id < o.id)
+        ORDER BY o.id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE pd_outbox o SET claimed_until = $3, attempts = o.attempts + 1
+       FROM next WHERE o.id = next.id
+     RETURNING o.id, o.incident_id, o.args, o.from_email, o.requested_by, o.attempts`,
+    [now, limit, new Date(now.getTime() + leaseMs)],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    incidentId: r.incident_id ?? undefined,
+    call: r.args,
+    fromEmail: r.from_email ?? undefined,
+    requestedBy: r.requested_by ?? undefined,
+    attempts: r.attempts,
+  }));
+}
+
+export async function completePdCall(q: Q, id: number, now: Date, status: number, result: unknown): Promise<void> {
+  await q.query('UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, error = NULL WHERE id = $1', [id, now, status, JSON.stringify(result ?? null)]);
+}
+
+export async function failPdCall(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, status?: number): Promise<void> {
+  if (retryAt) {
+    await q.query('UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1', [id, retryAt, error.slice(0, 1000), status ?? null]);
+  } else {
+    await q.query('UPDATE pd_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1', [id, now, error.slice(0, 1000), status ?? null]);
+  }
+}
+
+/**
+ * Marks the bot's own call as echoed when PagerDuty's webhook for it arrives; true when the
+ * event was such an echo (and so must not be posted again). Notes match on their content.
+ */
+export async function consumeEcho(q: Q, incidentId: string, eventType: string, now: Date, content?: string): Promise<boolean> {
+  const kind = (Object.keys(ECHO_OF) as PdCallKind[]).find((k) => ECHO_OF[k] === eventType);
+  if (!kind) return false;
+  const rows = await q.query(
+    `UPDATE pd_outbox SET echo_consumed_at = $3
+      WHERE id = (SELECT id FROM pd_outbox
+                   WHERE incident_id = $1 AND kind = $2 AND echo_consumed_at IS NULL AND NOT failed
+                     AND created_at > $4 AND ($5::text IS NULL OR args->>'content' = $5)
+                   ORDER BY id LIMIT 1 FOR UPDATE)
+      RETURNING id`,
+    [incidentId, kind, now, new Date(now.getTime() - 6 * 3_600_000), content ?? null],
+  );
+  return rows.length > 0;
+}
+
+/** The declaration behind an incident the bot created (matched by the incident key it chose). */
+export async function declarationByKey(q: Q, incidentKey: string): Promise<{ call: Extract<PdCall, { kind: 'create' }>; requestedBy?: Actor } | undefined> {
+  const rows = await q.query<{ args: PdCall; requested_by: Actor | null }>(
+    `SELECT args, requested_by FROM pd_outbox WHERE kind = 'create' AND args->>'incidentKey' = $1 ORDER BY id LIMIT 1`,
+    [incidentKey],
+  );
+  const row = rows[0];
+  if (row?.args.kind !== 'create') return undefined;
+  return { call: row.args, requestedBy: row.requested_by ?? undefined };
+}
+
+export async function pendingPdCalls(q: Q): Promise<number> {
+  const rows = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM pd_outbox WHERE done_at IS NULL');
+  return rows[0]?.n ?? 0;
+}

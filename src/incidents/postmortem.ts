@@ -1,0 +1,172 @@
+// The post-mortem the runbook asks for within 48 hours: a Markdown document pre-filled from the
+// incident's record (summary, severity, impact, timeline, time to acknowledge and to resolve)
+// with root cause, action items and learnings for people to fill in.
+import { formatDuration } from '../duration.js';
+import type { Q } from './store.js';
+import { timelineOf } from './timeline.js';
+import type { Actor, Incident, TimelineEntry } from './types.js';
+
+export interface PostmortemFields {
+  rootCause?: string;
+  actionItems?: string;
+  learnings?: string;
+  impact?: string;
+}
+
+export interface Postmortem extends PostmortemFields {
+  incidentId: string;
+  resolvedAt: Date;
+  dueAt: Date;
+  document: string;
+  updatedAt: Date;
+  updatedBy?: string;
+}
+
+export interface Durations {
+  toAcknowledgeMs?: number;
+  toResolveMs?: number;
+}
+
+export function durationsOf(i: Pick<Incident, 'triggeredAt' | 'acknowledgedAt' | 'resolvedAt'>): Durations {
+  return {
+    toAcknowledgeMs: i.acknowledgedAt ? Math.max(0, i.acknowledgedAt.getTime() - i.triggeredAt.getTime()) : undefined,
+    toResolveMs: i.resolvedAt ? Math.max(0, i.resolvedAt.getTime() - i.triggeredAt.getTime()) : undefined,
+  };
+}
+
+export function isComplete(p: PostmortemFields): boolean {
+  return Boolean(p.rootCause?.trim() && p.actionItems?.trim() && p.learnings?.trim());
+}
+
+/** `2025-04-07 03:47:13 UTC` */
+export function utc(d: Date): string {
+  return `${d.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+}
+
+function plainActor(a: Actor | undefined): string {
+  if (!a) return 'PagerDuty';
+  if (a.name) return a.name;
+  if (a.slackId) return `@${a.slackId}`;
+  return a.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
+}
+
+/** Slack mrkdwn (`<@U…>`, `<url|label>`) read as plain text for the Markdown file. */
+function plainText(text: string): string {
+  return text
+    .replace(/<@([UW][A-Z0-9]+)>/g, '@$1')
+    .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, '@$1')
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '[$2]($1)')
+    .replace(/<(https?:[^>]+)>/g, '$1')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ');
+}
+
+const TODO = '_To be filled in._';
+
+export function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemFields & { dueAt: Date }): string {
+  const d = durationsOf(i);
+  const lines: string[] = [];
+  lines.push(`# Post-mortem: ${i.title}`, '');
+  lines.push(`- **Incident:** ${i.number ? `#${i.number} ` : ''}${i.id}${i.htmlUrl ? ` (${i.htmlUrl})` : ''}`);
+  lines.push(`- **Severity:** ${i.severity}${i.priority ? ` (PagerDuty priority ${i.priority})` : i.urgency ? ` (PagerDuty urgency ${i.urgency})` : ''}`);
+  if (i.serviceName) lines.push(`- **Service:** ${i.serviceName}`);
+  lines.push(`- **Triggered:** ${utc(i.triggeredAt)}`);
+  lines.push(`- **Acknowledged:** ${i.acknowledgedAt ? `${utc(i.acknowledgedAt)} by ${plainActor(i.acknowledgedBy)}` : 'never'}`);
+  if (i.mitigatedAt) lines.push(`- **Mitigated:** ${utc(i.mitigatedAt)} by ${plainActor(i.mitigatedBy)}`);
+  lines.push(`- **Resolved:** ${i.resolvedAt ? `${utc(i.resolvedAt)} by ${plainActor(i.resolvedBy)}` : 'not yet'}`);
+  lines.push(`- **Time to acknowledge:** ${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`);
+  lines.push(`- **Time to resolve:** ${d.toResolveMs === undefined ? 'not resolved' : formatDuration(d.toResolveMs)}`);
+  lines.push(`- **Post-mortem due:** ${utc(p.dueAt)}`, '');
+  lines.push('## Summary', '', `${i.title}${i.serviceName ? ` on ${i.serviceName}` : ''}, severity ${i.severity}.${i.description && i.description !== i.title ? ` ${i.description}` : ''}`, '');
+  lines.push(
+    '## Impact',
+    '',
+    p.impact?.trim() ||
+      `${i.serviceName ?? 'The service'} was affected for ${d.toResolveMs === undefined ? 'an unknown time' : formatDuration(d.toResolveMs)} (from trigger to resolution). _Add who and what was affected._`,
+    '',
+  );
+  lines.push('## Timeline (UTC)', '', '| Time | Who | What |', '| --- | --- | --- |');
+  for (const e of timeline) lines.push(`| ${utc(e.at).replace(' UTC', '')} | ${plainText(plainActor(e.actor))} | ${plainText(e.text)} |`);
+  lines.push('');
+  lines.push('## Root cause', '', p.rootCause?.trim() || TODO, '');
+  lines.push('## Action items', '', p.actionItems?.trim() ? bullets(p.actionItems) : '- [ ] _To be filled in._', '');
+  lines.push('## Learnings', '', p.learnings?.trim() || TODO, '');
+  return lines.join('\n');
+}
+
+function bullets(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => (/^([-*]|\d+\.)\s/.test(l) ? l : `- [ ] ${l}`))
+    .join('\n');
+}
+
+interface Row {
+  incident_id: string;
+  resolved_at: Date | string;
+  due_at: Date | string;
+  root_cause: string | null;
+  action_items: string | null;
+  learnings: string | null;
+  impact: string | null;
+  document: string;
+  updated_at: Date | string;
+  updated_by: string | null;
+}
+
+const d = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
+
+function fromRow(r: Row): Postmortem {
+  return {
+    incidentId: r.incident_id,
+    resolvedAt: d(r.resolved_at),
+    dueAt: d(r.due_at),
+    rootCause: r.root_cause ?? undefined,
+    actionItems: r.action_items ?? undefined,
+    learnings: r.learnings ?? undefined,
+    impact: r.impact ?? undefined,
+    document: r.document,
+    updatedAt: d(r.updated_at),
+    updatedBy: r.updated_by ?? undefined,
+  };
+}
+
+export async function getPostmortem(q: Q, incidentId: string): Promise<Postmortem | undefined> {
+  const rows = await q.query<Row>('SELECT * FROM incident_postmortems WHERE incident_id = $1', [incidentId]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Creates (or, after a reopen and a new resolution, refreshes) the post-mortem of a resolved incident. */
+export async function openPostmortem(q: Q, i: Incident, dueMs: number, now: Date): Promise<Postmortem> {
+  const resolvedAt = i.resolvedAt ?? now;
+  const dueAt = new Date(resolvedAt.getTime() + dueMs);
+  const existing = await getPostmortem(q, i.id);
+  const fields: PostmortemFields = existing ?? {};
+  const document = renderPostmortem(i, await timelineOf(q, i.id), { ...fields, dueAt });
+  await q.query(
+    `INSERT INTO incident_postmortems (incident_id, resolved_at, due_at, document, updated_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (incident_id) DO UPDATE SET resolved_at = EXCLUDED.resolved_at, due_at = EXCLUDED.due_at, document = EXCLUDED.document, updated_at = EXCLUDED.updated_at`,
+    [i.id, resolvedAt, dueAt, document, now],
+  );
+  return (await getPostmortem(q, i.id)) as Postmortem;
+}
+
+/** Re-renders the stored document from the record and the fields people filled in. */
+export async function refreshPostmortem(q: Q, i: Incident, now: Date, fields?: PostmortemFields, by?: string): Promise<Postmortem | undefined> {
+  const existing = await getPostmortem(q, i.id);
+  if (!existing) return undefined;
+  const merged: PostmortemFields = { ...existing, ...(fields ?? {}) };
+  const document = renderPostmortem(i, await timelineOf(q, i.id), { ...merged, dueAt: existing.dueAt });
+  await q.query(
+    `UPDATE incident_postmortems SET root_cause = $2, action_items = $3, learnings = $4, impact = $5, document = $6, updated_at = $7, updated_by = COALESCE($8, updated_by)
+      WHERE incident_id = $1`,
+    [i.id, merged.rootCause ?? null, merged.actionItems ?? null, merged.learnings ?? null, merged.impact ?? null, document, now, by ?? null],
+  );
+  return getPostmortem(q, i.id);
+}
+
+export function postmortemFilename(i: Pick<Incident, 'id' | 'number'>): string {
+  return `postmortem-${i.number ?? i.id}.md`;
+}

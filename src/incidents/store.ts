@@ -1,0 +1,155 @@
+// Reads and writes incident rows in the bot store. Every change to an incident happens in a
+// transaction that first locks its row, so two replicas never interleave on one incident.
+import type { Severity } from '../config.js';
+import type { Sql } from '../store/sql.js';
+import type { Actor, Incident, PdRef, PdStatus } from './types.js';
+
+export type Q = Pick<Sql, 'query'>;
+
+interface IncidentRow {
+  id: string;
+  number: number | null;
+  title: string;
+  description: string | null;
+  service_id: string | null;
+  service_name: string | null;
+  priority: string | null;
+  urgency: string | null;
+  severity: Severity;
+  pd_status: PdStatus;
+  status_at: Date | string;
+  snapshot_at: Date | string;
+  html_url: string | null;
+  assignees: PdRef[] | null;
+  escalation_level: number;
+  procedure_id: string | null;
+  triggered_at: Date | string;
+  received_at: Date | string;
+  acknowledged_at: Date | string | null;
+  acknowledged_by: Actor | null;
+  mitigated_at: Date | string | null;
+  mitigated_by: Actor | null;
+  resolved_at: Date | string | null;
+  resolved_by: Actor | null;
+  declared_by: string | null;
+  channel: string | null;
+  root_ts: string | null;
+  updated_at: Date | string;
+}
+
+const date = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
+const maybeDate = (v: Date | string | null): Date | undefined => (v === null ? undefined : date(v));
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function fromRow(r: IncidentRow): Incident {
+  return {
+    id: r.id,
+    number: opt(r.number),
+    title: r.title,
+    description: opt(r.description),
+    serviceId: opt(r.service_id),
+    serviceName: opt(r.service_name),
+    priority: opt(r.priority),
+    urgency: opt(r.urgency),
+    severity: r.severity,
+    pdStatus: r.pd_status,
+    statusAt: date(r.status_at),
+    snapshotAt: date(r.snapshot_at),
+    htmlUrl: opt(r.html_url),
+    assignees: r.assignees ?? [],
+    escalationLevel: r.escalation_level,
+    procedureId: opt(r.procedure_id),
+    triggeredAt: date(r.triggered_at),
+    receivedAt: date(r.received_at),
+    acknowledgedAt: maybeDate(r.acknowledged_at),
+    acknowledgedBy: opt(r.acknowledged_by),
+    mitigatedAt: maybeDate(r.mitigated_at),
+    mitigatedBy: opt(r.mitigated_by),
+    resolvedAt: maybeDate(r.resolved_at),
+    resolvedBy: opt(r.resolved_by),
+    declaredBy: opt(r.declared_by),
+    channel: opt(r.channel),
+    rootTs: opt(r.root_ts),
+    updatedAt: date(r.updated_at),
+  };
+}
+
+export async function getIncident(q: Q, id: string, lock = false): Promise<Incident | undefined> {
+  const rows = await q.query<IncidentRow>(`SELECT * FROM incidents WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** The incident whose thread (or root message) this is. */
+export async function incidentByThread(q: Q, channel: string, ts: string): Promise<Incident | undefined> {
+  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE channel = $1 AND root_ts = $2', [channel, ts]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** By PagerDuty id, or by incident number (`37`, `#37`). */
+export async function findIncident(q: Q, ref: string): Promise<Incident | undefined> {
+  const text = ref.trim().replace(/^#/, '');
+  const byId = await getIncident(q, text);
+  if (byId) return byId;
+  if (/^\d{1,9}$/.test(text)) {
+    const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE number = $1 ORDER BY triggered_at DESC LIMIT 1', [Number(text)]);
+    if (rows[0]) return fromRow(rows[0]);
+  }
+  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE upper(id) = upper($1)', [text]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function openIncidents(q: Q): Promise<Incident[]> {
+  const rows = await q.query<IncidentRow>(`SELECT * FROM incidents WHERE pd_status <> 'resolved' ORDER BY severity, triggered_at`);
+  return rows.map(fromRow);
+}
+
+export async function latestIncident(q: Q): Promise<Incident | undefined> {
+  const rows = await q.query<IncidentRow>(`SELECT * FROM incidents ORDER BY (pd_status <> 'resolved') DESC, received_at DESC LIMIT 1`);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function countOpen(q: Q): Promise<number> {
+  const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE pd_status <> 'resolved'`);
+  return rows[0]?.n ?? 0;
+}
+
+/** Inserts a new incident; false when another event or replica created it first. */
+export async function insertIncident(q: Q, i: Incident): Promise<boolean> {
+  const rows = await q.query(
+    `INSERT INTO incidents (id, number, title, description, service_id, service_name, priority, urgency, severity, pd_status,
+       status_at, snapshot_at, html_url, assignees, escalation_level, procedure_id, triggered_at, received_at,
+       acknowledged_at, acknowledged_by, resolved_at, resolved_by, declared_by, channel, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [
+      i.id, i.number ?? null, i.title, i.description ?? null, i.serviceId ?? null, i.serviceName ?? null, i.priority ?? null,
+      i.urgency ?? null, i.severity, i.pdStatus, i.statusAt, i.snapshotAt, i.htmlUrl ?? null, JSON.stringify(i.assignees),
+      i.escalationLevel, i.procedureId ?? null, i.triggeredAt, i.receivedAt, i.acknowledgedAt ?? null,
+      i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null, i.resolvedAt ?? null, i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
+      i.declaredBy ?? null, i.channel ?? null, i.updatedAt,
+    ],
+  );
+  return rows.length === 1;
+}
+
+/** Writes back every field the workflow changes. */
+export async function saveIncident(q: Q, i: Incident): Promise<void> {
+  await q.query(
+    `UPDATE incidents SET number = $2, title = $3, description = $4, service_id = $5, service_name = $6, priority = $7, urgency = $8,
+       severity = $9, pd_status = $10, status_at = $11, snapshot_at = $12, html_url = $13, assignees = $14, escalation_level = $15,
+       acknowledged_at = $16, acknowledged_by = $17, mitigated_at = $18, mitigated_by = $19, resolved_at = $20, resolved_by = $21,
+       updated_at = $22
+     WHERE id = $1`,
+    [
+      i.id, i.number ?? null, i.title, i.description ?? null, i.serviceId ?? null, i.serviceName ?? null, i.priority ?? null,
+      i.urgency ?? null, i.severity, i.pdStatus, i.statusAt, i.snapshotAt, i.htmlUrl ?? null, JSON.stringify(i.assignees),
+      i.escalationLevel, i.acknowledgedAt ?? null, i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null, i.mitigatedAt ?? null,
+      i.mitigatedBy ? JSON.stringify(i.mitigatedBy) : null, i.resolvedAt ?? null, i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
+      i.updatedAt,
+    ],
+  );
+}
+
+export async function setRootTs(q: Q, id: string, ts: string): Promise<void> {
+  await q.query('UPDATE incidents SET root_ts = $2 WHERE id = $1 AND root_ts IS NULL', [id, ts]);
+}

@@ -1,0 +1,54 @@
+// The incident's record: every PagerDuty event, button press, diagnosis, remediation, status
+// update and pinned message, with its time and actor. The post-mortem's timeline is read here.
+import type { Q } from './store.js';
+import type { Actor, TimelineEntry, TimelineKind } from './types.js';
+
+export interface NewEntry {
+  at: Date;
+  kind: TimelineKind;
+  actor?: Actor;
+  text: string;
+  source: TimelineEntry['source'];
+  /** Set for entries that must be recorded once, e.g. `triggered:<incident>`. */
+  dedupeKey?: string;
+}
+
+export async function addTimeline(q: Q, incidentId: string, e: NewEntry): Promise<void> {
+  await q.query(
+    `INSERT INTO incident_timeline (incident_id, at, kind, actor, text, source, dedupe_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [incidentId, e.at, e.kind, e.actor ? JSON.stringify(e.actor) : null, e.text.slice(0, 4000), e.source, e.dedupeKey ?? null],
+  );
+}
+
+export async function timelineOf(q: Q, incidentId: string): Promise<TimelineEntry[]> {
+  const rows = await q.query<{ id: string; incident_id: string; at: Date | string; kind: TimelineKind; actor: Actor | null; text: string; source: TimelineEntry['source'] }>(
+    'SELECT id, incident_id, at, kind, actor, text, source FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id',
+    [incidentId],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    incidentId: r.incident_id,
+    at: r.at instanceof Date ? r.at : new Date(r.at),
+    kind: r.kind,
+    actor: r.actor ?? undefined,
+    text: r.text,
+    source: r.source,
+  }));
+}
+
+/** How a timeline names an actor in plain text (Slack mrkdwn renders `<@U…>` as a mention). */
+export function actorText(a: Actor | undefined): string {
+  if (!a) return 'PagerDuty';
+  if (a.slackId) return `<@${a.slackId}>`;
+  if (a.name) return a.name;
+  return a.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
+}
+
+/** The same, without Slack syntax, for the Markdown post-mortem file. */
+export function actorPlain(a: Actor | undefined, names: Record<string, string> = {}): string {
+  if (!a) return 'PagerDuty';
+  if (a.slackId) return names[a.slackId] ? `@${names[a.slackId]}` : `@${a.slackId}`;
+  if (a.name) return a.name;
+  return a.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
+}

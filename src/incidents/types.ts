@@ -1,0 +1,143 @@
+// The incident workflow's vocabulary: an incident as the bot records it, who did what, and the
+// posts the workflow asks for. No Slack types: blocks/ renders these, handlers send them.
+import type { Severity } from '../config.js';
+
+export type { Severity };
+
+/** PagerDuty's own three states. */
+export type PdStatus = 'triggered' | 'acknowledged' | 'resolved';
+
+/** What people see: PagerDuty's state, plus "mitigated", which only the bot knows. */
+export type Phase = 'triggered' | 'acknowledged' | 'mitigated' | 'resolved';
+
+/** Who did something: a Slack user, a PagerDuty user, or the bot itself. */
+export interface Actor {
+  source: 'slack' | 'pagerduty' | 'bot';
+  /** Slack user id (`U…`) when the act came from Slack or the PagerDuty user is known in Slack. */
+  slackId?: string;
+  /** PagerDuty user id. */
+  pdId?: string;
+  name?: string;
+}
+
+export interface PdRef {
+  id: string;
+  summary: string;
+}
+
+export interface Incident {
+  id: string;
+  number?: number;
+  title: string;
+  description?: string;
+  serviceId?: string;
+  serviceName?: string;
+  priority?: string;
+  urgency?: string;
+  severity: Severity;
+  pdStatus: PdStatus;
+  statusAt: Date;
+  snapshotAt: Date;
+  htmlUrl?: string;
+  assignees: PdRef[];
+  escalationLevel: number;
+  procedureId?: string;
+  /** PagerDuty's created_at: durations (time to acknowledge, to resolve) count from here. */
+  triggeredAt: Date;
+  /** When the bot first heard of it: response-target timers count from here. */
+  receivedAt: Date;
+  acknowledgedAt?: Date;
+  acknowledgedBy?: Actor;
+  mitigatedAt?: Date;
+  mitigatedBy?: Actor;
+  resolvedAt?: Date;
+  resolvedBy?: Actor;
+  declaredBy?: string;
+  channel?: string;
+  rootTs?: string;
+  updatedAt: Date;
+}
+
+export function phaseOf(i: Pick<Incident, 'pdStatus' | 'mitigatedAt'>): Phase {
+  if (i.pdStatus === 'resolved') return 'resolved';
+  if (i.mitigatedAt) return 'mitigated';
+  return i.pdStatus;
+}
+
+export const PHASE_LABEL: Record<Phase, string> = {
+  triggered: 'Triggered',
+  acknowledged: 'Acknowledged',
+  mitigated: 'Mitigated',
+  resolved: 'Resolved',
+};
+
+export type TimelineKind =
+  | 'triggered'
+  | 'declared'
+  | 'acknowledged'
+  | 'unacknowledged'
+  | 'escalated'
+  | 'reassigned'
+  | 'priority'
+  | 'note'
+  | 'pinned'
+  | 'status_update'
+  | 'mitigated'
+  | 'resolved'
+  | 'reopened'
+  | 'diagnosis'
+  | 'remediation'
+  | 'button'
+  | 'reminder'
+  | 'escalation_contact'
+  | 'postmortem'
+  | 'pagerduty'
+  | 'event';
+
+export interface TimelineEntry {
+  id: number;
+  incidentId: string;
+  at: Date;
+  kind: TimelineKind;
+  actor?: Actor;
+  text: string;
+  source: 'pagerduty' | 'slack' | 'bot';
+}
+
+/** A contact to bring into a thread: a role from ESCALATION_CONTACTS, or the PagerDuty on-call. */
+export interface Mention {
+  /** Slack user (`U…`/`W…`) or user group (`S…`) id. */
+  slackId?: string;
+  name: string;
+}
+
+/**
+ * What the workflow asks Slack to show, stored in the outbox and rendered when sent, so a post
+ * always shows the incident as it stands at that moment.
+ */
+export type PostIntent =
+  | { type: 'root' }
+  | { type: 'update_root' }
+  | { type: 'investigating'; description: string; contacts?: Array<{ role: string; mention: Mention }> }
+  | { type: 'diagnosis'; procedureId: string; actor?: Actor }
+  | { type: 'change'; change: ChangeKind; actor?: Actor; afterMs?: number; detail?: string }
+  | { type: 'note'; actor?: Actor; content: string }
+  | { type: 'ack_reminder'; targetMs: number; onCall: Mention[] }
+  | { type: 'lead_escalation'; afterMs: number; contacts: Array<{ role: string; mention: Mention }> }
+  | { type: 'postmortem' }
+  | { type: 'postmortem_updated'; actor: Actor }
+  | { type: 'postmortem_reminder'; dueAt: string; overdue: boolean }
+  | { type: 'warning'; text: string };
+
+export type ChangeKind =
+  | 'acknowledged'
+  | 'unacknowledged'
+  | 'resolved'
+  | 'reopened'
+  | 'mitigated'
+  | 'escalated'
+  | 'reassigned'
+  | 'delegated'
+  | 'priority'
+  | 'responder'
+  | 'status_update';

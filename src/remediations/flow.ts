@@ -1,0 +1,373 @@
+// The safety layer every remediation goes through, once: only operators; a preview stating
+// exactly what will change; a confirmation that expires (CONFIRM_TTL); for high-risk actions
+// (HIGH_RISK_ACTIONS) a reason and a second operator's approval (TWO_PERSON_RULE); each step
+// moved by one atomic UPDATE so a double click, a redelivery or two operators at once run an
+// action once; and every preview, approval, refusal and outcome in the audit log.
+// No Slack types: handlers and commands render the results with blocks/remediation.ts.
+import { z } from 'zod';
+import type { Deps } from '../deps.js';
+import { TargetError, UserError } from '../errors.js';
+import { redact } from '../redact.js';
+import { type AuditOutcome, recordAudit } from '../store/audit.js';
+import {
+  type ActionRow,
+  createAction,
+  findOpenByKey,
+  getAction,
+  setMessages,
+  type StoredPreview,
+  transition,
+} from '../store/remediations.js';
+import { findRemediation } from './index.js';
+import { createOperators, type Operators } from './operators.js';
+import type { ActionContext, AnyRemediation, Outcome, Params, Preview } from './types.js';
+
+export type { ActionRow };
+
+export const REFUSAL =
+  'Sorry, you are not allowed to do that: remediations are for operators only (DMP_OPERATORS), and you do not have permission. Nothing was changed.';
+export const OWN_APPROVAL =
+  'You are not allowed to approve your own request: the two-person rule needs a second operator to press Approve. Nothing was changed.';
+
+export const reasonText = z.string().trim().min(3, 'say in a few words why (at least 3 characters)').max(500, 'keep the reason under 500 characters');
+
+export interface Where {
+  userId: string;
+  channelId: string;
+  threadTs?: string;
+  messageTs?: string;
+}
+
+export type StartResult =
+  | { kind: 'refused'; message: string }
+  | { kind: 'invalid'; message: string }
+  | { kind: 'duplicate'; action: ActionRow }
+  | { kind: 'nothing'; remedy: AnyRemediation; label: string; preview: Preview }
+  | { kind: 'preview'; action: ActionRow; remedy: AnyRemediation; label: string; highRisk: boolean };
+
+export type StepResult =
+  | { kind: 'refused'; message: string }
+  | { kind: 'unknown' }
+  | { kind: 'already'; action: ActionRow }
+  | { kind: 'expired'; action: ActionRow }
+  | { kind: 'own'; action: ActionRow; message: string }
+  | { kind: 'invalid'; action: ActionRow; message: string }
+  | { kind: 'needs_reason'; action: ActionRow }
+  | { kind: 'awaiting'; action: ActionRow }
+  | { kind: 'cancelled'; action: ActionRow }
+  | { kind: 'running'; action: ActionRow };
+
+export type Progress = (text: string) => Promise<void>;
+
+/** One line a person reads for any failure; the cause goes to the log. */
+export function sentenceOf(err: unknown): string {
+  if (err instanceof UserError) return err.message;
+  if (err instanceof TargetError) return err.sentence();
+  if (err instanceof z.ZodError) return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  return redact(`failed: ${(err as Error)?.message ?? String(err)}`);
+}
+
+export class RemediationService {
+  readonly operators: Operators;
+
+  constructor(private readonly deps: Pick<Deps, 'config' | 'log' | 'targets' | 'store' | 'now'>, listGroup: (groupId: string) => Promise<string[]>) {
+    this.operators = createOperators({
+      ids: deps.config.DMP_OPERATORS,
+      listGroup,
+      ttlMs: deps.config.OPERATOR_CACHE_TTL,
+      now: () => Date.now(),
+      log: deps.log,
+    });
+  }
+
+  context(progress: Progress): ActionContext {
+    return { targets: this.deps.targets, config: this.deps.config, log: this.deps.log, now: this.deps.now, progress };
+  }
+
+  isHighRisk(remedy: AnyRemediation, params: Params): boolean {
+    const keys = remedy.riskKeys(params);
+    return keys.some((k) => this.deps.config.HIGH_RISK_ACTIONS.includes(k));
+  }
+
+  /** Refuses non-operators (audited); undefined when the user may go on. */
+  async refusal(userId: string, channelId: string | undefined, action: string, text?: string): Promise<string | undefined> {
+    if (await this.operators.isOperator(userId)) return undefined;
+    await this.audit({ userId, channelId, action, outcome: 'refused', text: text ?? action, reason: 'not an operator' });
+    return REFUSAL;
+  }
+
+  /** Checks the user, validates the parameters, previews, and stores a pending confirmation. */
+  async start(input: Where & { remedy: string; params: unknown; openKey?: string }): Promise<StartResult> {
+    const remedy = findRemediation(input.remedy);
+    if (!remedy) return { kind: 'invalid', message: `There is no remediation called ${input.remedy}.` };
+    const refused = await this.refusal(input.userId, input.channelId, remedy.id, `preview ${remedy.id} ${JSON.stringify(input.params)}`);
+    if (refused) return { kind: 'refused', message: refused };
+    if (input.openKey) {
+      const open = await findOpenByKey(this.deps.store, input.openKey);
+      if (open && open.expiresAt > this.deps.now()) return { kind: 'duplicate', action: open };
+    }
+    let params: Params;
+    let preview: Preview;
+    try {
+      params = remedy.parse(input.params);
+      preview = await remedy.preview(this.context(async () => {}), params);
+    } catch (err) {
+      if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError)) throw err;
+      const message = sentenceOf(err);
+      await this.audit({ userId: input.userId, channelId: input.channelId, action: remedy.id, outcome: 'refused', text: `preview ${remedy.id}`, reason: message });
+      return { kind: 'invalid', message };
+    }
+    const label = remedy.label(params);
+    const stored: StoredPreview = { summary: preview.summary, details: preview.details, choices: preview.choices, nothingToDo: preview.nothingToDo };
+    if (preview.nothingToDo) {
+      await this.audit({ userId: input.userId, channelId: input.channelId, action: remedy.id, outcome: 'previewed', text: `${label}: ${preview.summary}`, detail: { params, nothingToDo: preview.nothingToDo } });
+      return { kind: 'nothing', remedy, label, preview };
+    }
+    const full = { ...params, ...preview.pinned };
+    const highRisk = this.isHighRisk(remedy, full);
+    const action = await createAction(
+      this.deps.store,
+      {
+        remedy: remedy.id,
+        params: full,
+        preview: stored,
+        state: 'pending',
+        highRisk,
+        requestedBy: input.userId,
+        channelId: input.channelId,
+        messageTs: input.messageTs,
+        threadTs: input.threadTs,
+        expiresAt: new Date(this.deps.now().getTime() + this.deps.config.CONFIRM_TTL),
+        openKey: input.openKey,
+      },
+      this.deps.now(),
+    );
+    if (!action) {
+      const open = input.openKey ? await findOpenByKey(this.deps.store, input.openKey) : undefined;
+      if (open) return { kind: 'duplicate', action: open };
+      return { kind: 'invalid', message: 'That preview could not be stored; try again.' };
+    }
+    await this.audit({ userId: input.userId, channelId: input.channelId, action: remedy.id, outcome: 'previewed', text: `${label}: ${preview.summary}`, detail: { id: action.id, params: full, highRisk } });
+    return { kind: 'preview', action, remedy, label, highRisk };
+  }
+
+  /** Records where the confirmation message lives, once the handler has posted it. */
+  async attachMessage(id: string, refs: { messageTs?: string; threadTs?: string; approvalTs?: string }): Promise<void> {
+    await setMessages(this.deps.store, id, refs);
+  }
+
+  private async expire(row: ActionRow, userId: string): Promise<StepResult> {
+    const expired = await transition(this.deps.store, row.id, ['pending', 'awaiting_approval'], 'expired');
+    if (!expired) {
+      const now = await getAction(this.deps.store, row.id);
+      return now ? { kind: 'already', action: now } : { kind: 'unknown' };
+    }
+    await this.audit({ userId, channelId: row.channelId, action: row.remedy, outcome: 'expired', text: `${this.labelOf(row)}: the confirmation expired; nothing was done`, detail: { id: row.id } });
+    return { kind: 'expired', action: expired };
+  }
+
+  /** A press of Confirm. High-risk actions go on to a reason (and approval); others run now. */
+  async confirm(input: Where & { id: string; selected?: string[] }): Promise<StepResult> {
+    const row = await getAction(this.deps.store, input.id);
+    if (!row) return { kind: 'unknown' };
+    const refused = await this.refusal(input.userId, input.channelId, row.remedy, `confirm ${this.labelOf(row)}`);
+    if (refused) return { kind: 'refused', message: refused };
+    if (row.state !== 'pending') return { kind: 'already', action: row };
+    if (row.expiresAt <= this.deps.now()) return this.expire(row, input.userId);
+    await setMessages(this.deps.store, row.id, { messageTs: input.messageTs, threadTs: input.threadTs ?? input.messageTs });
+    const remedy = findRemediation(row.remedy);
+    if (!remedy) return { kind: 'unknown' };
+    let params = row.params;
+    if (remedy.select && input.selected) params = remedy.select(params, input.selected);
+    const highRisk = this.isHighRisk(remedy, params);
+    if (highRisk) {
+      // Stays pending: the reason modal's submission makes the next move.
+      const kept = await transition(this.deps.store, row.id, ['pending'], 'pending', { params, highRisk }, { unexpiredAt: this.deps.now() });
+      if (!kept) return this.settled(row.id, input.userId);
+      return { kind: 'needs_reason', action: kept };
+    }
+    const running = await transition(this.deps.store, row.id, ['pending'], 'running', { confirmedBy: input.userId, params, highRisk }, { unexpiredAt: this.deps.now() });
+    if (!running) return this.settled(row.id, input.userId);
+    return { kind: 'running', action: running };
+  }
+
+  /** The reason for a high-risk action: then a second operator's approval, or a run when the rule is off. */
+  async submitReason(input: { id: string; userId: string; reason: string }): Promise<StepResult> {
+    const row = await getAction(this.deps.store, input.id);
+    if (!row) return { kind: 'unknown' };
+    const refused = await this.refusal(input.userId, row.channelId, row.remedy, `give a reason for ${this.labelOf(row)}`);
+    if (refused) return { kind: 'refused', message: refused };
+    const parsed = reasonText.safeParse(input.reason);
+    if (!parsed.success) return { kind: 'invalid', action: row, message: parsed.error.issues[0]?.message ?? 'a reason is needed' };
+    if (row.state !== 'pending') return { kind: 'already', action: row };
+    if (row.expiresAt <= this.deps.now()) return this.expire(row, input.userId);
+    const now = this.deps.now();
+    if (this.deps.config.TWO_PERSON_RULE) {
+      const waiting = await transition(
+        this.deps.store,
+        row.id,
+        ['pending'],
+        'awaiting_approval',
+        { confirmedBy: input.userId, reason: parsed.data, expiresAt: new Date(now.getTime() + this.deps.config.CONFIRM_TTL) },
+        { unexpiredAt: now },
+      );
+      if (!waiting) return this.settled(row.id, input.userId);
+      await this.audit({
+        userId: input.userId,
+        channelId: row.channelId,
+        action: row.remedy,
+        outcome: 'previewed',
+        text: `${this.labelOf(row)}: asked a second operator to approve`,
+        reason: parsed.data,
+        detail: { id: row.id, step: 'approval requested' },
+      });
+      return { kind: 'awaiting', action: waiting };
+    }
+    const running = await transition(this.deps.store, row.id, ['pending'], 'running', { confirmedBy: input.userId, reason: parsed.data }, { unexpiredAt: now });
+    if (!running) return this.settled(row.id, input.userId);
+    return { kind: 'running', action: running };
+  }
+
+  /** A press of Approve: a second operator, never the one who asked. */
+  async approve(input: Where & { id: string }): Promise<StepResult> {
+    const row = await getAction(this.deps.store, input.id);
+    if (!row) return { kind: 'unknown' };
+    const refused = await this.refusal(input.userId, input.channelId, row.remedy, `approve ${this.labelOf(row)}`);
+    if (refused) return { kind: 'refused', message: refused };
+    if (row.state !== 'awaiting_approval') return { kind: 'already', action: row };
+    if (input.userId === row.requestedBy || input.userId === row.confirmedBy) {
+      await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'refused', text: `approve ${this.labelOf(row)}`, reason: 'two-person rule: the requester cannot approve', detail: { id: row.id } });
+      return { kind: 'own', action: row, message: OWN_APPROVAL };
+    }
+    if (row.expiresAt <= this.deps.now()) return this.expire(row, input.userId);
+    const running = await transition(this.deps.store, row.id, ['awaiting_approval'], 'running', { approvedBy: input.userId }, { unexpiredAt: this.deps.now(), notSameAs: input.userId });
+    if (!running) return this.settled(row.id, input.userId);
+    await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'approved', text: `approved ${this.labelOf(row)}`, reason: row.reason, detail: { id: row.id, requestedBy: row.requestedBy, confirmedBy: row.confirmedBy } });
+    return { kind: 'running', action: running };
+  }
+
+  async cancel(input: Where & { id: string }): Promise<StepResult> {
+    const row = await getAction(this.deps.store, input.id);
+    if (!row) return { kind: 'unknown' };
+    const refused = await this.refusal(input.userId, input.channelId, row.remedy, `cancel ${this.labelOf(row)}`);
+    if (refused) return { kind: 'refused', message: refused };
+    const cancelled = await transition(this.deps.store, row.id, ['pending', 'awaiting_approval'], 'cancelled', { cancelledBy: input.userId });
+    if (!cancelled) return this.settled(row.id, input.userId);
+    await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'cancelled', text: `cancelled ${this.labelOf(row)}`, detail: { id: row.id } });
+    return { kind: 'cancelled', action: cancelled };
+  }
+
+  /** Remembers ticked checkboxes while the action waits; the Confirm press reads them too. */
+  async pick(input: { id: string; userId: string; values: string[] }): Promise<void> {
+    const row = await getAction(this.deps.store, input.id);
+    const remedy = row ? findRemediation(row.remedy) : undefined;
+    if (!row || !remedy?.select || row.state !== 'pending') return;
+    if (!(await this.operators.isOperator(input.userId))) return;
+    await transition(this.deps.store, row.id, ['pending'], 'pending', { params: remedy.select(row.params, input.values) });
+  }
+
+  /**
+   * Runs an action the caller moved to `running` (only that caller has the row), records the
+   * outcome in the row and the audit log. Never throws: a failure is an outcome.
+   */
+  async execute(row: ActionRow, progress: Progress): Promise<{ action: ActionRow; outcome: Outcome }> {
+    const started = performance.now();
+    const remedy = findRemediation(row.remedy);
+    let outcome: Outcome;
+    if (!remedy) outcome = { ok: false, summary: `unknown remediation ${row.remedy}` };
+    else {
+      try {
+        outcome = await remedy.execute(this.context(progress), row.params);
+      } catch (err) {
+        if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError)) this.deps.log.error({ err, action: row.remedy, id: row.id }, 'remediation failed');
+        outcome = { ok: false, summary: sentenceOf(err) };
+      }
+    }
+    outcome = { ...outcome, summary: redact(outcome.summary), details: outcome.details?.map(redact) };
+    const done = (await transition(this.deps.store, row.id, ['running'], outcome.ok ? 'succeeded' : 'failed', { result: outcome })) ?? { ...row, state: outcome.ok ? 'succeeded' : 'failed', result: outcome };
+    await this.audit({
+      userId: row.confirmedBy ?? row.requestedBy,
+      channelId: row.channelId,
+      action: row.remedy,
+      outcome: outcome.ok ? 'ok' : 'error',
+      text: `${this.labelOf(row)}: ${outcome.summary}`,
+      reason: row.reason,
+      detail: { id: row.id, params: row.params, requestedBy: row.requestedBy, confirmedBy: row.confirmedBy, approvedBy: row.approvedBy, details: outcome.details?.slice(0, 20) },
+      durationMs: Math.round(performance.now() - started),
+    });
+    return { action: done, outcome };
+  }
+
+  /**
+   * For actions whose modal is their confirmation (mark a scan failed): stores the row already
+   * running. A second submission of the same modal (same once key) gets undefined and does nothing.
+   */
+  async startConfirmed(input: Where & { remedy: string; params: Params; preview: StoredPreview; onceKey: string }): Promise<ActionRow | undefined> {
+    const remedy = findRemediation(input.remedy);
+    if (!remedy) return undefined;
+    const params = remedy.parse(input.params);
+    const row = await createAction(
+      this.deps.store,
+      {
+        remedy: remedy.id,
+        params,
+        preview: input.preview,
+        state: 'running',
+        highRisk: false,
+        requestedBy: input.userId,
+        confirmedBy: input.userId,
+        channelId: input.channelId,
+        threadTs: input.threadTs,
+        expiresAt: new Date(this.deps.now().getTime() + this.deps.config.CONFIRM_TTL),
+        onceKey: input.onceKey,
+      },
+      this.deps.now(),
+    );
+    return row;
+  }
+
+  /** Audits a preview shown somewhere other than a message (a modal). */
+  async auditPreview(where: Where, remedy: string, text: string, detail?: Record<string, unknown>): Promise<void> {
+    await this.audit({ userId: where.userId, channelId: where.channelId, action: remedy, outcome: 'previewed', text, detail });
+  }
+
+  labelOf(row: ActionRow): string {
+    const remedy = findRemediation(row.remedy);
+    try {
+      return remedy ? remedy.label(row.params) : row.remedy;
+    } catch {
+      return row.remedy;
+    }
+  }
+
+  /** After a lost race: what state the row is in now. */
+  private async settled(id: string, userId: string): Promise<StepResult> {
+    const now = await getAction(this.deps.store, id);
+    if (!now) return { kind: 'unknown' };
+    if ((now.state === 'pending' || now.state === 'awaiting_approval') && now.expiresAt <= this.deps.now()) return this.expire(now, userId);
+    return { kind: 'already', action: now };
+  }
+
+  private async audit(e: { userId: string; channelId?: string; action: string; outcome: AuditOutcome; text?: string; reason?: string; detail?: Record<string, unknown>; durationMs?: number }): Promise<void> {
+    try {
+      await recordAudit(this.deps.store, { kind: 'remediation', ...e });
+    } catch (err) {
+      this.deps.log.error({ err }, 'could not write the audit log');
+    }
+  }
+}
+
+const services = new WeakMap<object, RemediationService>();
+
+/** The one service per running bot (its operator cache lives as long as the bot). */
+export function remediations(deps: Deps): RemediationService {
+  let s = services.get(deps);
+  if (!s) {
+    s = new RemediationService(deps, async (group) => {
+      const res = await deps.slack.usergroups.users.list({ usergroup: group });
+      return res.users ?? [];
+    });
+    services.set(deps, s);
+  }
+  return s;
+}

@@ -1,0 +1,272 @@
+// An incident world for the tests: the Slack fake, the PagerDuty fake (echoing every change back
+// as a signed webhook), one bot database, and as many bot processes on it as a test starts —
+// so restarts and replicas are real: stop one, start another on the same BOT_DATABASE_URL.
+import { startBot, type BotHandle } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { deliverWebhook, incidentEvent, type IncidentEventOptions, type WebhookEnvelope, type WebhookIncident } from '../../src/sim/pagerduty-signing.js';
+import { type PagerDutyFake, startPagerDutyFake } from '../../src/sim/pagerduty-fake.js';
+import {
+  blockActionPayload,
+  eventCallbackBody,
+  interactionBody,
+  SLACK_DEFAULTS,
+  signSlackRequest,
+  slashCommandBody,
+  viewSubmissionPayload,
+} from '../../src/sim/slack-signing.js';
+import { type SlackFake, type SlackMessage, startSlackFake } from '../../src/sim/slack-fake.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-incidents';
+export const BOT_TOKEN = 'xoxb-test-incidents-0001';
+export const PD_TOKEN = 'pd-test-token-incidents-0001';
+export const WEBHOOK_SECRET = 'pd-webhook-secret-current-0001';
+export const OLD_WEBHOOK_SECRET = 'pd-webhook-secret-previous-0001';
+export const INCIDENTS = 'C0INCIDENTS';
+export const ALICE = 'U0ALICE01';
+export const DANA = 'U0DANA001';
+export const LEAD = 'U0LEAD0001';
+export const DBA = 'S0DBATEAM1';
+
+export interface BotProcess {
+  bot: BotHandle;
+  url: string;
+  logs: string[];
+}
+
+export interface World {
+  slack: SlackFake;
+  pd: PagerDutyFake;
+  db: TestDatabase;
+  bots: BotProcess[];
+  env: Record<string, string>;
+  start(env?: Record<string, string | undefined>): Promise<BotProcess>;
+  stop(p: BotProcess): Promise<void>;
+  /** Delivers a signed webhook to a bot process (the first by default). */
+  deliver(event: WebhookEnvelope, opts?: { to?: BotProcess; secrets?: string[]; webhookId?: string; rawBody?: string }): Promise<Response>;
+  /** Slack-side: a user clicks a button (or picks an option) on a message in #incidents. */
+  click(input: { actionId: string; value?: string; blockId?: string; messageTs: string; threadTs?: string; user?: string; selected?: string; to?: BotProcess }): Promise<number>;
+  submit(view: { callback_id: string; private_metadata?: string; values: Record<string, Record<string, Record<string, unknown>>>; id?: string }, user?: string, to?: BotProcess): Promise<{ status: number; body: string }>;
+  slash(text: string, user?: string, to?: BotProcess): Promise<{ status: number; json: unknown; body: string }>;
+  /** Slack-side: a user writes in a thread (an Events API message event). */
+  say(text: string, threadTs: string, user?: string, to?: BotProcess): Promise<number>;
+  event(event: Record<string, unknown>, to?: BotProcess): Promise<number>;
+  roots(): SlackMessage[];
+  replies(rootTs: string): SlackMessage[];
+  close(): Promise<void>;
+}
+
+export async function startWorld(env: Record<string, string> = {}): Promise<World> {
+  const slack = await startSlackFake({
+    users: {
+      [ALICE]: { name: 'alice', real_name: 'Alice Ops', email: 'alice@example.com' },
+      [DANA]: { name: 'dana', real_name: 'Dana On-Call', email: 'dana@example.com' },
+      [LEAD]: { name: 'lee', real_name: 'Lee Lead', email: 'lee@example.com' },
+      U0NOMAIL01: { name: 'nomail', real_name: 'No Mail' },
+    },
+    channels: { [INCIDENTS]: { name: 'incidents' } },
+  });
+  const pd = await startPagerDutyFake({ token: PD_TOKEN });
+  const db = await createTestDatabase({ prefix: 'inc' });
+  const baseEnv: Record<string, string> = {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    BOT_DATABASE_URL: db.url,
+    PAGERDUTY_API_TOKEN: PD_TOKEN,
+    PAGERDUTY_API_URL: pd.url,
+    PAGERDUTY_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+    PAGERDUTY_FROM_EMAIL: 'bot-fallback@example.com',
+    INCIDENTS_CHANNEL: INCIDENTS,
+    INCIDENT_POLL_INTERVAL: '100ms',
+    CHECK_DEADLINE: '500ms',
+    ...env,
+  };
+  const bots: BotProcess[] = [];
+
+  const world: World = {
+    slack,
+    pd,
+    db,
+    bots,
+    env: baseEnv,
+    async start(extra = {}) {
+      const logs: string[] = [];
+      const log = createLogger('debug', { write: (line: string) => void logs.push(line) });
+      const config = loadConfig({ ...baseEnv, ...extra } as NodeJS.ProcessEnv);
+      const bot = await startBot(config, { log, host: '127.0.0.1' });
+      const p = { bot, url: `http://127.0.0.1:${bot.port}`, logs };
+      bots.push(p);
+      if (!pd.webhookTarget) pd.webhookTarget = { url: `${p.url}/pagerduty/webhook`, secrets: [WEBHOOK_SECRET] };
+      return p;
+    },
+    async stop(p) {
+      await p.bot.stop();
+      bots.splice(bots.indexOf(p), 1);
+      if (pd.webhookTarget?.url.startsWith(p.url)) pd.webhookTarget = bots[0] ? { url: `${bots[0].url}/pagerduty/webhook`, secrets: [WEBHOOK_SECRET] } : undefined;
+    },
+    deliver(event, o = {}) {
+      const to = o.to ?? bots[0];
+      if (!to) throw new Error('no bot running');
+      return deliverWebhook(`${to.url}/pagerduty/webhook`, event, o.secrets ?? [WEBHOOK_SECRET], {
+        ...(o.webhookId ? { webhookId: o.webhookId } : {}),
+        ...(o.rawBody ? { rawBody: o.rawBody } : {}),
+      });
+    },
+    async click(input) {
+      const to = input.to ?? bots[0];
+      if (!to) throw new Error('no bot running');
+      const user = input.user ?? ALICE;
+      const payload = blockActionPayload({
+        user,
+        channel: INCIDENTS,
+        messageTs: input.messageTs,
+        actionId: input.actionId,
+        responseUrl: slack.responseUrl({ channel: INCIDENTS, user, messageTs: input.messageTs }),
+        ...(input.value === undefined ? {} : { value: input.value }),
+        ...(input.blockId ? { blockId: input.blockId } : {}),
+        ...(input.threadTs ? { threadTs: input.threadTs } : {}),
+        ...(input.selected ? { selectedOption: { text: { type: 'plain_text' as const, text: input.selected }, value: input.selected } } : {}),
+      });
+      const raw = interactionBody(payload);
+      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      await res.text();
+      return res.status;
+    },
+    async submit(view, user = ALICE, to = bots[0]) {
+      if (!to) throw new Error('no bot running');
+      const raw = interactionBody(
+        viewSubmissionPayload({
+          user,
+          view: { callback_id: view.callback_id, private_metadata: view.private_metadata ?? '', state: { values: view.values }, ...(view.id ? { id: view.id } : {}) },
+        }),
+      );
+      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      return { status: res.status, body: await res.text() };
+    },
+    async slash(text, user = ALICE, to = bots[0]) {
+      if (!to) throw new Error('no bot running');
+      const raw = slashCommandBody({
+        command: '/dmp',
+        text,
+        user_id: user,
+        channel_id: SLACK_DEFAULTS.channelId,
+        response_url: slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user }),
+      });
+      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      const body = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, json, body };
+    },
+    async say(text, threadTs, user = ALICE, to) {
+      const ts = `${Math.floor(Date.now() / 1000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+      return world.event({ type: 'message', channel: INCIDENTS, channel_type: 'channel', user, text, ts, thread_ts: threadTs, event_ts: ts }, to);
+    },
+    async event(event, to = bots[0]) {
+      if (!to) throw new Error('no bot running');
+      const raw = eventCallbackBody(event);
+      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      await res.text();
+      return res.status;
+    },
+    roots: () => slack.topLevel(INCIDENTS),
+    replies: (rootTs) => slack.thread(INCIDENTS, rootTs),
+    async close() {
+      for (const p of [...bots]) await p.bot.stop().catch(() => {});
+      bots.length = 0;
+      pd.webhookTarget = undefined;
+      await pd.close();
+      await slack.close();
+      await db.drop();
+    },
+  };
+  return world;
+}
+
+/** An incident as PagerDuty would send it in a webhook, with its service and on-call. */
+export function page(overrides: Partial<WebhookIncident> & { id: string; title: string }): WebhookIncident {
+  return {
+    status: 'triggered',
+    urgency: 'high',
+    service: { id: 'PDMPWRK', summary: 'DMP Scan Workers' },
+    assignees: [{ id: 'PDMPUSR1', summary: 'Dana On-Call' }],
+    ...overrides,
+  };
+}
+
+export function event(type: string, incident: WebhookIncident, opts: IncidentEventOptions = {}): WebhookEnvelope {
+  return incidentEvent(type, incident, opts);
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 8_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until nothing is left to do in the bot store: events processed, outboxes sent. */
+export async function settled(w: World, ms = 10_000): Promise<void> {
+  await w.pd.settled();
+  await eventually(async () => {
+    const [row] = (
+      await w.db.client.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL)
+              + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL)
+              + (SELECT count(*) FROM pd_outbox WHERE done_at IS NULL) AS n`,
+      )
+    ).rows;
+    return Number(row?.n) === 0;
+  }, ms, 'the bot to settle');
+  await w.pd.settled();
+  // PagerDuty's echoes of the bot's own calls, once delivered, are processed too.
+  await eventually(async () => {
+    const [row] = (
+      await w.db.client.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL) + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL) AS n`,
+      )
+    ).rows;
+    return Number(row?.n) === 0;
+  }, ms, 'the echoes to settle');
+}
+
+export function textOf(m: SlackMessage | undefined): string {
+  return m ? `${m.text}\n${JSON.stringify(m.blocks ?? [])}` : '';
+}
+
+/** The buttons and selects of a message, by label/placeholder. */
+export function controls(m: SlackMessage | undefined): Array<{ type: string; label: string; action_id: string; value?: string; block_id?: string; options?: Array<{ value: string; text: { text: string } }>; initial?: string }> {
+  const out: ReturnType<typeof controls> = [];
+  for (const b of (m?.blocks ?? []) as Array<{ type: string; block_id?: string; elements?: Array<Record<string, unknown>> }>) {
+    if (b.type !== 'actions') continue;
+    for (const e of b.elements ?? []) {
+      const label = ((e.text ?? e.placeholder) as { text?: string } | undefined)?.text ?? '';
+      out.push({
+        type: String(e.type),
+        label,
+        action_id: String(e.action_id),
+        value: e.value as string | undefined,
+        block_id: b.block_id,
+        options: e.options as Array<{ value: string; text: { text: string } }> | undefined,
+        initial: (e.initial_option as { value?: string } | undefined)?.value,
+      });
+    }
+  }
+  return out;
+}
