@@ -1,0 +1,35 @@
+# dmp-bot container image: build with the dev toolchain, ship only dist/ and production
+# dependencies, run as an unprivileged user in HTTP mode (Bolt's receiver on PORT).
+# Build: docker build -t dmp-bot:0.1.0 .
+
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-slim AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:20-slim
+# DATA_DIR: only the single-replica embedded store writes there; the chart mounts an emptyDir on /tmp.
+ENV NODE_ENV=production \
+    PORT=3000 \
+    DATA_DIR=/tmp/dmp-bot-data
+WORKDIR /app
+# package.json is read at run time for the version in GET /health.
+COPY package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Numeric, so Kubernetes' runAsNonRoot can verify it (the image's "node" user is 1000).
+USER 1000:1000
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node directly, not `npm start`: npm would rebuild (prestart) and does not forward SIGTERM
+# as reliably; main.ts drains on SIGTERM.
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,198 @@
+// `npm run bench`: ack latency, fan-out, footprint (and the PagerDuty storm once it exists).
+// Every figure sits beside a baseline measured in the same run on the same machine, so the
+// ratios hold on a noisy machine. Prints one table and writes bench/results.json.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os';
+import { ACK_RATES, type AckRow, ackBench } from './ack.js';
+import { type FanoutResult, fanoutBench } from './fanout.js';
+import { type FootprintResult, footprintBench } from './footprint.js';
+import { type StormResult, stormBench } from './storm.js';
+import { openWorld } from './lib/world.js';
+
+const RESULTS = new URL('./results.json', import.meta.url);
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+
+interface Row {
+  section: string;
+  case: string;
+  figure: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: string;
+}
+
+const ms = (v: number): string => `${v} ms`;
+const yes = (ok: boolean): string => (ok ? 'yes' : 'NO');
+
+function ackRows(rows: AckRow[]): Row[] {
+  return rows.flatMap((r) => {
+    const errors = r.botErrors + r.bareErrors ? ` (${r.botErrors} bot / ${r.bareErrors} bare errors)` : '';
+    const out: Row[] = [
+      { section: 'ack', case: `${r.rate} req/s p50`, figure: ms(r.bot.p50), baseline: ms(r.bare.p50), ratio: `${(r.bot.p50 / r.bare.p50).toFixed(2)}×`, target: '', met: '' },
+      {
+        section: 'ack',
+        case: `${r.rate} req/s p99${errors}`,
+        figure: ms(r.bot.p99),
+        baseline: ms(r.bare.p99),
+        ratio: `${r.p99Ratio.toFixed(2)}×`,
+        target: r.rate === 200 ? '≤1.2× and <50 ms' : '≤1.2×',
+        met: yes(r.p99Ratio <= 1.2 && (r.rate !== 200 || r.bot.p99 < 50) && !r.botErrors),
+      },
+      { section: 'ack', case: `${r.rate} req/s max`, figure: ms(r.bot.max), baseline: ms(r.bare.max), ratio: `${(r.bot.max / r.bare.max).toFixed(2)}×`, target: '', met: '' },
+      ...(r.steps ?? []).map((step) => ({
+        section: 'ack',
+        case: `${r.rate} req/s p99, ${step.name}`,
+        figure: ms(step.latency.p99),
+        baseline: ms(r.bare.p99),
+        ratio: `${(step.latency.p99 / r.bare.p99).toFixed(2)}× (busy ${step.busyMsPerRequest} ms)`,
+        target: '',
+        met: '',
+      })),
+      {
+        section: 'ack',
+        case: `${r.rate} req/s server busy a request`,
+        figure: ms(r.botBusyMsPerRequest),
+        baseline: ms(r.bareBusyMsPerRequest),
+        ratio: `${(r.botBusyMsPerRequest / r.bareBusyMsPerRequest).toFixed(2)}×`,
+        target: '',
+        met: '',
+      },
+    ];
+    return out;
+  });
+}
+
+function fanoutRows(f: FanoutResult): Row[] {
+  const base = f.baseline.latency;
+  const line = (c: FanoutResult['healthy'], pct: 'p50' | 'p95', target: string, met: string): Row => ({
+    section: 'fan-out',
+    case: `${c.case} ${pct}${c.late ? ` (${c.late} late)` : ''}${c.errors ? ` (${c.errors} errors)` : ''}`,
+    figure: ms(c.latency[pct]),
+    baseline: ms(base[pct]),
+    ratio: `${c.latency[pct] >= base[pct] ? '+' : '−'}${Math.abs(Math.round(c.latency[pct] - base[pct]))} ms`,
+    target,
+    met,
+  });
+  const hungLimit = f.checkDeadlineMs + 100;
+  return [
+    line(f.healthy, 'p50', '', ''),
+    line(f.healthy, 'p95', '≤300 ms', yes(f.healthy.latency.p95 <= 300 && f.healthy.timedOut === 0)),
+    line(f.hung, 'p50', '', ''),
+    line(f.hung, 'p95', `≤${hungLimit} ms`, yes(f.hung.latency.p95 <= hungLimit && f.hung.late === 0)),
+  ];
+}
+
+function stormRows(s: StormResult): Row[] {
+  const row = (c: string, figure: string, target = '', met = ''): Row => ({ section: 'storm', case: c, figure, baseline: '', ratio: '', target, met });
+  const lat = s.answerLatency;
+  const total = (s.webhooks ?? 0) + (s.redeliveries ?? 0);
+  const ok = Object.entries(s.answers ?? {}).reduce((n, [code, k]) => n + (code.startsWith('2') ? k : 0), 0);
+  const settled = (v: number | undefined): string => (v === undefined ? 'not within 45 s' : ms(v));
+  return [
+    row(`${s.webhooks} triggers + ${s.redeliveries} redeliveries, ${s.inFlight} in flight: answered 2xx`, `${ok}/${total}`, 'all', yes(ok === total)),
+    row('answer latency p50 / p99', `${lat?.p50} / ${lat?.p99} ms`),
+    row('answer latency max', ms(lat?.max ?? Number.NaN), '<5000 ms', yes((lat?.max ?? Number.POSITIVE_INFINITY) < 5000)),
+    row('time until all stored (last answer)', ms(s.allStoredMs ?? Number.NaN)),
+    row('events stored / incidents recorded', `${s.eventsStored} / ${s.incidentsStored}`, `${s.webhooks} / ${s.webhooks}`, yes(s.eventsStored === s.webhooks && s.incidentsStored === s.webhooks)),
+    row('time until all incidents recorded', settled(s.allRecordedMs)),
+    row('time until the Slack outbox drained', `${settled(s.outboxDrainedMs)}${s.outboxPending ? ` (${s.outboxPending} pending)` : ''}`),
+    row('top-level posts / thread replies in #incidents', `${s.topLevelPosts} / ${s.threadReplies}`),
+    row('incidents named in a top-level post', `${s.incidentsPosted}/${s.webhooks}`, 'all', yes(s.incidentsPosted === s.webhooks)),
+    row('duplicates', String(s.duplicates), '0', yes(s.duplicates === 0)),
+    row('highest Slack calls per channel in one second', String(s.maxSlackCallsPerChannelSecond), '~1 (bursts ≤3)', yes((s.maxSlackCallsPerChannelSecond ?? 0) <= 3)),
+    row('bench process RSS before → after', `${s.rssBeforeMb} → ${s.rssAfterMb} MB`),
+  ];
+}
+
+function footprintRows(f: FootprintResult): Row[] {
+  const cases = [f.postgres, f.pglite].filter((c): c is NonNullable<typeof c> => Boolean(c));
+  return cases.flatMap((c) => [
+    { section: 'footprint', case: `${c.case}: cold start to ready`, figure: ms(c.readyMs), baseline: ms(f.baseline.readyMs), ratio: `${(c.readyMs / f.baseline.readyMs).toFixed(1)}×`, target: '', met: '' },
+    { section: 'footprint', case: `${c.case}: RSS idle`, figure: `${c.rssIdleMb} MB`, baseline: `${f.baseline.rssIdleMb} MB`, ratio: `${(c.rssIdleMb / f.baseline.rssIdleMb).toFixed(1)}×`, target: '', met: '' },
+    {
+      section: 'footprint',
+      case: `${c.case}: SIGTERM to exit`,
+      figure: ms(c.stopMs),
+      baseline: ms(f.baseline.stopMs),
+      ratio: '',
+      target: 'exit 0',
+      met: yes(c.runs.every((r) => r.exitCode === 0)),
+    },
+  ]);
+}
+
+function table(rows: Row[]): string {
+  const head: Row = { section: 'section', case: 'case', figure: 'bot', baseline: 'baseline', ratio: 'bot/baseline', target: 'target', met: 'met' };
+  const keys = Object.keys(head) as Array<keyof Row>;
+  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...[head, ...rows].map((r) => r[k].length))])) as Record<keyof Row, number>;
+  const fmt = (r: Row): string => keys.map((k) => r[k].padEnd(width[k])).join(' | ').trimEnd();
+  return [fmt(head), keys.map((k) => '-'.repeat(width[k])).join('-|-'), ...rows.map(fmt)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const machine = {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memory: gb(totalmem()),
+    memoryFree: gb(freemem()),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    /** Other work on the machine skews the tails: the 1-minute load average before and after. */
+    loadBefore: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    loadAfter: 0,
+  };
+  const world = await openWorld();
+  log(`dmp-bot bench: ${machine.cpus} cores, ${machine.memory}, node ${machine.node}; bot store: ${world.storeKind}; Redis: ${world.redisUrl ? 'local' : 'none'}`);
+  let ack: AckRow[] = [];
+  let fanout: FanoutResult | undefined;
+  let footprint: FootprintResult | undefined;
+  let storm: StormResult | undefined;
+  try {
+    log('(a) ack latency');
+    ack = await ackBench(world, log);
+    log('(b) fan-out');
+    fanout = await fanoutBench(world, log);
+    log('(c) footprint');
+    footprint = await footprintBench(world, log);
+    log('(d) PagerDuty storm');
+    storm = await stormBench(world, log);
+    if (!storm.ran) log(`  not run: ${storm.reason}`);
+  } finally {
+    await world.close();
+  }
+  const rows = [...ackRows(ack), ...(fanout ? fanoutRows(fanout) : []), ...(storm?.ran ? stormRows(storm) : []), ...(footprint ? footprintRows(footprint) : [])];
+  const seconds = Math.round((Date.now() - started) / 1000);
+  machine.loadAfter = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  process.stdout.write(`\n${table(rows)}\n`);
+  if (storm && !storm.ran) process.stdout.write(`\nPagerDuty storm: not run — ${storm.reason}\n`);
+  const lag = Math.max(0, ...ack.map((r) => r.clientMaxLagMs));
+  process.stdout.write(`\nLoad generator: its own thread; worst lag behind schedule ${lag} ms (counted in the latencies).\n`);
+  const build = footprint && footprint.built === 'stale' ? '; dist/ could not be rebuilt, footprint measured the previous build' : '';
+  process.stdout.write(
+    `\n${machine.cpus} cores (${machine.cpuModel}), ${machine.memory}, node ${machine.node}; load ${machine.loadBefore} → ${machine.loadAfter}; bot store ${world.storeKind}${build}; ${seconds}s; written to bench/results.json\n`,
+  );
+  const results = {
+    at: new Date(started).toISOString(),
+    seconds,
+    machine,
+    store: world.storeKind,
+    redis: Boolean(world.redisUrl),
+    ack: { rates: ACK_RATES, rows: ack },
+    fanout,
+    footprint,
+    storm,
+    table: rows,
+  };
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
