@@ -1,15 +1,14 @@
 // Kubernetes helpers shared by the deployment remediations, following kubectl's own logic:
 // a deployment's history is its own ReplicaSets (by controller owner reference), templates are
 // compared ignoring pod-template-hash, and rollout status reads as `kubectl rollout status`.
-import { ApiException, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { ApiException, type V1Deployment, type V1PodTemplateSpec } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
-import type { KubeApis } from '../targets/kube.js';
 import type { ActionContext } from './types.js';
 
-export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
-export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+export { CHANGE_CAUSE_ANNOTATION, imagesOf, REVISION_ANNOTATION, type Revision, revisionHistory } from '../targets/rollout.js';
+import { REVISION_ANNOTATION, type Revision } from '../targets/rollout.js';
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 
@@ -43,44 +42,6 @@ export async function readDeployment(ctx: ActionContext, name: string): Promise<
   });
   if (!d) throw new UserError(`There is no deployment \`${name}\` in namespace \`${ctx.targets.kube.namespace}\`.`);
   return d;
-}
-
-export interface Revision {
-  revision: number;
-  replicaSet: string;
-  changeCause?: string;
-  images: string[];
-  created?: Date;
-  rs: V1ReplicaSet;
-}
-
-/** The deployment's revisions from its own ReplicaSets, newest first (as `kubectl rollout history`). */
-export async function revisionHistory(apis: KubeApis, d: V1Deployment): Promise<Revision[]> {
-  const matchLabels = d.spec?.selector?.matchLabels ?? {};
-  const labelSelector = Object.entries(matchLabels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const list = await apis.apps.listNamespacedReplicaSet({ namespace: apis.namespace, ...(labelSelector ? { labelSelector } : {}) });
-  const uid = d.metadata?.uid;
-  const owned = list.items.filter((rs) => (rs.metadata?.ownerReferences ?? []).some((o) => o.controller && (uid ? o.uid === uid : o.name === d.metadata?.name)));
-  const out: Revision[] = [];
-  for (const rs of owned) {
-    const revision = Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]);
-    if (!Number.isInteger(revision) || revision < 0) continue;
-    out.push({
-      revision,
-      replicaSet: rs.metadata?.name ?? '?',
-      changeCause: rs.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION],
-      images: imagesOf(rs.spec?.template),
-      created: rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp) : undefined,
-      rs,
-    });
-  }
-  return out.sort((a, b) => b.revision - a.revision);
-}
-
-export function imagesOf(t: V1PodTemplateSpec | undefined): string[] {
-  return (t?.spec?.containers ?? []).map((c) => c.image ?? '?');
 }
 
 /** The deployment's current revision: its own annotation, else the newest ReplicaSet's. */

@@ -1,17 +1,17 @@
 // Runbook: Incident Response › Rollback Procedure, "kubectl rollout history" and "rollout
 // status": a deployment's revisions read from its ReplicaSets, and whether its rollout is
 // healthy. readRolloutHistory() is shared with the rollback remediation.
-import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import type { Kube } from '../targets/kube.js';
+import { REVISION_ANNOTATION, type Revision, revisionHistory } from '../targets/rollout.js';
 import { isNotFound, K8S_NAME, kubeApiError, PLATFORM_APPS } from '../targets/kube-reads.js';
 import { plural } from './lines.js';
 import { type Check, factsOf, type Finding, type NextStep, type Procedure, type Status } from './types.js';
 
-export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
-export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+export { CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION } from '../targets/rollout.js';
 
 export interface RolloutRevision {
   revision: number;
@@ -48,26 +48,13 @@ export interface RolloutHistory {
   revisions: RolloutRevision[];
 }
 
-function ownedBy(rs: V1ReplicaSet, d: V1Deployment): boolean {
-  const owners = rs.metadata?.ownerReferences ?? [];
-  if (owners.length) return owners.some((o) => o.kind === 'Deployment' && o.name === d.metadata?.name && (!d.metadata?.uid || !o.uid || o.uid === d.metadata.uid));
-  return (rs.metadata?.name ?? '').startsWith(`${d.metadata?.name}-`);
-}
-
-function selectorOf(d: V1Deployment): string | undefined {
-  const labels = d.spec?.selector?.matchLabels;
-  if (!labels || Object.keys(labels).length === 0) return undefined;
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
 /**
  * `kubectl rollout history deployment/<name>`: one entry per ReplicaSet the deployment owns,
  * with its revision, change cause and images; undefined when the deployment does not exist.
  */
 export async function readRolloutHistory(kube: Kube, deployment: string, timeoutMs?: number): Promise<RolloutHistory | undefined> {
-  return kube.run(async ({ apps, namespace }) => {
+  return kube.run(async (apis) => {
+    const { apps, namespace } = apis;
     let d: V1Deployment;
     try {
       d = await apps.readNamespacedDeployment({ name: deployment, namespace });
@@ -75,29 +62,25 @@ export async function readRolloutHistory(kube: Kube, deployment: string, timeout
       if (isNotFound(err)) return undefined;
       throw kubeApiError(`reading deployment ${deployment}`, err);
     }
-    let sets: V1ReplicaSet[];
+    let history: Revision[];
     try {
-      sets = (await apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorOf(d) })).items;
+      history = await revisionHistory(apis, d);
     } catch (err) {
       throw kubeApiError(`listing the replica sets of ${deployment}`, err);
     }
     const currentRevision = Number(d.metadata?.annotations?.[REVISION_ANNOTATION] ?? Number.NaN);
-    const revisions = sets
-      .filter((rs) => ownedBy(rs, d))
-      .map((rs): RolloutRevision => {
-        const revision = Number(rs.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0);
-        return {
-          revision,
-          replicaSet: rs.metadata?.name ?? '(unnamed)',
-          changeCause: rs.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] || undefined,
-          images: (rs.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '?'),
-          created: rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp) : undefined,
-          replicas: rs.status?.replicas ?? rs.spec?.replicas ?? 0,
-          readyReplicas: rs.status?.readyReplicas ?? 0,
-          current: Number.isFinite(currentRevision) && revision === currentRevision,
-        };
-      })
-      .sort((a, b) => b.revision - a.revision);
+    const revisions = history.map(
+      (h): RolloutRevision => ({
+        revision: h.revision,
+        replicaSet: h.replicaSet,
+        changeCause: h.changeCause || undefined,
+        images: h.images,
+        created: h.created,
+        replicas: h.rs.status?.replicas ?? h.rs.spec?.replicas ?? 0,
+        readyReplicas: h.rs.status?.readyReplicas ?? 0,
+        current: Number.isFinite(currentRevision) && h.revision === currentRevision,
+      }),
+    );
     const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
     return {
       deployment,
