@@ -214,7 +214,7 @@ export function scanFailModal(o: ScanModalOptions): View {
     callback_id: SCAN_FAIL_MODAL,
     private_metadata: o.metadata,
     title: { type: 'plain_text', text: 'Mark scan failed' },
-    submit: { type: 'plain_text', text: o.scanLines?.length && !o.notMarkable ? 'Mark failed' : 'Show scan' },
+    submit: { type: 'plain_text', text: 'Mark failed' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks,
   };

@@ -114,7 +114,8 @@ export function adviseScansStuck(findings: Finding[]): NextStep[] {
       params: { deployment: WORKER_DEPLOYMENT },
     });
   }
-  if (depth > QUEUE_BACKLOG || (depth > 0 && stuck > 0 && dead === 0)) {
+  // Jobs waiting while scans sit pending is a queue that is not draining, dead workers or not.
+  if (depth > QUEUE_BACKLOG || (depth > 0 && stuck > 0)) {
     const to = Math.max(RUNBOOK_REPLICAS, replicas + 2);
     steps.push({
       remedy: 'scale-deployment',
