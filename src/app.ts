@@ -13,6 +13,7 @@ import { register as registerRemediationConfirm } from './handlers/actions/remed
 import { register as registerRemediationPick } from './handlers/actions/remediation-pick.js';
 import { register as registerRemediationReason } from './handlers/views/remediation-reason.js';
 import { register as registerScanFail } from './handlers/views/scan-fail.js';
+import { singleWorkspaceAuthorize } from './handlers/authorize.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
@@ -78,6 +79,7 @@ export function buildApp(deps: Deps): BuiltApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
   const clientOptions = { ...slackClientOptions(config.SLACK_API_URL, deps.metrics), logger };
+  const authorizeWith = (token: string) => singleWorkspaceAuthorize(deps.slack, token, deps.log);
   let app: App;
   let slackListener: RequestListener | undefined;
   if (config.slackMode === 'http') {
@@ -87,11 +89,11 @@ export function buildApp(deps: Deps): BuiltApp {
       bodyLimit: MAX_BODY_BYTES,
       logger,
     });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logger });
+    app = new App({ authorize: authorizeWith(config.SLACK_BOT_TOKEN as string), receiver, clientOptions, logger });
     slackListener = receiver.requestListener;
   } else if (config.slackMode === 'socket') {
     const receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, installerOptions: { clientOptions }, logger });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, logger });
+    app = new App({ authorize: authorizeWith(config.SLACK_BOT_TOKEN as string), receiver, clientOptions, logger });
   } else {
     app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logger, tokenVerificationEnabled: false });
   }

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlackFake, startSlackFake } from '../../src/sim/slack-fake.js';
+import { signSlackRequest, slashCommandBody } from '../../src/sim/slack-signing.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -61,6 +62,21 @@ describe('the bot process', () => {
     expect(await code).toBe(0);
     expect(out()).not.toContain('xoxb-life-1234');
     expect(out()).not.toContain('life-secret');
+  }, 30_000);
+
+  it("keeps running and answering commands when Slack's API is unreachable at start-up", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const { child } = start({ SLACK_BOT_TOKEN: 'xoxb-offline', SLACK_SIGNING_SECRET: 'offline-secret', SLACK_API_URL: 'http://127.0.0.1:9/api/', PORT: String(port), BOT_DATABASE_URL: store.url });
+    const code = exited(child);
+    await waitForHealth(port);
+    const raw = slashCommandBody({ command: '/dmp', text: 'help' });
+    const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signSlackRequest('offline-secret', raw), body: raw });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('/dmp scans stuck');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await code).toBe(0);
   }, 30_000);
 
   it('stops with one line naming a wrong variable', async () => {
