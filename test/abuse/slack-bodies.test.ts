@@ -1,7 +1,7 @@
 // The abuse suite's Slack half: malformed, oversized, replayed and invented requests on
 // /slack/events are refused with the right status and run nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody } from '../../src/sim/slack-signing.js';
+import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody, viewSubmissionPayload } from '../../src/sim/slack-signing.js';
 import { SIGNING_SECRET, startTestBot, type TestBot } from '../helpers/bot.js';
 
 describe('abuse: bodies on /slack/events', () => {
@@ -47,6 +47,16 @@ describe('abuse: bodies on /slack/events', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(t.slack.calls.filter((c) => c.method.startsWith('chat.'))).toHaveLength(0);
+  }, 15_000);
+
+  it('answers a modal submission for a view nobody registered with a 4xx and changes nothing', async () => {
+    const raw = interactionBody(viewSubmissionPayload({ user: 'U0ALICE01', view: { callback_id: 'grant_admin', state: { values: { b: { a: { type: 'plain_text_input', value: 'x' } } } } } }));
+    const before = await auditCount();
+    const res = await t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw));
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(await auditCount()).toBe(before);
+    expect(t.slack.calls.filter((c) => c.method.startsWith('chat.') || c.method.startsWith('views.'))).toHaveLength(0);
   }, 15_000);
 
   it('serves /health and /metrics beside Slack, and 404s the rest', async () => {
