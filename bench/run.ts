@@ -6,7 +6,7 @@ import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os'
 import { ACK_RATES, type AckRow, ackBench } from './ack.js';
 import { type FanoutResult, fanoutBench } from './fanout.js';
 import { type FootprintResult, footprintBench } from './footprint.js';
-import { type StormResult, stormBench } from './storm.js';
+import { SETTLE_LIMIT_MS, type StormResult, stormBench } from './storm.js';
 import { openWorld } from './lib/world.js';
 
 const RESULTS = new URL('./results.json', import.meta.url);
@@ -89,7 +89,7 @@ function stormRows(s: StormResult): Row[] {
   const lat = s.answerLatency;
   const total = (s.webhooks ?? 0) + (s.redeliveries ?? 0);
   const ok = Object.entries(s.answers ?? {}).reduce((n, [code, k]) => n + (code.startsWith('2') ? k : 0), 0);
-  const settled = (v: number | undefined): string => (v === undefined ? 'not within 45 s' : ms(v));
+  const settled = (v: number | undefined): string => (v === undefined ? `not within ${SETTLE_LIMIT_MS / 1000} s` : ms(v));
   return [
     row(`${s.webhooks} triggers + ${s.redeliveries} redeliveries, ${s.inFlight} in flight: answered 2xx`, `${ok}/${total}`, 'all', yes(ok === total)),
     row('answer latency p50 / p99', `${lat?.p50} / ${lat?.p99} ms`),
@@ -97,8 +97,9 @@ function stormRows(s: StormResult): Row[] {
     row('time until all stored (last answer)', ms(s.allStoredMs ?? Number.NaN)),
     row('events stored / incidents recorded', `${s.eventsStored} / ${s.incidentsStored}`, `${s.webhooks} / ${s.webhooks}`, yes(s.eventsStored === s.webhooks && s.incidentsStored === s.webhooks)),
     row('time until all incidents recorded', settled(s.allRecordedMs)),
+    row('time until every incident is named in a top-level post', settled(s.allNamedMs)),
     row('time until the Slack outbox drained', `${settled(s.outboxDrainedMs)}${s.outboxPending ? ` (${s.outboxPending} pending)` : ''}`),
-    row('top-level posts / thread replies in #incidents', `${s.topLevelPosts} / ${s.threadReplies}`),
+    row('top-level posts (of them storm digests) / thread replies in #incidents', `${s.topLevelPosts} (${s.digests ?? 0}) / ${s.threadReplies}`),
     row('incidents named in a top-level post', `${s.incidentsPosted}/${s.webhooks}`, 'all', yes(s.incidentsPosted === s.webhooks)),
     row('duplicates', String(s.duplicates), '0', yes(s.duplicates === 0)),
     row('highest Slack calls per channel in one second', String(s.maxSlackCallsPerChannelSecond), '~1 (bursts ≤3)', yes((s.maxSlackCallsPerChannelSecond ?? 0) <= 3)),

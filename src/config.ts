@@ -137,6 +137,17 @@ const schema = z.object({
   INCIDENT_LEAD_AFTER: duration('1h'),
   INCIDENT_POLL_INTERVAL: duration('250ms'),
   PAGERDUTY_TIMEOUT: duration('10s'),
+  // Storms and rate limits (issue 5): each channel's pace, the storm digest, PagerDuty's REST budget.
+  SLACK_CHANNEL_RATE: z.coerce.number().positive().max(100).default(1),
+  // A burst of 2 at 1 a second: never more than 3 posts to a channel in any one second.
+  SLACK_CHANNEL_BURST: z.coerce.number().int().min(1).max(50).default(2),
+  STORM_THRESHOLD: z.coerce.number().int().min(1).default(20),
+  STORM_PERIOD: duration('1m'),
+  STORM_DIGEST_WAIT: duration('5s'),
+  // At most 23: each incident takes two of a message's 50 blocks (blocks/incident-digest.ts).
+  STORM_DIGEST_BATCH: z.coerce.number().int().min(1).max(23).default(20),
+  PAGERDUTY_RATE_LIMIT: z.coerce.number().int().min(1).default(960),
+  PAGERDUTY_RETRY_FOR: duration('10m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,9 +1,39 @@
 // Prometheus metrics served at GET /metrics. One registry per bot so tests can read their own.
+// Counters are bumped where things happen; the gauges of queues, timers and open incidents are
+// read from the bot store when /metrics is scraped (setQueueSource), so they are never stale.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueSnapshot } from './incidents/metrics.js';
+
+/** A scrape waits this long for the store at most; a slow store leaves the last figures. */
+const SNAPSHOT_DEADLINE_MS = 1_000;
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+
+  let source: (() => Promise<QueueSnapshot>) | undefined;
+  let pending: Promise<QueueSnapshot | undefined> | undefined;
+  let doneAt: number | undefined;
+  // One read of the store serves every gauge of a scrape (they collect one after another).
+  const snapshot = (): Promise<QueueSnapshot | undefined> => {
+    if (!source) return Promise.resolve(undefined);
+    if (!pending || (doneAt !== undefined && Date.now() - doneAt > 50)) {
+      doneAt = undefined;
+      let timer: NodeJS.Timeout | undefined;
+      pending = Promise.race([
+        source().catch(() => undefined),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), SNAPSHOT_DEADLINE_MS);
+        }),
+      ]).finally(() => {
+        clearTimeout(timer);
+        doneAt = Date.now();
+      });
+    }
+    return pending;
+  };
+  const channelsSeen = new Set<string>();
+
   return {
     registry,
     commands: new Counter({ name: 'dmp_bot_commands_total', help: 'Slash commands by command and outcome', labelNames: ['command', 'outcome'], registers: [registry] }),
@@ -14,11 +44,68 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
       registers: [registry],
     }),
-    webhookEvents: new Counter({ name: 'dmp_bot_webhook_events_total', help: 'PagerDuty webhook events by type and result', labelNames: ['type', 'result'], registers: [registry] }),
-    apiCalls: new Counter({ name: 'dmp_bot_api_calls_total', help: 'Outbound Slack and PagerDuty calls by service, method and result', labelNames: ['service', 'method', 'result'], registers: [registry] }),
-    queueDepth: new Gauge({ name: 'dmp_bot_outbound_queue_depth', help: 'Outbound calls waiting, by service', labelNames: ['service'], registers: [registry] }),
-    timersPending: new Gauge({ name: 'dmp_bot_timers_pending', help: 'Incident timers not yet fired', registers: [registry] }),
-    incidentsOpen: new Gauge({ name: 'dmp_bot_incidents_open', help: 'Incidents not resolved', registers: [registry] }),
+    webhookEvents: new Counter({ name: 'dmp_bot_webhook_events_total', help: 'PagerDuty webhooks received, by event type and result (stored, duplicate, refused, malformed, unstored)', labelNames: ['type', 'result'], registers: [registry] }),
+    webhookEventsProcessed: new Counter({
+      name: 'dmp_bot_webhook_events_processed_total',
+      help: 'Stored PagerDuty events applied by the incident worker, by event type and outcome',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+    apiCalls: new Counter({ name: 'dmp_bot_api_calls_total', help: 'Outbound Slack and PagerDuty calls by service, method and result (HTTP status or error)', labelNames: ['service', 'method', 'result'], registers: [registry] }),
+    apiErrors: new Counter({
+      name: 'dmp_bot_api_errors_total',
+      help: 'Outbound Slack and PagerDuty calls that failed, by service, method and reason',
+      labelNames: ['service', 'method', 'reason'],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'dmp_bot_outbound_queue_depth',
+      help: 'Outbound calls waiting in the bot store, by service',
+      labelNames: ['service'],
+      registers: [registry],
+      async collect() {
+        const s = await snapshot();
+        if (!s) return;
+        this.set({ service: 'slack' }, s.slackByChannel.reduce((n, c) => n + c.n, 0));
+        this.set({ service: 'pagerduty' }, s.pagerDutyPending);
+      },
+    }),
+    slackQueueDepth: new Gauge({
+      name: 'dmp_bot_slack_outbox_pending',
+      help: 'Slack posts waiting in the bot store, by channel',
+      labelNames: ['channel'],
+      registers: [registry],
+      async collect() {
+        const s = await snapshot();
+        if (!s) return;
+        const now = new Map(s.slackByChannel.map((c) => [c.channel, c.n]));
+        for (const channel of now.keys()) channelsSeen.add(channel);
+        for (const channel of channelsSeen) this.set({ channel }, now.get(channel) ?? 0);
+      },
+    }),
+    timersPending: new Gauge({
+      name: 'dmp_bot_timers_pending',
+      help: 'Incident timers not yet fired',
+      registers: [registry],
+      async collect() {
+        const s = await snapshot();
+        if (s) this.set(s.timersPending);
+      },
+    }),
+    incidentsOpen: new Gauge({
+      name: 'dmp_bot_incidents_open',
+      help: 'Incidents not resolved',
+      registers: [registry],
+      async collect() {
+        const s = await snapshot();
+        if (s) this.set(s.incidentsOpen);
+      },
+    }),
+    /** Where the gauges read their figures (the incident worker's store). */
+    setQueueSource(fn: (() => Promise<QueueSnapshot>) | undefined): void {
+      source = fn;
+      pending = undefined;
+    },
   };
 }
 

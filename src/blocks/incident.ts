@@ -29,7 +29,7 @@ export const SEVERITY_EMOJI: Record<Severity, string> = {
   P4: ':white_circle:',
 };
 
-const PHASE_EMOJI = {
+export const PHASE_EMOJI = {
   triggered: ':rotating_light:',
   acknowledged: ':eyes:',
   mitigated: ':adhesive_bandage:',
@@ -200,6 +200,11 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return `:spiral_note_pad: ${intent.overdue ? 'The post-mortem is overdue' : 'Reminder: the post-mortem is due'} ${slackDate(new Date(intent.dueAt))}. Press *Fill in* on the post-mortem above (root cause, action items, learnings).`;
     case 'warning':
       return `:warning: ${esc(intent.text)}`.replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+    case 'storm_opened': {
+      const n = intent.members ?? 0;
+      const contacts = intent.contacts?.length ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.` : '';
+      return `Investigating: alert storm — ${n} incident${n === 1 ? '' : 's'} arrived together and are listed above, each with its own *Acknowledge*. Everything about any of them goes in this thread, named by incident; to :pushpin: a note to one of them, name its number (#12).${contacts}`;
+    }
     default:
       return '';
   }

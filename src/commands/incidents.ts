@@ -7,7 +7,7 @@ import { assertThreadsOn } from '../incidents/actions.js';
 import { getPostmortem } from '../incidents/postmortem.js';
 import { findIncident, latestIncident, openIncidents } from '../incidents/store.js';
 import { timelineOf } from '../incidents/timeline.js';
-import { createPagerDuty } from '../targets/pagerduty.js';
+import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import type { Command } from './types.js';
 
 const SECTION = 'Incident Response › Incident Procedure';
@@ -34,7 +34,7 @@ export const incidentDeclareCommand: Command = {
     assertThreadsOn(deps);
     if (!deps.config.PAGERDUTY_API_TOKEN) throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
     // The form must open within Slack's three seconds: the service list is a nicety, not a need.
-    const pd = createPagerDuty({ token: deps.config.PAGERDUTY_API_TOKEN, baseUrl: deps.config.PAGERDUTY_API_URL, timeoutMs: 1_200 });
+    const pd = pacedPagerDuty(deps, 1_200);
     let services: Array<{ id: string; name: string }> = [];
     try {
       const res = await pd.request('GET', '/services', { query: { limit: '100' } });

@@ -1,18 +1,23 @@
 // Slack glue for the incident worker: renders the outbox's intents with blocks/incident*.ts and
-// sends them through the Web API (SLACK_API_URL); maps Slack's failures to retry-or-give-up.
-// startIncidents() runs the worker in a bot process and wakes it when webhooks arrive.
-import { type WebClient, WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
+// sends them through the Web API (SLACK_API_URL) with a client of its own; maps Slack's failures
+// to retry-or-give-up. startIncidents() runs the worker in a bot process and wakes it when
+// webhooks arrive.
+import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, WebClient } from '@slack/web-api';
+import { slackClientOptions } from '../app.js';
+import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { incidentReply, incidentRoot } from '../blocks/incident.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
 import { context, type Message } from '../blocks/message.js';
 import { reportMessage } from '../blocks/report.js';
 import type { Deps } from '../deps.js';
+import { collectQueues } from '../incidents/metrics.js';
+import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { registerWaker, unregisterWaker } from '../incidents/wake.js';
 import { DeliveryError, type IncidentSlack, type IncidentWorker, startIncidentWorker, type WorkerOptions } from '../incidents/worker.js';
 import type { Incident } from '../incidents/types.js';
 import { redactDeep } from '../redact.js';
-import { createPagerDuty } from '../targets/pagerduty.js';
+import { boltLogger } from './bolt-logger.js';
 
 /** Slack answers that retrying cannot fix. */
 const PERMANENT = new Set([
@@ -33,17 +38,44 @@ const PERMANENT = new Set([
   'invalid_arguments',
 ]);
 
+/** Slack answers that mean Slack is having trouble, not that the post is wrong. */
+const UNAVAILABLE = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+
 function deliveryError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  if (err instanceof WebAPIRateLimitedError) return new DeliveryError('rate limited by Slack', false, err.retryAfter * 1000);
-  if (err instanceof WebAPIPlatformError) return new DeliveryError(`Slack answered ${err.data.error}`, PERMANENT.has(err.data.error));
-  return new DeliveryError(String((err as Error)?.message ?? err), false);
+  if (err instanceof WebAPIRateLimitedError) return new DeliveryError('rate limited by Slack', 'rate_limited', err.retryAfter * 1000);
+  if (err instanceof WebAPIPlatformError) {
+    const code = String(err.data.error);
+    if (code === 'ratelimited' || code === 'rate_limited') return new DeliveryError('rate limited by Slack', 'rate_limited', 1000);
+    if (PERMANENT.has(code)) return new DeliveryError(`Slack answered ${code}`, 'permanent');
+    // An answer that is not JSON comes back as a platform error carrying the body itself.
+    if (UNAVAILABLE.has(code) || !/^[a-z_]{2,64}$/.test(code)) return new DeliveryError(`Slack answered ${/^[a-z_]{2,64}$/.test(code) ? code : 'something that is not JSON'}`, 'unavailable');
+    return new DeliveryError(`Slack answered ${code}`, 'failed');
+  }
+  if (err instanceof WebAPIRequestError) return new DeliveryError(`Slack unreachable: ${err.original?.message ?? err.message}`, 'unavailable');
+  if (err instanceof WebAPIHTTPError) return new DeliveryError(`Slack answered HTTP ${err.statusCode}`, err.statusCode >= 500 ? 'unavailable' : 'failed');
+  return new DeliveryError(String((err as Error)?.message ?? err), 'failed');
 }
 
 export const INCIDENT_METADATA_TYPE = 'dmp_incident';
+export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
 
-export function createIncidentSlack(deps: Pick<Deps, 'slack' | 'log' | 'config' | 'now'>): IncidentSlack {
-  const client: WebClient = deps.slack;
+/**
+ * The outbox's own Web API client. A 429 comes back at once (rejectRateLimitedCalls) so the
+ * worker pauses only that channel's bucket; by default the client would pause its whole request
+ * queue, every channel and method, inside the call. No retries inside: the outbox retries by
+ * itself, durably and paced, and a retry in here would hold the channel's lane.
+ */
+export function outboxClient(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>): WebClient {
+  return new WebClient(deps.slack.token, {
+    ...slackClientOptions(deps.slack.slackApiUrl, deps.metrics),
+    logger: boltLogger(deps.log),
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+  });
+}
+
+export function createIncidentSlack(deps: Pick<Deps, 'slack' | 'log' | 'config' | 'now'>, client: WebClient = deps.slack): IncidentSlack {
   const opts = { statusPageUrl: deps.config.STATUS_PAGE_URL };
 
   async function post(channel: string, m: Message, threadTs?: string, metadata?: { event_type: string; event_payload: Record<string, string> }): Promise<string> {
@@ -72,22 +104,43 @@ export function createIncidentSlack(deps: Pick<Deps, 'slack' | 'log' | 'config' 
     }
   }
 
+  /** A reply in a storm digest's shared thread names its incident. */
+  const labelled = (i: Incident, m: Message): Message => (i.digestId === undefined ? m : labelForDigest(i, m));
+
+  async function findByMetadata(channel: string, type: string, key: string, value: string): Promise<string | undefined> {
+    try {
+      const res = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
+      const found = (res.messages ?? []).find((m) => {
+        const md = m.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
+        return md?.event_type === type && String(md.event_payload?.[key]) === value && !m.thread_ts;
+      });
+      return found?.ts;
+    } catch (err) {
+      deps.log.warn({ err, channel, [key]: value }, 'could not look for an earlier top-level post; posting one');
+      return undefined;
+    }
+  }
+
   return {
+    async postDigest(channel, digestId, members) {
+      return post(channel, digestMessage(digestId, members, deps.now()), undefined, { event_type: DIGEST_METADATA_TYPE, event_payload: { digest_id: String(digestId) } });
+    },
+    async findDigest(channel, digestId) {
+      return findByMetadata(channel, DIGEST_METADATA_TYPE, 'digest_id', String(digestId));
+    },
+    async updateDigest(channel, ts, digestId, members) {
+      const m = digestMessage(digestId, members, deps.now());
+      try {
+        await client.chat.update(redactDeep({ channel, ts, text: m.text, blocks: m.blocks }));
+      } catch (err) {
+        throw deliveryError(err);
+      }
+    },
     async postRoot(i) {
       return post(i.channel as string, incidentRoot(i, deps.now()), undefined, { event_type: INCIDENT_METADATA_TYPE, event_payload: { incident_id: i.id } });
     },
     async findRoot(i) {
-      try {
-        const res = await client.conversations.history({ channel: i.channel as string, limit: 200, include_all_metadata: true });
-        const found = (res.messages ?? []).find((m) => {
-          const md = m.metadata as { event_type?: string; event_payload?: { incident_id?: string } } | undefined;
-          return md?.event_type === INCIDENT_METADATA_TYPE && md.event_payload?.incident_id === i.id && !m.thread_ts;
-        });
-        return found?.ts;
-      } catch (err) {
-        deps.log.warn({ err, incident: i.id }, 'could not look for an earlier root post; posting one');
-        return undefined;
-      }
+      return findByMetadata(i.channel as string, INCIDENT_METADATA_TYPE, 'incident_id', i.id);
     },
     async updateRoot(i) {
       const m = incidentRoot(i, deps.now());
@@ -98,17 +151,24 @@ export function createIncidentSlack(deps: Pick<Deps, 'slack' | 'log' | 'config' 
       }
     },
     async postReply(i, intent) {
-      await post(i.channel as string, incidentReply(i, intent, opts), i.rootTs);
+      // The storm's opening post speaks for the whole digest, not one of its incidents.
+      const m = incidentReply(i, intent, opts);
+      await post(i.channel as string, intent.type === 'storm_opened' ? m : labelled(i, m), i.rootTs);
     },
     async postReport(i, report, actor) {
       const m = reportMessage(report, { grafanaUrl: deps.config.GRAFANA_URL });
-      const intro = actor?.slackId ? `Diagnosis requested by <@${actor.slackId}>` : 'Automatic diagnosis for this incident, from the runbook';
-      await post(i.channel as string, { ...m, blocks: fitBlocks([context(intro), ...m.blocks]) }, i.rootTs);
+      const intro = actor?.slackId
+        ? `Diagnosis requested by <@${actor.slackId}>`
+        : i.digestId === undefined
+          ? 'Automatic diagnosis for this incident, from the runbook'
+          : 'Automatic diagnosis for the incidents of this storm it fits, from the runbook';
+      const out = { ...m, blocks: fitBlocks([context(intro), ...m.blocks]) };
+      await post(i.channel as string, actor?.slackId ? labelled(i, out) : out, i.rootTs);
       await upload(i, m.files);
     },
     async postPostmortem(i, pm, timeline, updatedBy) {
       const m = postmortemMessage(i, pm, timeline, { updatedBy });
-      await post(i.channel as string, m, i.rootTs);
+      await post(i.channel as string, labelled(i, m), i.rootTs);
       await upload(i, m.files);
     },
     async userByEmail(email) {
@@ -132,9 +192,11 @@ export interface IncidentsHandle {
 
 /** Starts the incident worker of a bot process (called by startBot). */
 export function startIncidents(deps: Deps, opts: WorkerOptions = {}): IncidentsHandle {
-  const pd = createPagerDuty({ token: deps.config.PAGERDUTY_API_TOKEN, baseUrl: deps.config.PAGERDUTY_API_URL, timeoutMs: deps.config.PAGERDUTY_TIMEOUT });
-  const worker = startIncidentWorker(deps, createIncidentSlack(deps), pd, opts);
+  const pd = pacedPagerDuty(deps);
+  const worker = startIncidentWorker(deps, createIncidentSlack(deps, outboxClient(deps)), pd, opts);
   registerWaker(deps, () => worker.wake());
+  // Queue depths, timers and open incidents are read from the store when /metrics is scraped.
+  deps.metrics.setQueueSource(() => collectQueues(deps.store, [deps.config.INCIDENTS_CHANNEL]));
   return {
     worker,
     async stop() {

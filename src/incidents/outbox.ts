@@ -2,10 +2,11 @@
 // state change that calls for them; a worker in any replica claims each row once (SKIP LOCKED),
 // sends it and records the result. Rows of one incident go out in order, one at a time, so a
 // thread reply never overtakes the root post whose ts it needs.
-// Room for storms (issue 5): every row carries its channel, so a per-channel pace or a digest
-// can be put between claimPosts() and the IncidentSlack port (worker.ts) without touching the
-// workflow; a root row held back for a digest just stays pending.
+// Rows are claimed channel by channel against that channel's shared token bucket (pace.ts), so
+// all replicas together keep within Slack's pace for the channel; a digest member's root row
+// waits for its digest to close (not_before) and so stays pending until then.
 import type { Sql } from '../store/sql.js';
+import { type BucketSpec, slackChannelKey, withBucket } from './pace.js';
 import type { Q } from './store.js';
 import type { Incident, PostIntent } from './types.js';
 
@@ -18,19 +19,21 @@ export interface OutboxRow {
   kind: PostKind;
   intent: PostIntent;
   attempts: number;
+  /** An earlier try failed: a root may have been posted without its ts being recorded. */
+  tried: boolean;
 }
 
 /** Attempts before a post is given up (its error stays in the row). */
 export const MAX_POST_ATTEMPTS = 8;
 
 /** Queues a post; false when the incident has no channel (INCIDENTS_CHANNEL was unset). */
-export async function enqueuePost(q: Q, incident: Pick<Incident, 'id' | 'channel'>, intent: PostIntent, now: Date): Promise<boolean> {
+export async function enqueuePost(q: Q, incident: Pick<Incident, 'id' | 'channel'>, intent: PostIntent, now: Date, notBefore: Date = now): Promise<boolean> {
   if (!incident.channel) return false;
   const kind: PostKind = intent.type === 'root' ? 'root' : intent.type === 'update_root' ? 'update_root' : 'reply';
   await q.query(
     `INSERT INTO incident_outbox (incident_id, channel, kind, payload, created_at, not_before)
-     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`,
-    [incident.id, incident.channel, kind, JSON.stringify(intent), now],
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+    [incident.id, incident.channel, kind, JSON.stringify(intent), now, notBefore],
   );
   return true;
 }
@@ -42,49 +45,115 @@ interface Row {
   kind: PostKind;
   payload: PostIntent;
   attempts: number;
+  tried: boolean;
 }
 
-/** Claims up to `limit` posts that are due, at most one per incident, for `leaseMs`. */
-export async function claimPosts(sql: Pick<Sql, 'query'>, now: Date, limit: number, leaseMs: number): Promise<OutboxRow[]> {
-  const rows = await sql.query<Row>(
-    `WITH next AS (
-       SELECT o.id FROM incident_outbox o
-        WHERE o.done_at IS NULL AND o.not_before <= $1 AND (o.claimed_until IS NULL OR o.claimed_until < $1)
-          AND NOT EXISTS (SELECT 1 FROM incident_outbox p WHERE p.incident_id = o.incident_id AND p.done_at IS NULL AND p.id < o.id)
-        ORDER BY o.id
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED
-     )
-     UPDATE incident_outbox o SET claimed_until = $3, attempts = o.attempts + 1
-       FROM next WHERE o.id = next.id
-     RETURNING o.id, o.incident_id, o.channel, o.kind, o.payload, o.attempts`,
-    [now, limit, new Date(now.getTime() + leaseMs)],
+/** Channels with posts due now. */
+export async function dueChannels(sql: Pick<Sql, 'query'>, now: Date): Promise<string[]> {
+  const rows = await sql.query<{ channel: string }>(
+    `SELECT DISTINCT channel FROM incident_outbox
+      WHERE done_at IS NULL AND not_before <= $1 AND (claimed_until IS NULL OR claimed_until < $1)`,
+    [now],
   );
-  return rows.map((r) => ({ id: Number(r.id), incidentId: r.incident_id, channel: r.channel, kind: r.kind, intent: r.payload, attempts: r.attempts }));
+  return rows.map((r) => r.channel);
+}
+
+/**
+ * Claims as many of `channel`'s due posts as its token bucket allows (at most `limit`), at most
+ * one per incident, for `leaseMs`, and debits the bucket by what it claimed. A bucket another
+ * replica is claiming from right now is left to it.
+ */
+export async function claimChannelPosts(sql: Pick<Sql, 'tx'>, channel: string, now: Date, limit: number, leaseMs: number, spec: BucketSpec): Promise<OutboxRow[]> {
+  let claimed: Row[] = [];
+  await sql.tx((q) =>
+    withBucket(
+      q,
+      slackChannelKey(channel),
+      spec,
+      now,
+      async (bucket) => {
+        const take = Math.min(limit, bucket.available);
+        if (take <= 0) return 0;
+        claimed = await q.query<Row>(
+          `WITH next AS (
+             SELECT o.id FROM incident_outbox o
+              WHERE o.channel = $4 AND o.done_at IS NULL AND o.not_before <= $1 AND (o.claimed_until IS NULL OR o.claimed_until < $1)
+                AND NOT EXISTS (SELECT 1 FROM incident_outbox p WHERE p.incident_id = o.incident_id AND p.done_at IS NULL AND p.id < o.id)
+              -- Top-level posts first: when the channel's pace is the bottleneck, every incident
+              -- is findable before any thread gets its next reply.
+              ORDER BY (o.kind = 'root') DESC, o.id
+              LIMIT $2
+              FOR UPDATE SKIP LOCKED
+           )
+           UPDATE incident_outbox o SET claimed_until = $3, attempts = o.attempts + 1
+             FROM next WHERE o.id = next.id
+           RETURNING o.id, o.incident_id, o.channel, o.kind, o.payload, o.attempts, o.error IS NOT NULL AS tried`,
+          [now, take, new Date(now.getTime() + leaseMs), channel],
+        );
+        return claimed.length;
+      },
+      { skipLocked: true },
+    ),
+  );
+  return claimed
+    .map((r) => ({ id: Number(r.id), incidentId: r.incident_id, channel: r.channel, kind: r.kind, intent: r.payload, attempts: r.attempts, tried: r.tried }))
+    .sort((a, b) => Number(b.kind === 'root') - Number(a.kind === 'root') || a.id - b.id);
+}
+
+/** Hands claimed rows back untried (their channel was paused before their turn came). */
+export async function releasePosts(q: Q, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await q.query('UPDATE incident_outbox SET claimed_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = ANY($1::bigint[]) AND done_at IS NULL', [ids]);
 }
 
 export async function completePost(q: Q, id: number, now: Date, result: Record<string, unknown> = {}): Promise<void> {
   await q.query('UPDATE incident_outbox SET done_at = $2, result = $3, claimed_until = NULL, error = NULL WHERE id = $1', [id, now, JSON.stringify(result)]);
 }
 
-/** A failed send: retried after `retryAt`, or given up when `retryAt` is undefined. */
-export async function failPost(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined): Promise<void> {
+/**
+ * A failed send: retried after `retryAt`, or given up when `retryAt` is undefined. `refund`: the
+ * try does not count against the row (Slack was rate limiting or unreachable, not refusing it).
+ */
+export async function failPost(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, opts: { refund?: boolean } = {}): Promise<void> {
   if (retryAt) {
-    await q.query('UPDATE incident_outbox SET claimed_until = NULL, not_before = $2, error = $3 WHERE id = $1', [id, retryAt, error.slice(0, 1000)]);
+    await q.query(
+      `UPDATE incident_outbox SET claimed_until = NULL, not_before = $2, error = $3${opts.refund ? ', attempts = GREATEST(attempts - 1, 0)' : ''} WHERE id = $1`,
+      [id, retryAt, error.slice(0, 1000)],
+    );
   } else {
     await q.query('UPDATE incident_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3 WHERE id = $1', [id, now, error.slice(0, 1000)]);
   }
 }
 
-/** Whether a later root update is queued, which makes this one redundant (each renders the incident as it stands). */
-export async function laterRootUpdate(q: Q, row: Pick<OutboxRow, 'id' | 'incidentId'>): Promise<boolean> {
-  const rows = await q.query(`SELECT 1 FROM incident_outbox WHERE incident_id = $1 AND kind = 'update_root' AND done_at IS NULL AND id > $2 LIMIT 1`, [row.incidentId, row.id]);
+/**
+ * Whether a later root update is queued, which makes this one redundant (each renders the
+ * incident as it stands). A digest renders all its members, so any member's later update counts.
+ */
+export async function laterRootUpdate(q: Q, row: Pick<OutboxRow, 'id' | 'incidentId'>, digestId?: number): Promise<boolean> {
+  const rows =
+    digestId === undefined
+      ? await q.query(`SELECT 1 FROM incident_outbox WHERE incident_id = $1 AND kind = 'update_root' AND done_at IS NULL AND id > $2 LIMIT 1`, [row.incidentId, row.id])
+      : await q.query(
+          `SELECT 1 FROM incident_outbox o JOIN incidents i ON i.id = o.incident_id
+            WHERE i.digest_id = $1 AND o.kind = 'update_root' AND o.done_at IS NULL AND o.id > $2 LIMIT 1`,
+          [digestId, row.id],
+        );
   return rows.length > 0;
+}
+
+/** Whether the row is still to be sent (a digest post may have completed it meanwhile). */
+export async function postPending(q: Q, id: number): Promise<boolean> {
+  return (await q.query('SELECT 1 FROM incident_outbox WHERE id = $1 AND done_at IS NULL', [id])).length > 0;
 }
 
 export async function pendingPosts(q: Q): Promise<number> {
   const rows = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_outbox WHERE done_at IS NULL');
   return rows[0]?.n ?? 0;
+}
+
+/** Posts waiting, by channel (for /metrics). */
+export async function pendingPostsByChannel(q: Q): Promise<Array<{ channel: string; n: number }>> {
+  return q.query<{ channel: string; n: number }>('SELECT channel, count(*)::int AS n FROM incident_outbox WHERE done_at IS NULL GROUP BY channel');
 }
 
 /** Exponential backoff with a cap: 1s, 2s, 4s … 60s. */

@@ -1,5 +1,6 @@
 // Outbound PagerDuty calls, stored before they are made so a restart does not lose a pending
-// acknowledgement, claimed once across replicas, retried on 429/5xx with backoff. Each call also
+// acknowledgement, claimed once across replicas, retried on 429/5xx/no answer with backoff for
+// PAGERDUTY_RETRY_FOR (then the thread says so); the client paces them (pace.ts). Each call also
 // tells the workflow which webhook PagerDuty will echo back, so that echo is not posted twice.
 import type { Severity } from '../config.js';
 import type { Sql } from '../store/sql.js';
@@ -43,9 +44,9 @@ export interface PdCallRow {
   fromEmail?: string;
   requestedBy?: Actor;
   attempts: number;
+  /** When it was queued: a call is retried until PAGERDUTY_RETRY_FOR has passed since. */
+  createdAt: Date;
 }
-
-export const MAX_PD_ATTEMPTS = 8;
 
 /** Queues a call; false when it was queued already (the same declaration twice). */
 export async function enqueuePdCall(q: Q, e: { incidentId?: string; call: PdCall; fromEmail?: string; requestedBy?: Actor }, now: Date): Promise<boolean> {
@@ -64,6 +65,7 @@ interface Row {
   from_email: string | null;
   requested_by: Actor | null;
   attempts: number;
+  created_at: Date | string;
 }
 
 /** Claims due calls, one per incident at a time so an acknowledgement goes before a resolve. */
@@ -79,7 +81,7 @@ export async function claimPdCalls(sql: Pick<Sql, 'query'>, now: Date, limit: nu
      )
      UPDATE pd_outbox o SET claimed_until = $3, attempts = o.attempts + 1
        FROM next WHERE o.id = next.id
-     RETURNING o.id, o.incident_id, o.args, o.from_email, o.requested_by, o.attempts`,
+     RETURNING o.id, o.incident_id, o.args, o.from_email, o.requested_by, o.attempts, o.created_at`,
     [now, limit, new Date(now.getTime() + leaseMs)],
   );
   return rows.map((r) => ({
@@ -89,6 +91,7 @@ export async function claimPdCalls(sql: Pick<Sql, 'query'>, now: Date, limit: nu
     fromEmail: r.from_email ?? undefined,
     requestedBy: r.requested_by ?? undefined,
     attempts: r.attempts,
+    createdAt: new Date(r.created_at),
   }));
 }
 
@@ -96,9 +99,12 @@ export async function completePdCall(q: Q, id: number, now: Date, status: number
   await q.query('UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, error = NULL WHERE id = $1', [id, now, status, JSON.stringify(result ?? null)]);
 }
 
-export async function failPdCall(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, status?: number): Promise<void> {
+export async function failPdCall(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, status?: number, opts: { refund?: boolean } = {}): Promise<void> {
   if (retryAt) {
-    await q.query('UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1', [id, retryAt, error.slice(0, 1000), status ?? null]);
+    await q.query(
+      `UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4${opts.refund ? ', attempts = GREATEST(attempts - 1, 0)' : ''} WHERE id = $1`,
+      [id, retryAt, error.slice(0, 1000), status ?? null],
+    );
   } else {
     await q.query('UPDATE pd_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1', [id, now, error.slice(0, 1000), status ?? null]);
   }

@@ -34,6 +34,7 @@ interface IncidentRow {
   declared_by: string | null;
   channel: string | null;
   root_ts: string | null;
+  digest_id: string | number | null;
   updated_at: Date | string;
 }
 
@@ -70,6 +71,7 @@ function fromRow(r: IncidentRow): Incident {
     declaredBy: opt(r.declared_by),
     channel: opt(r.channel),
     rootTs: opt(r.root_ts),
+    ...(r.digest_id === null || r.digest_id === undefined ? {} : { digestId: Number(r.digest_id) }),
     updatedAt: date(r.updated_at),
   };
 }
@@ -79,10 +81,23 @@ export async function getIncident(q: Q, id: string, lock = false): Promise<Incid
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
-/** The incident whose thread (or root message) this is. */
-export async function incidentByThread(q: Q, channel: string, ts: string): Promise<Incident | undefined> {
-  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE channel = $1 AND root_ts = $2', [channel, ts]);
-  return rows[0] ? fromRow(rows[0]) : undefined;
+/**
+ * The incident whose thread (or root message) this is. A storm digest's thread belongs to all
+ * the incidents it lists: there `hint` (the message's text) must name one by its PagerDuty id or
+ * `#number`, else the answer is none rather than a guess.
+ */
+export async function incidentByThread(q: Q, channel: string, ts: string, hint?: string): Promise<Incident | undefined> {
+  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE channel = $1 AND root_ts = $2 ORDER BY received_at, id', [channel, ts]);
+  if (rows.length <= 1) return rows[0] ? fromRow(rows[0]) : undefined;
+  if (!hint) return undefined;
+  const named = rows.filter((r) => hint.includes(r.id) || (r.number !== null && new RegExp(`#${r.number}\\b`).test(hint)));
+  return named.length === 1 && named[0] ? fromRow(named[0]) : undefined;
+}
+
+/** The incidents a storm digest lists, in the order they arrived. */
+export async function incidentsInDigest(q: Q, digestId: number): Promise<Incident[]> {
+  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE digest_id = $1 ORDER BY received_at, id', [digestId]);
+  return rows.map(fromRow);
 }
 
 /** By PagerDuty id, or by incident number (`37`, `#37`). */

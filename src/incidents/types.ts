@@ -54,7 +54,10 @@ export interface Incident {
   resolvedBy?: Actor;
   declaredBy?: string;
   channel?: string;
+  /** Its one top-level post: its own root message, or (coalesced in a storm) its digest's. */
   rootTs?: string;
+  /** Set when a storm coalesced it into a digest (storm.ts): the digest is its top-level post. */
+  digestId?: number;
   updatedAt: Date;
 }
 
@@ -92,6 +95,7 @@ export type TimelineKind =
   | 'escalation_contact'
   | 'postmortem'
   | 'pagerduty'
+  | 'coalesced'
   | 'event';
 
 export interface TimelineEntry {
@@ -127,7 +131,9 @@ export type PostIntent =
   | { type: 'postmortem' }
   | { type: 'postmortem_updated'; actor: Actor }
   | { type: 'postmortem_reminder'; dueAt: string; overdue: boolean }
-  | { type: 'warning'; text: string };
+  | { type: 'warning'; text: string }
+  /** Opens a storm digest's thread: how many incidents it lists, and the specialists they call for. */
+  | { type: 'storm_opened'; members?: number; contacts?: Array<{ role: string; mention: Mention }> };
 
 export type ChangeKind =
   | 'acknowledged'

@@ -2,7 +2,11 @@
 // timers, makes queued PagerDuty calls and sends queued Slack posts. Everything it does is
 // claimed in the bot store first, so several replicas share the work and each piece runs once.
 // It polls briefly and is woken at once when a webhook has been stored.
+// Slack posts go out in one lane per channel, each claiming only what the channel's shared
+// token bucket allows (pace.ts); a 429 or an unreachable Slack pauses that channel's bucket and
+// no other, and a slow channel never holds the events, timers or the other channels.
 import type { Config } from '../config.js';
+import { formatDuration } from '../duration.js';
 import { TargetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -13,27 +17,53 @@ import type { Sql } from '../store/sql.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { pdErrorText } from '../targets/pagerduty.js';
 import type { Targets } from '../targets/index.js';
-import { contactFor } from './contacts.js';
-import { backoffMs, claimPosts, completePost, enqueuePost, failPost, laterRootUpdate, MAX_POST_ATTEMPTS, type OutboxRow, pendingPosts } from './outbox.js';
-import { claimPdCalls, completePdCall, failPdCall, MAX_PD_ATTEMPTS, type PdCallRow, pendingPdCalls } from './pd-outbox.js';
+import { contactFor, contactsFor } from './contacts.js';
+import { specialistRoles } from './match.js';
+import {
+  backoffMs,
+  claimChannelPosts,
+  completePost,
+  dueChannels,
+  enqueuePost,
+  failPost,
+  laterRootUpdate,
+  MAX_POST_ATTEMPTS,
+  type OutboxRow,
+  postPending,
+  releasePosts,
+} from './outbox.js';
+import { backOffBucket, type BucketSpec, bucketRecovered, pauseBucket, slackChannelKey } from './pace.js';
+import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
 import { type Postmortem, refreshPostmortem } from './postmortem.js';
 import { fireTimer } from './reminders.js';
 import { severityMap, severityOf } from './severity.js';
-import { countOpen, getIncident, setRootTs } from './store.js';
+import { getIncident, incidentsInDigest, setRootTs } from './store.js';
+import { claimDigestPosting, digestPosted, getDigest, releaseDigestPosting } from './storm.js';
 import { addTimeline, timelineOf } from './timeline.js';
-import { claimDueTimers, pendingTimers } from './timers.js';
+import { claimDueTimers } from './timers.js';
 import type { Actor, Incident, Mention, PostIntent, TimelineEntry } from './types.js';
 import { applyEvent, createIncident, snapshotFromRest, type WorkflowCtx } from './workflow.js';
 
-/** A send that failed: `permanent` ones are not retried (bad blocks, unknown channel). */
+/**
+ * Why a send failed, which decides what happens next: `permanent` is given up (bad blocks,
+ * unknown channel); `rate_limited` (429) and `unavailable` (Slack down, hung, erroring, talking
+ * nonsense) pause the channel and retry without counting against the post; `busy` (another
+ * worker is posting the same digest) retries shortly; `failed` retries with backoff, a few times.
+ */
+export type DeliveryKind = 'permanent' | 'rate_limited' | 'unavailable' | 'busy' | 'failed';
+
 export class DeliveryError extends Error {
   constructor(
     message: string,
-    readonly permanent: boolean,
+    readonly kind: DeliveryKind,
     readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'DeliveryError';
+  }
+
+  get permanent(): boolean {
+    return this.kind === 'permanent';
   }
 }
 
@@ -41,6 +71,11 @@ export class DeliveryError extends Error {
 export interface IncidentSlack {
   /** Posts the incident's one top-level message; returns its ts. */
   postRoot(i: Incident): Promise<string>;
+  /** Posts a storm digest naming every incident in it (each one's top-level post); returns its ts. */
+  postDigest(channel: string, digestId: number, members: Incident[]): Promise<string>;
+  /** After a crash between posting a digest and recording it: the digest already in the channel, if any. */
+  findDigest(channel: string, digestId: number): Promise<string | undefined>;
+  updateDigest(channel: string, ts: string, digestId: number, members: Incident[]): Promise<void>;
   /** After a crash between posting and recording: the root already in the channel, if any. */
   findRoot(i: Incident): Promise<string | undefined>;
   updateRoot(i: Incident): Promise<void>;
@@ -89,7 +124,10 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
   let again = false;
-  let lastGauges = 0;
+  const pace: BucketSpec = { ratePerSec: deps.config.SLACK_CHANNEL_RATE, burst: deps.config.SLACK_CHANNEL_BURST };
+  /** Channels with a send batch in flight in this process. */
+  const lanes = new Map<string, Promise<void>>();
+  let pdLane: Promise<void> | undefined;
   let failingSince: number | undefined;
   let lastFailureLog = 0;
 
@@ -124,7 +162,7 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
           await q.query('UPDATE pd_webhook_events SET processed_at = $2, outcome = $3 WHERE id = $1', [row.id, now, outcome === 'defer' ? 'orphan' : outcome]);
           if (outcome === 'defer') log.warn({ event: row.event_id, type: row.event_type }, 'PagerDuty event about an incident never seen; recorded and dropped');
         }
-        deps.metrics?.webhookEvents.inc({ type: row.event_type, result: outcome });
+        deps.metrics?.webhookEventsProcessed.inc({ type: row.event_type, outcome });
         return true;
       });
     } catch (err) {
@@ -154,11 +192,17 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
 
   // --- PagerDuty calls
 
+  /** When to try a failed PagerDuty call again, or undefined once PAGERDUTY_RETRY_FOR has passed. */
+  function pdRetryAt(row: PdCallRow, now: Date, retryAfterMs?: number): Date | undefined {
+    const deadline = row.createdAt.getTime() + deps.config.PAGERDUTY_RETRY_FOR;
+    if (now.getTime() >= deadline) return undefined;
+    return new Date(Math.min(now.getTime() + backoffMs(row.attempts, retryAfterMs), Math.max(deadline, now.getTime() + (retryAfterMs ?? 0))));
+  }
+
   async function runPdCall(row: PdCallRow): Promise<void> {
     const now = deps.now();
     try {
       const answer = await performPdCall(pd, deps.config, row);
-      deps.metrics?.apiCalls.inc({ service: 'pagerduty', method: row.call.kind, result: String(answer.status) });
       if (answer.status >= 200 && answer.status < 300) {
         await deps.store.tx(async (q) => {
           await completePdCall(q, row.id, now, answer.status, answer.body);
@@ -172,19 +216,26 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
         return;
       }
       const reason = pdErrorText(answer);
-      if ((answer.status === 429 || answer.status >= 500) && row.attempts < MAX_PD_ATTEMPTS) {
-        await failPdCall(deps.store, row.id, now, reason, new Date(now.getTime() + backoffMs(row.attempts, answer.retryAfterMs)), answer.status);
+      const retryAt = answer.status === 429 || answer.status >= 500 ? pdRetryAt(row, now, answer.retryAfterMs) : undefined;
+      if (retryAt) {
+        log.warn({ call: row.call.kind, status: answer.status, attempts: row.attempts, retryAt }, 'PagerDuty answered an error; will retry');
+        await failPdCall(deps.store, row.id, now, reason, retryAt, answer.status);
         return;
       }
       await failPdCall(deps.store, row.id, now, reason, undefined, answer.status);
-      await reportPdFailure(row, reason);
+      await reportPdFailure(row, answer.status === 429 || answer.status >= 500 ? `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying` : reason);
     } catch (err) {
-      deps.metrics?.apiCalls.inc({ service: 'pagerduty', method: row.call.kind, result: 'error' });
       const permanent = err instanceof PermanentPdError || (err instanceof TargetError && err.code === 'not_configured');
       const reason = err instanceof TargetError ? err.sentence() : String((err as Error)?.message ?? err);
-      if (!permanent && row.attempts < MAX_PD_ATTEMPTS) {
-        log.warn({ err, call: row.call.kind, attempts: row.attempts }, 'PagerDuty call failed; will retry');
-        await failPdCall(deps.store, row.id, now, reason, new Date(now.getTime() + backoffMs(row.attempts)));
+      const retryAt = permanent ? undefined : pdRetryAt(row, now);
+      if (retryAt) {
+        log.warn({ err, call: row.call.kind, attempts: row.attempts, retryAt }, 'PagerDuty call failed; will retry');
+        await failPdCall(deps.store, row.id, now, reason, retryAt);
+        return;
+      }
+      if (!permanent) {
+        await failPdCall(deps.store, row.id, now, reason, undefined);
+        await reportPdFailure(row, `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`);
         return;
       }
       await failPdCall(deps.store, row.id, now, reason, undefined);
@@ -206,27 +257,88 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
 
   // --- Slack posts
 
-  async function runPost(row: OutboxRow): Promise<void> {
+  /** Claims what each channel's bucket allows and sends it in that channel's lane; true when any lane started. */
+  async function startLanes(): Promise<boolean> {
     const now = deps.now();
+    let started = false;
+    for (const channel of await dueChannels(deps.store, now)) {
+      if (stopped || lanes.has(channel)) continue;
+      const rows = await claimChannelPosts(deps.store, channel, now, batch, leaseMs, pace);
+      if (rows.length === 0) continue;
+      started = true;
+      const lane = runLane(channel, rows)
+        .catch((err: unknown) => log.error({ err, channel }, 'Slack lane failed; its posts are retried after their lease'))
+        .finally(() => {
+          lanes.delete(channel);
+          // The channel may have more to send as soon as its bucket allows.
+          if (!stopped) void run();
+        });
+      lanes.set(channel, lane);
+    }
+    return started;
+  }
+
+  /** One channel's claimed posts, in order; a pause (429, Slack unreachable) hands the rest back untried. */
+  async function runLane(channel: string, rows: OutboxRow[]): Promise<void> {
+    let sent = false;
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k] as OutboxRow;
+      const outcome = await runPost(row);
+      if (outcome === 'paused') {
+        await releasePosts(deps.store, rows.slice(k + 1).map((r) => r.id));
+        return;
+      }
+      sent ||= outcome === 'sent';
+    }
+    // Slack answers again: the next outage starts its backoff afresh (whichever replica saw this one).
+    if (sent) await bucketRecovered(deps.store, slackChannelKey(channel));
+  }
+
+  async function runPost(row: OutboxRow): Promise<'sent' | 'paused' | 'failed'> {
+    const now = deps.now();
+    // A digest post completes its members' root rows: one claimed meanwhile has nothing left to do.
+    if (!(await postPending(deps.store, row.id))) return 'sent';
     const i = await getIncident(deps.store, row.incidentId);
     if (!i) {
       await failPost(deps.store, row.id, now, 'incident not found', undefined);
-      return;
+      return 'failed';
     }
-    const method = row.intent.type;
+    const post = row.intent.type;
     try {
       await send(row, i);
-      deps.metrics?.apiCalls.inc({ service: 'slack', method, result: 'ok' });
+      return 'sent';
     } catch (err) {
-      deps.metrics?.apiCalls.inc({ service: 'slack', method, result: 'error' });
-      const d = err instanceof DeliveryError ? err : undefined;
-      const message = String((err as Error)?.message ?? err);
-      if (d?.permanent || row.attempts >= MAX_POST_ATTEMPTS) {
-        log.error({ err, incident: i.id, post: method }, 'Slack post given up');
-        await failPost(deps.store, row.id, now, message, undefined);
-      } else {
-        log.warn({ err, incident: i.id, post: method, attempts: row.attempts }, 'Slack post failed; will retry');
-        await failPost(deps.store, row.id, now, message, new Date(now.getTime() + backoffMs(row.attempts, d?.retryAfterMs)));
+      const d = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error)?.message ?? err), 'failed');
+      deps.metrics?.apiErrors.inc({ service: 'slack', method: `outbox:${post}`, reason: d.kind });
+      const key = slackChannelKey(row.channel);
+      switch (d.kind) {
+        case 'rate_limited': {
+          // Slack's Retry-After holds this channel, for every replica; other channels go on.
+          const until = new Date(now.getTime() + (d.retryAfterMs ?? 1000));
+          log.warn({ channel: row.channel, incident: i.id, post, retryAfterMs: d.retryAfterMs }, 'Slack rate limited the channel; pausing it');
+          await pauseBucket(deps.store, key, until);
+          await failPost(deps.store, row.id, now, d.message, until, { refund: true });
+          return 'paused';
+        }
+        case 'unavailable': {
+          // Slack down, hung or answering nonsense: probe the channel with backoff; the post keeps its place.
+          const delay = await backOffBucket(deps.store, key, now);
+          log.warn({ err, channel: row.channel, incident: i.id, post, retryInMs: delay }, 'Slack did not take a post; pausing the channel');
+          await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + delay), { refund: true });
+          return 'paused';
+        }
+        case 'busy':
+          await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + (d.retryAfterMs ?? 1000)), { refund: true });
+          return 'failed';
+        default:
+          if (d.kind === 'permanent' || row.attempts >= MAX_POST_ATTEMPTS) {
+            log.error({ err, incident: i.id, post }, 'Slack post given up');
+            await failPost(deps.store, row.id, now, d.message, undefined);
+          } else {
+            log.warn({ err, incident: i.id, post, attempts: row.attempts }, 'Slack post failed; will retry');
+            await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + backoffMs(row.attempts, d.retryAfterMs)));
+          }
+          return 'failed';
       }
     }
   }
@@ -235,7 +347,11 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
     const intent = row.intent;
     const done = (result: Record<string, unknown> = {}) => completePost(deps.store, row.id, deps.now(), result);
     if (intent.type === 'root') {
-      let ts = i.rootTs ?? (row.attempts > 1 ? await slack.findRoot(i) : undefined);
+      if (i.digestId !== undefined) {
+        await sendDigest(row, i, i.digestId);
+        return;
+      }
+      let ts = i.rootTs ?? (row.tried ? await slack.findRoot(i) : undefined);
       if (!ts) ts = await slack.postRoot(i);
       const rootTs = ts;
       await deps.store.tx(async (q) => {
@@ -244,40 +360,86 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
       });
       return;
     }
-    if (!i.rootTs) throw new DeliveryError('the incident has no root message to reply to', true);
+    if (!i.rootTs) throw new DeliveryError('the incident has no root message to reply to', 'permanent');
     switch (intent.type) {
       case 'update_root':
-        if (!(await laterRootUpdate(deps.store, row))) await slack.updateRoot(i);
+        if (i.digestId !== undefined) {
+          if (!(await laterRootUpdate(deps.store, row, i.digestId))) await slack.updateDigest(i.channel as string, i.rootTs, i.digestId, await incidentsInDigest(deps.store, i.digestId));
+        } else if (!(await laterRootUpdate(deps.store, row))) await slack.updateRoot(i);
         break;
       case 'diagnosis': {
         const procedure = findProcedure(intent.procedureId) ?? findProcedure('health');
-        if (!procedure) throw new DeliveryError(`no procedure ${intent.procedureId}`, true);
+        if (!procedure) throw new DeliveryError(`no procedure ${intent.procedureId}`, 'permanent');
         const report = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
         await slack.postReport(i, report, intent.actor);
         const counts = ['critical', 'warn', 'unknown'].map((s) => [s, report.findings.filter((f) => f.status === s).length] as const).filter(([, n]) => n > 0);
-        await addTimeline(deps.store, i.id, {
-          at: deps.now(),
-          kind: 'diagnosis',
-          actor: intent.actor ?? { source: 'bot' },
-          text: `Diagnosis ${procedure.title}: ${report.verdict}${counts.length ? ` (${counts.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}`,
-          source: 'bot',
-        });
+        // In a storm one automatic diagnosis serves every incident of the digest it fits.
+        const served = i.digestId !== undefined && !intent.actor ? (await incidentsInDigest(deps.store, i.digestId)).filter((m) => m.id === i.id || m.procedureId === intent.procedureId) : [i];
+        for (const m of served) {
+          await addTimeline(deps.store, m.id, {
+            at: deps.now(),
+            kind: 'diagnosis',
+            actor: intent.actor ?? { source: 'bot' },
+            text: `Diagnosis ${procedure.title}: ${report.verdict}${counts.length ? ` (${counts.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}${m.id === i.id ? '' : ' (one report for the storm digest)'}`,
+            source: 'bot',
+          });
+        }
         break;
       }
       case 'postmortem':
       case 'postmortem_updated': {
         const pm = await refreshPostmortem(deps.store, i, deps.now());
-        if (!pm) throw new DeliveryError('no post-mortem stored', true);
+        if (!pm) throw new DeliveryError('no post-mortem stored', 'permanent');
         await slack.postPostmortem(i, pm, await timelineOf(deps.store, i.id), intent.type === 'postmortem_updated' ? intent.actor : undefined);
         break;
       }
       case 'ack_reminder':
         await slack.postReply(i, { ...intent, onCall: await onCallMentions(i) });
         break;
+      case 'storm_opened': {
+        const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];
+        const roles = [...new Set(members.flatMap((m) => specialistRoles(m.title, m.serviceName)))];
+        await slack.postReply(i, { type: 'storm_opened', members: members.length, contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles) });
+        break;
+      }
       default:
         await slack.postReply(i, intent);
     }
     await done();
+  }
+
+  /**
+   * The root row of an incident in a storm digest: the first one due posts the digest naming
+   * every incident in it, which completes all their root rows at once; one that joined after the
+   * digest went out re-renders it so it names that incident too.
+   */
+  async function sendDigest(row: OutboxRow, i: Incident, digestId: number): Promise<void> {
+    const d = await getDigest(deps.store, digestId);
+    if (!d) throw new DeliveryError(`storm digest ${digestId} not found`, 'permanent');
+    if (d.rootTs) {
+      const rootTs = d.rootTs;
+      let listed = d.listed;
+      if (!listed.includes(i.id)) {
+        const members = await incidentsInDigest(deps.store, digestId);
+        await slack.updateDigest(d.channel, rootTs, digestId, members);
+        listed = members.map((m) => m.id);
+      }
+      await deps.store.tx((q) => digestPosted(q, digestId, rootTs, listed, deps.now()));
+      return;
+    }
+    const claim = await claimDigestPosting(deps.store, digestId, deps.now(), leaseMs);
+    if (!claim.ok) throw new DeliveryError('the storm digest is being posted by another worker', 'busy', 1000);
+    try {
+      const members = await incidentsInDigest(deps.store, digestId);
+      // A try that failed may have posted it all the same (a timeout after Slack took it).
+      let ts = claim.triedBefore || row.tried ? await slack.findDigest(d.channel, digestId) : undefined;
+      ts ??= await slack.postDigest(d.channel, digestId, members);
+      const rootTs = ts;
+      await deps.store.tx((q) => digestPosted(q, digestId, rootTs, members.map((m) => m.id), deps.now()));
+    } catch (err) {
+      await releaseDigestPosting(deps.store, digestId, deps.now()).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Who is on call: ESCALATION_CONTACTS.on_call, else the PagerDuty assignees found in Slack by email. */
@@ -310,24 +472,28 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
       busy = true;
     }
     if (await fireTimers()) busy = true;
-    const calls = await claimPdCalls(deps.store, deps.now(), batch, leaseMs);
-    if (calls.length) {
-      busy = true;
-      await Promise.all(calls.map((c) => runPdCall(c)));
+    // PagerDuty calls and Slack posts run beside the loop, so a hung PagerDuty or a paused
+    // channel never holds the events and timers (nor, for Slack, the other channels).
+    if (!pdLane && !stopped) {
+      const calls = await claimPdCalls(deps.store, deps.now(), batch, leaseMs);
+      if (calls.length) {
+        busy = true;
+        pdLane = Promise.all(calls.map((c) => runPdCall(c)))
+          .then(() => undefined)
+          .catch((err: unknown) => log.error({ err }, 'PagerDuty calls failed; they are retried after their lease'))
+          .finally(() => {
+            pdLane = undefined;
+            if (!stopped) void run();
+          });
+      }
     }
-    const posts = await claimPosts(deps.store, deps.now(), batch, leaseMs);
-    if (posts.length) {
-      busy = true;
-      await Promise.all(posts.map((p) => runPost(p)));
-    }
-    if (deps.metrics && Date.now() - lastGauges > 5_000) {
-      lastGauges = Date.now();
-      deps.metrics.incidentsOpen.set(await countOpen(deps.store));
-      deps.metrics.timersPending.set(await pendingTimers(deps.store));
-      deps.metrics.queueDepth.set({ service: 'slack' }, await pendingPosts(deps.store));
-      deps.metrics.queueDepth.set({ service: 'pagerduty' }, await pendingPdCalls(deps.store));
-    }
+    if (!stopped && (await startLanes())) busy = true;
     return busy;
+  }
+
+  /** Everything in flight beside the loop (tests and drains wait for it). */
+  async function inFlight(): Promise<void> {
+    await Promise.all([pdLane, ...lanes.values()]);
   }
 
   async function drain(): Promise<void> {
@@ -376,12 +542,16 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
     },
     async tick() {
       await run();
+      await inFlight();
       await run();
+      await inFlight();
     },
     async stop() {
       stopped = true;
       clearTimeout(timer);
       await current;
+      // Drain: what was claimed goes out (or back to the store) before the pools close.
+      await inFlight();
     },
   };
 }

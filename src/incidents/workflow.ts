@@ -12,6 +12,7 @@ import { openPostmortem } from './postmortem.js';
 import { severityMap, severityOf } from './severity.js';
 import { snapshotIsNewer, statusTransition } from './state.js';
 import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
+import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';
 import type { Actor, ChangeKind, Incident, PdRef, PdStatus, PostIntent } from './types.js';
@@ -227,10 +228,22 @@ export async function createIncident(q: Q, ctx: WorkflowCtx, s: Snapshot, o: Cre
   if (!incident.channel) {
     ctx.log.warn({ incident: incident.id }, 'incident thread refused: INCIDENTS_CHANNEL is not set, so the incident is recorded but nothing is posted');
   }
-  const specialists = contactsFor(ctx.config.ESCALATION_CONTACTS, specialistRoles(incident.title, incident.serviceName));
-  await enqueuePost(q, incident, { type: 'root' }, now);
-  await enqueuePost(q, incident, { type: 'investigating', description: incident.description?.trim() || incident.title, contacts: specialists }, now);
-  if (incident.procedureId) await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
+  // A page in a storm joins the storm's digest; one declared by a person always gets its own root.
+  const storm = declaration ? undefined : await joinStormDigest(q, ctx, incident);
+  if (storm) {
+    incident.digestId = storm.digest.id;
+    // Its root is the digest message, posted once the digest has gathered its incidents.
+    await enqueuePost(q, incident, { type: 'root' }, now, storm.digest.closesAt);
+    if (storm.opened) await enqueuePost(q, incident, { type: 'storm_opened' }, now);
+    if (incident.procedureId && !(await digestHasDiagnosis(q, storm.digest.id, incident.procedureId))) {
+      await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
+    }
+  } else {
+    const specialists = contactsFor(ctx.config.ESCALATION_CONTACTS, specialistRoles(incident.title, incident.serviceName));
+    await enqueuePost(q, incident, { type: 'root' }, now);
+    await enqueuePost(q, incident, { type: 'investigating', description: incident.description?.trim() || incident.title, contacts: specialists }, now);
+    if (incident.procedureId) await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
+  }
   await scheduleSeverityTimers(q, ctx, incident, false);
   return { incident, created: true };
 }

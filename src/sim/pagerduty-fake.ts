@@ -130,6 +130,12 @@ export interface PagerDutyFake {
   /** Resolves once every webhook queued so far has been delivered (or has failed). */
   settled(): Promise<void>;
   setFault(kind: Fault, opts?: FaultOptions): void;
+  /**
+   * The next `times` requests get HTTP 429 with PagerDuty's `ratelimit-reset: resetSec` (and
+   * ratelimit-limit/-remaining); they are listed in `rateLimited`, not in `requests`.
+   */
+  rateLimit(resetSec: number, times?: number): void;
+  readonly rateLimited: PdRequest[];
   down(): Promise<void>;
   up(): Promise<void>;
   reset(): void;
@@ -579,9 +585,18 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     return token !== undefined && (opts.token === undefined || token === opts.token);
   };
 
+  const rateLimited: PdRequest[] = [];
+  let limit = { resetSec: 0, remaining: 0 };
+
   const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer): void => {
     const { path, query } = splitUrl(req);
     const record: PdRequest = { method: req.method ?? 'GET', path, query, headers: headerRecord(req), body: parseJson(raw), at: Date.now() };
+    if (limit.remaining > 0) {
+      limit.remaining -= 1;
+      rateLimited.push(record);
+      json(res, 429, { error: { message: 'Rate Limit Exceeded', code: 2020 } }, { 'ratelimit-limit': '960', 'ratelimit-remaining': '0', 'ratelimit-reset': String(limit.resetSec) });
+      return;
+    }
     requests.push(record);
     for (const listener of requestListeners) listener(record);
     if (!authorized(record.headers)) {
@@ -642,11 +657,17 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     },
     settled: () => deliveryChain,
     setFault: (kind, faultOpts) => http.setFault(kind, faultOpts),
+    rateLimit(resetSec, times = 1) {
+      limit = { resetSec, remaining: times };
+    },
+    rateLimited,
     down: () => http.down(),
     up: () => http.up(),
     reset() {
       incidents.clear();
       requests.length = 0;
+      rateLimited.length = 0;
+      limit = { resetSec: 0, remaining: 0 };
       deliveries.length = 0;
       nextNumber = 1;
       http.setFault('none');

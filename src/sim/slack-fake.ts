@@ -140,11 +140,14 @@ export interface SlackFake {
   responseUrl(binding?: ResponseUrlBinding): string;
   onCall(listener: (activity: SlackActivity) => void): () => void;
   waitFor(match: string | ((activity: SlackActivity) => boolean), timeoutMs?: number): Promise<SlackActivity>;
-  /** The next `times` calls to `method` get HTTP 429 with `Retry-After: retryAfterSec`. */
-  rateLimit(method: string, retryAfterSec: number, times?: number): void;
+  /**
+   * The next `times` calls to `method` get HTTP 429 with `Retry-After: retryAfterSec`; with
+   * `channel`, only calls naming that channel (Slack limits chat.postMessage per channel).
+   */
+  rateLimit(method: string, retryAfterSec: number, times?: number, channel?: string): void;
   /** Adds or replaces a Web API method (e.g. apps.connections.open for the Socket Mode fake). */
   addMethod(method: string, handler: (args: Record<string, unknown>) => Record<string, unknown>): void;
-  readonly rateLimited: Array<{ method: string; at: number }>;
+  readonly rateLimited: Array<{ method: string; at: number; channel?: string }>;
   setFault(kind: Fault, opts?: FaultOptions): void;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -295,8 +298,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   const views = new Map<string, SlackView>();
   const uploads = new Map<string, { name: string; length: number; bytes?: Buffer }>();
   const responseUrls = new Map<string, { binding: ResponseUrlBinding; uses: number }>();
-  const rateLimits = new Map<string, { retryAfterSec: number; remaining: number }>();
-  const rateLimited: Array<{ method: string; at: number }> = [];
+  const rateLimits = new Map<string, { retryAfterSec: number; remaining: number; channel?: string }>();
+  const rateLimited: Array<{ method: string; at: number; channel?: string }> = [];
   const joined = new Set<string>();
   let seq = 0;
 
@@ -689,14 +692,15 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   };
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, method: string, body: Buffer, query: URLSearchParams): Promise<void> => {
+    const args = await decodeArgs(req, body, query);
     const limit = rateLimits.get(method);
-    if (limit && limit.remaining > 0) {
+    const channel = typeof args.channel === 'string' ? args.channel : undefined;
+    if (limit && limit.remaining > 0 && (!limit.channel || limit.channel === channel)) {
       limit.remaining -= 1;
-      rateLimited.push({ method, at: Date.now() });
+      rateLimited.push({ method, at: Date.now(), ...(channel ? { channel } : {}) });
       json(res, 429, fail('ratelimited'), { 'retry-after': String(limit.retryAfterSec) });
       return;
     }
-    const args = await decodeArgs(req, body, query);
     const handler = methods[method];
     const unauthorized = method === 'api.test' ? undefined : authError(req, args);
     const result = !handler
@@ -867,8 +871,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
         events.on('activity', listener);
       });
     },
-    rateLimit(method, retryAfterSec, times = 1) {
-      rateLimits.set(method, { retryAfterSec, remaining: times });
+    rateLimit(method, retryAfterSec, times = 1, channel) {
+      rateLimits.set(method, { retryAfterSec, remaining: times, ...(channel ? { channel } : {}) });
     },
     setFault: (kind, faultOpts) => server.setFault(kind, faultOpts),
     down: () => server.down(),

@@ -1,5 +1,6 @@
 // The incident workflow's tables (migration ids 200–299): received PagerDuty events, incidents
-// and their timeline, the durable outboxes to Slack and PagerDuty, timers and post-mortems.
+// and their timeline, the durable outboxes to Slack and PagerDuty, timers and post-mortems,
+// and (201) the shared rate buckets and storm digests.
 import type { Migration } from './migrations.js';
 
 export const INCIDENT_MIGRATIONS: Migration[] = [
@@ -137,6 +138,44 @@ export const INCIDENT_MIGRATIONS: Migration[] = [
         updated_at   timestamptz NOT NULL,
         updated_by   text
       );
+    `,
+  },
+  {
+    id: 201,
+    name: 'storms and rate limits: shared token buckets, storm digests',
+    sql: `
+      -- One token bucket per paced thing (a Slack channel, a PagerDuty token), shared by every
+      -- replica: a claim takes tokens under the row lock, a 429 pauses the bucket for all.
+      CREATE TABLE rate_buckets (
+        key          text PRIMARY KEY,
+        tokens       double precision NOT NULL,
+        refilled_at  timestamptz NOT NULL,
+        paused_until timestamptz,
+        failures     integer NOT NULL DEFAULT 0
+      );
+
+      -- During a storm, incidents share one top-level post (a digest) and its thread.
+      CREATE TABLE incident_digests (
+        id            bigserial PRIMARY KEY,
+        channel       text NOT NULL,
+        opened_at     timestamptz NOT NULL,
+        closes_at     timestamptz NOT NULL,
+        members       integer NOT NULL DEFAULT 0,
+        root_ts       text,
+        posting_until timestamptz,
+        listed        text[] NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX incident_digests_open ON incident_digests (channel, closes_at);
+
+      ALTER TABLE incidents ADD COLUMN digest_id bigint REFERENCES incident_digests (id);
+      CREATE INDEX incidents_digest ON incidents (digest_id) WHERE digest_id IS NOT NULL;
+      CREATE INDEX incidents_received ON incidents (channel, received_at);
+      -- A digest's members share its thread; an incident of its own still owns its thread alone.
+      DROP INDEX incidents_thread;
+      CREATE INDEX incidents_thread ON incidents (channel, root_ts) WHERE root_ts IS NOT NULL;
+      CREATE UNIQUE INDEX incidents_own_thread ON incidents (channel, root_ts) WHERE root_ts IS NOT NULL AND digest_id IS NULL;
+
+      CREATE INDEX incident_outbox_channel_pending ON incident_outbox (channel, id) WHERE done_at IS NULL;
     `,
   },
 ];

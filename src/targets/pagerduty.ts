@@ -1,12 +1,19 @@
-// PagerDuty's REST API through @pagerduty/pdjs, each call under a deadline. Answers come back
-// with their status (the caller decides what to retry); only the network failing throws.
+// PagerDuty's REST API through @pagerduty/pdjs, PagerDuty's own client, each call under a
+// deadline and, when a limiter is given, within the token's shared budget (960 calls a minute).
+// Answers come back with their status (the caller decides what to retry); only the network
+// failing, the deadline or the budget throws. pdjs itself retries a 429 up to three times,
+// `retryTimeout` apart; when it still answers 429 the limiter pauses every replica for the
+// wait PagerDuty names (Retry-After / ratelimit-reset on pdjs's `response`).
 import { api } from '@pagerduty/pdjs';
-import { NotConfigured, TargetError, toTargetError } from '../errors.js';
+import { NotConfigured, TargetError, toTargetError, withDeadline } from '../errors.js';
+
+/** How long pdjs waits before each of its own retries of a 429. */
+const PDJS_RETRY_TIMEOUT_MS = 1_000;
 
 export interface PdAnswer {
   status: number;
   body: unknown;
-  /** From Retry-After on a 429. */
+  /** From Retry-After or ratelimit-reset on a 429. */
   retryAfterMs?: number;
 }
 
@@ -22,61 +29,109 @@ export interface PagerDutyClient {
   request(method: 'GET' | 'POST' | 'PUT', path: string, opts?: PdRequestOptions): Promise<PdAnswer>;
 }
 
+/** Paces calls against a budget shared by every replica (incidents/pace.ts). */
+export interface RequestLimiter {
+  acquire(maxWaitMs: number): Promise<void>;
+  pause(retryAfterMs: number): Promise<void>;
+}
+
 export interface PagerDutyOptions {
   token: string | undefined;
   baseUrl: string;
   timeoutMs: number;
+  limiter?: RequestLimiter;
+  /** Told of every call: its route (`PUT /incidents/:id`) and its HTTP status or error code. */
+  observe?: (route: string, result: string) => void;
 }
 
 export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
+  const observe = (route: string, result: string) => {
+    try {
+      opts.observe?.(route, result);
+    } catch {
+      // Counting must never break a call.
+    }
+  };
   return {
     configured: Boolean(opts.token),
     async request(method, path, ro = {}) {
       if (!opts.token) throw new NotConfigured('pagerduty', 'set PAGERDUTY_API_TOKEN');
-      const controller = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(new TargetError('pagerduty', 'timed_out', `no answer within ${opts.timeoutMs} ms`));
-        }, opts.timeoutMs);
-      });
+      const route = routeOf(method, path);
+      if (opts.limiter) {
+        try {
+          await opts.limiter.acquire(opts.timeoutMs);
+        } catch (err) {
+          observe(route, 'held_back');
+          throw toTargetError('pagerduty', err);
+        }
+      }
       const headers: Record<string, string> = {};
       if (ro.from) headers.From = ro.from;
+      let answer: PdAnswer;
       try {
-        const call = api({
-          token: opts.token,
-          tokenType: 'token',
-          url: `${base}${path}`,
-          method,
-          headers,
-          ...(ro.data ? { data: ro.data } : {}),
-          ...(ro.query ? { queryParameters: ro.query } : {}),
-          signal: controller.signal,
-          // pdjs waits this long before each of its own three retries of a 429; ours back off further.
-          retryTimeout: 500,
-        }).then(
-          (res) => answerOf(res.response ?? res, res.data),
-          // pdjs rejects with the Response itself when the body is not JSON.
-          (err: unknown) => {
-            if (err && typeof err === 'object' && 'status' in err && typeof (err as Response).status === 'number') return answerOf(err as Response, undefined);
+        answer = await withDeadline('pagerduty', opts.timeoutMs, async (signal) => {
+          try {
+            const res = await api({
+              token: opts.token,
+              tokenType: 'token',
+              url: `${base}${path}`,
+              method,
+              headers,
+              signal,
+              // Our deadline (withDeadline) bounds the call; pdjs's own timer would only hold the event loop.
+              requestTimeout: 0,
+              retryTimeout: PDJS_RETRY_TIMEOUT_MS,
+              ...(ro.data ? { data: ro.data } : {}),
+              ...(ro.query ? { queryParameters: ro.query } : {}),
+            });
+            return answerOf(res.response ?? (res as unknown as Response), res.data);
+          } catch (err) {
+            // pdjs rejects with the Response itself when the body is not JSON (a proxy's page, garbage).
+            if (err && typeof err === 'object' && 'status' in err && typeof (err as Response).status === 'number') {
+              const r = err as Response & { response?: Response };
+              return answerOf(r.response ?? r, undefined);
+            }
             throw err;
-          },
-        );
-        return await Promise.race([call, deadline]);
+          }
+        });
       } catch (err) {
-        throw toTargetError('pagerduty', err);
-      } finally {
-        clearTimeout(timer);
+        const e = err instanceof TargetError ? err : toTargetError('pagerduty', err);
+        observe(route, e.code);
+        throw e;
       }
+      observe(route, String(answer.status));
+      if (answer.status === 429 && opts.limiter) {
+        await opts.limiter.pause(answer.retryAfterMs ?? 1000).catch(() => undefined);
+      }
+      return answer;
     },
   };
 }
 
+/** `PUT /incidents/:id/notes`: the path with its ids taken out, a label of few values for /metrics. */
+export function routeOf(method: string, path: string): string {
+  const parts = path
+    .split('?')[0]
+    ?.split('/')
+    .filter(Boolean)
+    .map((p) => (/^(incidents|notes|users|services|priorities|oncalls|me|escalation_policies|log_entries)$/.test(p) ? p : ':id'));
+  return `${method} /${(parts ?? []).join('/')}`;
+}
+
+function seconds(v: string | null): number | undefined {
+  if (v === null) return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return n * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
 function answerOf(res: Response, body: unknown): PdAnswer {
-  const retryAfter = Number(res.headers?.get?.('retry-after'));
-  return { status: res.status, body, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) };
+  // PagerDuty names the wait in ratelimit-reset (seconds); Retry-After where a proxy answered.
+  const waits = [seconds(res.headers.get('retry-after')), seconds(res.headers.get('ratelimit-reset'))].filter((n): n is number => n !== undefined);
+  const retryAfterMs = waits.length ? Math.max(...waits) : undefined;
+  return { status: res.status, body, ...((res.status === 429 || res.status >= 500) && retryAfterMs !== undefined && retryAfterMs > 0 ? { retryAfterMs } : {}) };
 }
 
 /** PagerDuty's error sentence from an error answer: `Invalid Input Provided: Incident Already Resolved`. */

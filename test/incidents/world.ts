@@ -82,6 +82,10 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     INCIDENTS_CHANNEL: INCIDENTS,
     INCIDENT_POLL_INTERVAL: '100ms',
     CHECK_DEADLINE: '500ms',
+    // These tests time timers in seconds; Slack's real pace (one post a second a channel) is
+    // tested in storm.test.ts, so here the channel may go faster.
+    SLACK_CHANNEL_RATE: '50',
+    SLACK_CHANNEL_BURST: '20',
     ...env,
   };
   const bots: BotProcess[] = [];

@@ -15,7 +15,8 @@ export function register(app: App, deps: Deps): void {
     if (m.subtype || m.bot_id || !m.user || !m.channel || !m.thread_ts || !m.ts || !m.text?.includes(PIN)) return;
     if (deps.config.INCIDENTS_CHANNEL && m.channel !== deps.config.INCIDENTS_CHANNEL) return;
     try {
-      const incident = await incidentByThread(deps.store, m.channel, m.thread_ts);
+      // In a storm digest's shared thread the note must name its incident (id or #number).
+      const incident = await incidentByThread(deps.store, m.channel, m.thread_ts, m.text);
       if (!incident) return;
       const content = m.text.split(PIN).join(' ').replace(/\s+/g, ' ').trim();
       const result = await pinNote(incidentCtx(deps), incident.id, await slackUser(client, deps, m.user), content, `${m.channel}:${m.ts}`);
