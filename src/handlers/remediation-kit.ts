@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { section, type Message } from '../blocks/message.js';
 import { finishedMessage, outcomeMessage, runningMessage, scanFailModal } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
+import { recordActivity } from '../incidents/actions.js';
+import { incidentByThread } from '../incidents/store.js';
+import { incidentCtx } from './actions/incident-common.js';
 import { TargetError } from '../errors.js';
 import { type ActionRow, remediations } from '../remediations/flow.js';
 import { describeScan, isMarkable, lookupScan } from '../remediations/mark-scan-failed.js';
@@ -89,8 +92,21 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
     await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] });
   };
   const { action, outcome } = await service.execute(row, progress);
-  await post(deps, client, row.channelId, thread, outcomeMessage(action, label, outcome), respond);
+  const told = outcomeMessage(action, label, outcome);
+  await post(deps, client, row.channelId, thread, told, respond);
+  await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text);
   if (row.messageTs || respond) await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);
+}
+
+/** A remediation carried out in an incident's thread goes into that incident's timeline, outcome and all. */
+async function recordInIncident(deps: Deps, channelId: string, threadTs: string | undefined, userId: string, text: string): Promise<void> {
+  if (!threadTs) return;
+  try {
+    const incident = await incidentByThread(deps.store, channelId, threadTs);
+    if (incident) await recordActivity(incidentCtx(deps), incident.id, { actor: { slackId: userId }, kind: 'remediation', text: `Remediation: ${text}` });
+  } catch (err) {
+    deps.log.warn({ err }, 'could not record a remediation outcome in the incident timeline');
+  }
 }
 
 const scanModalMeta = z.object({ c: z.string(), t: z.string().optional(), s: z.string().optional() });
