@@ -14,6 +14,7 @@ import { register as registerRemediationPick } from './handlers/actions/remediat
 import { register as registerRemediationReason } from './handlers/views/remediation-reason.js';
 import { register as registerScanFail } from './handlers/views/scan-fail.js';
 import { singleWorkspaceAuthorize } from './handlers/authorize.js';
+import { type Inflight, trackInflight } from './handlers/inflight.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
@@ -66,6 +67,8 @@ export interface BuiltApp {
   /** Set in HTTP mode: Bolt's request listener for /slack/events. */
   slackListener?: RequestListener;
   routes: RouteTable;
+  /** Listeners still at work after their ack, for SIGTERM to wait on. */
+  inflight: Inflight;
 }
 
 /** A receiver that does nothing by itself: the console feeds events with app.processEvent. */
@@ -97,7 +100,9 @@ export function buildApp(deps: Deps): BuiltApp {
   } else {
     app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logger, tokenVerificationEnabled: false });
   }
+  // First middleware of all, so it counts every listener's whole run.
+  const inflight = trackInflight(app);
   registerListeners(app, deps);
   const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })), ...pagerDutyWebhookRoutes(deps) };
-  return { app, slackListener, routes };
+  return { app, slackListener, routes, inflight };
 }

@@ -13,6 +13,9 @@ import { createMetrics } from './metrics.js';
 import { openStore } from './store/index.js';
 import { closeTargets, createTargets, type TargetOverrides } from './targets/index.js';
 
+/** Kubernetes gives a pod 30 s after SIGTERM by default; leave room to close the pools. */
+const DRAIN_TIMEOUT_MS = 25_000;
+
 export interface BotHandle {
   deps: Deps;
   built: BuiltApp;
@@ -69,6 +72,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         server.closeIdleConnections();
       });
       if (config.slackMode === 'socket') await built.app.stop().catch(() => {});
+      // Late replies and followed rollouts finish before the pools close (within the pod's grace).
+      if (!(await built.inflight.drain(DRAIN_TIMEOUT_MS))) log.warn({ inflight: built.inflight.count }, 'stopping with work still in flight');
       await incidents.stop();
       await closeTargets(targets);
       await store.close();

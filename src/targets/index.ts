@@ -29,8 +29,9 @@ export function createTargets(config: Config, log: Logger, overrides: TargetOver
     db: createPlatformDb(config.DMP_DATABASE_URL, log.child({ target: 'postgres' })),
     redis: createPlatformRedis(config.DMP_REDIS_URL, config.DMP_REDIS_PREFIX, log.child({ target: 'redis' })),
     kube: createKube({ kubeconfig: config.KUBECONFIG, namespace: config.DMP_NAMESPACE, env: overrides.env }),
-    api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn),
-    reach: createReachability(fetchFn),
+    // HTTP checks get the whole check deadline; the runner's own deadline still bounds them.
+    api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn, config.CHECK_DEADLINE),
+    reach: createReachability(fetchFn, config.CHECK_DEADLINE),
     now: overrides.now ?? (() => new Date()),
   };
 }

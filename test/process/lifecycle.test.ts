@@ -3,6 +3,7 @@
 // setting stops it with one line naming the variable, and no secret.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPlatformApiFake } from '../../src/sim/platform-api-fake.js';
 import { type SlackFake, startSlackFake } from '../../src/sim/slack-fake.js';
 import { signSlackRequest, slashCommandBody } from '../../src/sim/slack-signing.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
@@ -77,6 +78,28 @@ describe('the bot process', () => {
     expect(child.exitCode).toBeNull();
     child.kill('SIGTERM');
     expect(await code).toBe(0);
+  }, 30_000);
+
+  it('on SIGTERM finishes a slow command whose answer is still coming, then exits 0', async () => {
+    const api = await startPlatformApiFake();
+    api.setFault('hang');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const { child } = start({ SLACK_BOT_TOKEN: 'xoxb-drain', SLACK_SIGNING_SECRET: 'drain-secret', SLACK_API_URL: slack.apiUrl, PORT: String(port), BOT_DATABASE_URL: store.url, DMP_API_URL: api.url, CHECK_DEADLINE: '4s' });
+    const code = exited(child);
+    try {
+      await waitForHealth(port);
+      const responseUrl = slack.responseUrl({ channel: 'C0OPS0001', user: 'U0ALICE01' });
+      const raw = slashCommandBody({ command: '/dmp', text: 'health', response_url: responseUrl });
+      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signSlackRequest('drain-secret', raw), body: raw });
+      expect(await res.text()).toContain('Checking');
+      // Acked; the checks are still waiting on the hung API when SIGTERM comes.
+      child.kill('SIGTERM');
+      expect(await code).toBe(0);
+      const late = slack.responses.find((r) => r.url === responseUrl);
+      expect(JSON.stringify(late?.body)).toContain('timed out');
+    } finally {
+      await api.close();
+    }
   }, 30_000);
 
   it('stops with one line naming a wrong variable', async () => {
