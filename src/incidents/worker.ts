@@ -117,7 +117,9 @@ const DEFER_ATTEMPTS = 15;
 export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: PagerDutyClient, opts: WorkerOptions = {}): IncidentWorker {
   const pollMs = opts.pollMs ?? deps.config.INCIDENT_POLL_INTERVAL;
   const batch = opts.batch ?? 8;
-  const leaseMs = opts.leaseMs ?? 60_000;
+  // A claim outlives the longest call it covers (Slack and PagerDuty calls are bounded at 10 s)
+  // and no more: a process killed mid-call leaves its rows to the next one after this long.
+  const leaseMs = opts.leaseMs ?? Math.max(25_000, deps.config.PAGERDUTY_TIMEOUT * 2 + 5_000);
   const log = deps.log.child({ component: 'incident-worker' });
   const ctx: WorkflowCtx = { config: deps.config, log, now: deps.now };
   let stopped = false;

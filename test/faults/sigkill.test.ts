@@ -13,7 +13,7 @@ const SECRET = 'sigkill-signing-secret';
 const HOOK = 'sigkill-webhook-secret';
 const CHANNEL = 'C0INCIDENTS';
 
-async function until<T>(fn: () => T | undefined | false, what: string, ms = 30_000): Promise<T> {
+async function until<T>(fn: () => T | undefined | false, what: string, ms = 45_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = fn();
