@@ -41,6 +41,10 @@ export function reportMessage(report: Report, opts: ReportOptions = {}): Message
   const footer = [`Runbook: ${esc(report.procedure.section)}`, `${report.durationMs} ms`];
   if (report.procedure.dashboard && opts.grafanaUrl) footer.unshift(`<${dashboardUrl(opts.grafanaUrl, report.procedure.dashboard)}|Dashboard>`);
   blocks.push(context(footer.join(' · ')));
+  const guidance = report.procedure.guidance ?? [];
+  if (guidance.length && (report.verdict === 'warn' || report.verdict === 'critical')) {
+    blocks.push(context(`The runbook also says: ${guidance.map((g) => esc(g)).join(' · ')}`));
+  }
   if (report.nextSteps.length) blocks.push(...nextStepBlocks(report.nextSteps));
   const counts = countByStatus(report.findings);
   return {

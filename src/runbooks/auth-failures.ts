@@ -101,6 +101,7 @@ export const authFailures: Procedure = {
   summary: 'GitHub OAuth reachability, the jwt-keys secret’s age (never its value), recent "auth error" log lines',
   dashboard: '/grafana/d/api',
   checks: [oauthProvider, signingKey, authErrors],
+  guidance: ['OAuth provider down: enable cached token refresh', 'JWT key rotation: roll back if the rotation was recent', 'Rate limiting: check whether the user is rate limited'],
   remedies: [{ id: 'rollback-deployment', title: 'Roll back the API', risk: 'high', section: 'Authentication Failures › Resolution 2' }],
   advise: adviseAuth,
 };

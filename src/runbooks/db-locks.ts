@@ -108,6 +108,7 @@ export const dbLocks: Procedure = {
   summary: 'blocked and blocking pids with their queries, the lock waited for and how long',
   dashboard: '/grafana/d/db',
   checks: [blocked],
+  guidance: ['Scale read replicas for read-heavy loads', 'Enable query caching: check the Redis cache hit rate (/dmp cache stats)'],
   remedies: [{ id: 'terminate-queries', title: 'Kill long-running queries', risk: 'high', section: 'High Database CPU › Resolution 1' }],
   advise: adviseDbLocks,
 };

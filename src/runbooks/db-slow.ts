@@ -76,6 +76,7 @@ export const dbSlow: Procedure = {
   summary: 'non-idle queries oldest first (pid, user, state, wait event, duration), those over 5 minutes flagged',
   dashboard: '/grafana/d/db',
   checks: [activeQueries],
+  guidance: ['Scale read replicas for read-heavy loads', 'Enable query caching: check the Redis cache hit rate (/dmp cache stats)'],
   remedies: [{ id: 'terminate-queries', title: 'Kill long-running queries', risk: 'high', section: 'High Database CPU › Resolution 1' }],
   advise: adviseDbSlow,
 };

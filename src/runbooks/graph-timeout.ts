@@ -141,6 +141,7 @@ export const graphTimeout: Procedure = {
   dashboard: '/grafana/d/db',
   validateArgs: (args) => void parseGraphArgs(args),
   checks: [biggest, index, plan],
+  guidance: ['Enable query caching: make sure Redis is working', 'Implement pagination for very large graphs'],
   remedies: [
     { id: 'create-index', title: 'Create idx_nodes_scan', risk: 'medium', section: 'Graph Queries Timeout › Resolution 1' },
     { id: 'reindex', title: 'Reindex idx_nodes_scan', risk: 'medium', section: 'Maintenance Procedures › Database Maintenance' },

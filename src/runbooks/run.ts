@@ -44,7 +44,7 @@ export async function runProcedure(procedure: Procedure, targets: Targets, args:
   const results = await Promise.all(procedure.checks.map((check) => runCheck(check, targets, args, deadlineMs)));
   const findings = results.flat();
   return {
-    procedure: { id: procedure.id, title: procedure.title, section: procedure.section, dashboard: procedure.dashboard, words: procedure.words, group: procedure.group },
+    procedure: { id: procedure.id, title: procedure.title, section: procedure.section, dashboard: procedure.dashboard, words: procedure.words, group: procedure.group, guidance: procedure.guidance },
     verdict: worst(findings.map((f) => f.status)),
     findings,
     nextSteps: procedure.advise?.(findings, args) ?? [],

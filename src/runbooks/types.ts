@@ -73,10 +73,12 @@ export interface Procedure {
   remedies: RemedySpec[];
   /** Picks the fitting next steps from the findings. */
   advise?(findings: Finding[], args: string[]): NextStep[];
+  /** The runbook's resolutions no API can carry out (regenerate a secret, add read replicas): shown when something is wrong. */
+  guidance?: string[];
 }
 
 export interface Report {
-  procedure: Pick<Procedure, 'id' | 'title' | 'section' | 'dashboard' | 'words'> & { group?: ProcedureGroup };
+  procedure: Pick<Procedure, 'id' | 'title' | 'section' | 'dashboard' | 'words' | 'guidance'> & { group?: ProcedureGroup };
   verdict: Status;
   findings: Finding[];
   nextSteps: NextStep[];

@@ -73,5 +73,6 @@ export const webhooks: Procedure = {
   summary: 'the API’s "webhook" log lines of the last hour, the webhook secret’s github key (never its value), egress to GitHub',
   dashboard: '/grafana/d/api',
   checks: [webhookLogs, secret, outbound],
+  guidance: ['Secret mismatch: regenerate the GitHub webhook secret and update webhook-secrets', 'Network issue: check the egress rules', 'Rate limiting: implement exponential backoff'],
   remedies: [],
 };
