@@ -1,0 +1,188 @@
+// Sends the PagerDuty call outbox (pd-outbox.ts) beside the worker's loop, one batch at a time,
+// so a hung PagerDuty never holds the events and timers; a call PagerDuty refuses for good is
+// reported in the incident's thread, or to whoever asked when there is no thread yet.
+import type { Config } from '../config.js';
+import { formatDuration } from '../duration.js';
+import { TargetError } from '../errors.js';
+import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
+import { backoffMs, enqueuePost } from './outbox.js';
+import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
+import { severityMap, severityOf } from './severity.js';
+import { getIncident } from './store.js';
+import type { LaneHooks, WorkerEnv } from './worker-env.js';
+import { createIncident, snapshotFromRest } from './workflow.js';
+
+export interface PdCallLane {
+  /** Claims a batch of due calls and makes them, unless a batch is still in flight; true when one started. */
+  start(): Promise<boolean>;
+  /** The batch in flight, if any. */
+  inFlight(): Array<Promise<void>>;
+}
+
+/**
+ * The PagerDuty lane of one worker. `stopped` is asked before claiming; `runRound` runs a round
+ * when a batch is done and the worker has not stopped.
+ */
+export function pdCallLane(env: WorkerEnv, hooks: LaneHooks): PdCallLane {
+  const { deps, log } = env;
+  let pdLane: Promise<void> | undefined;
+  return {
+    async start() {
+      if (pdLane || hooks.stopped()) return false;
+      const calls = await claimPdCalls(deps.store, deps.now(), env.batch, env.leaseMs);
+      if (!calls.length) return false;
+      pdLane = Promise.all(calls.map((c) => runPdCall(env, c)))
+        .then(() => undefined)
+        .catch((err: unknown) => log.error({ err }, 'PagerDuty calls failed; they are retried after their lease'))
+        .finally(() => {
+          pdLane = undefined;
+          if (!hooks.stopped()) hooks.runRound();
+        });
+      return true;
+    },
+    inFlight() {
+      return pdLane ? [pdLane] : [];
+    },
+  };
+}
+
+/** When to try a failed PagerDuty call again, or undefined once PAGERDUTY_RETRY_FOR has passed. */
+function pdRetryAt(config: Config, row: PdCallRow, now: Date, retryAfterMs?: number): Date | undefined {
+  const deadline = row.createdAt.getTime() + config.PAGERDUTY_RETRY_FOR;
+  if (now.getTime() >= deadline) return undefined;
+  return new Date(Math.min(now.getTime() + backoffMs(row.attempts, retryAfterMs), Math.max(deadline, now.getTime() + (retryAfterMs ?? 0))));
+}
+
+async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
+  const { deps, ctx, log, pd } = env;
+  const now = deps.now();
+  try {
+    const answer = await performPdCall(pd, deps.config, row);
+    if (answer.status >= 200 && answer.status < 300) {
+      await deps.store.tx(async (q) => {
+        await completePdCall(q, row.id, now, answer.status, answer.body);
+        if (row.call.kind === 'create') {
+          const snapshot = snapshotFromRest((answer.body as { incident?: unknown } | undefined)?.incident);
+          if (snapshot) {
+            await createIncident(q, ctx, snapshot, { receivedAt: deps.now(), at: deps.now(), declaration: { call: row.call, requestedBy: row.requestedBy } });
+          }
+        }
+      });
+      return;
+    }
+    const reason = pdErrorText(answer);
+    const retryAt = answer.status === 429 || answer.status >= 500 ? pdRetryAt(deps.config, row, now, answer.retryAfterMs) : undefined;
+    if (retryAt) {
+      log.warn({ call: row.call.kind, status: answer.status, attempts: row.attempts, retryAt }, 'PagerDuty answered an error; will retry');
+      await failPdCall(deps.store, row.id, now, reason, retryAt, answer.status);
+      return;
+    }
+    await failPdCall(deps.store, row.id, now, reason, undefined, answer.status);
+    await reportPdFailure(env, row, answer.status === 429 || answer.status >= 500 ? `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying` : reason);
+  } catch (err) {
+    const permanent = err instanceof PermanentPdError || (err instanceof TargetError && err.code === 'not_configured');
+    const reason = err instanceof TargetError ? err.sentence() : String((err as Error)?.message ?? err);
+    const retryAt = permanent ? undefined : pdRetryAt(deps.config, row, now);
+    if (retryAt) {
+      log.warn({ err, call: row.call.kind, attempts: row.attempts, retryAt }, 'PagerDuty call failed; will retry');
+      await failPdCall(deps.store, row.id, now, reason, retryAt);
+      return;
+    }
+    if (!permanent) {
+      await failPdCall(deps.store, row.id, now, reason, undefined);
+      await reportPdFailure(env, row, `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`);
+      return;
+    }
+    await failPdCall(deps.store, row.id, now, reason, undefined);
+    await reportPdFailure(env, row, reason);
+  }
+}
+
+async function reportPdFailure(env: WorkerEnv, row: PdCallRow, reason: string): Promise<void> {
+  const { deps, log, slack } = env;
+  log.warn({ call: row.call.kind, incident: row.incidentId, reason }, 'PagerDuty refused a call');
+  const what = PD_CALL_LABEL[row.call.kind];
+  const by = row.requestedBy?.slackId ? ` <@${row.requestedBy.slackId}>, please do it in PagerDuty.` : '';
+  if (row.incidentId) {
+    const i = await getIncident(deps.store, row.incidentId);
+    if (i) await enqueuePost(deps.store, i, { type: 'warning', text: `PagerDuty did not take the ${what}: ${reason}.${by}` }, deps.now());
+  } else if (row.requestedBy?.slackId) {
+    await slack.notifyUser(row.requestedBy.slackId, `PagerDuty did not take the ${what}: ${reason}.`).catch((err: unknown) => log.warn({ err }, 'could not tell the user'));
+  }
+}
+
+const PD_CALL_LABEL: Record<PdCallRow['call']['kind'], string> = {
+  ack: 'acknowledgement',
+  resolve: 'resolution',
+  escalate: 'escalation',
+  priority: 'priority change',
+  reassign: 'reassignment',
+  note: 'note',
+  create: 'new incident',
+};
+
+class PermanentPdError extends Error {}
+
+type Answer = Awaited<ReturnType<PagerDutyClient['request']>>;
+
+/** Builds and makes one PagerDuty call, with the look-ups some need (priority and user ids). */
+async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow): Promise<Answer> {
+  const from = row.fromEmail;
+  if (!from) {
+    throw new PermanentPdError('PagerDuty needs the acting user\'s email (From:), and the Slack user\'s email is not visible to the bot and PAGERDUTY_FROM_EMAIL is not set');
+  }
+  const id = encodeURIComponent(row.incidentId ?? '');
+  const put = (incident: Record<string, unknown>) => pd.request('PUT', `/incidents/${id}`, { from, data: { incident: { type: 'incident_reference', ...incident } } });
+  const call = row.call;
+  switch (call.kind) {
+    case 'ack':
+      return put({ status: 'acknowledged' });
+    case 'resolve':
+      return put({ status: 'resolved' });
+    case 'escalate':
+      return put({ escalation_level: call.level });
+    case 'note':
+      return pd.request('POST', `/incidents/${id}/notes`, { from, data: { note: { content: call.content } } });
+    case 'priority': {
+      const priority = await priorityFor(pd, config, call.severity);
+      if (!priority) throw new PermanentPdError(`PagerDuty has no priority that maps to ${call.severity}`);
+      return put({ priority: { id: priority, type: 'priority_reference' } });
+    }
+    case 'reassign': {
+      const res = await pd.request('GET', '/users', { query: { query: call.email } });
+      const users = ((res.body as { users?: Array<{ id: string; email?: string }> } | undefined)?.users ?? []).filter((u) => u.email?.toLowerCase() === call.email.toLowerCase());
+      const user = users[0];
+      if (!user) throw new PermanentPdError(`PagerDuty has no user with the email ${call.email}`);
+      return put({ assignments: [{ assignee: { id: user.id, type: 'user_reference' } }] });
+    }
+    case 'create': {
+      const priority = await priorityFor(pd, config, call.severity).catch(() => undefined);
+      return pd.request('POST', '/incidents', {
+        from,
+        data: {
+          incident: {
+            type: 'incident',
+            title: call.title,
+            service: { id: call.serviceId, type: 'service_reference' },
+            urgency: call.urgency,
+            incident_key: call.incidentKey,
+            ...(priority ? { priority: { id: priority, type: 'priority_reference' } } : {}),
+            ...(call.description ? { body: { type: 'incident_body', details: call.description } } : {}),
+          },
+        },
+      });
+    }
+  }
+}
+
+/** The id of the account's priority that maps to a severity (by name first, then by the mapping). */
+async function priorityFor(pd: PagerDutyClient, config: Config, severity: string): Promise<string | undefined> {
+  const res = await pd.request('GET', '/priorities');
+  if (res.status !== 200) return undefined;
+  const list = (res.body as { priorities?: Array<{ id: string; name?: string; summary?: string }> } | undefined)?.priorities ?? [];
+  const exact = list.find((p) => (p.name ?? p.summary ?? '').toUpperCase() === severity);
+  if (exact) return exact.id;
+  const map = severityMap(config.INCIDENT_SEVERITY_MAP);
+  return list.find((p) => severityOf(p.name ?? p.summary, undefined, map) === severity)?.id;
+}
+
