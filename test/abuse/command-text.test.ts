@@ -2,22 +2,12 @@
 // them through the real receiver. No crash, no internal error text, every reply within limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommandText } from '../../src/commands/router.js';
+import { mulberry32 } from '../../src/sim/random.js';
 import { allCommands } from '../../src/commands/registry.js';
 import { startTestBot, type TestBot } from '../helpers/bot.js';
 import { expectWithinSlackLimits, INTERNAL_ERROR } from '../helpers/limits.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { createTestRedis, REDIS_URL, type TestRedis } from '../helpers/redis.js';
-
-/** A small deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY = [
   "'; DROP TABLE scans;--",
@@ -49,7 +39,7 @@ const NASTY = [
 ];
 
 function generate(count: number, seed = 42): string[] {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)] as T;
   const words = [...new Set(allCommands().flatMap((c) => c.words)), 'api', 'scan-workers', 'graph:*', '10', '5m', 'P1', 'incident', 'fail'];
   const out: string[] = [];

@@ -5,6 +5,7 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { LogLine } from './objects.js';
 import type { KubeFake } from './server.js';
+import { mulberry32 } from '../random.js';
 
 export interface SeedSummary {
   /** "auth error: invalid JWT signature" lines in the api pods' logs in the last 10 minutes. */
@@ -26,17 +27,6 @@ function jwtKeyPair(): { privateKey: string; publicKey: string } {
   return jwtKeys;
 }
 
-/** Deterministic pseudo-random numbers, so the seeded logs read the same every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Builds the DMP platform: `api` (3 replicas, revisions 1.2.1 → 1.2.2 → 1.2.3),
