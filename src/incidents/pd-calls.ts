@@ -57,7 +57,7 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
   const { deps, ctx, log, pd } = env;
   const now = deps.now();
   try {
-    const answer = await performPdCall(pd, deps.config, row);
+    const answer = await performPdCall(pd, deps.config, row, log);
     if (answer.status >= 200 && answer.status < 300) {
       await deps.store.tx(async (q) => {
         await completePdCall(q, row.id, now, answer.status, answer.body);
@@ -126,7 +126,7 @@ class PermanentPdError extends Error {}
 type Answer = Awaited<ReturnType<PagerDutyClient['request']>>;
 
 /** Builds and makes one PagerDuty call, with the look-ups some need (priority and user ids). */
-async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow): Promise<Answer> {
+async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow, log: WorkerEnv['log']): Promise<Answer> {
   const from = row.fromEmail;
   if (!from) {
     throw new PermanentPdError('PagerDuty needs the acting user\'s email (From:), and the Slack user\'s email is not visible to the bot and PAGERDUTY_FROM_EMAIL is not set');
@@ -156,7 +156,11 @@ async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow
       return put({ assignments: [{ assignee: { id: user.id, type: 'user_reference' } }] });
     }
     case 'create': {
-      const priority = await priorityFor(pd, config, call.severity).catch(() => undefined);
+      // Without the priority the incident is still worth creating; say why it has none.
+      const priority = await priorityFor(pd, config, call.severity).catch((err: unknown) => {
+        log.warn({ err, severity: call.severity }, 'could not look up the PagerDuty priority; creating the incident without it');
+        return undefined;
+      });
       return pd.request('POST', '/incidents', {
         from,
         data: {
