@@ -36,7 +36,8 @@ describe('faults: the bot store', () => {
         const res = await t.slash('help');
         expect(res.status).toBe(200);
         expect(allText(res.json)).toContain('/dmp scans stuck');
-        expect(performance.now() - started).toBeLessThan(2_500);
+        // A hung store must not hold the reply: far below any store timeout (10 s), with room for a busy machine.
+        expect(performance.now() - started).toBeLessThan(4_000);
         const h = await health();
         expect(h.status).toBe('degraded');
         expect(h.components.store).toBe('unreachable');

@@ -34,7 +34,8 @@ describe('faults: the Kubernetes API', () => {
       try {
         const started = performance.now();
         const res = await t.slash('scans stuck');
-        expect(performance.now() - started).toBeLessThan(2_000);
+        // The check deadline is 1 s; a hung API without one would hold the reply for good.
+        expect(performance.now() - started).toBeLessThan(4_000);
         expect(workerLine(res.json)).toMatch(fault === 'hang' ? /timed out/ : /Kubernetes|failed|HTTP|500|unexpected|JSON/i);
         expect(res.body).not.toMatch(/node_modules|\bat \w+ \(/);
       } finally {
