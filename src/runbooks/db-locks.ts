@@ -2,7 +2,7 @@
 // pg_blocking_pids() gives the real blocker of each waiting backend, which the runbook's
 // pg_locks join (matched on locktype alone) only approximates.
 import { formatDuration } from '../duration.js';
-import { LONG_QUERY_MINUTES } from './db-slow.js';
+import { HIGH_DB_CPU_GUIDANCE, KILL_LONG_QUERIES, LONG_QUERY_MINUTES, terminateQueriesStep } from './db-slow.js';
 import { oneLine, plural, scrubSql } from './lines.js';
 import { type Check, factsOf, type Finding, type NextStep, type Procedure } from './types.js';
 
@@ -89,14 +89,7 @@ function who(user: string | null, app: string | null): string {
 export function adviseDbLocks(findings: Finding[]): NextStep[] {
   const old = Number(factsOf(findings, blocked.title)?.oldBlockers ?? 0);
   if (old === 0) return [];
-  return [
-    {
-      remedy: 'terminate-queries',
-      label: `Terminate queries over ${LONG_QUERY_MINUTES} min`,
-      reason: `${plural(old, 'blocking session has', 'blocking sessions have')} been in their query for over ${LONG_QUERY_MINUTES} minutes: kill long-running queries`,
-      params: { olderThanMinutes: LONG_QUERY_MINUTES },
-    },
-  ];
+  return [terminateQueriesStep(`${plural(old, 'blocking session has', 'blocking sessions have')} been in their query for over ${LONG_QUERY_MINUTES} minutes: kill long-running queries`)];
 }
 
 export const dbLocks: Procedure = {
@@ -108,7 +101,7 @@ export const dbLocks: Procedure = {
   summary: 'blocked and blocking pids with their queries, the lock waited for and how long',
   dashboard: '/grafana/d/db',
   checks: [blocked],
-  guidance: ['Scale read replicas for read-heavy loads', 'Enable query caching: check the Redis cache hit rate (/dmp cache stats)'],
-  remedies: [{ id: 'terminate-queries', title: 'Kill long-running queries', risk: 'high', section: 'High Database CPU › Resolution 1' }],
+  guidance: HIGH_DB_CPU_GUIDANCE,
+  remedies: [KILL_LONG_QUERIES],
   advise: adviseDbLocks,
 };
