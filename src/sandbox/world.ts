@@ -225,13 +225,14 @@ export function startWorld(opts: WorldOptions): World {
       await new Promise((r) => setTimeout(r, 1_000).unref());
     }
   };
-  void watch();
+  // Never rejects (errors go to onError); stop() waits for it to wind down.
+  const watching = watch();
 
   const timer = setInterval(() => {
     tick().catch((err: unknown) => opts.onError?.(err));
   }, TICK_MS);
   timer.unref();
-  void tick().catch((err: unknown) => opts.onError?.(err));
+  const firstTick = tick().catch((err: unknown) => opts.onError?.(err));
 
   return {
     workers: () => workers.map((w) => ({ ...w })),
@@ -240,6 +241,7 @@ export function startWorld(opts: WorldOptions): World {
       stopped = true;
       clearInterval(timer);
       abort.abort();
+      await Promise.all([watching, firstTick]);
     },
   };
 }

@@ -16,7 +16,7 @@ export interface SocketModeFake {
   close(): Promise<void>;
 }
 
-export async function startSocketModeFake(slack: SlackFake, appToken = 'xapp-1-test'): Promise<SocketModeFake> {
+export async function startSocketModeFake(slack: SlackFake): Promise<SocketModeFake> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const port = (wss.address() as AddressInfo).port;
@@ -24,11 +24,7 @@ export async function startSocketModeFake(slack: SlackFake, appToken = 'xapp-1-t
   const waiters: Array<() => void> = [];
   const acks = new Map<string, (payload: Record<string, unknown> | undefined) => void>();
 
-  slack.addMethod('apps.connections.open', (args) => {
-    void args;
-    return { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${randomUUID()}&app_id=A0DMPBOT1` };
-  });
-  void appToken;
+  slack.addMethod('apps.connections.open', () => ({ ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${randomUUID()}&app_id=A0DMPBOT1` }));
 
   wss.on('connection', (ws) => {
     socket = ws;
