@@ -12,7 +12,7 @@ import { context, esc, header, type Message, section } from './message.js';
 /** Blocks a digest spends besides its incidents: header, explanation, footer. */
 const FRAME_BLOCKS = 3;
 /** Most incidents one digest message can name, each in two blocks: its line and its control. */
-export const MAX_DIGEST_INCIDENTS = Math.floor((MAX_BLOCKS - FRAME_BLOCKS) / 2);
+const MAX_DIGEST_INCIDENTS = Math.floor((MAX_BLOCKS - FRAME_BLOCKS) / 2);
 
 const TITLE_CHARS = 150;
 

@@ -12,7 +12,7 @@ import { timelineLine } from './incident-status.js';
 
 const TODO = '_To be filled in._';
 
-export function postmortemFile(i: Incident, pm: Postmortem): OutFile {
+function postmortemFile(i: Incident, pm: Postmortem): OutFile {
   return { filename: postmortemFilename(i), title: `Post-mortem: ${i.title}`.slice(0, 200), content: pm.document };
 }
 

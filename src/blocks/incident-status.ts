@@ -9,7 +9,7 @@ import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, 
 import { cutLines, cutText, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 
-export function incidentLine(i: Incident, now: Date): string {
+function incidentLine(i: Incident, now: Date): string {
   const title = i.htmlUrl ? `<${i.htmlUrl}|${esc(i.title)}>` : esc(i.title);
   const thread = i.channel && i.rootTs ? ` · <https://slack.com/archives/${i.channel}/p${i.rootTs.replace('.', '')}|thread>` : '';
   return `${SEVERITY_EMOJI[i.severity]} *${i.severity}* ${title} — ${PHASE_LABEL[phaseOf(i)]} · age ${formatDuration(now.getTime() - i.triggeredAt.getTime())} · owner ${owner(i)} · \`${esc(i.id)}\`${thread}`;
@@ -73,6 +73,7 @@ const SEVERITY_HELP: Record<Severity, string> = {
 
 export function declareModal(services: Array<{ id: string; name: string }>): ModalView {
   const severities = (['P1', 'P2', 'P3', 'P4'] as const).map((s) => opt(SEVERITY_HELP[s], s));
+  const serviceOptions = services.slice(0, 100).map((s) => opt(s.name, s.id));
   return {
     type: 'modal',
     callback_id: DECLARE_VIEW,
@@ -97,7 +98,7 @@ export function declareModal(services: Array<{ id: string; name: string }>): Mod
             type: 'input',
             block_id: DECLARE_SERVICE,
             label: { type: 'plain_text', text: 'Service' },
-            element: { type: 'static_select', action_id: 'value', options: services.slice(0, 100).map((s) => opt(s.name, s.id)), initial_option: opt(services[0]?.name ?? '', services[0]?.id ?? '') },
+            element: { type: 'static_select', action_id: 'value', options: serviceOptions, initial_option: serviceOptions[0] },
           }
         : {
             type: 'input',

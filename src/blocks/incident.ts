@@ -85,7 +85,7 @@ function diagnosisSelect(i: Incident) {
   };
 }
 
-export function incidentTitle(i: Incident): string {
+function incidentTitle(i: Incident): string {
   return `${i.severity} · ${i.title}`;
 }
 

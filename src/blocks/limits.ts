@@ -6,7 +6,6 @@ export const MAX_BLOCKS = 50;
 export const MAX_SECTION_CHARS = 3000;
 export const MAX_CONTEXT_CHARS = 2000;
 export const MAX_MESSAGE_CHARS = 12_000;
-export const MAX_TEXT_CHARS = 3000;
 
 /** Keeps the first lines that fit in `max` characters; says how many were left out. */
 export function cutLines(lines: string[], max: number, maxLines = Number.POSITIVE_INFINITY): string {

@@ -1,5 +1,8 @@
 // A reply as the handlers send it: fallback text, Block Kit, and files too long for a message.
 import type { KnownBlock, View } from '@slack/types';
+import { esc } from '../runbooks/mrkdwn.js';
+
+export { esc };
 
 export interface OutFile {
   filename: string;
@@ -23,10 +26,6 @@ export const STATUS_EMOJI = {
   unknown: ':white_circle:',
 } as const;
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
-export function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 export function section(text: string): KnownBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };

@@ -6,6 +6,7 @@ import type { Deps } from '../deps.js';
 import { UserError } from '../errors.js';
 import { scanModalFor } from '../handlers/remediation-kit.js';
 import { remediations } from '../remediations/flow.js';
+import { usageOf } from './help.js';
 import type { Command, CommandRequest } from './types.js';
 
 async function startFlow(deps: Deps, req: CommandRequest, remedy: string, params: Record<string, unknown>): Promise<Message> {
@@ -24,8 +25,8 @@ async function startFlow(deps: Deps, req: CommandRequest, remedy: string, params
   }
 }
 
-function usage(c: { words: string[]; usage?: string }, why: string): UserError {
-  return new UserError(`${why} Usage: \`/dmp ${c.words.join(' ')}${c.usage ? ` ${c.usage}` : ''}\``);
+function usage(c: Command, why: string): UserError {
+  return new UserError(`${why} Usage: \`${usageOf(c)}\``);
 }
 
 const scale: Command = {

@@ -1,6 +1,7 @@
 // GET /health (the bot's own health, not the platform's) and GET /metrics.
 import { createRequire } from 'node:module';
 import type { Deps } from '../deps.js';
+import { withDeadline } from '../errors.js';
 import { type RouteTable, sendJson } from './server.js';
 
 const require = createRequire(import.meta.url);
@@ -11,7 +12,7 @@ export function healthRoutes(deps: Deps, extra: () => Record<string, string> = (
     'GET /health': async (_req, res) => {
       const components: Record<string, string> = { store: 'healthy', ...extra() };
       try {
-        await Promise.race([deps.store.query('SELECT 1'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000))]);
+        await withDeadline('bot-store', 2_000, () => deps.store.query('SELECT 1'));
       } catch {
         components.store = 'unreachable';
       }

@@ -10,7 +10,7 @@ import type { Sql } from '../store/sql.js';
 import { enqueuePost } from './outbox.js';
 import { declarationByKey, enqueuePdCall, type PdCall } from './pd-outbox.js';
 import { getPostmortem, isComplete, type PostmortemFields, refreshPostmortem } from './postmortem.js';
-import { findIncident, getIncident, type Q, saveIncident } from './store.js';
+import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers } from './timers.js';
 import { type Actor, type Incident, PHASE_LABEL, phaseOf } from './types.js';
@@ -283,5 +283,3 @@ export function assertThreadsOn(ctx: Pick<WorkflowCtx, 'config'>): void {
     throw new UserError('Incident threads are off: INCIDENTS_CHANNEL is not set. Set it to the channel ID of #incidents.');
   }
 }
-
-export { findIncident };

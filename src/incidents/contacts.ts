@@ -11,10 +11,10 @@ export const ROLE_LABEL: Record<string, string> = {
   on_call: 'On-call',
 };
 
-export function mentionOf(value: string): Mention {
+function mentionOf(value: string): Mention {
   const v = value.trim();
-  if (/^[UW][A-Z0-9]{2,}$/.test(v)) return { slackId: v, name: v };
-  if (/^S[A-Z0-9]{2,}$/.test(v)) return { slackId: v, name: v };
+  // A user (U…, W…) or a user group (S…).
+  if (/^[UWS][A-Z0-9]{2,}$/.test(v)) return { slackId: v, name: v };
   return { name: v };
 }
 

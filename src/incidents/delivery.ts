@@ -21,10 +21,6 @@ export class DeliveryError extends Error {
     super(message);
     this.name = 'DeliveryError';
   }
-
-  get permanent(): boolean {
-    return this.kind === 'permanent';
-  }
 }
 
 /** What the worker needs from Slack; implemented in handlers/ (Block Kit and the Web API live there). */

@@ -146,11 +146,6 @@ export async function postPending(q: Q, id: number): Promise<boolean> {
   return (await q.query('SELECT 1 FROM incident_outbox WHERE id = $1 AND done_at IS NULL', [id])).length > 0;
 }
 
-export async function pendingPosts(q: Q): Promise<number> {
-  const rows = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_outbox WHERE done_at IS NULL');
-  return rows[0]?.n ?? 0;
-}
-
 /** Posts waiting, by channel (for /metrics). */
 export async function pendingPostsByChannel(q: Q): Promise<Array<{ channel: string; n: number }>> {
   return q.query<{ channel: string; n: number }>('SELECT channel, count(*)::int AS n FROM incident_outbox WHERE done_at IS NULL GROUP BY channel');

@@ -6,7 +6,7 @@ import { createPagerDuty, type PagerDutyClient } from '../targets/pagerduty.js';
 import { pagerDutySpec, storeLimiter } from './pace.js';
 
 /** The bucket of one API token, named by a hash so the token itself never reaches the store. */
-export function pagerDutyBucketKey(token: string): string {
+function pagerDutyBucketKey(token: string): string {
   return `pagerduty:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 }
 

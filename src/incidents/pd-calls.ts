@@ -88,13 +88,8 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
       await failPdCall(deps.store, row.id, now, reason, retryAt);
       return;
     }
-    if (!permanent) {
-      await failPdCall(deps.store, row.id, now, reason, undefined);
-      await reportPdFailure(env, row, `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`);
-      return;
-    }
     await failPdCall(deps.store, row.id, now, reason, undefined);
-    await reportPdFailure(env, row, reason);
+    await reportPdFailure(env, row, permanent ? reason : `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`);
   }
 }
 

@@ -27,7 +27,7 @@ export type PdCall =
 export type PdCallKind = PdCall['kind'];
 
 /** The webhook PagerDuty sends back after each call. */
-export const ECHO_OF: Record<PdCallKind, string> = {
+const ECHO_OF: Record<PdCallKind, string> = {
   ack: 'incident.acknowledged',
   resolve: 'incident.resolved',
   escalate: 'incident.escalated',
@@ -99,12 +99,9 @@ export async function completePdCall(q: Q, id: number, now: Date, status: number
   await q.query('UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, error = NULL WHERE id = $1', [id, now, status, JSON.stringify(result ?? null)]);
 }
 
-export async function failPdCall(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, status?: number, opts: { refund?: boolean } = {}): Promise<void> {
+export async function failPdCall(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, status?: number): Promise<void> {
   if (retryAt) {
-    await q.query(
-      `UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4${opts.refund ? ', attempts = GREATEST(attempts - 1, 0)' : ''} WHERE id = $1`,
-      [id, retryAt, error.slice(0, 1000), status ?? null],
-    );
+    await q.query('UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1', [id, retryAt, error.slice(0, 1000), status ?? null]);
   } else {
     await q.query('UPDATE pd_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1', [id, now, error.slice(0, 1000), status ?? null]);
   }

@@ -63,7 +63,7 @@ function plainText(text: string): string {
 
 const TODO = '_To be filled in._';
 
-export function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemFields & { dueAt: Date }): string {
+function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemFields & { dueAt: Date }): string {
   const d = durationsOf(i);
   const lines: string[] = [];
   lines.push(`# Post-mortem: ${i.title}`, '');

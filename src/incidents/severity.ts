@@ -3,7 +3,7 @@
 // priority names or urgencies, case-insensitive), e.g. {"SEV-1":"P1","high":"P1"}.
 import type { Severity } from '../config.js';
 
-export const DEFAULT_SEVERITY_MAP: Record<string, Severity> = {
+const DEFAULT_SEVERITY_MAP: Record<string, Severity> = {
   p1: 'P1',
   p2: 'P2',
   p3: 'P3',

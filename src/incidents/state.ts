@@ -27,8 +27,3 @@ export function statusTransition(current: PdStatus, currentAt: Date, eventType: 
 export function snapshotIsNewer(heldAt: Date, at: Date): boolean {
   return at.getTime() >= heldAt.getTime();
 }
-
-/** Event types whose `data` is the whole incident. */
-export function carriesIncident(eventType: string): boolean {
-  return eventType.startsWith('incident.') && eventType !== 'incident.annotated' && eventType !== 'incident.status_update_published' && !eventType.startsWith('incident.responder') && !eventType.startsWith('incident.workflow') && !eventType.startsWith('incident.conference') && !eventType.startsWith('incident.custom_field');
-}

@@ -36,19 +36,3 @@ export async function timelineOf(q: Q, incidentId: string): Promise<TimelineEntr
     source: r.source,
   }));
 }
-
-/** How a timeline names an actor in plain text (Slack mrkdwn renders `<@U…>` as a mention). */
-export function actorText(a: Actor | undefined): string {
-  if (!a) return 'PagerDuty';
-  if (a.slackId) return `<@${a.slackId}>`;
-  if (a.name) return a.name;
-  return a.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
-}
-
-/** The same, without Slack syntax, for the Markdown post-mortem file. */
-export function actorPlain(a: Actor | undefined, names: Record<string, string> = {}): string {
-  if (!a) return 'PagerDuty';
-  if (a.slackId) return names[a.slackId] ? `@${names[a.slackId]}` : `@${a.slackId}`;
-  if (a.name) return a.name;
-  return a.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
-}

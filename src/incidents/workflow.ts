@@ -26,7 +26,7 @@ export interface WorkflowCtx {
 const ref = z.object({ id: z.string(), summary: z.string().optional() });
 
 /** The incident object v3 events carry (and, converted, the REST API's). */
-export const snapshotSchema = z.object({
+const snapshotSchema = z.object({
   id: z.string().min(1).max(64),
   type: z.literal('incident'),
   number: z.number().int().optional(),
@@ -56,7 +56,7 @@ export type EventOutcome = 'ping' | 'ignored' | 'created' | 'applied' | 'unchang
 
 const agentSchema = z.object({ id: z.string(), summary: z.string().optional(), type: z.string().optional() });
 
-export function agentActor(agent: unknown): Actor | undefined {
+function agentActor(agent: unknown): Actor | undefined {
   const parsed = agentSchema.safeParse(agent);
   if (!parsed.success) return undefined;
   const a = parsed.data;
@@ -64,7 +64,7 @@ export function agentActor(agent: unknown): Actor | undefined {
   return { source: 'pagerduty', pdId: a.id, name: a.summary ?? a.id };
 }
 
-export function parseSnapshot(data: unknown): Snapshot | undefined {
+function parseSnapshot(data: unknown): Snapshot | undefined {
   const parsed = snapshotSchema.safeParse(data);
   return parsed.success ? parsed.data : undefined;
 }

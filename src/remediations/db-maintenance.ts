@@ -9,11 +9,10 @@ import pg from 'pg';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { NotConfigured, toTargetError } from '../errors.js';
-import { BOT_APPLICATION_NAME } from '../targets/platform-db.js';
+import { BOT_APPLICATION_NAME, GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 import type { ActionContext, Outcome } from './types.js';
 import { defineRemediation } from './types.js';
 
-export const MAINTAINED_TABLES = ['nodes', 'edges', 'scans'] as const;
 export type MaintainedTable = (typeof MAINTAINED_TABLES)[number];
 
 const VACUUM: Record<MaintainedTable, string> = {
@@ -21,7 +20,7 @@ const VACUUM: Record<MaintainedTable, string> = {
   edges: 'VACUUM ANALYZE edges',
   scans: 'VACUUM ANALYZE scans',
 };
-const INDEX_NAME = 'idx_nodes_scan';
+const INDEX_NAME = GRAPH_INDEX;
 const CREATE_INDEX = 'CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_nodes_scan ON nodes (scan_id)';
 const REINDEX = 'REINDEX INDEX CONCURRENTLY idx_nodes_scan';
 

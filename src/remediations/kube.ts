@@ -7,7 +7,7 @@ import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import type { ActionContext } from './types.js';
 
-export { CHANGE_CAUSE_ANNOTATION, imagesOf, REVISION_ANNOTATION, type Revision, revisionHistory } from '../targets/rollout.js';
+export { type Revision, revisionHistory } from '../targets/rollout.js';
 import { REVISION_ANNOTATION, type Revision } from '../targets/rollout.js';
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';

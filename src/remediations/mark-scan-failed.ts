@@ -55,6 +55,11 @@ export function describeScan(s: ScanInfo, now: Date): string[] {
   ];
 }
 
+/** The one line that says what marking it failed changes. */
+export function markSummary(s: ScanInfo): string {
+  return `scan ${s.id}: status ${s.status} → failed ("${FAILED_MESSAGE}")`;
+}
+
 export function isMarkable(s: ScanInfo): boolean {
   return MARKABLE.includes(s.status);
 }
@@ -70,7 +75,7 @@ export const markScanFailed = defineRemediation({
   async preview(ctx, p) {
     const scan = await lookupScan(ctx, p.scanId);
     if (!scan) throw new UserError(`There is no scan ${p.scanId}.`);
-    const summary = `scan ${p.scanId}: status ${scan.status} → failed ("${FAILED_MESSAGE}")`;
+    const summary = markSummary(scan);
     const details = describeScan(scan, ctx.now());
     if (!isMarkable(scan)) return { summary, details, nothingToDo: `Scan ${p.scanId} is ${scan.status}, not pending or running: nothing to mark.` };
     return { summary, details };

@@ -5,8 +5,6 @@ import type { Logger } from '../log.js';
 
 export interface Operators {
   isOperator(userId: string): Promise<boolean>;
-  /** True when nobody at all is configured (for a clearer refusal). */
-  readonly none: boolean;
 }
 
 export interface OperatorOptions {
@@ -46,7 +44,6 @@ export function createOperators(opts: OperatorOptions): Operators {
   };
 
   return {
-    none: users.size === 0 && groups.length === 0,
     async isOperator(userId) {
       if (users.has(userId)) return true;
       for (const g of groups) if ((await members(g)).has(userId)) return true;

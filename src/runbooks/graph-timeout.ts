@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { headDetails, plural } from './lines.js';
 import { type Check, factsOf, type Finding, type NextStep, type Procedure, type Status } from './types.js';
+import { GRAPH_INDEX } from '../targets/platform-db.js';
 
-export const GRAPH_INDEX = 'idx_nodes_scan';
 /** Graphs this large want pagination (Resolution 3) whatever the index. */
 export const LARGE_GRAPH_NODES = 100_000;
 const SLOW_PLAN_MS = 1_000;

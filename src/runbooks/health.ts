@@ -1,6 +1,6 @@
 // Runbook: Service Overview › Health Checks — API, detailed components, workers, database,
 // Redis and the queue, each under its own deadline.
-import { TargetError } from '../errors.js';
+import { plural } from './lines.js';
 import type { Check, Finding, Procedure, Status } from './types.js';
 
 const COMPONENT_LABEL: Record<string, string> = {
@@ -105,7 +105,7 @@ const queueDepth: Check = {
     return {
       check: this.title,
       status: depth > QUEUE_BACKLOG ? 'warn' : 'ok',
-      summary: `${depth} job${depth === 1 ? '' : 's'} in scan_queue`,
+      summary: `${plural(depth, 'job')} in scan_queue`,
       facts: { depth },
     };
   },
@@ -125,7 +125,3 @@ export const health: Procedure = {
 
 /** Reused by other procedures that show the queue. */
 export const checks = { queueDepth, redisPing, database };
-
-export function isNotConfigured(err: unknown): boolean {
-  return err instanceof TargetError && err.code === 'not_configured';
-}

@@ -6,11 +6,10 @@ import { formatDuration } from '../duration.js';
 import { DF_COMMAND, execInPod, rotateLogs } from '../remediations/rotate-logs.js';
 import { listAppPods, PLATFORM_APPS } from '../targets/kube-reads.js';
 import { cacheChecks } from './cache-stats.js';
-import { GRAPH_INDEX } from './graph-timeout.js';
 import { plural } from './lines.js';
 import type { Check, Finding, NextStep, Procedure, Status } from './types.js';
+import { GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 
-export const MAINTAINED_TABLES = ['nodes', 'edges', 'scans'] as const;
 /** The runbook vacuums weekly. */
 export const VACUUM_EVERY_MS = 7 * 24 * 60 * 60_000;
 export const DEAD_RATIO_WARN = 0.2;

@@ -2,6 +2,7 @@
 // the workers and the dead ones, then picks which of the runbook's three resolutions fits.
 import { formatDuration } from '../duration.js';
 import { checks as healthChecks, QUEUE_BACKLOG } from './health.js';
+import { plural } from './lines.js';
 import { type Check, factsOf, type Finding, type NextStep, type Procedure } from './types.js';
 
 export const STUCK_AFTER_MS = 5 * 60_000;
@@ -29,7 +30,7 @@ const stuckScans: Check = {
     return {
       check: this.title,
       status: 'critical',
-      summary: `${n} scan${n === 1 ? '' : 's'} pending for more than 5 minutes, the oldest for ${formatDuration(oldestAge)}`,
+      summary: `${plural(n, 'scan')} pending for more than 5 minutes, the oldest for ${formatDuration(oldestAge)}`,
       details: rows.map((r) => `${r.id}  ${r.name ?? '(no repository)'}  pending ${formatDuration(now.getTime() - new Date(r.created_at).getTime())}`),
       facts: { count: n, oldestId: rows[0]?.id ?? '', ids: rows.map((r) => r.id) },
     };

@@ -7,7 +7,6 @@ import type { Sql } from './sql.js';
 
 export type ActionState = 'pending' | 'awaiting_approval' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
 
-export const OPEN_STATES: ActionState[] = ['pending', 'awaiting_approval', 'running'];
 const FINAL_STATES: ActionState[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 export interface StoredPreview {
@@ -106,7 +105,7 @@ export interface NewAction {
 }
 
 /** A short id for button values: 12 url-safe characters. */
-export function newActionId(): string {
+function newActionId(): string {
   return randomBytes(9).toString('base64url');
 }
 
@@ -239,13 +238,4 @@ export async function setMessages(sql: Pick<Sql, 'query'>, id: string, refs: { m
       WHERE id = $1`,
     [id, refs.messageTs ?? null, refs.threadTs ?? null, refs.approvalTs ?? null],
   );
-}
-
-/** Stores an operator's pick (checkboxes) while the action still waits for confirmation. */
-export async function setParams(sql: Pick<Sql, 'query'>, id: string, params: Record<string, unknown>): Promise<boolean> {
-  const rows = await sql.query<{ id: string }>(
-    `UPDATE remediation_actions SET params = $2::jsonb, updated_at = now() WHERE id = $1 AND state = 'pending' RETURNING id`,
-    [id, JSON.stringify(params)],
-  );
-  return rows.length > 0;
 }

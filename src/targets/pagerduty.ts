@@ -110,7 +110,7 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
 }
 
 /** `PUT /incidents/:id/notes`: the path with its ids taken out, a label of few values for /metrics. */
-export function routeOf(method: string, path: string): string {
+function routeOf(method: string, path: string): string {
   const parts = path
     .split('?')[0]
     ?.split('/')

@@ -6,6 +6,11 @@ import type { Logger } from '../log.js';
 
 export const BOT_APPLICATION_NAME = 'dmp-bot';
 
+/** The platform schema's index the Graph Queries Timeout procedure looks for (schema.sql). */
+export const GRAPH_INDEX = 'idx_nodes_scan';
+/** The tables the runbook's Database Maintenance vacuums. */
+export const MAINTAINED_TABLES = ['nodes', 'edges', 'scans'] as const;
+
 export interface QueryOptions {
   timeoutMs?: number;
 }

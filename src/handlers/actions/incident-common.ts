@@ -51,7 +51,7 @@ export async function incidentOf(deps: Deps, body: ActionBody, action: { value?:
 }
 
 /** Tells the clicker (only them) a sentence, in the thread when there is one. */
-export async function tellUser(client: WebClient, body: ActionBody, text: string): Promise<void> {
+async function tellUser(client: WebClient, body: ActionBody, text: string): Promise<void> {
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (!channel) return;
   const thread = body.container?.thread_ts ?? body.message?.thread_ts;

@@ -32,10 +32,16 @@ export function register(app: App, deps: Deps): void {
         await update(deps, client, place.channelId, place.messageTs, expiredMessage(res.action, service.labelOf(res.action)), respond);
         return tell(deps, client, place, 'This confirmation expired; nothing was done. Run the command again for a fresh preview.', respond);
       case 'needs_reason':
-        await client.views.open({
-          trigger_id: body.trigger_id,
-          view: reasonModal(res.action, service.labelOf(res.action), JSON.stringify({ id: res.action.id }), deps.config.TWO_PERSON_RULE),
-        });
+        try {
+          await client.views.open({
+            trigger_id: body.trigger_id,
+            view: reasonModal(res.action, service.labelOf(res.action), JSON.stringify({ id: res.action.id }), deps.config.TWO_PERSON_RULE),
+          });
+        } catch (err) {
+          // An expired trigger or a Slack hiccup: say so, or the action waits for a reason nobody was asked for.
+          deps.log.warn({ err }, 'could not open the reason form');
+          return tell(deps, client, place, 'Slack did not open the form asking for a reason; press Confirm again.', respond);
+        }
         return;
       case 'running':
         return runAndReport(deps, client, res.action, respond);

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { REMEDY_ACTION_PATTERN } from '../../blocks/ids.js';
 import { duplicateText, nothingToDoMessage, previewMessage } from '../../blocks/remediation.js';
 import type { Deps } from '../../deps.js';
-import { REFUSAL, remediations } from '../../remediations/flow.js';
+import { remediations } from '../../remediations/flow.js';
 import { placeOf, post, scanModalFor, tell, threadOf } from '../remediation-kit.js';
 
 const buttonValue = z.object({
@@ -45,7 +45,6 @@ export function register(app: App, deps: Deps): void {
     });
     switch (res.kind) {
       case 'refused':
-        return tell(deps, client, place, res.message || REFUSAL, respond);
       case 'invalid':
         return tell(deps, client, place, res.message, respond);
       case 'duplicate':

@@ -17,31 +17,34 @@ export function register(app: App, deps: Deps): void {
     log.info({ text: (command.text ?? '').slice(0, 200) }, 'slash command');
     const run = runCommand({ ...deps, log }, where, command.text ?? '');
     const work = run.then((r) => r.message);
-    const ready = await within(work, INLINE_BUDGET_MS);
-    const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
-    if (ready) {
-      if (ready.modal) {
-        await ack();
-        await client.views.open({ trigger_id: command.trigger_id, view: ready.modal });
-      } else {
-        await ack(ackBody(ready));
+    try {
+      const ready = await within(work, INLINE_BUDGET_MS);
+      const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
+      if (ready) {
+        if (ready.modal) {
+          await ack();
+          await client.views.open({ trigger_id: command.trigger_id, view: ready.modal });
+        } else {
+          await ack(ackBody(ready));
+        }
+        deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
+        await uploadFiles(client, where, ready, log);
+        log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
+        return;
       }
+      await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows here.' });
       deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
-      await uploadFiles(client, where, ready, log);
-      log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
+      const message = await work;
+      log.info({ command: command_name, ms: Math.round(performance.now() - received), inline: false }, 'late reply');
+      if (message.modal) {
+        await respondLate(respond, client, where, { text: 'That took too long to open a form; run the command again.', blocks: [] }, log);
+        return;
+      }
+      await respondLate(respond, client, where, message, log);
+      await uploadFiles(client, where, message, log);
+    } finally {
+      // The audit row goes in after Slack has its answer, whatever happened to the reply.
       await (await run).recorded;
-      return;
     }
-    await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows here.' });
-    deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
-    const message = await work;
-    log.info({ command: command_name, ms: Math.round(performance.now() - received), inline: false }, 'late reply');
-    if (message.modal) {
-      await respondLate(respond, client, where, { text: 'That took too long to open a form; run the command again.', blocks: [] }, log);
-      return;
-    }
-    await respondLate(respond, client, where, message, log);
-    await uploadFiles(client, where, message, log);
-    await (await run).recorded;
   });
 }

@@ -7,7 +7,7 @@ import { incidentByThread } from '../../incidents/store.js';
 import { wakeIncidents } from '../../incidents/wake.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
 
-export const PIN = ':pushpin:';
+const PIN = ':pushpin:';
 
 export function register(app: App, deps: Deps): void {
   app.event('message', async ({ event, client }) => {

@@ -7,7 +7,7 @@ import { SCAN_FAIL_MODAL, SCAN_ID_BLOCK, SCAN_ID_INPUT } from '../../blocks/reme
 import type { Deps } from '../../deps.js';
 import { TargetError } from '../../errors.js';
 import { remediations } from '../../remediations/flow.js';
-import { describeScan, FAILED_MESSAGE, isMarkable, lookupScan, SCAN_ID } from '../../remediations/mark-scan-failed.js';
+import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID } from '../../remediations/mark-scan-failed.js';
 import { parseScanModalMeta, runAndReport } from '../remediation-kit.js';
 
 export function register(app: App, deps: Deps): void {
@@ -38,7 +38,7 @@ export function register(app: App, deps: Deps): void {
     const row = await service.startConfirmed({
       remedy: 'mark-scan-failed',
       params: { scanId },
-      preview: { summary: `scan ${scanId}: status ${scan.status} → failed ("${FAILED_MESSAGE}")`, details: lines },
+      preview: { summary: markSummary(scan), details: lines },
       userId,
       channelId: meta.c,
       threadTs: meta.t,
