@@ -110,3 +110,15 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** PagerDuty's v3 event types, so a label never takes an unbounded set of values. */
+const KNOWN_EVENT_TYPES = new Set([
+  'incident.triggered', 'incident.acknowledged', 'incident.unacknowledged', 'incident.resolved', 'incident.reopened',
+  'incident.reassigned', 'incident.escalated', 'incident.delegated', 'incident.priority_updated', 'incident.annotated',
+  'incident.responder.added', 'incident.responder.replied', 'incident.status_update_published', 'incident.conference_bridge.updated',
+  'incident.custom_field_values.updated', 'incident.workflow.started', 'incident.workflow.completed', 'pagey.ping',
+]);
+
+export function eventTypeLabel(type: string | undefined): string {
+  return type && KNOWN_EVENT_TYPES.has(type) ? type : 'other';
+}

@@ -8,6 +8,7 @@ import { storeEvent } from '../incidents/events.js';
 import { verifyPagerDutySignature } from '../incidents/signature.js';
 import { wakeIncidents } from '../incidents/wake.js';
 import { type RouteTable, sendJson } from '../http/server.js';
+import { eventTypeLabel } from '../metrics.js';
 
 export const PAGERDUTY_WEBHOOK_PATH = '/pagerduty/webhook';
 
@@ -68,11 +69,11 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
       } catch (err) {
         // PagerDuty retries a 5xx: answering it loses nothing.
         log.error({ err, event: event.id }, 'could not store a PagerDuty webhook; answered 503 so PagerDuty retries');
-        metrics.webhookEvents.inc({ type: event.event_type, result: 'unstored' });
+        metrics.webhookEvents.inc({ type: eventTypeLabel(event.event_type), result: 'unstored' });
         sendJson(res, 503, { error: 'could not store the event; retry' });
         return;
       }
-      metrics.webhookEvents.inc({ type: event.event_type, result });
+      metrics.webhookEvents.inc({ type: eventTypeLabel(event.event_type), result });
       sendJson(res, 200, { status: result });
       if (result === 'stored' && event.event_type !== 'pagey.ping') wakeIncidents(deps);
     },

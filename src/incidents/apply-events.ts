@@ -3,6 +3,7 @@
 import { backoffMs } from './outbox.js';
 import type { WorkerEnv } from './worker-env.js';
 import { applyEvent } from './workflow.js';
+import { eventTypeLabel } from '../metrics.js';
 
 const EVENT_MAX_ATTEMPTS = 6;
 const DEFER_ATTEMPTS = 15;
@@ -38,7 +39,7 @@ export async function applyNextEvent(env: WorkerEnv): Promise<boolean> {
         await q.query('UPDATE pd_webhook_events SET processed_at = $2, outcome = $3 WHERE id = $1', [row.id, now, outcome === 'defer' ? 'orphan' : outcome]);
         if (outcome === 'defer') log.warn({ event: row.event_id, type: row.event_type }, 'PagerDuty event about an incident never seen; recorded and dropped');
       }
-      deps.metrics?.webhookEventsProcessed.inc({ type: row.event_type, outcome });
+      deps.metrics?.webhookEventsProcessed.inc({ type: eventTypeLabel(row.event_type), outcome });
       return true;
     });
   } catch (err) {
