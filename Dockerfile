@@ -4,7 +4,9 @@
 
 FROM node:20-slim AS build
 WORKDIR /app
+# sim/package.json: the lockfile names the simulators' workspace; its code is not in the image.
 COPY package.json package-lock.json ./
+COPY sim/package.json ./sim/
 # --ignore-scripts: the package's own `prepare` builds dist/, which needs src/ (copied next).
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
@@ -14,6 +16,7 @@ RUN npm run build
 FROM node:20-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY sim/package.json ./sim/
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 FROM node:20-slim

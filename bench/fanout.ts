@@ -2,7 +2,7 @@
 // parallel under CHECK_DEADLINE. Measured with every target healthy and with the platform API
 // accepting connections and never answering, against `/dmp help` at the same pace as baseline.
 import { randomBytes } from 'node:crypto';
-import { startPlatformApiFake } from '../src/sim/platform-api-fake.js';
+import { startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import type { Sample } from './lib/load.js';
 import { type Summary, summarize } from './lib/stats.js';
 import { slashRequests, startBenchBot, type World } from './lib/world.js';

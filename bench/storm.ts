@@ -3,8 +3,8 @@
 // already sent. Measures each answer (PagerDuty waits 5 s), how long until every event is
 // stored and every incident recorded, what reached Slack, and how hard one channel was hit.
 import { randomUUID } from 'node:crypto';
-import { startPagerDutyFake } from '../src/sim/pagerduty-fake.js';
-import { incidentEvent, pingEvent, signPagerDuty, type WebhookEnvelope } from '../src/sim/pagerduty-signing.js';
+import { startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import { incidentEvent, pingEvent, signPagerDuty, type WebhookEnvelope } from '@dmp-bot/sim/pagerduty-signing';
 import type { LoadRequest } from './lib/load.js';
 import { type Summary, summarize } from './lib/stats.js';
 import { startBenchBot, type World } from './lib/world.js';

@@ -1,7 +1,7 @@
 // Walks a Slack modal as prompts, field by field, and submits it as Slack would; fields the
 // bot answers with `response_action: "errors"` are asked again.
 import type { KnownBlock } from '@slack/types';
-import type { LineReader } from './run.js';
+import type { LineReader } from './line-reader.js';
 import { plain, renderBlocks } from './render.js';
 import type { ConsoleWorkspace, PendingModal } from './workspace.js';
 

@@ -3,11 +3,11 @@
 // choices picked by typing the number, and modals are walked as prompts, field by field.
 // When standard input is not a terminal it reads lines until EOF, prints each reply, exits 0.
 import { userInfo } from 'node:os';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { type BotHandle, startBot } from '../bot.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
+import { LineReader } from './line-reader.js';
 import { walkModal } from './modal.js';
 import { type ConsoleWorkspace, startConsoleWorkspace } from './workspace.js';
 
@@ -21,43 +21,6 @@ export interface ConsoleOptions {
   channels?: Record<string, { name: string }>;
   /** Called once the bot is up, before the first line is read (the sandbox hooks in here). */
   onReady?(bot: BotHandle, workspace: ConsoleWorkspace): Promise<void> | void;
-}
-
-/** Reads lines one at a time, whatever the input is; undefined at EOF. */
-export class LineReader {
-  private queue: string[] = [];
-  private waiting: ((line: string | undefined) => void) | undefined;
-  private ended = false;
-
-  constructor(
-    input: Readable,
-    private readonly output: Writable,
-    readonly interactive: boolean,
-  ) {
-    const rl = createInterface({ input, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
-    rl.on('line', (line) => {
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = undefined;
-        w(line);
-      } else this.queue.push(line);
-    });
-    rl.on('close', () => {
-      this.ended = true;
-      this.waiting?.(undefined);
-      this.waiting = undefined;
-    });
-  }
-
-  next(prompt: string): Promise<string | undefined> {
-    if (this.interactive) this.output.write(prompt);
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.ended) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
-  }
 }
 
 export async function runConsole(config: Config, opts: ConsoleOptions): Promise<number> {

@@ -1,11 +1,11 @@
-// The console's Slack: an in-process workspace (the same wire-level fake the tests use) that
-// the real Bolt app talks to through its Web API client, and that turns what the bot posts
-// into lines on the terminal. Slash commands, clicks and modal submissions are fed to Bolt
+// The console's workspace: the real Bolt app talks to the console's own small Slack
+// (slack-server.ts) through its Web API client, and what the bot posts becomes lines on the
+// terminal. Slash commands, clicks and modal submissions are fed to Bolt
 // with app.processEvent, exactly as its receivers would, so the console runs the same code.
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
-import { type SlackActivity, type SlackFake, startSlackFake } from '../sim/slack-fake.js';
-import { blockActionPayload, newTriggerId, viewSubmissionPayload } from '../sim/slack-signing.js';
+import { blockActionPayload, newTriggerId, viewSubmissionPayload } from './payloads.js';
+import { type ConsoleActivity, type ConsoleSlack, startConsoleSlack } from './slack-server.js';
 import { type Choice, plain, renderBlocks } from './render.js';
 
 export const CONSOLE_USER = 'U0CONSOLE';
@@ -23,7 +23,7 @@ interface NumberedChoice extends Choice {
 }
 
 export interface ConsoleWorkspace {
-  slack: SlackFake;
+  slack: ConsoleSlack;
   /** Where the bot's Web API client must point. */
   apiUrl: string;
   attach(app: App): void;
@@ -47,8 +47,8 @@ export interface WorkspaceOptions {
 }
 
 export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<ConsoleWorkspace> {
-  const slack = await startSlackFake({
-    users: { [CONSOLE_USER]: { name: opts.userName, real_name: opts.userName, email: opts.email } },
+  const slack = await startConsoleSlack({
+    users: { [CONSOLE_USER]: { name: opts.userName, real_name: opts.userName, ...(opts.email ? { email: opts.email } : {}) } },
     channels: { [CONSOLE_CHANNEL]: { name: 'console' }, ...opts.channels },
   });
   let app: App | undefined;
@@ -81,7 +81,7 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
     opts.print(`${head ? `${head.trimEnd()}\n` : ''}${body}\n`);
   };
 
-  const onActivity = (a: SlackActivity) => {
+  const onActivity = (a: ConsoleActivity) => {
     lastActivity = Date.now();
     if (a.kind === 'response') {
       const latest = slack.messages[slack.messages.length - 1];
@@ -127,7 +127,7 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
       default:
     }
   };
-  slack.onCall(onActivity);
+  slack.onActivity(onActivity);
 
   const process = async (body: Record<string, unknown>): Promise<Record<string, unknown> | undefined> => {
     if (!app) throw new Error('console workspace not attached to an app');

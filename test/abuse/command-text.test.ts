@@ -2,7 +2,7 @@
 // them through the real receiver. No crash, no internal error text, every reply within limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommandText } from '../../src/commands/router.js';
-import { mulberry32 } from '../../src/sim/random.js';
+import { mulberry32 } from '@dmp-bot/sim/random';
 import { allCommands } from '../../src/commands/registry.js';
 import { startTestBot, type TestBot } from '../helpers/bot.js';
 import { expectWithinSlackLimits, INTERNAL_ERROR } from '../helpers/limits.js';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCommands } from '../../src/commands/registry.js';
 import { usageOf } from '../../src/commands/help.js';
-import { type KubeFake, seedPlatform, startKubeFake } from '../../src/sim/k8s-fake.js';
-import { type PlatformApiFake, startPlatformApiFake } from '../../src/sim/platform-api-fake.js';
+import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
+import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { ALICE, controls, eventually, INCIDENTS, startWorld, type World } from '../incidents/world.js';
 

@@ -1,7 +1,7 @@
 // The abuse suite's Slack half: malformed, oversized, replayed and invented requests on
 // /slack/events are refused with the right status and run nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody, viewSubmissionPayload } from '../../src/sim/slack-signing.js';
+import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody, viewSubmissionPayload } from '@dmp-bot/sim/slack-signing';
 import { SIGNING_SECRET, startTestBot, type TestBot } from '../helpers/bot.js';
 
 describe('abuse: bodies on /slack/events', () => {

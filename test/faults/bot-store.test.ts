@@ -1,7 +1,7 @@
 // The bot's own database down or hung: commands keep answering, /health says "degraded",
 // and it recovers by itself when the database returns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpProxy, type TcpProxy } from '../../src/sim/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@dmp-bot/sim/tcp-proxy';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeFake, seedPlatform, startKubeFake } from '../../src/sim/k8s-fake.js';
+import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 
 describe('faults: the Kubernetes API', () => {

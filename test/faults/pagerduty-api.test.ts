@@ -3,8 +3,8 @@
 // when it answers again; when it never does, the thread says so. Calls keep within the token's
 // budget a minute.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PdIncident, PdRequest } from '../../src/sim/pagerduty-fake.js';
-import type { SlackMessage } from '../../src/sim/slack-fake.js';
+import type { PdIncident, PdRequest } from '@dmp-bot/sim/pagerduty-fake';
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { controls, eventually, settled, startWorld, type World } from '../incidents/world.js';
 
 describe('faults: the PagerDuty API', () => {

@@ -2,8 +2,8 @@
 // garbage. The bot answers within its deadline with "unreachable"/"timed out", keeps
 // serving everything else, and recovers by itself when the target comes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PlatformApiFake, startPlatformApiFake } from '../../src/sim/platform-api-fake.js';
-import { startTcpProxy, type TcpProxy } from '../../src/sim/tcp-proxy.js';
+import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
+import { startTcpProxy, type TcpProxy } from '@dmp-bot/sim/tcp-proxy';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { createTestRedis, type TestRedis } from '../helpers/redis.js';

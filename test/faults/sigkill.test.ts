@@ -3,9 +3,9 @@
 // fires once, and the acknowledgement goes to PagerDuty once.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PagerDutyFake, startPagerDutyFake } from '../../src/sim/pagerduty-fake.js';
-import { blockActionPayload, interactionBody, signSlackRequest } from '../../src/sim/slack-signing.js';
-import { type SlackFake, startSlackFake } from '../../src/sim/slack-fake.js';
+import { type PagerDutyFake, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import { blockActionPayload, interactionBody, signSlackRequest } from '@dmp-bot/sim/slack-signing';
+import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;

@@ -2,7 +2,7 @@
 // post, sends each once and in its thread's order when Slack is back, and a 429 on one channel
 // holds that channel only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackCall } from '../../src/sim/slack-fake.js';
+import type { SlackCall } from '@dmp-bot/sim/slack-fake';
 import { event, eventually, INCIDENTS, page, settled, startWorld, textOf, type World } from '../incidents/world.js';
 
 const OTHER = 'C0OTHERCHAN';

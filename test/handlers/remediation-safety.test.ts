@@ -3,7 +3,7 @@
 // two-person rule for high-risk actions, expiry, cancellation, and every step in the audit log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../src/blocks/remediation-ids.js';
-import { seedPlatform } from '../../src/sim/k8s-fake.js';
+import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import {

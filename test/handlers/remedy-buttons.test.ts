@@ -3,13 +3,13 @@
 // confirmation, and the change on the real platform (Kubernetes fake, PostgreSQL).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCAN_FAIL_MODAL, SCAN_ID_BLOCK, SCAN_ID_INPUT } from '../../src/blocks/remediation-ids.js';
-import { seedPlatform } from '../../src/sim/k8s-fake.js';
+import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { startTestBot, type TestBot } from '../helpers/bot.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { createTestRedis, REDIS_URL, seedWorkers, type TestRedis } from '../helpers/redis.js';
 import { ALICE, buttonsOf, press, slashShown, textOf, thread, until } from '../helpers/remediation.js';
-import type { SlackMessage } from '../../src/sim/slack-fake.js';
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 
 describe('the scans-stuck reply’s remedy buttons', () => {
   let db: TestDatabase;

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type BotHandle } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { type SlackFake, startSlackFake } from '../../src/sim/slack-fake.js';
-import { SLACK_DEFAULTS } from '../../src/sim/slack-signing.js';
-import { type SocketModeFake, startSocketModeFake } from '../../src/sim/slack-socket-fake.js';
+import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { SLACK_DEFAULTS } from '@dmp-bot/sim/slack-signing';
+import { type SocketModeFake, startSocketModeFake } from '@dmp-bot/sim/slack-socket-fake';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 describe('Socket Mode', () => {

@@ -12,8 +12,8 @@ import {
   slashCommandBody,
   type ViewSubmissionInput,
   viewSubmissionPayload,
-} from '../../src/sim/slack-signing.js';
-import { type SlackFake, type SlackFakeOptions, startSlackFake } from '../../src/sim/slack-fake.js';
+} from '@dmp-bot/sim/slack-signing';
+import { type SlackFake, type SlackFakeOptions, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f2a';

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type KubeFake, startKubeFake } from '../../src/sim/k8s-fake.js';
+import { type KubeFake, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 
 export interface TestKube {
   fake: KubeFake;

@@ -2,8 +2,8 @@
 // channel (Slack posts the ack's in_channel body), its buttons are pressed by operators, and
 // the thread is read back from the Slack fake.
 import { expect } from 'vitest';
-import type { SlackMessage } from '../../src/sim/slack-fake.js';
-import { blockActionPayload, interactionBody, SLACK_DEFAULTS, signSlackRequest } from '../../src/sim/slack-signing.js';
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
+import { blockActionPayload, interactionBody, SLACK_DEFAULTS, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { SIGNING_SECRET, type TestBot } from './bot.js';
 
 export const ALICE = 'U0ALICE01';

@@ -4,8 +4,8 @@
 // declaring by hand, and the status views.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, DECLARE_VIEW } from '../../src/blocks/incident-ids.js';
-import type { SlackMessage } from '../../src/sim/slack-fake.js';
-import { blockActionPayload, interactionBody, signSlackRequest } from '../../src/sim/slack-signing.js';
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
+import { blockActionPayload, interactionBody, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { ALICE, controls, DANA, event, eventually, INCIDENTS, page, SIGNING_SECRET, settled, startWorld, textOf, type World } from './world.js';
 
 describe('an incident thread in #incidents', () => {

@@ -2,7 +2,7 @@
 // errors, the outbound queues (Slack by channel, PagerDuty), timers pending, incidents open,
 // read from the store when scraped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackMessage } from '../../src/sim/slack-fake.js';
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { controls, event, eventually, INCIDENTS, page, settled, startWorld, type World } from './world.js';
 
 /** The value of one sample, by metric name and labels; undefined when absent. */

@@ -1,7 +1,7 @@
 // Restarts and replicas: bot processes on one BOT_DATABASE_URL never post twice for one event,
 // never lose one, and fire each timer once; a thread outlives the process that opened it.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackMessage } from '../../src/sim/slack-fake.js';
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { controls, event, eventually, INCIDENTS, LEAD, page, settled, startWorld, textOf, type World } from './world.js';
 
 describe('a restart between page and acknowledgement', () => {

@@ -3,7 +3,7 @@
 // with the clicker's email) and recorded; two replicas together keep the channel's pace; and
 // when the storm passes, incidents get their own root again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackCall, SlackMessage } from '../../src/sim/slack-fake.js';
+import type { SlackCall, SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { ALICE, controls, event, eventually, INCIDENTS, page, settled, startWorld, textOf, type World } from './world.js';
 
 const PAGES = 40;

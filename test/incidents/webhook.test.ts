@@ -2,7 +2,7 @@
 // rotation with two), storing before answering, redeliveries, pings, and a missing channel.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pingEvent, signPagerDuty } from '../../src/sim/pagerduty-signing.js';
+import { pingEvent, signPagerDuty } from '@dmp-bot/sim/pagerduty-signing';
 import { event, eventually, INCIDENTS, OLD_WEBHOOK_SECRET, page, settled, startWorld, WEBHOOK_SECRET, type World } from './world.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/pagerduty/${name}`, import.meta.url), 'utf8');

@@ -4,8 +4,8 @@
 import { startBot, type BotHandle } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { deliverWebhook, incidentEvent, type IncidentEventOptions, type WebhookEnvelope, type WebhookIncident } from '../../src/sim/pagerduty-signing.js';
-import { type PagerDutyFake, startPagerDutyFake } from '../../src/sim/pagerduty-fake.js';
+import { deliverWebhook, incidentEvent, type IncidentEventOptions, type WebhookEnvelope, type WebhookIncident } from '@dmp-bot/sim/pagerduty-signing';
+import { type PagerDutyFake, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
 import {
   blockActionPayload,
   eventCallbackBody,
@@ -14,8 +14,8 @@ import {
   signSlackRequest,
   slashCommandBody,
   viewSubmissionPayload,
-} from '../../src/sim/slack-signing.js';
-import { type SlackFake, type SlackMessage, startSlackFake } from '../../src/sim/slack-fake.js';
+} from '@dmp-bot/sim/slack-signing';
+import { type SlackFake, type SlackMessage, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-incidents';

@@ -3,9 +3,9 @@
 // setting stops it with one line naming the variable, and no secret.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatformApiFake } from '../../src/sim/platform-api-fake.js';
-import { type SlackFake, startSlackFake } from '../../src/sim/slack-fake.js';
-import { signSlackRequest, slashCommandBody } from '../../src/sim/slack-signing.js';
+import { startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
+import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;

@@ -3,7 +3,7 @@
 // log rotation through the exec API. The two-person rule is off here, as configuration allows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../src/blocks/remediation-ids.js';
-import { seedPlatform } from '../../src/sim/k8s-fake.js';
+import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import { ALICE, auditRows, buttonsOf, CHANNEL, press, slashShown, textOf, thread, until } from '../helpers/remediation.js';

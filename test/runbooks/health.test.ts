@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { health } from '../../src/runbooks/health.js';
 import { runProcedure } from '../../src/runbooks/run.js';
-import { type PlatformApiFake, startPlatformApiFake } from '../../src/sim/platform-api-fake.js';
+import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { closeTargets, createTargets } from '../../src/targets/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { createTestRedis, REDIS_URL, type TestRedis } from '../helpers/redis.js';

@@ -4,8 +4,8 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { seedPlatform, type SeedSummary } from '../../src/sim/k8s-fake.js';
-import { type ReachabilityFake, startReachabilityFake } from '../../src/sim/platform-api-fake.js';
+import { seedPlatform, type SeedSummary } from '@dmp-bot/sim/k8s-fake';
+import { type ReachabilityFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
 import { readRolloutHistory } from '../../src/runbooks/rollout-history.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import { finding, makeTargets, reportText, type TestTargets } from '../helpers/targets.js';

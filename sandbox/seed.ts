@@ -5,8 +5,8 @@
 // namespaces, and database sessions (slow queries, a lock chain) PGlite alone would not have.
 import { readFileSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
-import type { RedisFake } from '../sim/redis-fake.js';
-import { mulberry32 } from '../sim/random.js';
+import type { RedisFake } from '@dmp-bot/sim/redis-fake';
+import { mulberry32 } from '@dmp-bot/sim/random';
 
 function uuidFrom(random: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16));
@@ -65,9 +65,9 @@ export interface SeededDatabase {
   edges: number;
 }
 
-/** The platform schema from fixtures/dmp/schema.sql, found from src/ and from dist/. */
+/** The platform schema from fixtures/dmp/schema.sql. */
 export function platformSchema(): string {
-  return readFileSync(new URL('../../fixtures/dmp/schema.sql', import.meta.url), 'utf8');
+  return readFileSync(new URL('../fixtures/dmp/schema.sql', import.meta.url), 'utf8');
 }
 
 export async function seedDatabase(db: PGlite, now: Date): Promise<SeededDatabase> {

@@ -1,9 +1,9 @@
 // `/dmp sandbox` and `/dmp sandbox page [scenario]`: registered only by the sandbox. Paging
 // has the simulated PagerDuty deliver a signed v3 `incident.triggered` webhook to the bot's
 // own POST /pagerduty/webhook, so the incident runs exactly as a real page would.
-import { context, esc, header, section } from '../blocks/message.js';
-import type { Command } from '../commands/types.js';
-import { UserError } from '../errors.js';
+import { context, esc, header, section } from '../src/blocks/message.js';
+import type { Command } from '../src/commands/types.js';
+import { UserError } from '../src/errors.js';
 import { type SimulatedPlatform, UnknownScenario } from './platform.js';
 import { SCENARIOS } from './scenarios.js';
 

@@ -5,11 +5,11 @@
 // `env` is the bot's configuration for it; `page()` has PagerDuty send an incident.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { type KubeFake, type LogLine, seedPlatform, startKubeFake } from '../sim/k8s-fake.js';
-import { type PagerDutyFake, type PdIncident, startPagerDutyFake } from '../sim/pagerduty-fake.js';
-import { startPgliteServer, type PgliteServer } from '../sim/pg-server.js';
-import { type PlatformApiFake, type ReachabilityFake, startPlatformApiFake, startReachabilityFake } from '../sim/platform-api-fake.js';
-import { type RedisFake, startRedisFake } from '../sim/redis-fake.js';
+import { type KubeFake, type LogLine, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
+import { type PagerDutyFake, type PdIncident, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import { startPgliteServer, type PgliteServer } from '@dmp-bot/sim/pg-server';
+import { type PlatformApiFake, type ReachabilityFake, startPlatformApiFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
+import { type RedisFake, startRedisFake } from '@dmp-bot/sim/redis-fake';
 import { findScenario, PD_SERVICES, type Scenario, SCENARIOS } from './scenarios.js';
 import { QUEUE_DEPTH, type SeededDatabase, seedDatabase, seedRedis, seedSessions, SIM_SEARCH_PATH } from './seed.js';
 import { startWorld, type World } from './world.js';

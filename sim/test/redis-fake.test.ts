@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisFake, startRedisFake } from '../../src/sim/redis-fake.js';
+import { type RedisFake, startRedisFake } from '@dmp-bot/sim/redis-fake';
 
 describe('the in-memory Redis stand-in, through ioredis unchanged', () => {
   let fake: RedisFake;

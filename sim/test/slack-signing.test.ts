@@ -7,9 +7,9 @@ import {
   signSlackRequest,
   slashCommandBody,
   viewSubmissionPayload,
-} from '../../src/sim/slack-signing.js';
+} from '@dmp-bot/sim/slack-signing';
 
-const corpus = (name: string): string => readFileSync(new URL(`../../../shared/corpus/slack/${name}`, import.meta.url), 'utf8');
+const corpus = (name: string): string => readFileSync(new URL(`../../fixtures/slack/${name}`, import.meta.url), 'utf8');
 const vector = JSON.parse(corpus('signing-test-vector.slack-docs.json')) as {
   signing_secret: string;
   x_slack_request_timestamp: string;

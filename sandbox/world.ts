@@ -8,9 +8,9 @@
 // - new api pods (a rollback, a restart) start with clean logs;
 // - the platform API's /health/detailed and /health/workers follow from all of the above.
 import type pg from 'pg';
-import type { KubeFake, Deployment, LogLine } from '../sim/k8s-fake.js';
-import type { ComponentStatus, PlatformApiFake, PlatformWorker } from '../sim/platform-api-fake.js';
-import type { RedisFake } from '../sim/redis-fake.js';
+import type { KubeFake, Deployment, LogLine } from '@dmp-bot/sim/k8s-fake';
+import type { ComponentStatus, PlatformApiFake, PlatformWorker } from '@dmp-bot/sim/platform-api-fake';
+import type { RedisFake } from '@dmp-bot/sim/redis-fake';
 import { DEAD_WORKERS, WORKER_IDS } from './seed.js';
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';

@@ -1,6 +1,6 @@
 // Builds and delivers PagerDuty v3 webhooks the way PagerDuty does: the `{event: {...}}`
 // envelope, the `X-PagerDuty-Signature` header (one `v1=` HMAC per active secret, so secret
-// rotation can be tested) and the delivery headers. Shapes follow ../shared/corpus/pagerduty.
+// rotation can be tested) and the delivery headers. Shapes follow fixtures/pagerduty.
 
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 

@@ -15,7 +15,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type KubeFake, jsonMergePatch, jsonPatch, seedPlatform, startKubeFake, strategicMergePatch } from '../../src/sim/k8s-fake.js';
+import { type KubeFake, jsonMergePatch, jsonPatch, seedPlatform, startKubeFake, strategicMergePatch } from '@dmp-bot/sim/k8s-fake';
 
 const NS = 'dmp';
 const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);

@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PgliteServer, startPgliteServer } from '../../src/sim/pg-server.js';
+import { type PgliteServer, startPgliteServer } from '@dmp-bot/sim/pg-server';
 
 describe('PGlite over the PostgreSQL wire protocol, for node-postgres pools', () => {
   let db: PGlite;

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { App, LogLevel } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSlackFake } from '../../src/sim/slack-fake.js';
-import type { SlackFake } from '../../src/sim/slack-fake.js';
-import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody } from '../../src/sim/slack-signing.js';
+import { startSlackFake } from '@dmp-bot/sim/slack-fake';
+import type { SlackFake } from '@dmp-bot/sim/slack-fake';
+import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 
 const SECRET = 'signing-secret';
 const TOKEN = 'xoxb-bolt';

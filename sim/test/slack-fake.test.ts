@@ -1,7 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSlackFake } from '../../src/sim/slack-fake.js';
-import type { SlackCall, SlackFake } from '../../src/sim/slack-fake.js';
+import { startSlackFake } from '@dmp-bot/sim/slack-fake';
+import type { SlackCall, SlackFake } from '@dmp-bot/sim/slack-fake';
 
 const TOKEN = 'xoxb-test-token';
 

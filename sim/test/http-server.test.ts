@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { json, startHttpServer } from '../../src/sim/http-server.js';
+import { json, startHttpServer } from '@dmp-bot/sim/http-server';
 
 const echo = () =>
   startHttpServer((req, res, body) => json(res, 200, { method: req.method, url: req.url, body: body.toString('utf8') }));

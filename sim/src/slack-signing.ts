@@ -1,7 +1,7 @@
 // Builds requests the way Slack sends them to an app: signed with the app's signing secret, with
 // bodies shaped like real slash commands, interactions (block_actions, view_submission) and
 // Events API callbacks. Tests and the console use these to drive the real Bolt receiver.
-// Shapes follow ../shared/corpus/slack (captured from Slack's own SDK test suites).
+// Shapes follow fixtures/slack (captured from Slack's own SDK test suites).
 
 import { createHmac, randomBytes } from 'node:crypto';
 

@@ -1,7 +1,7 @@
 // The pages the simulated PagerDuty can send: each one of the runbook's common issues as
 // monitoring would raise it, with the service, priority and text a real alert carries.
 // Paging also makes sure the platform still shows the trouble the page is about.
-import type { PdService } from '../sim/pagerduty-fake.js';
+import type { PdService } from '@dmp-bot/sim/pagerduty-fake';
 
 export const PD_SERVICES: PdService[] = [
   { id: 'PDMPAPI', name: 'DMP API' },

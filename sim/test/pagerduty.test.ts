@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { api } from '@pagerduty/pdjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { json, parseJson, startHttpServer } from '../../src/sim/http-server.js';
-import type { FakeHttpServer } from '../../src/sim/http-server.js';
-import { startPagerDutyFake } from '../../src/sim/pagerduty-fake.js';
-import type { PagerDutyFake } from '../../src/sim/pagerduty-fake.js';
-import { deliverWebhook, incidentEvent, pingEvent, signPagerDuty } from '../../src/sim/pagerduty-signing.js';
-import type { WebhookEnvelope } from '../../src/sim/pagerduty-signing.js';
+import { json, parseJson, startHttpServer } from '@dmp-bot/sim/http-server';
+import type { FakeHttpServer } from '@dmp-bot/sim/http-server';
+import { startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import type { PagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import { deliverWebhook, incidentEvent, pingEvent, signPagerDuty } from '@dmp-bot/sim/pagerduty-signing';
+import type { WebhookEnvelope } from '@dmp-bot/sim/pagerduty-signing';
 
-const corpusDir = new URL('../../../shared/corpus/pagerduty/', import.meta.url);
+const corpusDir = new URL('../../fixtures/pagerduty/', import.meta.url);
 const corpus = (name: string): string => readFileSync(new URL(name, corpusDir), 'utf8');
 const vectors = (
   JSON.parse(corpus('signature-test-vectors.json')) as {

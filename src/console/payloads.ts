@@ -1,0 +1,83 @@
+// The interaction payloads Slack sends for a button press and a modal submission, shaped as
+// Bolt expects them, so the console feeds clicks and forms to app.processEvent as Slack would.
+import { randomBytes } from 'node:crypto';
+import { CONSOLE_TEAM } from './slack-server.js';
+
+const APP_ID = 'A0CONSOLE';
+
+export const newTriggerId = (): string => `${Date.now()}.${randomBytes(8).toString('hex')}`;
+const team = { id: CONSOLE_TEAM, domain: 'console' };
+const userObject = (u: { id: string; name: string }) => ({ id: u.id, username: u.name, name: u.name, team_id: CONSOLE_TEAM });
+
+export interface BlockActionInput {
+  user: { id: string; name: string };
+  channel: string;
+  messageTs: string;
+  threadTs?: string;
+  actionId: string;
+  blockId?: string;
+  value?: string;
+  text?: string;
+  responseUrl: string;
+  selectedOption?: { text: { type: 'plain_text'; text: string }; value: string };
+  message?: Record<string, unknown>;
+}
+
+export function blockActionPayload(input: BlockActionInput): Record<string, unknown> {
+  const actionTs = (Date.now() / 1000).toFixed(6);
+  const action = input.selectedOption
+    ? { type: 'static_select', action_id: input.actionId, block_id: input.blockId ?? 'actions', selected_option: input.selectedOption, action_ts: actionTs }
+    : {
+        type: 'button',
+        action_id: input.actionId,
+        block_id: input.blockId ?? 'actions',
+        text: { type: 'plain_text', text: input.text ?? input.actionId, emoji: true },
+        ...(input.value === undefined ? {} : { value: input.value }),
+        action_ts: actionTs,
+      };
+  return {
+    type: 'block_actions',
+    user: userObject(input.user),
+    api_app_id: APP_ID,
+    token: 'console',
+    container: { type: 'message', message_ts: input.messageTs, channel_id: input.channel, is_ephemeral: false, ...(input.threadTs ? { thread_ts: input.threadTs } : {}) },
+    trigger_id: newTriggerId(),
+    team,
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: input.channel, name: input.channel },
+    ...(input.message ? { message: input.message } : {}),
+    state: { values: {} },
+    response_url: input.responseUrl,
+    actions: [action],
+  };
+}
+
+export interface ViewSubmissionInput {
+  user: { id: string; name: string };
+  view: { id: string; callback_id: string; private_metadata: string; state: unknown; blocks: unknown[] };
+}
+
+export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string, unknown> {
+  return {
+    type: 'view_submission',
+    team,
+    user: userObject(input.user),
+    api_app_id: APP_ID,
+    token: 'console',
+    trigger_id: newTriggerId(),
+    view: {
+      ...input.view,
+      team_id: CONSOLE_TEAM,
+      type: 'modal',
+      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+      title: { type: 'plain_text', text: 'dmp' },
+      root_view_id: input.view.id,
+      app_id: APP_ID,
+      external_id: '',
+      bot_id: 'B0DMPBOT1',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+  };
+}
