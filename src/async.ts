@@ -1,16 +1,33 @@
-// Small promise helpers shared by handlers and workflows.
+// Small promise helpers shared by handlers, workflows and targets: the one deadline helper
+// (everything that must not wait forever goes through deadline()) and sleep.
 
-/** Resolves with the value if the promise settles within `ms`, else undefined (it keeps running). */
-export async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+/**
+ * Runs `work` with an AbortSignal that fires after `ms`; if `work` has not settled by then,
+ * settles with `onTimeout()` instead (return a value, or throw). The timer is always cleared.
+ */
+export async function deadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>, onTimeout: () => T | Promise<T>): Promise<T> {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+  const late = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      try {
+        resolve(onTimeout());
+      } catch (err) {
+        reject(err);
+      }
+    }, ms);
   });
   try {
-    return await Promise.race([work, late]);
+    return await Promise.race([work(controller.signal), late]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Resolves with the value if the promise settles within `ms`, else undefined (it keeps running). */
+export function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  return deadline<T | undefined>(ms, () => work, () => undefined);
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -5,6 +5,7 @@
 // Rows are claimed channel by channel against that channel's shared token bucket (pace.ts), so
 // all replicas together keep within Slack's pace for the channel; a digest member's root row
 // waits for its digest to close (not_before) and so stays pending until then.
+import { backoff } from '../backoff.js';
 import type { Sql } from '../store/sql.js';
 import { type BucketSpec, slackChannelKey, withBucket } from './pace.js';
 import type { Q } from './store.js';
@@ -153,6 +154,5 @@ export async function pendingPostsByChannel(q: Q): Promise<Array<{ channel: stri
 
 /** Exponential backoff with a cap: 1s, 2s, 4s … 60s. */
 export function backoffMs(attempts: number, retryAfterMs?: number): number {
-  const exp = Math.min(60_000, 1000 * 2 ** Math.max(0, attempts - 1));
-  return Math.max(exp, retryAfterMs ?? 0);
+  return Math.max(backoff(attempts, { base: 1000, max: 60_000 }), retryAfterMs ?? 0);
 }

@@ -7,6 +7,7 @@
 // clustering needs a Redis of the bot's own), and the budget here has to be shared through the
 // database the replicas already share, debited in the same transaction that claims the work.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoff } from '../backoff.js';
 import { TargetError } from '../errors.js';
 import type { Sql } from '../store/sql.js';
 import type { Q } from './store.js';
@@ -87,7 +88,7 @@ export async function backOffBucket(q: Q, key: string, now: Date): Promise<numbe
      RETURNING failures`,
     [key, now],
   );
-  const delay = Math.min(60_000, 1000 * 2 ** Math.max(0, (rows[0]?.failures ?? 1) - 1));
+  const delay = backoff(rows[0]?.failures ?? 1, { base: 1000, max: 60_000 });
   await pauseBucket(q, key, new Date(now.getTime() + delay));
   return delay;
 }

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
-import { NotConfigured, toTargetError } from '../errors.js';
+import { classify, ErrorCode, NotConfigured, toTargetError } from '../errors.js';
 import { BOT_APPLICATION_NAME, GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 import type { ActionContext, Outcome } from './types.js';
 import { defineRemediation } from './types.js';
@@ -102,7 +102,7 @@ export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise
         failures += 1;
         const e = err as { message?: string; code?: string };
         const hint = step.sql.includes('CONCURRENTLY') ? ' (a concurrent index build that fails can leave an INVALID index behind; check before retrying)' : '';
-        const timedOut = e.code === '57014' || /timeout/i.test(e.message ?? '');
+        const timedOut = classify(err) === ErrorCode.TargetTimeout; // 57014: statement_timeout, the bound
         lines.push(`\`${step.sql}\`: ${timedOut ? `stopped at the ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)} bound` : `failed: ${e.message ?? String(err)}`}${hint}`);
         await ctx.progress(`:x: ${lines.at(-1)}`);
       } finally {

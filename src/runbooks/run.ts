@@ -1,37 +1,29 @@
 // Runs a procedure's checks in parallel, each under its own deadline, so a reply takes as
 // long as the slowest check and never longer than the deadline.
-import { TargetError, toTargetError } from '../errors.js';
+import { deadline } from '../async.js';
+import { ErrorCode, TargetError, toTargetError } from '../errors.js';
 import type { Targets } from '../targets/index.js';
 import { type Check, type Finding, type Procedure, type Report, worst } from './types.js';
 
 export async function runCheck(check: Check, targets: Targets, args: string[], deadlineMs: number): Promise<Finding[]> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Finding[]>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      resolve([{ check: check.title, status: 'critical', summary: `timed out: no answer within ${formatMs(deadlineMs)}` }]);
-    }, deadlineMs);
-  });
-  const work = (async () => {
-    try {
-      const out = await check.run({ targets, args, signal: controller.signal, now: targets.now() });
-      return Array.isArray(out) ? out : [out];
-    } catch (err) {
-      return [failureFinding(check.title, err)];
-    }
-  })();
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return deadline<Finding[]>(
+    deadlineMs,
+    async (signal): Promise<Finding[]> => {
+      try {
+        const out = await check.run({ targets, args, signal, now: targets.now() });
+        return Array.isArray(out) ? out : [out];
+      } catch (err) {
+        return [failureFinding(check.title, err)];
+      }
+    },
+    () => [{ check: check.title, status: 'critical', summary: `timed out: no answer within ${formatMs(deadlineMs)}` }],
+  );
 }
 
 /** A check that threw becomes a finding: "not configured" is unknown, down is critical. */
 export function failureFinding(title: string, err: unknown): Finding {
   const e = err instanceof TargetError ? err : toTargetError('platform-api', err);
-  if (e.code === 'not_configured') {
+  if (e.code === ErrorCode.NotConfigured) {
     return { check: title, status: 'unknown', summary: `not configured${e.hint ? ` — ${e.hint}` : ''}` };
   }
   const prefix = err instanceof TargetError ? `${e.sentence()}` : `failed: ${e.message}`;

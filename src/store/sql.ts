@@ -2,7 +2,7 @@
 // it), else an embedded PostgreSQL (PGlite) under DATA_DIR. One schema, one migration set.
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
-import { toTargetError } from '../errors.js';
+import { ErrorCode, toTargetError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface Sql {
@@ -14,6 +14,12 @@ export interface Sql {
   tx<T>(fn: (q: Pick<Sql, 'query' | 'exec'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/**
+ * pg's own errors that are not the server's (DatabaseError) and carry no errno code
+ * ("Connection terminated unexpectedly", "timeout expired") are all about the connection.
+ */
+const PG_CLIENT_SIDE = { otherwise: ErrorCode.TargetUnreachable };
 
 export function postgresSql(url: string, log: Logger): Sql {
   const pool = new pg.Pool({
@@ -29,8 +35,8 @@ export function postgresSql(url: string, log: Logger): Sql {
     try {
       return (await client.query(text, params)).rows as R[];
     } catch (err) {
-      if ((err as { code?: string }).code?.match(/^[0-9A-Z]{5}$/)) throw err; // SQL errors stay themselves
-      throw toTargetError('bot-store', err);
+      if (err instanceof pg.DatabaseError) throw err; // SQL errors stay themselves
+      throw toTargetError('bot-store', err, PG_CLIENT_SIDE);
     }
   };
   return {
@@ -44,7 +50,7 @@ export function postgresSql(url: string, log: Logger): Sql {
       try {
         client = await pool.connect();
       } catch (err) {
-        throw toTargetError('bot-store', err);
+        throw toTargetError('bot-store', err, PG_CLIENT_SIDE);
       }
       try {
         await client.query('BEGIN');

@@ -1,6 +1,7 @@
 // Everything that talks to the platform, built once from the config and injected.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { systemClock } from './clock.js';
 import { createKube, type Kube } from './kube.js';
 import { createPlatformApi, createReachability, type FetchFn, type PlatformApi, type Reachability } from './platform-api.js';
 import { createPlatformDb, type PlatformDb } from './platform-db.js';
@@ -32,7 +33,7 @@ export function createTargets(config: Config, log: Logger, overrides: TargetOver
     // HTTP checks get the whole check deadline; the runner's own deadline still bounds them.
     api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn, config.CHECK_DEADLINE),
     reach: createReachability(fetchFn, config.CHECK_DEADLINE),
-    now: overrides.now ?? (() => new Date()),
+    now: overrides.now ?? systemClock,
   };
 }
 

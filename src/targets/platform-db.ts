@@ -1,7 +1,7 @@
 // The platform's PostgreSQL: a small pool with statement_timeout and application_name set,
 // so the bot's own backends are recognisable (and excluded when terminating queries).
 import pg from 'pg';
-import { NotConfigured, toTargetError, withDeadline } from '../errors.js';
+import { ErrorCode, NotConfigured, toTargetError, withDeadline } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export const BOT_APPLICATION_NAME = 'dmp-bot';
@@ -24,6 +24,12 @@ export interface PlatformDb {
 }
 
 const HINT = 'set DMP_DATABASE_URL to the platform database';
+
+/**
+ * pg's client-side errors without an errno code ("Connection terminated unexpectedly",
+ * "timeout expired") are about the connection; the server's own carry a SQLSTATE.
+ */
+const CLIENT_SIDE = { otherwise: ErrorCode.TargetUnreachable };
 
 export function createPlatformDb(url: string | undefined, log: Logger, defaultTimeoutMs = 5_000): PlatformDb {
   if (!url) {
@@ -48,10 +54,17 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
     configured: true,
     async query(text, params, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
-      return withDeadline('postgres', ms + 1_000, async () => {
-        const result = await pool.query(text, params as unknown[]);
-        return result.rows;
-      });
+      return withDeadline(
+        'postgres',
+        ms + 1_000,
+        async () => {
+          try {
+            return (await pool.query(text, params as unknown[])).rows;
+          } catch (err) {
+            throw err instanceof pg.DatabaseError ? err : toTargetError('postgres', err, CLIENT_SIDE);
+          }
+        },
+      );
     },
     async withClient(fn, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
@@ -59,7 +72,7 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
       try {
         client = await pool.connect();
       } catch (err) {
-        throw toTargetError('postgres', err);
+        throw toTargetError('postgres', err, CLIENT_SIDE);
       }
       try {
         return await withDeadline('postgres', ms + 1_000, () => fn(client));

@@ -1,7 +1,7 @@
 // The platform's Redis: queue, worker registry, heartbeats and cache namespaces. Every call
 // has a deadline; the client reconnects by itself when the server comes back.
-import { Redis } from 'ioredis';
-import { NotConfigured, withDeadline } from '../errors.js';
+import { Redis, ReplyError } from 'ioredis';
+import { ErrorCode, NotConfigured, toTargetError, withDeadline } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface PlatformRedis {
@@ -47,8 +47,15 @@ export function createPlatformRedis(url: string | undefined, prefix: string, log
     prefix,
     async run(fn, timeoutMs = defaultTimeoutMs) {
       return withDeadline('redis', timeoutMs, async () => {
-        if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-        return fn(redis);
+        try {
+          if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+          return await fn(redis);
+        } catch (err) {
+          // ioredis rejects with plain Errors while it is not connected ("Connection is closed.",
+          // "Stream isn't writeable…", "connect ETIMEDOUT"): its status, not their text, says why.
+          if (err instanceof ReplyError || redis.status === 'ready') throw err;
+          throw toTargetError('redis', err, { otherwise: ErrorCode.TargetUnreachable });
+        }
       });
     },
     async close() {
