@@ -4,12 +4,14 @@ import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
 import { buildApp, type BuiltApp, slackClientOptions } from './app.js';
 import { boltLogger } from './handlers/bolt-logger.js';
+import { slackGroupMembers } from './handlers/remediation-kit.js';
 import { startIncidents } from './handlers/incident-delivery.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { createHttpServer, listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
 import { closeTargets, createTargets, type TargetOverrides } from './targets/index.js';
 
@@ -40,7 +42,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const targets = createTargets(config, log, opts.targets);
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
-  const deps: Deps = { config, log, targets, store, slack, metrics, now: targets.now };
+  const remediations = new RemediationService({ config, log, targets, store, now: targets.now, listGroupMembers: slackGroupMembers(slack) });
+  const deps: Deps = { config, log, targets, store, slack, metrics, remediations, now: targets.now };
   const built = buildApp(deps);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });
   let port: number | undefined;

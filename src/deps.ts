@@ -4,6 +4,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { RemediationService } from './remediations/flow.js';
 import type { Sql } from './store/sql.js';
 import type { Targets } from './targets/index.js';
 
@@ -15,5 +16,7 @@ export interface Deps {
   /** The bot's Web API client (SLACK_API_URL); in console mode it talks to the console's own workspace. */
   slack: WebClient;
   metrics: Metrics;
+  /** The one remediation safety layer, built in bot.ts (its operator cache lives as long as the bot). */
+  remediations: RemediationService;
   now(): Date;
 }

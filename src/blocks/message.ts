@@ -1,6 +1,6 @@
 // A reply as the handlers send it: fallback text, Block Kit, and files too long for a message.
 import type { KnownBlock, View } from '@slack/types';
-import { esc } from '../runbooks/mrkdwn.js';
+import { esc } from './mrkdwn.js';
 
 export { esc };
 

@@ -3,7 +3,7 @@
 // outcome posted in the thread, and the reason and mark-scan-failed modals. Pure functions.
 import type { Button, KnownBlock, PlainTextOption, View } from '@slack/types';
 import { formatDuration } from '../duration.js';
-import type { ActionRow, StoredPreview } from '../store/remediations.js';
+import type { ActionRow, StoredPreview } from '../remediations/action.js';
 import { cutLines, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 import {

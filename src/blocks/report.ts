@@ -4,6 +4,7 @@ import type { Button, KnownBlock } from '@slack/types';
 import type { Finding, NextStep, Report, Status } from '../runbooks/types.js';
 import { remedyActionId, type RemedyButtonValue } from './ids.js';
 import { cutLines, fitBlocks } from './limits.js';
+import { renderRich } from './mrkdwn.js';
 import { context, esc, header, type Message, type OutFile, STATUS_EMOJI, section } from './message.js';
 
 const VERDICT: Record<Status, string> = {
@@ -19,8 +20,13 @@ export interface ReportOptions {
   grafanaUrl?: string;
 }
 
+/** A finding's summary as mrkdwn: plain text escaped, mentions and links in Slack's syntax. */
+export function renderSummary(summary: Finding['summary']): string {
+  return typeof summary === 'string' ? esc(summary) : renderRich(summary);
+}
+
 export function findingLine(f: Finding): string {
-  return `${STATUS_EMOJI[f.status]} *${esc(f.check)}*: ${f.mrkdwn ? f.summary : esc(f.summary)}`;
+  return `${STATUS_EMOJI[f.status]} *${esc(f.check)}*: ${renderSummary(f.summary)}`;
 }
 
 export function reportMessage(report: Report, opts: ReportOptions = {}): Message {

@@ -1,5 +1,4 @@
 // `/dmp help` and `/dmp help <command>`, generated from the registry.
-import type { KnownBlock } from '@slack/types';
 import { context, esc, header, type Message, section } from '../blocks/message.js';
 import { fitBlocks } from '../blocks/limits.js';
 import { findProcedure, PROCEDURES } from '../runbooks/index.js';
@@ -13,7 +12,7 @@ export function usageOf(c: Command): string {
 }
 
 export function helpMessage(commands: Command[], intro?: string): Message {
-  const blocks: KnownBlock[] = [header('dmp-bot: the support runbook in Slack')];
+  const blocks: Message['blocks'] = [header('dmp-bot: the support runbook in Slack')];
   if (intro) blocks.push(section(intro));
   for (const group of GROUP_ORDER) {
     const inGroup = commands.filter((c) => c.group === group);

@@ -5,12 +5,11 @@ import { nothingToDoMessage, previewMessage } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { UserError } from '../errors.js';
 import { scanModalFor } from '../handlers/remediation-kit.js';
-import { remediations } from '../remediations/flow.js';
 import { usageOf } from './help.js';
 import type { Command, CommandRequest } from './types.js';
 
 async function startFlow(deps: Deps, req: CommandRequest, remedy: string, params: Record<string, unknown>): Promise<Message> {
-  const service = remediations(deps);
+  const service = deps.remediations;
   const res = await service.start({ remedy, params, userId: req.userId, channelId: req.channelId });
   switch (res.kind) {
     case 'refused':
@@ -77,7 +76,7 @@ const scanFail: Command = {
   group: 'Remediation',
   async run(deps, req) {
     if (req.args.length > 1) throw usage(this, 'Give one scan ID at most.');
-    const refused = await remediations(deps).refusal(req.userId, req.channelId, 'mark-scan-failed', 'open the mark-scan-failed form');
+    const refused = await deps.remediations.refusal(req.userId, req.channelId, 'mark-scan-failed', 'open the mark-scan-failed form');
     if (refused) throw new UserError(refused);
     const modal = await scanModalFor(deps, { userId: req.userId, channelId: req.channelId }, req.args[0]?.toLowerCase());
     return { text: 'Opening the form to mark a scan failed…', blocks: [section('Opening the form to mark a scan failed…')], modal };

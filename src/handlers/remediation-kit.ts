@@ -12,9 +12,17 @@ import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
 import { incidentCtx } from './actions/incident-common.js';
 import { TargetError } from '../errors.js';
-import { type ActionRow, remediations } from '../remediations/flow.js';
+import type { ActionRow } from '../remediations/flow.js';
 import { describeScan, isMarkable, lookupScan } from '../remediations/mark-scan-failed.js';
 import { redact, redactDeep } from '../redact.js';
+
+/** The operator-group port the remediation service is given: a group's members, from Slack. */
+export function slackGroupMembers(slack: WebClient): (groupId: string) => Promise<string[]> {
+  return async (group) => {
+    const res = await slack.usergroups.users.list({ usergroup: group });
+    return res.users ?? [];
+  };
+}
 
 export interface Place {
   userId: string;
@@ -84,7 +92,7 @@ export async function update(deps: Deps, client: WebClient, channelId: string, t
  * and the outcome go to the thread where it started, and the confirmation ends saying who did what.
  */
 export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow, respond?: RespondFn): Promise<void> {
-  const service = remediations(deps);
+  const service = deps.remediations;
   const label = service.labelOf(row);
   const thread = row.threadTs ?? row.messageTs;
   if (row.messageTs || respond) await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
@@ -131,7 +139,7 @@ export async function scanModalFor(deps: Deps, p: { userId: string; channelId: s
   try {
     const scan = await lookupScan({ targets: deps.targets }, scanId, 1_500);
     if (!scan) return scanFailModal({ metadata: JSON.stringify(meta), scanId });
-    await remediations(deps).auditPreview(p, 'mark-scan-failed', `mark scan ${scan.id} failed: shown (status ${scan.status})`);
+    await deps.remediations.auditPreview(p, 'mark-scan-failed', `mark scan ${scan.id} failed: shown (status ${scan.status})`);
     return scanFailModal({
       metadata: JSON.stringify({ ...meta, s: scan.id }),
       scanId: scan.id,

@@ -62,7 +62,7 @@ async function dedicatedClient(ctx: ActionContext): Promise<pg.Client> {
 
 /** Runs one statement, posting "still running" after each MAINTENANCE_PROGRESS_INTERVAL. */
 async function runWithProgress(ctx: ActionContext, client: pg.Client, step: Step): Promise<number> {
-  const started = Date.now();
+  const started = ctx.now().getTime();
   const every = Math.max(100, ctx.config.MAINTENANCE_PROGRESS_INTERVAL);
   const work = client.query(step.sql).then(() => true as const);
   // Handled here so a failure while a progress post is in flight is not an unhandled rejection;
@@ -72,11 +72,11 @@ async function runWithProgress(ctx: ActionContext, client: pg.Client, step: Step
     const tick = sleep(every);
     try {
       const finished = await Promise.race([work, tick.done.then(() => false as const)]);
-      if (finished) return Date.now() - started;
+      if (finished) return ctx.now().getTime() - started;
     } finally {
       tick.cancel();
     }
-    await ctx.progress(`:hourglass_flowing_sand: \`${step.sql}\` still running after ${formatDuration(Date.now() - started)}`);
+    await ctx.progress(`:hourglass_flowing_sand: \`${step.sql}\` still running after ${formatDuration(ctx.now().getTime() - started)}`);
   }
 }
 

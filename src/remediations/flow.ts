@@ -5,8 +5,9 @@
 // action once; and every preview, approval, refusal and outcome in the audit log.
 // No Slack types: handlers and commands render the results with blocks/remediation.ts.
 import { z } from 'zod';
-import type { Deps } from '../deps.js';
+import type { Config } from '../config.js';
 import { TargetError, UserError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { redact } from '../redact.js';
 import { type AuditOutcome, recordAudit } from '../store/audit.js';
 import {
@@ -18,6 +19,8 @@ import {
   type StoredPreview,
   transition,
 } from '../store/remediations.js';
+import type { Sql } from '../store/sql.js';
+import type { Targets } from '../targets/index.js';
 import { findRemediation } from './index.js';
 import { createOperators, type Operators } from './operators.js';
 import type { ActionContext, AnyRemediation, Outcome, Params, Preview } from './types.js';
@@ -67,15 +70,26 @@ export function sentenceOf(err: unknown): string {
   return redact(`failed: ${(err as Error)?.message ?? String(err)}`);
 }
 
+/** What the service is built with, in bot.ts: no Slack client, only the ports it needs. */
+export interface RemediationDeps {
+  config: Config;
+  log: Logger;
+  targets: Targets;
+  store: Sql;
+  now(): Date;
+  /** The members of an operator user group (S…); the Slack glue answers it with usergroups.users.list. */
+  listGroupMembers(groupId: string): Promise<string[]>;
+}
+
 export class RemediationService {
   readonly operators: Operators;
 
-  constructor(private readonly deps: Pick<Deps, 'config' | 'log' | 'targets' | 'store' | 'now'>, listGroup: (groupId: string) => Promise<string[]>) {
+  constructor(private readonly deps: RemediationDeps) {
     this.operators = createOperators({
       ids: deps.config.DMP_OPERATORS,
-      listGroup,
+      listGroup: deps.listGroupMembers,
       ttlMs: deps.config.OPERATOR_CACHE_TTL,
-      now: () => Date.now(),
+      now: () => deps.now().getTime(),
       log: deps.log,
     });
   }
@@ -355,19 +369,4 @@ export class RemediationService {
       this.deps.log.error({ err }, 'could not write the audit log');
     }
   }
-}
-
-const services = new WeakMap<object, RemediationService>();
-
-/** The one service per running bot (its operator cache lives as long as the bot). */
-export function remediations(deps: Deps): RemediationService {
-  let s = services.get(deps);
-  if (!s) {
-    s = new RemediationService(deps, async (group) => {
-      const res = await deps.slack.usergroups.users.list({ usergroup: group });
-      return res.users ?? [];
-    });
-    services.set(deps, s);
-  }
-  return s;
 }

@@ -133,7 +133,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * posting each new status line once, polling every ROLLOUT_POLL_INTERVAL.
  */
 export async function followRollout(ctx: ActionContext, name: string): Promise<FollowResult> {
-  const started = Date.now();
+  const started = ctx.now().getTime();
   const timeout = ctx.config.ROLLOUT_TIMEOUT;
   const every = Math.max(50, ctx.config.ROLLOUT_POLL_INTERVAL);
   let last = '';
@@ -146,7 +146,7 @@ export async function followRollout(ctx: ActionContext, name: string): Promise<F
       ctx.log.warn({ err, deployment: name }, 'rollout status read failed; retrying');
       state = { done: false, failed: false, message: last || 'Waiting for the rollout status…' };
     }
-    const ms = Date.now() - started;
+    const ms = ctx.now().getTime() - started;
     if (state.done) return { ok: true, end: 'completed', message: state.message, ms };
     if (state.failed) return { ok: false, end: 'failed', message: state.message, ms };
     if (ms >= timeout) {

@@ -28,7 +28,7 @@ export interface ScanCount {
 export async function countKeys(ctx: ActionContext, pattern: string, deadlineMs: number): Promise<ScanCount> {
   const prefix = ctx.targets.redis.prefix;
   const match = `${globEscape(prefix)}${pattern}`;
-  const started = Date.now();
+  const started = ctx.now().getTime();
   let cursor = '0';
   let count = 0;
   const sample: string[] = [];
@@ -37,7 +37,7 @@ export async function countKeys(ctx: ActionContext, pattern: string, deadlineMs:
     cursor = next;
     count += keys.length;
     for (const k of keys) if (sample.length < 5) sample.push(k.slice(prefix.length));
-    if (Date.now() - started > deadlineMs) return { count, sample, complete: cursor === '0' };
+    if (ctx.now().getTime() - started > deadlineMs) return { count, sample, complete: cursor === '0' };
   } while (cursor !== '0');
   return { count, sample, complete: true };
 }
@@ -46,7 +46,7 @@ export async function countKeys(ctx: ActionContext, pattern: string, deadlineMs:
 export async function unlinkMatching(ctx: ActionContext, pattern: string): Promise<{ removed: number; ms: number; complete: boolean }> {
   const prefix = ctx.targets.redis.prefix;
   const match = `${globEscape(prefix)}${pattern}`;
-  const started = Date.now();
+  const started = ctx.now().getTime();
   const every = Math.max(100, ctx.config.MAINTENANCE_PROGRESS_INTERVAL);
   let nextReport = started + every;
   let cursor = '0';
@@ -58,11 +58,11 @@ export async function unlinkMatching(ctx: ActionContext, pattern: string): Promi
       const bare = keys.map((k) => k.slice(prefix.length));
       removed += await ctx.targets.redis.run((r) => r.unlink(...bare));
     }
-    if (Date.now() >= nextReport) {
-      await ctx.progress(`:hourglass_flowing_sand: ${removed} keys removed so far after ${formatDuration(Date.now() - started)}`);
-      nextReport = Date.now() + every;
+    if (ctx.now().getTime() >= nextReport) {
+      await ctx.progress(`:hourglass_flowing_sand: ${removed} keys removed so far after ${formatDuration(ctx.now().getTime() - started)}`);
+      nextReport = ctx.now().getTime() + every;
     }
-    if (Date.now() - started > ctx.config.MAINTENANCE_TIMEOUT) return { removed, ms: Date.now() - started, complete: false };
+    if (ctx.now().getTime() - started > ctx.config.MAINTENANCE_TIMEOUT) return { removed, ms: ctx.now().getTime() - started, complete: false };
   } while (cursor !== '0');
-  return { removed, ms: Date.now() - started, complete: true };
+  return { removed, ms: ctx.now().getTime() - started, complete: true };
 }

@@ -1,5 +1,5 @@
 // Runbook: Monitoring Dashboards: the runbook's table, linked under GRAFANA_URL when it is set.
-import { esc } from './mrkdwn.js';
+import { link } from '../domain/text.js';
 import type { Check, Finding, Procedure } from './types.js';
 
 export const DASHBOARDS = [
@@ -23,9 +23,7 @@ const table: Check = {
     const base = targets.config.GRAFANA_URL;
     const rows: Finding[] = DASHBOARDS.map((d) => {
       if (!base) return { check: d.name, status: 'ok', summary: `${d.purpose}: ${d.path}` };
-      // <, > and | would end Slack's <link> early.
-      const url = grafanaLink(base, d.path).replace(/[<>|]/g, (c) => encodeURIComponent(c));
-      return { check: d.name, status: 'ok', summary: `${esc(d.purpose)}: <${url}>`, mrkdwn: true };
+      return { check: d.name, status: 'ok', summary: [`${d.purpose}: `, link(grafanaLink(base, d.path))] };
     });
     if (!base) rows.unshift({ check: 'Grafana', status: 'unknown', summary: 'not configured — set GRAFANA_URL to get links' });
     return rows;

@@ -3,12 +3,15 @@
 // idx_nodes_scan, Redis memory and the pods' /var/log; VACUUM ANALYZE, REINDEX and a forced
 // log rotation are offered where they fit.
 import { formatDuration } from '../duration.js';
-import { DF_COMMAND, execInPod, rotateLogs } from '../remediations/rotate-logs.js';
+import { DF_COMMAND, execInPod } from '../targets/kube-exec.js';
 import { listAppPods, PLATFORM_APPS } from '../targets/kube-reads.js';
 import { cacheChecks } from './cache-stats.js';
 import { plural } from './lines.js';
 import type { Check, Finding, NextStep, Procedure, Status } from './types.js';
 import { GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
+
+/** The remediation a full /var/log is answered with (src/remediations/rotate-logs.ts). */
+const ROTATE_LOGS = 'rotate-logs';
 
 /** The runbook vacuums weekly. */
 export const VACUUM_EVERY_MS = 7 * 24 * 60 * 60_000;
@@ -147,7 +150,7 @@ export function adviseMaintenance(findings: Finding[]): NextStep[] {
     }
     if (f.check === logVolumes.title) {
       for (const pod of ((f.facts?.full as string[] | undefined) ?? []).slice(0, 3)) {
-        steps.push({ remedy: rotateLogs.id, label: `Rotate logs in ${pod}`, reason: `/var/log in ${pod} is filling up: force a rotation (logrotate -f /etc/logrotate.conf)`, params: { pod } });
+        steps.push({ remedy: ROTATE_LOGS, label: `Rotate logs in ${pod}`, reason: `/var/log in ${pod} is filling up: force a rotation (logrotate -f /etc/logrotate.conf)`, params: { pod } });
       }
     }
   }
@@ -166,7 +169,7 @@ export const maintenance: Procedure = {
   remedies: [
     { id: 'vacuum-analyze', title: 'VACUUM ANALYZE a table', risk: 'low', section: 'Maintenance Procedures › Database Maintenance' },
     { id: 'reindex', title: 'Reindex idx_nodes_scan', risk: 'medium', section: 'Maintenance Procedures › Database Maintenance' },
-    { id: rotateLogs.id, title: 'Force log rotation in a pod', risk: 'low', section: 'Maintenance Procedures › Log Rotation' },
+    { id: ROTATE_LOGS, title: 'Force log rotation in a pod', risk: 'low', section: 'Maintenance Procedures › Log Rotation' },
   ],
   advise: adviseMaintenance,
 };

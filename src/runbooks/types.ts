@@ -1,5 +1,6 @@
 // The runbook registry's vocabulary: procedures made of checks that return findings, and
 // remedies they suggest. No Slack types here: blocks/ renders these, handlers send them.
+import type { RichText } from '../domain/text.js';
 import type { Targets } from '../targets/index.js';
 
 export type Status = 'ok' | 'warn' | 'critical' | 'unknown';
@@ -8,10 +9,8 @@ export interface Finding {
   /** The check's title, e.g. "Queue depth". */
   check: string;
   status: Status;
-  /** One line a tired engineer reads at a glance. */
-  summary: string;
-  /** The summary is Slack mrkdwn the procedure built itself (mentions, links), shown unescaped. */
-  mrkdwn?: boolean;
+  /** One line a tired engineer reads at a glance: plain text, or text with mentions and links that blocks/ renders. */
+  summary: string | RichText;
   /** Further lines (IDs, queries, log lines), cut to Slack's limits when rendered. */
   details?: string[];
   /** Full text too long for a message (a query plan, logs): uploaded as a file. */

@@ -3,40 +3,12 @@
 // RETURNING, so a double click, a redelivered interaction or two operators at once move a
 // row once and only the caller that moved it runs the action.
 import { randomBytes } from 'node:crypto';
+import type { ActionRow, ActionState, StoredPreview } from '../remediations/action.js';
 import type { Sql } from './sql.js';
 
-export type ActionState = 'pending' | 'awaiting_approval' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+export type { ActionRow, ActionState, StoredPreview };
 
 const FINAL_STATES: ActionState[] = ['succeeded', 'failed', 'cancelled', 'expired'];
-
-export interface StoredPreview {
-  summary: string;
-  details?: string[];
-  choices?: Array<{ value: string; label: string }>;
-  nothingToDo?: string;
-}
-
-export interface ActionRow {
-  id: string;
-  remedy: string;
-  params: Record<string, unknown>;
-  preview: StoredPreview;
-  state: ActionState;
-  highRisk: boolean;
-  requestedBy: string;
-  confirmedBy?: string;
-  approvedBy?: string;
-  cancelledBy?: string;
-  reason?: string;
-  channelId: string;
-  messageTs?: string;
-  threadTs?: string;
-  approvalTs?: string;
-  result?: { ok: boolean; summary: string; details?: string[] };
-  createdAt: Date;
-  expiresAt: Date;
-  finishedAt?: Date;
-}
 
 interface DbRow {
   id: string;

@@ -3,6 +3,7 @@
 // reference tables that need no target at all.
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderSummary } from '../../src/blocks/report.js';
 import { UserError } from '../../src/errors.js';
 import { seedPlatform, type SeedSummary } from '@dmp-bot/sim/k8s-fake';
 import { type ReachabilityFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
@@ -83,7 +84,7 @@ describe('Kubernetes procedures', () => {
       const pods = kube.fake.pods('api').map((p) => p.metadata.name);
       expect(report.findings.map((f) => f.check)).toEqual(pods.map((p) => `Logs of ${p}`));
       const f = finding(report, `Logs of ${pods[0]}`);
-      const total = Number(/^(\d+) lines/.exec(f.summary)?.[1]);
+      const total = Number(/^(\d+) lines/.exec(renderSummary(f.summary))?.[1]);
       expect(total).toBeGreaterThan(10);
       expect(f.details?.[0]).toBe(`…and ${total - 10} more lines before these (in the attached file)`);
       expect(f.details).toHaveLength(11);
@@ -207,7 +208,7 @@ describe('Kubernetes procedures', () => {
         const report = await t.run('maintenance');
         const f = finding(report, 'Log volumes');
         expect(f.status).toBe('critical');
-        expect(f.summary.startsWith(`/var/log at most 93% full (${pod}); 1 pod at 80% or more`)).toBe(true);
+        expect(renderSummary(f.summary).startsWith(`/var/log at most 93% full (${pod}); 1 pod at 80% or more`)).toBe(true);
         expect(f.details).toContain(`${pod}  93%`);
         // The scan worker crash-looping since an earlier test cannot be exec'd into; the rest read 78%.
         expect(f.details?.filter((d) => d.endsWith('  78%')).length).toBeGreaterThanOrEqual(4);
@@ -257,7 +258,7 @@ describe('reference procedures', () => {
   it('/dmp dashboards links each dashboard under GRAFANA_URL, or says it is not configured', async () => {
     const linked = makeTargets({ GRAFANA_URL: 'https://grafana.example.com/grafana/' });
     const report = await linked.run('dashboards');
-    expect(finding(report, 'Queue').summary).toBe('Job processing rates: <https://grafana.example.com/grafana/d/queue>');
+    expect(renderSummary(finding(report, 'Queue').summary)).toBe('Job processing rates: <https://grafana.example.com/grafana/d/queue>');
     expect(report.findings).toHaveLength(5);
     const bare = makeTargets({});
     const plain = await bare.run('dashboards');
@@ -269,10 +270,11 @@ describe('reference procedures', () => {
   it('/dmp contacts mentions the configured Slack user and group for each role, on-call via PagerDuty', async () => {
     const t = makeTargets({ ESCALATION_CONTACTS: '{"engineering_lead":"U0LEAD1","dba":"S0DBAS1"}' });
     const report = await t.run('contacts');
-    expect(finding(report, 'On-call Engineer').summary).toContain('PagerDuty');
-    expect(finding(report, 'Engineering Lead').summary).toBe('<@U0LEAD1> — P1, P2 unresolved &gt;1hr');
-    expect(finding(report, 'Database Admin').summary).toBe('<!subteam^S0DBAS1> — Database issues');
-    expect(finding(report, 'Security')).toMatchObject({ status: 'unknown', summary: expect.stringContaining('not configured — set ESCALATION_CONTACTS.security') });
+    expect(renderSummary(finding(report, 'On-call Engineer').summary)).toContain('PagerDuty');
+    expect(renderSummary(finding(report, 'Engineering Lead').summary)).toBe('<@U0LEAD1> — P1, P2 unresolved &gt;1hr');
+    expect(renderSummary(finding(report, 'Database Admin').summary)).toBe('<!subteam^S0DBAS1> — Database issues');
+    expect(finding(report, 'Security').status).toBe('unknown');
+    expect(renderSummary(finding(report, 'Security').summary)).toContain('not configured — set ESCALATION_CONTACTS.security');
     await t.close();
   });
 });

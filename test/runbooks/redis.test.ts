@@ -1,6 +1,7 @@
 // The runbook's Redis procedures against a real Redis under a key prefix of their own: the
 // queue, the workers and their heartbeats, and the cache statistics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderSummary } from '../../src/blocks/report.js';
 import { createTestRedis, REDIS_URL, seedWorkers, type TestRedis } from '../helpers/redis.js';
 import { finding, makeTargets, type TestTargets } from '../helpers/targets.js';
 
@@ -69,7 +70,7 @@ describe('Redis procedures', () => {
     const bare = makeTargets({});
     try {
       const report = await bare.run('queue');
-      expect(report.findings.every((f) => f.status === 'unknown' && f.summary.startsWith('not configured'))).toBe(true);
+      expect(report.findings.every((f) => f.status === 'unknown' && renderSummary(f.summary).startsWith('not configured'))).toBe(true);
     } finally {
       await bare.close();
     }

@@ -4,14 +4,13 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { alreadyText, approvedMessage, expiredMessage } from '../../blocks/remediation.js';
 import { REMEDIATION_APPROVE } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
-import { remediations } from '../../remediations/flow.js';
 import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(REMEDIATION_APPROVE, async ({ ack, body, action, client, respond }) => {
     await ack();
     const place = placeOf(body);
-    const service = remediations(deps);
+    const service = deps.remediations;
     const res = await service.approve({ id: action.value ?? '', ...place });
     switch (res.kind) {
       case 'refused':

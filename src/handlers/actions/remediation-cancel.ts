@@ -3,14 +3,13 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { alreadyText, cancelledMessage } from '../../blocks/remediation.js';
 import { REMEDIATION_CANCEL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
-import { remediations } from '../../remediations/flow.js';
 import { placeOf, tell, update } from '../remediation-kit.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(REMEDIATION_CANCEL, async ({ ack, body, action, client, respond }) => {
     await ack();
     const place = placeOf(body);
-    const service = remediations(deps);
+    const service = deps.remediations;
     const res = await service.cancel({ id: action.value ?? '', ...place });
     switch (res.kind) {
       case 'refused':

@@ -4,7 +4,6 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { alreadyText, expiredMessage, pickBlockId, reasonModal } from '../../blocks/remediation.js';
 import { REMEDIATION_CONFIRM, REMEDIATION_PICK } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
-import { remediations } from '../../remediations/flow.js';
 import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
 
 /** The ticked checkboxes, when the message has them (Slack sends the message's state with the click). */
@@ -18,7 +17,7 @@ export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(REMEDIATION_CONFIRM, async ({ ack, body, action, client, respond }) => {
     await ack();
     const place = placeOf(body);
-    const service = remediations(deps);
+    const service = deps.remediations;
     const id = action.value ?? '';
     const res = await service.confirm({ id, ...place, selected: picked(body, id) });
     switch (res.kind) {

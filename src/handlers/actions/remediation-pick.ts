@@ -3,13 +3,12 @@
 import type { App, BlockAction, CheckboxesAction } from '@slack/bolt';
 import { PICK_BLOCK, REMEDIATION_PICK } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
-import { remediations } from '../../remediations/flow.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<CheckboxesAction>>(REMEDIATION_PICK, async ({ ack, body, action }) => {
     await ack();
     const id = action.block_id.startsWith(`${PICK_BLOCK}:`) ? action.block_id.slice(PICK_BLOCK.length + 1) : '';
     if (!id) return;
-    await remediations(deps).pick({ id, userId: body.user.id, values: action.selected_options.map((o) => o.value ?? '') });
+    await deps.remediations.pick({ id, userId: body.user.id, values: action.selected_options.map((o) => o.value ?? '') });
   });
 }

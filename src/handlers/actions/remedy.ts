@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { REMEDY_ACTION_PATTERN } from '../../blocks/ids.js';
 import { duplicateText, nothingToDoMessage, previewMessage } from '../../blocks/remediation.js';
 import type { Deps } from '../../deps.js';
-import { remediations } from '../../remediations/flow.js';
 import { placeOf, post, scanModalFor, tell, threadOf } from '../remediation-kit.js';
 
 const buttonValue = z.object({
@@ -18,7 +17,7 @@ export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(REMEDY_ACTION_PATTERN, async ({ ack, body, action, client, respond }) => {
     await ack();
     const place = placeOf(body);
-    const service = remediations(deps);
+    const service = deps.remediations;
     let value: z.infer<typeof buttonValue>;
     try {
       value = buttonValue.parse(JSON.parse(action.value ?? ''));

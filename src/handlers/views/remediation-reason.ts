@@ -5,14 +5,13 @@ import { z } from 'zod';
 import { alreadyText, approvalRequestMessage, awaitingMessage, expiredMessage } from '../../blocks/remediation.js';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
-import { remediations } from '../../remediations/flow.js';
 import { post, runAndReport, update } from '../remediation-kit.js';
 
 const meta = z.object({ id: z.string().min(1).max(64) });
 
 export function register(app: App, deps: Deps): void {
   app.view(REASON_MODAL, async ({ ack, body, view, client }) => {
-    const service = remediations(deps);
+    const service = deps.remediations;
     let id: string;
     try {
       id = meta.parse(JSON.parse(view.private_metadata)).id;

@@ -6,13 +6,12 @@ import type { App } from '@slack/bolt';
 import { SCAN_FAIL_MODAL, SCAN_ID_BLOCK, SCAN_ID_INPUT } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
 import { TargetError } from '../../errors.js';
-import { remediations } from '../../remediations/flow.js';
 import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID } from '../../remediations/mark-scan-failed.js';
 import { parseScanModalMeta, runAndReport } from '../remediation-kit.js';
 
 export function register(app: App, deps: Deps): void {
   app.view(SCAN_FAIL_MODAL, async ({ ack, body, view, client }) => {
-    const service = remediations(deps);
+    const service = deps.remediations;
     const userId = body.user.id;
     const meta = parseScanModalMeta(view.private_metadata);
     const errors = (message: string) => ack({ response_action: 'errors', errors: { [SCAN_ID_BLOCK]: message } });

@@ -1,0 +1,33 @@
+// A remediation action as the safety layer tracks it: what was previewed, who asked, confirmed
+// or approved, its state and where the conversation lives. The store persists it; blocks/ renders it.
+
+export type ActionState = 'pending' | 'awaiting_approval' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+export interface StoredPreview {
+  summary: string;
+  details?: string[];
+  choices?: Array<{ value: string; label: string }>;
+  nothingToDo?: string;
+}
+
+export interface ActionRow {
+  id: string;
+  remedy: string;
+  params: Record<string, unknown>;
+  preview: StoredPreview;
+  state: ActionState;
+  highRisk: boolean;
+  requestedBy: string;
+  confirmedBy?: string;
+  approvedBy?: string;
+  cancelledBy?: string;
+  reason?: string;
+  channelId: string;
+  messageTs?: string;
+  threadTs?: string;
+  approvalTs?: string;
+  result?: { ok: boolean; summary: string; details?: string[] };
+  createdAt: Date;
+  expiresAt: Date;
+  finishedAt?: Date;
+}
