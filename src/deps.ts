@@ -16,4 +16,6 @@ export interface Deps {
   slack: WebClient;
   metrics: Metrics;
   now(): Date;
+  /** Runs the incident worker's next round now (work was just stored); bot.ts hands it in. */
+  wakeIncidents?(): void;
 }

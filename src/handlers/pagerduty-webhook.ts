@@ -6,7 +6,6 @@ import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { storeEvent } from '../incidents/events.js';
 import { verifyPagerDutySignature } from '../incidents/signature.js';
-import { wakeIncidents } from '../incidents/wake.js';
 import { type RouteTable, sendJson } from '../http/server.js';
 import { eventTypeLabel } from '../metrics.js';
 
@@ -75,7 +74,7 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
       }
       metrics.webhookEvents.inc({ type: eventTypeLabel(event.event_type), result });
       sendJson(res, 200, { status: result });
-      if (result === 'stored' && event.event_type !== 'pagey.ping') wakeIncidents(deps);
+      if (result === 'stored' && event.event_type !== 'pagey.ping') deps.wakeIncidents?.();
     },
   };
 }
