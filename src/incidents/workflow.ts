@@ -2,8 +2,7 @@
 // timeline entries, queued posts and timers, all in one transaction that holds the incident's
 // row lock. Decisions follow the incident's state and the event's time, not arrival order.
 import { z } from 'zod';
-import type { Config, Severity } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Severity } from '../config.js';
 import { contactsFor } from './contacts.js';
 import { matchProcedure, specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
@@ -15,13 +14,8 @@ import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
 import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';
+import type { WorkflowCtx } from './ctx.js';
 import type { Actor, ChangeKind, Incident, PdRef, PdStatus, PostIntent } from './types.js';
-
-export interface WorkflowCtx {
-  config: Config;
-  log: Logger;
-  now(): Date;
-}
 
 const ref = z.object({ id: z.string(), summary: z.string().optional() });
 
