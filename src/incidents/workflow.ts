@@ -1,7 +1,6 @@
 // The incident workflow on PagerDuty's side: each stored v3 webhook event becomes state changes,
 // timeline entries, queued posts and timers, all in one transaction that holds the incident's
 // row lock. Decisions follow the incident's state and the event's time, not arrival order.
-import { z } from 'zod';
 import type { Severity } from '../config.js';
 import { contactsFor } from './contacts.js';
 import { matchProcedure, specialistRoles } from './match.js';
@@ -15,27 +14,8 @@ import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';
 import type { WorkflowCtx } from './ctx.js';
+import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
 import type { Actor, ChangeKind, Incident, PdRef, PdStatus, PostIntent } from './types.js';
-
-const ref = z.object({ id: z.string(), summary: z.string().optional() });
-
-/** The incident object v3 events carry (and, converted, the REST API's). */
-const snapshotSchema = z.object({
-  id: z.string().min(1).max(64),
-  type: z.literal('incident'),
-  number: z.number().int().optional(),
-  status: z.enum(['triggered', 'acknowledged', 'resolved']),
-  title: z.string().transform((t) => t.slice(0, 1000)),
-  html_url: z.string().optional(),
-  created_at: z.string().optional(),
-  service: ref.optional(),
-  assignees: z.array(ref).optional(),
-  priority: ref.nullable().optional(),
-  urgency: z.string().optional(),
-  incident_key: z.string().nullable().optional(),
-});
-
-export type Snapshot = z.infer<typeof snapshotSchema>;
 
 export interface StoredEvent {
   eventId: string;
@@ -47,48 +27,6 @@ export interface StoredEvent {
 }
 
 export type EventOutcome = 'ping' | 'ignored' | 'created' | 'applied' | 'unchanged' | 'defer';
-
-const agentSchema = z.object({ id: z.string(), summary: z.string().optional(), type: z.string().optional() });
-
-function agentActor(agent: unknown): Actor | undefined {
-  const parsed = agentSchema.safeParse(agent);
-  if (!parsed.success) return undefined;
-  const a = parsed.data;
-  if (a.type && !a.type.startsWith('user')) return { source: 'pagerduty', name: a.summary ?? 'PagerDuty' };
-  return { source: 'pagerduty', pdId: a.id, name: a.summary ?? a.id };
-}
-
-function parseSnapshot(data: unknown): Snapshot | undefined {
-  const parsed = snapshotSchema.safeParse(data);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** The REST API's incident, in the shape webhooks carry. */
-export function snapshotFromRest(rest: unknown): Snapshot | undefined {
-  if (!rest || typeof rest !== 'object') return undefined;
-  const r = rest as Record<string, unknown>;
-  const assignments = Array.isArray(r.assignments) ? (r.assignments as Array<{ assignee?: unknown }>) : [];
-  const priority = r.priority as { id?: string; summary?: string; name?: string } | null | undefined;
-  return parseSnapshot({
-    id: r.id,
-    type: 'incident',
-    number: r.incident_number,
-    status: r.status,
-    title: r.title,
-    html_url: r.html_url,
-    created_at: r.created_at,
-    service: r.service,
-    assignees: assignments.map((a) => a.assignee).filter(Boolean),
-    priority: priority ? { id: priority.id, summary: priority.summary ?? priority.name } : null,
-    urgency: r.urgency,
-    incident_key: r.incident_key ?? null,
-  });
-}
-
-function incidentRefId(data: unknown): string | undefined {
-  const inc = (data as { incident?: { id?: unknown } } | null)?.incident;
-  return typeof inc?.id === 'string' ? inc.id : undefined;
-}
 
 const refs = (list: Array<{ id: string; summary?: string }> | undefined): PdRef[] => (list ?? []).map((a) => ({ id: a.id, summary: a.summary ?? a.id }));
 
