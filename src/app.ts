@@ -2,9 +2,7 @@
 // receiver on /slack/events), Socket Mode, and console (a receiver the console drives).
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bolt';
-import type { WebClientOptions } from '@slack/web-api';
 import type { Deps } from './deps.js';
-import type { Metrics } from './metrics.js';
 import { register as registerDmp } from './handlers/commands/dmp.js';
 import { register as registerRemedy } from './handlers/actions/remedy.js';
 import { register as registerRemediationApprove } from './handlers/actions/remediation-approve.js';
@@ -16,6 +14,7 @@ import { register as registerScanFail } from './handlers/views/scan-fail.js';
 import { singleWorkspaceAuthorize } from './handlers/authorize.js';
 import { type Inflight, trackInflight } from './handlers/inflight.js';
 import { boltLogger } from './handlers/bolt-logger.js';
+import { slackClientOptions } from './handlers/slack-client.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
 import { healthRoutes } from './http/health.js';
@@ -23,31 +22,8 @@ import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
-/** The Web API client's options: a request timeout and a bounded retry policy (its defaults are none and ten retries over half an hour). */
-export function slackClientOptions(apiUrl: string, metrics?: Metrics): WebClientOptions {
-  return {
-    slackApiUrl: apiUrl,
-    ...(metrics ? { fetch: countingFetch(metrics) } : {}),
-    timeout: 10_000,
-    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000, randomize: true },
-  };
-}
-
-/** Counts every Slack Web API call by method and HTTP status for /metrics. */
-function countingFetch(metrics: Metrics): typeof fetch {
-  return async (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const method = /\/api\/([\w.]+)/.exec(url)?.[1] ?? 'upload';
-    try {
-      const res = await fetch(input, init);
-      metrics.apiCalls.inc({ service: 'slack', method, result: String(res.status) });
-      return res;
-    } catch (err) {
-      metrics.apiCalls.inc({ service: 'slack', method, result: 'network_error' });
-      throw err;
-    }
-  };
-}
+// Its home is handlers/slack-client.ts; re-exported for the benchmarks that import it from here.
+export { slackClientOptions };
 
 export function registerListeners(app: App, deps: Deps): void {
   registerDmp(app, deps);

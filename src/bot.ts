@@ -2,10 +2,11 @@
 // main.ts, the sandbox, the benchmarks and the tests all start the bot through here.
 import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
-import { buildApp, type BuiltApp, slackClientOptions } from './app.js';
+import { buildApp, type BuiltApp } from './app.js';
 import { boltLogger } from './handlers/bolt-logger.js';
+import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
-import { startIncidents } from './handlers/incident-delivery.js';
+import { slackClientOptions } from './handlers/slack-client.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { createHttpServer, listen } from './http/server.js';
@@ -43,7 +44,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
   const remediations = new RemediationService({ config, log, targets, store, now: targets.now, listGroupMembers: slackGroupMembers(slack) });
-  const deps: Deps = { config, log, targets, store, slack, metrics, remediations, now: targets.now };
+  // The worker starts once the server listens; until then a wake has nothing to wake.
+  let incidents: IncidentsHandle | undefined;
+  const deps: Deps = { config, log, targets, store, slack, metrics, remediations, now: targets.now, wakeIncidents: () => incidents?.worker.wake() };
   const built = buildApp(deps);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });
   let port: number | undefined;
@@ -58,7 +61,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
   if (config.slackMode === 'socket') await built.app.start();
   // Applies stored PagerDuty events, fires incident timers, sends the Slack and PagerDuty outboxes.
-  const incidents = startIncidents(deps);
+  incidents = startIncidents(deps);
   let stopped = false;
   return {
     deps,

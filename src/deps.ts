@@ -19,4 +19,6 @@ export interface Deps {
   /** The one remediation safety layer, built in bot.ts (its operator cache lives as long as the bot). */
   remediations: RemediationService;
   now(): Date;
+  /** Runs the incident worker's next round now (work was just stored); bot.ts hands it in. */
+  wakeIncidents?(): void;
 }

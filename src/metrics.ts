@@ -2,7 +2,14 @@
 // Counters are bumped where things happen; the gauges of queues, timers and open incidents are
 // read from the bot store when /metrics is scraped (setQueueSource), so they are never stale.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueSnapshot } from './incidents/metrics.js';
+
+/** What the queue gauges show, read from the bot store at each scrape (incidents/metrics.ts collects it). */
+export interface QueueSnapshot {
+  slackByChannel: Array<{ channel: string; n: number }>;
+  pagerDutyPending: number;
+  timersPending: number;
+  incidentsOpen: number;
+}
 
 /** A scrape waits this long for the store at most; a slow store leaves the last figures. */
 const SNAPSHOT_DEADLINE_MS = 1_000;

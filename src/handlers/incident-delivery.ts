@@ -1,9 +1,8 @@
 // Slack glue for the incident worker: renders the outbox's intents with blocks/incident*.ts and
 // sends them through the Web API (SLACK_API_URL) with a client of its own; maps Slack's failures
-// to retry-or-give-up. startIncidents() runs the worker in a bot process and wakes it when
-// webhooks arrive.
+// to retry-or-give-up. startIncidents() runs the worker in a bot process; bot.ts hands its
+// wake() to the webhook route and the incident listeners (deps.wakeIncidents).
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, WebClient } from '@slack/web-api';
-import { slackClientOptions } from '../app.js';
 import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { incidentReply, incidentRoot } from '../blocks/incident.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
@@ -13,11 +12,11 @@ import { reportMessage } from '../blocks/report.js';
 import type { Deps } from '../deps.js';
 import { collectQueues } from '../incidents/metrics.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
-import { registerWaker, unregisterWaker } from '../incidents/wake.js';
 import { DeliveryError, type IncidentSlack, type IncidentWorker, startIncidentWorker, type WorkerOptions } from '../incidents/worker.js';
 import type { Incident } from '../incidents/types.js';
 import { redactDeep } from '../redact.js';
 import { boltLogger } from './bolt-logger.js';
+import { slackClientOptions } from './slack-client.js';
 
 /** Slack answers that retrying cannot fix. */
 const PERMANENT = new Set([
@@ -194,13 +193,11 @@ export interface IncidentsHandle {
 export function startIncidents(deps: Deps, opts: WorkerOptions = {}): IncidentsHandle {
   const pd = pacedPagerDuty(deps);
   const worker = startIncidentWorker(deps, createIncidentSlack(deps, outboxClient(deps)), pd, opts);
-  registerWaker(deps, () => worker.wake());
   // Queue depths, timers and open incidents are read from the store when /metrics is scraped.
   deps.metrics.setQueueSource(() => collectQueues(deps.store, [deps.config.INCIDENTS_CHANNEL]));
   return {
     worker,
     async stop() {
-      unregisterWaker(deps);
       await worker.stop();
     },
   };

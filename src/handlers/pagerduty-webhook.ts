@@ -2,36 +2,18 @@
 // only then answers 2xx (5xx when it cannot store, so PagerDuty retries and nothing is lost);
 // the event is processed after the answer, from the stored row, by the incident worker.
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { storeEvent } from '../incidents/events.js';
+import { incidentIdOf, parseWebhookEnvelope, type WebhookEnvelope } from '../incidents/pagerduty-payload.js';
 import { verifyPagerDutySignature } from '../incidents/signature.js';
-import { wakeIncidents } from '../incidents/wake.js';
 import { type RouteTable, sendJson } from '../http/server.js';
 import { eventTypeLabel } from '../metrics.js';
 
 export const PAGERDUTY_WEBHOOK_PATH = '/pagerduty/webhook';
 
-const envelopeSchema = z.object({
-  event: z.object({
-    id: z.string().min(1).max(128),
-    event_type: z.string().min(1).max(128),
-    resource_type: z.string().max(64).optional(),
-    occurred_at: z.string().max(64).optional(),
-    agent: z.unknown().optional(),
-    data: z.unknown().optional(),
-  }),
-});
-
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
-}
-
-function incidentIdOf(data: unknown): string | undefined {
-  const d = data as { type?: unknown; id?: unknown; incident?: { id?: unknown } } | null | undefined;
-  if (d?.type === 'incident' && typeof d.id === 'string') return d.id.slice(0, 64);
-  return typeof d?.incident?.id === 'string' ? d.incident.id.slice(0, 64) : undefined;
 }
 
 export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
@@ -45,9 +27,9 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
         sendJson(res, 401, { error: 'invalid signature' });
         return;
       }
-      let parsed: z.infer<typeof envelopeSchema>;
+      let parsed: WebhookEnvelope;
       try {
-        parsed = envelopeSchema.parse(JSON.parse(body.toString('utf8')));
+        parsed = parseWebhookEnvelope(body);
       } catch {
         metrics.webhookEvents.inc({ type: 'unknown', result: 'malformed' });
         sendJson(res, 400, { error: 'not a PagerDuty v3 webhook body' });
@@ -75,7 +57,7 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
       }
       metrics.webhookEvents.inc({ type: eventTypeLabel(event.event_type), result });
       sendJson(res, 200, { status: result });
-      if (result === 'stored' && event.event_type !== 'pagey.ping') wakeIncidents(deps);
+      if (result === 'stored' && event.event_type !== 'pagey.ping') deps.wakeIncidents?.();
     },
   };
 }

@@ -14,7 +14,8 @@ import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers } from './timers.js';
 import { type Actor, type Incident, PHASE_LABEL, phaseOf } from './types.js';
-import { onResolved, scheduleSeverityTimers, type WorkflowCtx } from './workflow.js';
+import type { WorkflowCtx } from './ctx.js';
+import { onResolved, scheduleSeverityTimers } from './workflow.js';
 
 export interface SlackUser {
   slackId: string;

@@ -120,7 +120,7 @@ export function pagerDutySpec(perMinute: number): BucketSpec {
 export function storeLimiter(store: Sql, key: string, spec: BucketSpec, now: () => Date, target: 'pagerduty' | 'slack'): CallLimiter {
   return {
     async acquire(maxWaitMs) {
-      const until = Date.now() + maxWaitMs;
+      const until = now().getTime() + maxWaitMs;
       for (;;) {
         let waitMs = 0;
         const got = await store.tx((q) =>
@@ -130,7 +130,7 @@ export function storeLimiter(store: Sql, key: string, spec: BucketSpec, now: () 
           }),
         );
         if (got > 0) return;
-        if (Date.now() + waitMs > until) {
+        if (now().getTime() + waitMs > until) {
           throw new TargetError(target, 'timed_out', `held back ${Math.ceil(waitMs / 1000)}s more to keep within the API's rate limit`);
         }
         await sleep(Math.max(20, Math.min(waitMs, 1000)));

@@ -10,7 +10,8 @@ import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-o
 import { severityMap, severityOf } from './severity.js';
 import { getIncident } from './store.js';
 import type { LaneHooks, WorkerEnv } from './worker-env.js';
-import { createIncident, snapshotFromRest } from './workflow.js';
+import { snapshotFromRest } from './pagerduty-payload.js';
+import { createIncident } from './workflow.js';
 
 export interface PdCallLane {
   /** Claims a batch of due calls and makes them, unless a batch is still in flight; true when one started. */

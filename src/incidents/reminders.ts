@@ -8,7 +8,7 @@ import { getPostmortem, isComplete, utc } from './postmortem.js';
 import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
 import type { DueTimer } from './timers.js';
-import type { WorkflowCtx } from './workflow.js';
+import type { WorkflowCtx } from './ctx.js';
 
 /** Fires one claimed timer; true when it posted something. */
 export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<boolean> {

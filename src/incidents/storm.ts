@@ -9,7 +9,7 @@ import type { Sql } from '../store/sql.js';
 import type { Q } from './store.js';
 import { addTimeline } from './timeline.js';
 import type { Incident } from './types.js';
-import type { WorkflowCtx } from './workflow.js';
+import type { WorkflowCtx } from './ctx.js';
 
 export interface Digest {
   id: number;

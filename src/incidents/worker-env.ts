@@ -7,7 +7,7 @@ import type { Sql } from '../store/sql.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import type { Targets } from '../targets/index.js';
 import type { IncidentSlack } from './delivery.js';
-import type { WorkflowCtx } from './workflow.js';
+import type { WorkflowCtx } from './ctx.js';
 
 export interface WorkerDeps {
   config: Config;

@@ -11,7 +11,7 @@ import { fireTimer } from './reminders.js';
 import { slackLanes } from './slack-lanes.js';
 import { claimDueTimers } from './timers.js';
 import type { LaneHooks, WorkerDeps, WorkerEnv } from './worker-env.js';
-import type { WorkflowCtx } from './workflow.js';
+import type { WorkflowCtx } from './ctx.js';
 
 export { DeliveryError, type DeliveryKind, type IncidentSlack } from './delivery.js';
 export type { WorkerDeps } from './worker-env.js';
@@ -90,13 +90,14 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
       again = false;
       try {
         if (await round()) again = true;
-        if (failingSince !== undefined) log.info({ downForMs: Date.now() - failingSince }, 'incident worker recovered');
+        if (failingSince !== undefined) log.info({ downForMs: deps.now().getTime() - failingSince }, 'incident worker recovered');
         failingSince = undefined;
       } catch (err) {
         // The bot store is down or slow: say so, but not four times a second.
-        failingSince ??= Date.now();
-        if (Date.now() - lastFailureLog > 30_000) {
-          lastFailureLog = Date.now();
+        const t = deps.now().getTime();
+        failingSince ??= t;
+        if (t - lastFailureLog > 30_000) {
+          lastFailureLog = t;
           log.error({ err }, 'incident worker round failed; retrying every poll');
         }
         again = false;

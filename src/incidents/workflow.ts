@@ -1,47 +1,22 @@
 // The incident workflow on PagerDuty's side: each stored v3 webhook event becomes state changes,
 // timeline entries, queued posts and timers, all in one transaction that holds the incident's
-// row lock. Decisions follow the incident's state and the event's time, not arrival order.
-import { z } from 'zod';
-import type { Config, Severity } from '../config.js';
-import type { Logger } from '../log.js';
+// row lock. decide.ts makes the decisions (by the incident's state and the event's time, not
+// arrival order); this module reads the incident, asks, and writes the answer.
+import type { Severity } from '../config.js';
 import { contactsFor } from './contacts.js';
 import { matchProcedure, specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
 import { severityMap, severityOf } from './severity.js';
-import { snapshotIsNewer, statusTransition } from './state.js';
 import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
 import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';
-import type { Actor, ChangeKind, Incident, PdRef, PdStatus, PostIntent } from './types.js';
-
-export interface WorkflowCtx {
-  config: Config;
-  log: Logger;
-  now(): Date;
-}
-
-const ref = z.object({ id: z.string(), summary: z.string().optional() });
-
-/** The incident object v3 events carry (and, converted, the REST API's). */
-const snapshotSchema = z.object({
-  id: z.string().min(1).max(64),
-  type: z.literal('incident'),
-  number: z.number().int().optional(),
-  status: z.enum(['triggered', 'acknowledged', 'resolved']),
-  title: z.string().transform((t) => t.slice(0, 1000)),
-  html_url: z.string().optional(),
-  created_at: z.string().optional(),
-  service: ref.optional(),
-  assignees: z.array(ref).optional(),
-  priority: ref.nullable().optional(),
-  urgency: z.string().optional(),
-  incident_key: z.string().nullable().optional(),
-});
-
-export type Snapshot = z.infer<typeof snapshotSchema>;
+import type { WorkflowCtx } from './ctx.js';
+import { type Decision, decide, type IncidentEvent, mayEcho, noteOf } from './decide.js';
+import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
+import type { Actor, Incident, PdRef } from './types.js';
 
 export interface StoredEvent {
   eventId: string;
@@ -54,57 +29,7 @@ export interface StoredEvent {
 
 export type EventOutcome = 'ping' | 'ignored' | 'created' | 'applied' | 'unchanged' | 'defer';
 
-const agentSchema = z.object({ id: z.string(), summary: z.string().optional(), type: z.string().optional() });
-
-function agentActor(agent: unknown): Actor | undefined {
-  const parsed = agentSchema.safeParse(agent);
-  if (!parsed.success) return undefined;
-  const a = parsed.data;
-  if (a.type && !a.type.startsWith('user')) return { source: 'pagerduty', name: a.summary ?? 'PagerDuty' };
-  return { source: 'pagerduty', pdId: a.id, name: a.summary ?? a.id };
-}
-
-function parseSnapshot(data: unknown): Snapshot | undefined {
-  const parsed = snapshotSchema.safeParse(data);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** The REST API's incident, in the shape webhooks carry. */
-export function snapshotFromRest(rest: unknown): Snapshot | undefined {
-  if (!rest || typeof rest !== 'object') return undefined;
-  const r = rest as Record<string, unknown>;
-  const assignments = Array.isArray(r.assignments) ? (r.assignments as Array<{ assignee?: unknown }>) : [];
-  const priority = r.priority as { id?: string; summary?: string; name?: string } | null | undefined;
-  return parseSnapshot({
-    id: r.id,
-    type: 'incident',
-    number: r.incident_number,
-    status: r.status,
-    title: r.title,
-    html_url: r.html_url,
-    created_at: r.created_at,
-    service: r.service,
-    assignees: assignments.map((a) => a.assignee).filter(Boolean),
-    priority: priority ? { id: priority.id, summary: priority.summary ?? priority.name } : null,
-    urgency: r.urgency,
-    incident_key: r.incident_key ?? null,
-  });
-}
-
-function incidentRefId(data: unknown): string | undefined {
-  const inc = (data as { incident?: { id?: unknown } } | null)?.incident;
-  return typeof inc?.id === 'string' ? inc.id : undefined;
-}
-
 const refs = (list: Array<{ id: string; summary?: string }> | undefined): PdRef[] => (list ?? []).map((a) => ({ id: a.id, summary: a.summary ?? a.id }));
-
-function sameRefs(a: PdRef[], b: PdRef[]): boolean {
-  return a.map((x) => x.id).sort().join(',') === b.map((x) => x.id).sort().join(',');
-}
-
-function names(list: PdRef[]): string {
-  return list.length ? list.map((a) => a.summary).join(', ') : 'nobody';
-}
 
 /** Applies one stored PagerDuty event inside the caller's transaction. */
 export async function applyEvent(q: Q, ctx: WorkflowCtx, ev: StoredEvent): Promise<EventOutcome> {
@@ -127,40 +52,26 @@ export async function applyEvent(q: Q, ctx: WorkflowCtx, ev: StoredEvent): Promi
     if (made.created) outcome = 'created';
   }
 
-  if (ev.eventType === 'incident.annotated') {
-    const content = String((ev.data as { content?: unknown }).content ?? '');
-    const noteId = String((ev.data as { id?: unknown }).id ?? ev.eventId);
-    if (await consumeEcho(q, incident.id, ev.eventType, ctx.now(), content)) {
-      await addTimeline(q, incident.id, { at, kind: 'pagerduty', actor, text: 'Confirmed in PagerDuty: note added', source: 'pagerduty', dedupeKey: `event:${ev.eventId}` });
-      return outcome;
-    }
-    await addTimeline(q, incident.id, { at, kind: 'note', actor, text: `Note in PagerDuty: ${content}`, source: 'pagerduty', dedupeKey: `note:${incident.id}:${noteId}` });
-    await enqueuePost(q, incident, { type: 'note', actor, content }, ctx.now());
-    return 'applied';
-  }
-
-  if (!snapshot) {
-    // Responders, status updates and other events that name the incident without carrying it.
-    const detail = describeOther(ev.eventType, ev.data);
-    const kind: ChangeKind = ev.eventType === 'incident.status_update_published' ? 'status_update' : 'responder';
-    await addTimeline(q, incident.id, { at, kind: kind === 'status_update' ? 'status_update' : 'pagerduty', actor, text: detail, source: 'pagerduty', dedupeKey: `event:${ev.eventId}` });
-    await enqueuePost(q, incident, { type: 'change', change: kind, actor, detail }, ctx.now());
-    return 'applied';
-  }
-
-  const changed = await applySnapshot(q, ctx, incident, snapshot, ev.eventType, at, actor, ev.eventId);
-  return outcome === 'created' ? outcome : changed ? 'applied' : 'unchanged';
+  const now = ctx.now();
+  let echo = false;
+  if (ev.eventType === 'incident.annotated') echo = await consumeEcho(q, incident.id, ev.eventType, now, noteOf(ev).content);
+  else if (snapshot && mayEcho(ev.eventType)) echo = await consumeEcho(q, incident.id, ev.eventType, now);
+  const event: IncidentEvent = { eventId: ev.eventId, type: ev.eventType, at, actor, snapshot, data: ev.data, echo };
+  const decision = decide(incident, event, now, { severityMap: severityMap(ctx.config.INCIDENT_SEVERITY_MAP) });
+  await writeDecision(q, ctx, decision, now);
+  return outcome === 'created' ? outcome : decision.changed ? 'applied' : 'unchanged';
 }
 
-function describeOther(type: string, data: unknown): string {
-  const d = (data ?? {}) as Record<string, unknown>;
-  if (type === 'incident.status_update_published') {
-    const message = d.message ?? (d.status_update as { message?: unknown } | undefined)?.message;
-    return `Status update: ${typeof message === 'string' ? message : '(no text)'}`;
-  }
-  const responder = (d.user as { summary?: unknown } | undefined)?.summary ?? (d.responder as { summary?: unknown } | undefined)?.summary;
-  const what = type.replace(/^incident\./, '').replace(/[._]/g, ' ');
-  return `${what.charAt(0).toUpperCase()}${what.slice(1)}${typeof responder === 'string' ? `: ${responder}` : ''}`;
+/** Writes what decide() returned, in the caller's transaction. */
+async function writeDecision(q: Q, ctx: WorkflowCtx, d: Decision, now: Date): Promise<void> {
+  const i = d.incident;
+  if (d.timers.cancel.length > 0) await cancelTimers(q, i.id, d.timers.cancel, now);
+  for (const e of d.timeline) await addTimeline(q, i.id, e);
+  if (d.timers.rescheduleSeverity) await scheduleSeverityTimers(q, ctx, i, true);
+  if (d.save) await saveIncident(q, i);
+  for (const p of d.posts) await enqueuePost(q, i, p, now);
+  if (d.save) await enqueuePost(q, i, { type: 'update_root' }, now);
+  if (d.resolved) await onResolved(q, ctx, i);
 }
 
 export interface CreateOptions {
@@ -256,102 +167,6 @@ export async function scheduleSeverityTimers(q: Q, ctx: WorkflowCtx, i: Incident
   if ((i.severity === 'P1' || i.severity === 'P2') && i.pdStatus !== 'resolved') {
     await scheduleTimer(q, i.id, 'lead_escalation', new Date(i.receivedAt.getTime() + ctx.config.INCIDENT_LEAD_AFTER), reschedule);
   }
-}
-
-/** Moves an incident on to a snapshot's state; true when anything people can see changed. */
-async function applySnapshot(q: Q, ctx: WorkflowCtx, i: Incident, s: Snapshot, type: string, at: Date, actor: Actor | undefined, eventId: string): Promise<boolean> {
-  const now = ctx.now();
-  const posts: PostIntent[] = [];
-  let visible = false;
-  const echo = type === 'incident.acknowledged' || type === 'incident.resolved' || type === 'incident.triggered' ? false : await consumeEcho(q, i.id, type, now);
-
-  const beforeSeverity = i.severity;
-  const beforeAssignees = i.assignees;
-  const beforePriority = i.priority;
-  if (snapshotIsNewer(i.snapshotAt, at)) {
-    const map = severityMap(ctx.config.INCIDENT_SEVERITY_MAP);
-    i.title = s.title;
-    i.number = s.number ?? i.number;
-    i.htmlUrl = s.html_url ?? i.htmlUrl;
-    if (s.service) {
-      i.serviceId = s.service.id;
-      i.serviceName = s.service.summary ?? i.serviceName;
-    }
-    i.priority = s.priority?.summary ?? (s.priority === null ? undefined : i.priority);
-    i.urgency = s.urgency ?? i.urgency;
-    // A declared severity stands until PagerDuty's priority says otherwise.
-    if (i.priority || !i.declaredBy) i.severity = severityOf(i.priority, i.urgency, map);
-    if (s.assignees) i.assignees = refs(s.assignees);
-    i.snapshotAt = at;
-    visible = i.severity !== beforeSeverity || !sameRefs(i.assignees, beforeAssignees) || i.priority !== beforePriority;
-  }
-
-  const next = statusTransition(i.pdStatus, i.statusAt, type, s.status as PdStatus, at);
-  if (next) {
-    const from = i.pdStatus;
-    i.pdStatus = next;
-    i.statusAt = at;
-    visible = true;
-    if (next !== 'triggered') await cancelTimers(q, i.id, ['ack_reminder'], now);
-    if (next === 'acknowledged') {
-      i.acknowledgedAt = i.acknowledgedAt ?? at;
-      i.acknowledgedBy = actor;
-      const afterMs = at.getTime() - i.triggeredAt.getTime();
-      await addTimeline(q, i.id, { at, kind: 'acknowledged', actor, text: 'Acknowledged in PagerDuty', source: 'pagerduty', dedupeKey: `event:${eventId}` });
-      posts.push({ type: 'change', change: 'acknowledged', actor, afterMs });
-    } else if (next === 'resolved') {
-      i.resolvedAt = at;
-      i.resolvedBy = actor;
-      const afterMs = at.getTime() - i.triggeredAt.getTime();
-      await addTimeline(q, i.id, { at, kind: 'resolved', actor, text: 'Resolved in PagerDuty', source: 'pagerduty', dedupeKey: `event:${eventId}` });
-      posts.push({ type: 'change', change: 'resolved', actor, afterMs });
-    } else if (from === 'resolved') {
-      i.resolvedAt = undefined;
-      i.resolvedBy = undefined;
-      i.mitigatedAt = undefined;
-      i.mitigatedBy = undefined;
-      await addTimeline(q, i.id, { at, kind: 'reopened', actor, text: 'Reopened in PagerDuty', source: 'pagerduty', dedupeKey: `event:${eventId}` });
-      posts.push({ type: 'change', change: 'reopened', actor });
-    } else if (type === 'incident.unacknowledged') {
-      await addTimeline(q, i.id, { at, kind: 'unacknowledged', actor, text: 'Acknowledgement timed out in PagerDuty; triggered again', source: 'pagerduty', dedupeKey: `event:${eventId}` });
-      posts.push({ type: 'change', change: 'unacknowledged', actor });
-    }
-  }
-
-  const confirmed = echo || (!next && (type === 'incident.acknowledged' || type === 'incident.resolved') && s.status === i.pdStatus);
-  if (confirmed) {
-    // PagerDuty's answer to the bot's own call: recorded, not posted again.
-    await addTimeline(q, i.id, { at, kind: 'pagerduty', actor, text: `Confirmed in PagerDuty: ${type.replace(/^incident\./, '').replace(/_/g, ' ')}`, source: 'pagerduty', dedupeKey: `event:${eventId}` });
-  }
-
-  if (!echo) {
-    if (type === 'incident.escalated') {
-      i.escalationLevel += 1;
-      visible = true;
-      const detail = `now with ${names(i.assignees)}`;
-      await addTimeline(q, i.id, { at, kind: 'escalated', actor, text: `Escalated in PagerDuty, ${detail}`, source: 'pagerduty', dedupeKey: `event:${eventId}:escalated` });
-      posts.push({ type: 'change', change: 'escalated', actor, detail });
-    } else if (type === 'incident.reassigned' || type === 'incident.delegated') {
-      visible = true;
-      const detail = names(i.assignees);
-      const change: ChangeKind = type === 'incident.delegated' ? 'delegated' : 'reassigned';
-      await addTimeline(q, i.id, { at, kind: 'reassigned', actor, text: `${change === 'delegated' ? 'Delegated' : 'Reassigned'} in PagerDuty to ${detail}`, source: 'pagerduty', dedupeKey: `event:${eventId}:assigned` });
-      posts.push({ type: 'change', change, actor, detail });
-    } else if (type === 'incident.priority_updated' && (i.priority !== beforePriority || i.severity !== beforeSeverity)) {
-      const detail = `${i.priority ? `priority ${i.priority}, ` : ''}severity ${beforeSeverity} → ${i.severity}`;
-      await addTimeline(q, i.id, { at, kind: 'priority', actor, text: `Priority changed in PagerDuty: ${detail}`, source: 'pagerduty', dedupeKey: `event:${eventId}:priority` });
-      posts.push({ type: 'change', change: 'priority', actor, detail });
-    }
-  }
-
-  if (i.severity !== beforeSeverity && i.pdStatus !== 'resolved') await scheduleSeverityTimers(q, ctx, i, true);
-  if (!visible && posts.length === 0) return false;
-  i.updatedAt = now;
-  await saveIncident(q, i);
-  for (const p of posts) await enqueuePost(q, i, p, now);
-  await enqueuePost(q, i, { type: 'update_root' }, now);
-  if (next === 'resolved') await onResolved(q, ctx, i);
-  return true;
 }
 
 /** Resolution: timers stop, the post-mortem opens with its due date and reminders. */

@@ -1,7 +1,7 @@
 // The incident workflow's tables (migration ids 200–299): received PagerDuty events, incidents
 // and their timeline, the durable outboxes to Slack and PagerDuty, timers and post-mortems,
 // and (201) the shared rate buckets and storm digests.
-import type { Migration } from './migrations.js';
+import type { Migration } from './migration.js';
 
 export const INCIDENT_MIGRATIONS: Migration[] = [
   {

@@ -2,13 +2,8 @@
 // migrate once. Hand-written rather than node-pg-migrate/postgrator: the same runner has to
 // drive both node-postgres and embedded PGlite, and the whole set is a list of SQL strings.
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
+import type { Migration } from './migration.js';
 import type { Sql } from './sql.js';
-
-export interface Migration {
-  id: number;
-  name: string;
-  sql: string;
-}
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -70,15 +65,6 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica
-
-/** Registers more migrations (features add their own tables); ids must be unique. */
-export function addMigrations(more: Migration[]): void {
-  for (const m of more) {
-    if (MIGRATIONS.some((x) => x.id === m.id)) throw new Error(`duplicate migration id ${m.id}`);
-    MIGRATIONS.push(m);
-  }
-  MIGRATIONS.sort((a, b) => a.id - b.id);
-}
 
 export async function migrate(sql: Sql, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
   return sql.tx(async (q) => {

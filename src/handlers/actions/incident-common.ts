@@ -6,7 +6,6 @@ import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import type { ActionCtx, ActionResult, SlackUser } from '../../incidents/actions.js';
 import { incidentByThread } from '../../incidents/store.js';
-import { wakeIncidents } from '../../incidents/wake.js';
 import { redact } from '../../redact.js';
 
 export function incidentCtx(deps: Deps): ActionCtx {
@@ -66,7 +65,7 @@ export async function runIncidentAction(deps: Deps, client: WebClient, body: Act
   let text: string | undefined;
   try {
     const result = await work();
-    wakeIncidents(deps);
+    deps.wakeIncidents?.();
     if (!result.ok) text = result.text;
   } catch (err) {
     if (err instanceof UserError) text = err.message;

@@ -4,7 +4,6 @@ import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { pinNote } from '../../incidents/actions.js';
 import { incidentByThread } from '../../incidents/store.js';
-import { wakeIncidents } from '../../incidents/wake.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
 
 const PIN = ':pushpin:';
@@ -20,7 +19,7 @@ export function register(app: App, deps: Deps): void {
       if (!incident) return;
       const content = m.text.split(PIN).join(' ').replace(/\s+/g, ' ').trim();
       const result = await pinNote(incidentCtx(deps), incident.id, await slackUser(client, deps, m.user), content, `${m.channel}:${m.ts}`);
-      wakeIncidents(deps);
+      deps.wakeIncidents?.();
       if (result.ok) await client.reactions.add({ channel: m.channel, timestamp: m.ts, name: 'pushpin' }).catch(() => undefined);
     } catch (err) {
       deps.log.warn({ err }, 'could not record a pinned message');

@@ -6,7 +6,6 @@ import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, 
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { declare } from '../../incidents/actions.js';
-import { wakeIncidents } from '../../incidents/wake.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
 
 const declaration = z.object({
@@ -47,7 +46,7 @@ export function register(app: App, deps: Deps): void {
     const user = await slackUser(client, deps, body.user.id);
     try {
       const result = await declare(incidentCtx(deps), user, parsed.data, view.id);
-      wakeIncidents(deps);
+      deps.wakeIncidents?.();
       await client.chat.postMessage({ channel: body.user.id, text: result.text });
     } catch (err) {
       const text = err instanceof UserError ? err.message : 'The incident could not be declared: the details are in the bot\'s log.';

@@ -6,7 +6,6 @@ import { PM_ACTION_ITEMS, PM_IMPACT, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIE
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { fillPostmortem } from '../../incidents/actions.js';
-import { wakeIncidents } from '../../incidents/wake.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
 
 const text = z.string().trim().max(3000).optional();
@@ -27,7 +26,7 @@ export function register(app: App, deps: Deps): void {
     await ack();
     try {
       const result = await fillPostmortem(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), parsed.data);
-      wakeIncidents(deps);
+      deps.wakeIncidents?.();
       if (!result.ok) await client.chat.postMessage({ channel: body.user.id, text: result.text });
     } catch (err) {
       const message = err instanceof UserError ? err.message : 'The post-mortem could not be saved: the details are in the bot\'s log.';

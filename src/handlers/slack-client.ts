@@ -1,0 +1,30 @@
+// The Web API client's shared options: a timeout, a bounded retry policy and a fetch that counts
+// calls for /metrics. Used by app.ts, bot.ts and the incident outbox's own client.
+import type { WebClientOptions } from '@slack/web-api';
+import type { Metrics } from '../metrics.js';
+
+/** The Web API client's options: a request timeout and a bounded retry policy (its defaults are none and ten retries over half an hour). */
+export function slackClientOptions(apiUrl: string, metrics?: Metrics): WebClientOptions {
+  return {
+    slackApiUrl: apiUrl,
+    ...(metrics ? { fetch: countingFetch(metrics) } : {}),
+    timeout: 10_000,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000, randomize: true },
+  };
+}
+
+/** Counts every Slack Web API call by method and HTTP status for /metrics. */
+function countingFetch(metrics: Metrics): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const method = /\/api\/([\w.]+)/.exec(url)?.[1] ?? 'upload';
+    try {
+      const res = await fetch(input, init);
+      metrics.apiCalls.inc({ service: 'slack', method, result: String(res.status) });
+      return res;
+    } catch (err) {
+      metrics.apiCalls.inc({ service: 'slack', method, result: 'network_error' });
+      throw err;
+    }
+  };
+}
