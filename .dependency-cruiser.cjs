@@ -57,7 +57,7 @@ module.exports = {
       name: 'foundations-know-no-domain',
       severity: 'error',
       comment: 'Config, logging, metrics, errors and helpers sit under everything; the domain hands them what they report.',
-      from: { path: '^src/(metrics|log|config|errors|redact|duration|async|deps)\\.ts$' },
+      from: { path: '^src/(metrics|log|config|errors|redact|duration|async|backoff)\\.ts$' },
       to: { path: '^src/(incidents|remediations|runbooks|handlers|blocks|commands|console)/' },
     },
     {

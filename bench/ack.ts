@@ -4,9 +4,9 @@
 import { createServer, type Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import pg from 'pg';
-import { slackClientOptions } from '../src/app.js';
+import { slackClientOptions } from '../src/handlers/slack-client.js';
 import { helpMessage } from '../src/commands/help.js';
-import { allCommands } from '../src/commands/registry.js';
+import { commandRegistry } from '../src/commands/registry.js';
 import { ackBody } from '../src/handlers/reply.js';
 import { listen, MAX_BODY_BYTES } from '../src/http/server.js';
 import type { Sample } from './lib/load.js';
@@ -49,7 +49,7 @@ async function startBareBolt(apiUrl: string, variant: Variant, db?: pg.Pool): Pr
       await ack();
       return;
     }
-    const message = helpMessage(allCommands());
+    const message = helpMessage(commandRegistry());
     if (variant === 'help+audit' && db) {
       await db.query('INSERT INTO audit (user_id, channel_id, text) VALUES ($1, $2, $3)', [command.user_id, command.channel_id, command.text]);
     }

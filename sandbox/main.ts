@@ -7,7 +7,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBot } from '../src/bot.js';
-import { registerCommands } from '../src/commands/registry.js';
 import { type Config, ConfigError, loadConfig, loadDotEnv } from '../src/config.js';
 import { type ConsoleOptions, runConsole } from '../src/console/run.js';
 import { CONSOLE_USER } from '../src/console/workspace.js';
@@ -145,12 +144,10 @@ async function main(): Promise<number> {
       }
       throw err;
     }
-    registerCommands(
-      ...sandboxCommands(platform, {
-        incidentsChannel: config.INCIDENTS_CHANNEL,
-        ...(config.INCIDENTS_CHANNEL === SANDBOX_INCIDENTS_CHANNEL ? { incidentsChannelName: 'incidents' } : {}),
-      }),
-    );
+    const commands = sandboxCommands(platform, {
+      incidentsChannel: config.INCIDENTS_CHANNEL,
+      ...(config.INCIDENTS_CHANNEL === SANDBOX_INCIDENTS_CHANNEL ? { incidentsChannelName: 'incidents' } : {}),
+    });
     const sim = platform;
 
     if (!http) {
@@ -158,6 +155,7 @@ async function main(): Promise<number> {
         input: process.stdin,
         output: process.stdout,
         channels: { [SANDBOX_INCIDENTS_CHANNEL]: { name: 'incidents' } },
+        commands,
         async onReady(bot) {
           if (bot.port !== undefined) sim.connectBot(`http://127.0.0.1:${bot.port}`);
           await sim.ready;
@@ -172,7 +170,7 @@ async function main(): Promise<number> {
       process.stderr.write('--http needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from your Slack test app (in the environment or .env).\n');
       return 2;
     }
-    const bot = await startBot(config, { log });
+    const bot = await startBot(config, { log, commands });
     if (bot.port === undefined) throw new Error('the HTTP server did not start');
     sim.connectBot(`http://127.0.0.1:${bot.port}`);
     await sim.ready;

@@ -2,6 +2,7 @@
 // receiver on /slack/events), Socket Mode, and console (a receiver the console drives).
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bolt';
+import type { Command } from './commands/types.js';
 import type { Deps } from './deps.js';
 import { register as registerDmp } from './handlers/commands/dmp.js';
 import { register as registerRemedy } from './handlers/actions/remedy.js';
@@ -14,7 +15,7 @@ import { register as registerScanFail } from './handlers/views/scan-fail.js';
 import { singleWorkspaceAuthorize } from './handlers/authorize.js';
 import { type Inflight, trackInflight } from './handlers/inflight.js';
 import { boltLogger } from './handlers/bolt-logger.js';
-import { slackClientOptions } from './handlers/slack-client.js';
+import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
 import { healthRoutes } from './http/health.js';
@@ -22,11 +23,8 @@ import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
-// Its home is handlers/slack-client.ts; re-exported for the benchmarks that import it from here.
-export { slackClientOptions };
-
-export function registerListeners(app: App, deps: Deps): void {
-  registerDmp(app, deps);
+export function registerListeners(app: App, deps: Deps, commands: readonly Command[]): void {
+  registerDmp(app, deps, commands);
   registerRemedy(app, deps);
   registerRemediationConfirm(app, deps);
   registerRemediationApprove(app, deps);
@@ -54,7 +52,7 @@ class ConsoleReceiver implements Receiver {
   async stop(): Promise<void> {}
 }
 
-export function buildApp(deps: Deps): BuiltApp {
+export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
   const clientOptions = { ...slackClientOptions(config.SLACK_API_URL, deps.metrics), logger };
@@ -78,7 +76,7 @@ export function buildApp(deps: Deps): BuiltApp {
   }
   // First middleware of all, so it counts every listener's whole run.
   const inflight = trackInflight(app);
-  registerListeners(app, deps);
+  registerListeners(app, deps, commands);
   const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })), ...pagerDutyWebhookRoutes(deps) };
   return { app, slackListener, routes, inflight };
 }

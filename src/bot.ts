@@ -3,24 +3,28 @@
 import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
 import { buildApp, type BuiltApp } from './app.js';
+import { commandRegistry } from './commands/registry.js';
+import type { Command } from './commands/types.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
-import { slackClientOptions } from './handlers/slack-client.js';
+import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
 import type { Config } from './config.js';
-import type { Deps } from './deps.js';
 import { createHttpServer, listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
+import { MIGRATIONS } from './store/migrations.js';
 import { closeTargets, createTargets, type TargetOverrides } from './targets/index.js';
 
 /** Kubernetes gives a pod 30 s after SIGTERM by default; leave room to close the pools. */
 const DRAIN_TIMEOUT_MS = 25_000;
 
 export interface BotHandle {
-  deps: Deps;
+  deps: SlackDeps;
+  /** Every `/dmp` command this bot answers. */
+  commands: readonly Command[];
   built: BuiltApp;
   server: Server;
   /** The port the HTTP server listens on, or undefined when it could not (console mode, port taken). */
@@ -35,19 +39,22 @@ export interface StartOptions {
   host?: string;
   /** In console mode a taken port is not fatal: the console works without the HTTP server. */
   portOptional?: boolean;
+  /** Commands beside the production ones: the sandbox's `/dmp sandbox …`, which production never has. */
+  commands?: readonly Command[];
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<BotHandle> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
-  const store = await openStore(config, log);
+  const store = await openStore(config, log, MIGRATIONS);
   const targets = createTargets(config, log, opts.targets);
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
   const remediations = new RemediationService({ config, log, targets, store, now: targets.now, listGroupMembers: slackGroupMembers(slack) });
   // The worker starts once the server listens; until then a wake has nothing to wake.
   let incidents: IncidentsHandle | undefined;
-  const deps: Deps = { config, log, targets, store, slack, metrics, remediations, now: targets.now, wakeIncidents: () => incidents?.worker.wake() };
-  const built = buildApp(deps);
+  const deps: SlackDeps = { config, log, targets, store, slack, metrics, remediations, now: targets.now, wakeIncidents: () => incidents?.worker.wake() };
+  const commands = commandRegistry(opts.commands);
+  const built = buildApp(deps, commands);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });
   let port: number | undefined;
   try {
@@ -65,6 +72,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   let stopped = false;
   return {
     deps,
+    commands,
     built,
     server,
     port,

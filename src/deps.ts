@@ -1,6 +1,5 @@
-// What every command, action and workflow is given: built once in main.ts, faked in tests
-// by pointing the same clients at wire-level fakes.
-import type { WebClient } from '@slack/web-api';
+// What every command, action and route is given: built once in bot.ts (the composition root)
+// and handed in. The Slack client is not here: only the Slack glue gets it (handlers/slack-client.ts).
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -13,8 +12,6 @@ export interface Deps {
   log: Logger;
   targets: Targets;
   store: Sql;
-  /** The bot's Web API client (SLACK_API_URL); in console mode it talks to the console's own workspace. */
-  slack: WebClient;
   metrics: Metrics;
   /** The one remediation safety layer, built in bot.ts (its operator cache lives as long as the bot). */
   remediations: RemediationService;

@@ -11,7 +11,7 @@ export function usageOf(c: Command): string {
   return `/dmp ${c.words.join(' ')}${c.usage ? ` ${c.usage}` : ''}`;
 }
 
-export function helpMessage(commands: Command[], intro?: string): Message {
+export function helpMessage(commands: readonly Command[], intro?: string): Message {
   const blocks: Message['blocks'] = [header('dmp-bot: the support runbook in Slack')];
   if (intro) blocks.push(section(intro));
   for (const group of GROUP_ORDER) {
@@ -24,7 +24,7 @@ export function helpMessage(commands: Command[], intro?: string): Message {
   return { text, blocks: fitBlocks(blocks) };
 }
 
-export function commandHelp(commands: Command[], words: string[]): Message {
+export function commandHelp(commands: readonly Command[], words: string[]): Message {
   const r = resolve(commands, words.join(' '));
   if (!r.command) return helpMessage(commands, `No command \`${esc(words.join(' '))}\`.${r.suggestion ? ` Did you mean \`${usageOf(r.suggestion)}\`?` : ''}`);
   const c = r.command;
@@ -38,7 +38,7 @@ export function commandHelp(commands: Command[], words: string[]): Message {
   return { text: `${usageOf(c)}: ${c.summary}`, blocks: [section(lines.join('\n'))] };
 }
 
-export function helpCommand(all: () => Command[]): Command {
+export function helpCommand(all: () => readonly Command[]): Command {
   return {
     words: ['help'],
     usage: '[command]',

@@ -12,7 +12,7 @@ export function tokenize(text: string): string[] {
 
 export type Resolution = { command: Command; args: string[] } | { command: undefined; suggestion?: Command };
 
-export function resolve(commands: Command[], text: string): Resolution {
+export function resolve(commands: readonly Command[], text: string): Resolution {
   const tokens = tokenize(text);
   const lower = tokens.map((t) => t.toLowerCase());
   let best: Command | undefined;
@@ -24,7 +24,7 @@ export function resolve(commands: Command[], text: string): Resolution {
   return { command: undefined, suggestion: nearest(commands, lower) };
 }
 
-function nearest(commands: Command[], words: string[]): Command | undefined {
+function nearest(commands: readonly Command[], words: string[]): Command | undefined {
   if (words.length === 0) return undefined;
   let best: { c: Command; d: number } | undefined;
   for (const c of commands) {

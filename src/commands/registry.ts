@@ -1,4 +1,5 @@
-// Every `/dmp` command. Features add theirs with one line here.
+// Every `/dmp` command. Features add theirs with one line here; bot.ts builds the list once
+// per bot, with whatever extra commands its start options bring (the sandbox's `/dmp sandbox …`).
 import { auditCommand } from './audit.js';
 import { helpCommand } from './help.js';
 import { incidentCommands } from './incidents.js';
@@ -6,13 +7,10 @@ import { procedureCommands } from './procedures.js';
 import { remediationCommands } from './remediations.js';
 import type { Command } from './types.js';
 
-export function allCommands(): Command[] {
-  return COMMANDS;
+/** The production commands, then `extra` (a word sequence already taken is not replaced), then help over all of them. */
+export function commandRegistry(extra: readonly Command[] = []): Command[] {
+  const list: Command[] = [...procedureCommands, ...remediationCommands, ...incidentCommands, auditCommand];
+  for (const c of extra) if (!list.some((x) => x.words.join(' ') === c.words.join(' '))) list.push(c);
+  list.push(helpCommand(() => list));
+  return list;
 }
-
-/** Adds commands before the bot starts: the sandbox's `/dmp sandbox …`, which production never has. */
-export function registerCommands(...more: Command[]): void {
-  for (const c of more) if (!COMMANDS.some((x) => x.words.join(' ') === c.words.join(' '))) COMMANDS.push(c);
-}
-
-const COMMANDS: Command[] = [...procedureCommands, ...remediationCommands, ...incidentCommands, auditCommand, helpCommand(allCommands)];

@@ -8,7 +8,7 @@ import { within } from '../async.js';
 import { recordAudit } from '../store/audit.js';
 import { helpMessage, usageOf } from './help.js';
 import { resolve } from './parse.js';
-import { allCommands } from './registry.js';
+import type { Command } from './types.js';
 
 const AUDIT_WAIT_MS = 1_000;
 
@@ -24,15 +24,14 @@ export interface CommandRun {
 }
 
 /** Runs the command and awaits its audit record too (the console, tests, non-Slack callers). */
-export async function runCommandText(deps: Deps, ctx: RunContext, text: string): Promise<Message> {
-  const run = await runCommand(deps, ctx, text);
+export async function runCommandText(deps: Deps, commands: readonly Command[], ctx: RunContext, text: string): Promise<Message> {
+  const run = await runCommand(deps, commands, ctx, text);
   await within(run.recorded, AUDIT_WAIT_MS);
   return run.message;
 }
 
-export async function runCommand(deps: Deps, ctx: RunContext, text: string): Promise<CommandRun> {
+export async function runCommand(deps: Deps, commands: readonly Command[], ctx: RunContext, text: string): Promise<CommandRun> {
   const started = performance.now();
-  const commands = allCommands();
   const r = resolve(commands, text);
   let message: Message;
   let outcome: 'ok' | 'error' | 'refused' = 'ok';

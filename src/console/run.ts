@@ -5,6 +5,7 @@
 import { userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { type BotHandle, startBot } from '../bot.js';
+import type { Command } from '../commands/types.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { LineReader } from './line-reader.js';
@@ -19,6 +20,8 @@ export interface ConsoleOptions {
   log?: Logger;
   /** Channel ids to names, so threads elsewhere (#incidents) are labelled. */
   channels?: Record<string, { name: string }>;
+  /** Commands beside the production ones (the sandbox's). */
+  commands?: readonly Command[];
   /** Called once the bot is up, before the first line is read (the sandbox hooks in here). */
   onReady?(bot: BotHandle, workspace: ConsoleWorkspace): Promise<void> | void;
 }
@@ -32,7 +35,7 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
   // Console mode keeps the terminal for replies: only warnings and worse go to stderr.
   const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const workspace = await startConsoleWorkspace({ userName, email: `${userName}@localhost`, print, channels: opts.channels });
-  const bot = await startBot({ ...config, SLACK_API_URL: workspace.apiUrl }, { log, portOptional: true });
+  const bot = await startBot({ ...config, SLACK_API_URL: workspace.apiUrl }, { log, portOptional: true, ...(opts.commands ? { commands: opts.commands } : {}) });
   workspace.attach(bot.built.app);
   await opts.onReady?.(bot, workspace);
 

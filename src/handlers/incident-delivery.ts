@@ -9,14 +9,13 @@ import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
 import { context, type Message } from '../blocks/message.js';
 import { reportMessage } from '../blocks/report.js';
-import type { Deps } from '../deps.js';
 import { collectQueues } from '../incidents/metrics.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { DeliveryError, type IncidentSlack, type IncidentWorker, startIncidentWorker, type WorkerOptions } from '../incidents/worker.js';
 import type { Incident } from '../incidents/types.js';
 import { redactDeep } from '../redact.js';
 import { boltLogger } from './bolt-logger.js';
-import { slackClientOptions } from './slack-client.js';
+import { type SlackDeps, slackClientOptions } from './slack-client.js';
 
 /** Slack answers that retrying cannot fix. */
 const PERMANENT = new Set([
@@ -65,7 +64,7 @@ export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
  * queue, every channel and method, inside the call. No retries inside: the outbox retries by
  * itself, durably and paced, and a retry in here would hold the channel's lane.
  */
-export function outboxClient(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>): WebClient {
+export function outboxClient(deps: Pick<SlackDeps, 'slack' | 'log' | 'metrics'>): WebClient {
   return new WebClient(deps.slack.token, {
     ...slackClientOptions(deps.slack.slackApiUrl, deps.metrics),
     logger: boltLogger(deps.log),
@@ -74,7 +73,7 @@ export function outboxClient(deps: Pick<Deps, 'slack' | 'log' | 'metrics'>): Web
   });
 }
 
-export function createIncidentSlack(deps: Pick<Deps, 'slack' | 'log' | 'config' | 'now'>, client: WebClient = deps.slack): IncidentSlack {
+export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'config' | 'now'>, client: WebClient = deps.slack): IncidentSlack {
   const opts = { statusPageUrl: deps.config.STATUS_PAGE_URL };
 
   async function post(channel: string, m: Message, threadTs?: string, metadata?: { event_type: string; event_payload: Record<string, string> }): Promise<string> {
@@ -190,7 +189,7 @@ export interface IncidentsHandle {
 }
 
 /** Starts the incident worker of a bot process (called by startBot). */
-export function startIncidents(deps: Deps, opts: WorkerOptions = {}): IncidentsHandle {
+export function startIncidents(deps: SlackDeps, opts: WorkerOptions = {}): IncidentsHandle {
   const pd = pacedPagerDuty(deps);
   const worker = startIncidentWorker(deps, createIncidentSlack(deps, outboxClient(deps)), pd, opts);
   // Queue depths, timers and open incidents are read from the store when /metrics is scraped.

@@ -1,6 +1,7 @@
 // The Web API client's shared options: a timeout, a bounded retry policy and a fetch that counts
 // calls for /metrics. Used by app.ts, bot.ts and the incident outbox's own client.
-import type { WebClientOptions } from '@slack/web-api';
+import type { WebClient, WebClientOptions } from '@slack/web-api';
+import type { Deps } from '../deps.js';
 import type { Metrics } from '../metrics.js';
 
 /** The Web API client's options: a request timeout and a bounded retry policy (its defaults are none and ten retries over half an hour). */
@@ -27,4 +28,9 @@ function countingFetch(metrics: Metrics): typeof fetch {
       throw err;
     }
   };
+}
+
+/** What the Slack glue is given: the app's dependencies and the bot's Web API client (SLACK_API_URL; in console mode the console's own Slack). */
+export interface SlackDeps extends Deps {
+  slack: WebClient;
 }

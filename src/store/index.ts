@@ -1,15 +1,16 @@
-// Opens the bot's store from the config and brings its schema up to date.
+// Opens the bot's store from the config and brings its schema up to date with the migrations it is handed.
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Migration } from './migration.js';
 import { migrate } from './migrations.js';
 import { pgliteSql, postgresSql, type Sql } from './sql.js';
 
 export type { Sql };
 
-export async function openStore(config: Pick<Config, 'BOT_DATABASE_URL' | 'DATA_DIR'>, log: Logger): Promise<Sql> {
+export async function openStore(config: Pick<Config, 'BOT_DATABASE_URL' | 'DATA_DIR'>, log: Logger, migrations: Migration[]): Promise<Sql> {
   const sql = config.BOT_DATABASE_URL ? postgresSql(config.BOT_DATABASE_URL, log) : await pgliteSql(join(config.DATA_DIR, 'store'));
-  const applied = await migrate(sql);
+  const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied, kind: sql.kind }, 'bot store migrated');
   return sql;
 }

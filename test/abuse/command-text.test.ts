@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommandText } from '../../src/commands/router.js';
 import { mulberry32 } from '@dmp-bot/sim/random';
-import { allCommands } from '../../src/commands/registry.js';
+import { commandRegistry } from '../../src/commands/registry.js';
 import { startTestBot, type TestBot } from '../helpers/bot.js';
 import { expectWithinSlackLimits, INTERNAL_ERROR } from '../helpers/limits.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
@@ -41,7 +41,7 @@ const NASTY = [
 function generate(count: number, seed = 42): string[] {
   const next = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)] as T;
-  const words = [...new Set(allCommands().flatMap((c) => c.words)), 'api', 'scan-workers', 'graph:*', '10', '5m', 'P1', 'incident', 'fail'];
+  const words = [...new Set(commandRegistry().flatMap((c) => c.words)), 'api', 'scan-workers', 'graph:*', '10', '5m', 'P1', 'incident', 'fail'];
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     const r = next();
@@ -85,7 +85,7 @@ describe('abuse: generated /dmp texts', () => {
     const ctx = { userId: 'U0MALLORY', channelId: 'C0OPS0001' };
     for (let i = 0; i < texts.length; i += 50) {
       const batch = texts.slice(i, i + 50);
-      const replies = await Promise.all(batch.map((text) => runCommandText(t.bot.deps, ctx, text)));
+      const replies = await Promise.all(batch.map((text) => runCommandText(t.bot.deps, t.bot.commands, ctx, text)));
       for (const [j, reply] of replies.entries()) {
         if (reply.modal) continue;
         try {

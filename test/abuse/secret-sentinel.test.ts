@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allCommands } from '../../src/commands/registry.js';
+import { commandRegistry } from '../../src/commands/registry.js';
 import { usageOf } from '../../src/commands/help.js';
 import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
@@ -71,7 +71,7 @@ describe('abuse: a secret sentinel never leaks', () => {
   });
 
   it('runs every command, pages an incident and presses its buttons without the sentinel anywhere', async () => {
-    for (const c of allCommands()) {
+    for (const c of commandRegistry()) {
       const text = `${c.words.join(' ')} ${sampleArgs(c.usage)}`.trim();
       const res = await w.slash(text, ALICE);
       answers.push(res.body);

@@ -4,18 +4,19 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import type { Deps } from '../../deps.js';
 import { runCommand } from '../../commands/router.js';
+import type { Command } from '../../commands/types.js';
 import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
 
-export function register(app: App, deps: Deps): void {
+export function register(app: App, deps: Deps, commands: readonly Command[]): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     const received = performance.now();
     const where = { channelId: command.channel_id, userId: command.user_id };
     // One request id follows the command from ack to the last reply in the logs.
     const log = deps.log.child({ reqId: randomUUID().slice(0, 12), user: command.user_id });
     log.info({ text: (command.text ?? '').slice(0, 200) }, 'slash command');
-    const run = runCommand({ ...deps, log }, where, command.text ?? '');
+    const run = runCommand({ ...deps, log }, commands, where, command.text ?? '');
     const work = run.then((r) => r.message);
     try {
       const ready = await within(work, INLINE_BUDGET_MS);
