@@ -5,10 +5,11 @@ import { WebClient } from '@slack/web-api';
 import { buildApp, type BuiltApp, slackClientOptions } from './app.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { startIncidents } from './handlers/incident-delivery.js';
-import type { Config } from './config.js';
+import { type Config, configSecrets } from './config.js';
 import type { Deps } from './deps.js';
 import { createHttpServer, listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
+import { legacyRedactor, Redactor } from './redact.js';
 import { createMetrics } from './metrics.js';
 import { openStore } from './store/index.js';
 import { closeTargets, createTargets, type TargetOverrides } from './targets/index.js';
@@ -27,6 +28,8 @@ export interface BotHandle {
 
 export interface StartOptions {
   log?: Logger;
+  /** The secrets to scrub from all output; built from the config when not given. */
+  redactor?: Redactor;
   targets?: TargetOverrides;
   /** Listen on this host (tests use 127.0.0.1). */
   host?: string;
@@ -35,14 +38,17 @@ export interface StartOptions {
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<BotHandle> {
-  const log = opts.log ?? createLogger(config.LOG_LEVEL);
+  const redactor = opts.redactor ?? new Redactor(configSecrets(config));
+  // Callers not yet handed the redactor (handlers, TargetError) use redact(): teach it these secrets.
+  redactor.share(legacyRedactor);
+  const log = opts.log ?? createLogger(config.LOG_LEVEL, undefined, redactor);
   const store = await openStore(config, log);
-  const targets = createTargets(config, log, opts.targets);
+  const targets = createTargets(config, log, opts.targets, redactor);
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
   const deps: Deps = { config, log, targets, store, slack, metrics, now: targets.now };
   const built = buildApp(deps);
-  const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });
+  const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes, redactor });
   let port: number | undefined;
   try {
     port = await listen(server, config.PORT, opts.host);
