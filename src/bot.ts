@@ -9,9 +9,10 @@ import { boltLogger } from './handlers/bolt-logger.js';
 import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
 import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
-import type { Config } from './config.js';
+import { type Config, configSecrets } from './config.js';
 import { createHttpServer, listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
+import { legacyRedactor, Redactor } from './redact.js';
 import { createMetrics } from './metrics.js';
 import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
@@ -34,6 +35,8 @@ export interface BotHandle {
 
 export interface StartOptions {
   log?: Logger;
+  /** The secrets to scrub from all output; built from the config when not given. */
+  redactor?: Redactor;
   targets?: TargetOverrides;
   /** Listen on this host (tests use 127.0.0.1). */
   host?: string;
@@ -44,9 +47,12 @@ export interface StartOptions {
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<BotHandle> {
-  const log = opts.log ?? createLogger(config.LOG_LEVEL);
+  const redactor = opts.redactor ?? new Redactor(configSecrets(config));
+  // Callers not yet handed the redactor (handlers, TargetError) use redact(): teach it these secrets.
+  redactor.share(legacyRedactor);
+  const log = opts.log ?? createLogger(config.LOG_LEVEL, undefined, redactor);
   const store = await openStore(config, log, MIGRATIONS);
-  const targets = createTargets(config, log, opts.targets);
+  const targets = createTargets(config, log, opts.targets, redactor);
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
   const remediations = new RemediationService({ config, log, targets, store, now: targets.now, listGroupMembers: slackGroupMembers(slack) });
@@ -55,7 +61,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const deps: SlackDeps = { config, log, targets, store, slack, metrics, remediations, now: targets.now, wakeIncidents: () => incidents?.worker.wake() };
   const commands = commandRegistry(opts.commands);
   const built = buildApp(deps, commands);
-  const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes });
+  const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes, redactor });
   let port: number | undefined;
   try {
     port = await listen(server, config.PORT, opts.host);

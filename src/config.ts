@@ -1,8 +1,8 @@
 // The one place that reads process.env: a zod schema that fails fast with one line naming
-// the variable. Secrets found here are registered with redact() before anything is logged.
+// the variable. configSecrets() names the secrets in it, for the Redactor bot.ts builds.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { registerSecret, registerUrlSecret } from './redact.js';
+import type { RedactorSecrets } from './redact.js';
 
 const optionalText = z
   .string()
@@ -173,10 +173,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
   }
   const raw = result.data;
-  for (const secret of [raw.SLACK_BOT_TOKEN, raw.SLACK_SIGNING_SECRET, raw.SLACK_APP_TOKEN, raw.DMP_ADMIN_TOKEN, raw.PAGERDUTY_API_TOKEN, ...raw.PAGERDUTY_WEBHOOK_SECRETS]) {
-    registerSecret(secret);
-  }
-  for (const u of [raw.BOT_DATABASE_URL, raw.DMP_DATABASE_URL, raw.DMP_REDIS_URL]) registerUrlSecret(u);
 
   let slackMode: SlackMode = 'console';
   if (raw.SLACK_BOT_TOKEN && raw.SLACK_APP_TOKEN) slackMode = 'socket';
@@ -191,6 +187,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const { RESPONSE_TARGETS: _omit, ...rest } = raw;
   return { ...rest, slackMode, responseTargets };
+}
+
+/** The secrets in a config: what a Redactor built from it scrubs from all output. */
+export function configSecrets(c: Config): RedactorSecrets {
+  return {
+    secrets: [c.SLACK_BOT_TOKEN, c.SLACK_SIGNING_SECRET, c.SLACK_APP_TOKEN, c.DMP_ADMIN_TOKEN, c.PAGERDUTY_API_TOKEN, ...c.PAGERDUTY_WEBHOOK_SECRETS],
+    urls: [c.BOT_DATABASE_URL, c.DMP_DATABASE_URL, c.DMP_REDIS_URL],
+  };
 }
 
 /** Loads `.env` from the working directory when there is one; real env wins. */

@@ -1,11 +1,16 @@
 // JSON logs (pino) on stderr, so console mode keeps stdout for replies. Every string that
-// reaches a log line passes through redact().
+// reaches a log line passes through the Redactor handed in.
 import pino, { type Logger } from 'pino';
-import { redact, redactDeep } from './redact.js';
+import { legacyRedactor, type Redactor } from './redact.js';
 
 export type { Logger };
 
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination: pino.DestinationStream = pino.destination(2)): Logger {
+export function createLogger(
+  level: string = process.env.LOG_LEVEL ?? 'info',
+  destination: pino.DestinationStream = pino.destination(2),
+  redactor: Redactor = legacyRedactor,
+): Logger {
+  const redact = (text: string) => redactor.redact(text);
   return pino(
     {
       level,
@@ -18,7 +23,7 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', de
       },
       hooks: {
         logMethod(args, method) {
-          const clean = args.map((a) => (typeof a === 'string' ? redact(a) : a instanceof Error ? a : redactDeep(a)));
+          const clean = args.map((a) => (typeof a === 'string' ? redact(a) : a instanceof Error ? a : redactor.redactDeep(a)));
           method.apply(this, clean as Parameters<typeof method>);
         },
       },

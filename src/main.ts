@@ -1,9 +1,9 @@
 // Start-up: parse the config, start the bot in the chosen mode, stop cleanly on SIGTERM.
 import { startBot } from './bot.js';
-import { type Config, ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { type Config, ConfigError, configSecrets, loadConfig, loadDotEnv } from './config.js';
 import { runConsole } from './console/run.js';
 import { createLogger } from './log.js';
-import { redact } from './redact.js';
+import { Redactor, redact } from './redact.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -21,8 +21,9 @@ async function main(): Promise<void> {
     const code = await runConsole(config, { input: process.stdin, output: process.stdout });
     process.exit(code);
   }
-  const log = createLogger(config.LOG_LEVEL);
-  const bot = await startBot(config, { log });
+  const redactor = new Redactor(configSecrets(config));
+  const log = createLogger(config.LOG_LEVEL, undefined, redactor);
+  const bot = await startBot(config, { log, redactor });
   log.info({ mode: config.slackMode, port: bot.port }, 'dmp-bot ready');
   const shutdown = (signal: string) => {
     log.info({ signal }, 'draining');

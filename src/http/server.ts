@@ -1,7 +1,7 @@
 // The one HTTP server on PORT: Slack (Bolt's receiver), PagerDuty webhooks, health, metrics.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Deps } from '../deps.js';
-import { redact } from '../redact.js';
+import { legacyRedactor, type Redactor } from '../redact.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -25,9 +25,9 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   return Buffer.concat(chunks);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, redactor: Redactor = legacyRedactor): void {
   if (res.headersSent) return;
-  const text = redact(JSON.stringify(body));
+  const text = redactor.redact(JSON.stringify(body));
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -37,10 +37,13 @@ export interface ServerOptions {
   slackPath?: string;
   slackListener?: RequestListener;
   routes: RouteTable;
+  /** Scrubs the server's own answers; the bot's Redactor (bot.ts). */
+  redactor?: Redactor;
 }
 
 export function createHttpServer(opts: ServerOptions): Server {
   const { deps } = opts;
+  const redactor = opts.redactor ?? legacyRedactor;
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
@@ -57,7 +60,7 @@ export function createHttpServer(opts: ServerOptions): Server {
     }
     const route = opts.routes[`${req.method} ${path}`];
     if (!route) {
-      sendJson(res, opts.routes[`GET ${path}`] || opts.routes[`POST ${path}`] ? 405 : 404, { error: 'not found' });
+      sendJson(res, opts.routes[`GET ${path}`] || opts.routes[`POST ${path}`] ? 405 : 404, { error: 'not found' }, redactor);
       req.resume();
       return;
     }
@@ -65,12 +68,12 @@ export function createHttpServer(opts: ServerOptions): Server {
       .then((body) => route(req, res, body))
       .catch((err: unknown) => {
         if (err instanceof BodyTooLarge) {
-          sendJson(res, 413, { error: 'body too large' });
+          sendJson(res, 413, { error: 'body too large' }, redactor);
           req.destroy();
           return;
         }
         deps.log.error({ err, path }, 'HTTP route failed');
-        sendJson(res, 500, { error: 'internal error' });
+        sendJson(res, 500, { error: 'internal error' }, redactor);
       });
   });
 }

@@ -1,6 +1,7 @@
 // Everything that talks to the platform, built once from the config and injected.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { legacyRedactor, type Redactor } from '../redact.js';
 import { systemClock } from './clock.js';
 import { createKube, type Kube } from './kube.js';
 import { createPlatformApi, createReachability, type FetchFn, type PlatformApi, type Reachability } from './platform-api.js';
@@ -23,13 +24,13 @@ export interface TargetOverrides {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createTargets(config: Config, log: Logger, overrides: TargetOverrides = {}): Targets {
+export function createTargets(config: Config, log: Logger, overrides: TargetOverrides = {}, redactor: Redactor = legacyRedactor): Targets {
   const fetchFn = overrides.fetch ?? fetch;
   return {
     config,
     db: createPlatformDb(config.DMP_DATABASE_URL, log.child({ target: 'postgres' })),
     redis: createPlatformRedis(config.DMP_REDIS_URL, config.DMP_REDIS_PREFIX, log.child({ target: 'redis' })),
-    kube: createKube({ kubeconfig: config.KUBECONFIG, namespace: config.DMP_NAMESPACE, env: overrides.env }),
+    kube: createKube({ kubeconfig: config.KUBECONFIG, namespace: config.DMP_NAMESPACE, env: overrides.env, redactor }),
     // HTTP checks get the whole check deadline; the runner's own deadline still bounds them.
     api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn, config.CHECK_DEADLINE),
     reach: createReachability(fetchFn, config.CHECK_DEADLINE),

@@ -2,7 +2,7 @@
 // their recent logs, and a secret's metadata. A secret's values never leave this module.
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { TargetError } from '../errors.js';
-import { registerSecret } from '../redact.js';
+import { legacyRedactor } from '../redact.js';
 import type { Kube, KubeApis } from './kube.js';
 
 /** The platform's deployments and their `app` labels (interface.md). */
@@ -171,7 +171,7 @@ const NEVER_SHOWN = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /**
  * `kubectl get secret <name>` without the values: whether it exists, its key names, when it
- * was created and last changed. The values are registered with redact() on the way past, so
+ * was created and last changed. The values are taught to the Redactor on the way past, so
  * even an accident elsewhere cannot post them, and are dropped here.
  */
 export async function readSecretMetadata(kube: Kube, name: string, timeoutMs?: number): Promise<SecretMetadata> {
@@ -187,8 +187,9 @@ export async function readSecretMetadata(kube: Kube, name: string, timeoutMs?: n
   const data = secret.data ?? {};
   for (const value of Object.values(data)) {
     if (typeof value !== 'string') continue;
-    registerSecret(Buffer.from(value, 'base64').toString('utf8'));
-    registerSecret(value);
+    const redactor = kube.redactor ?? legacyRedactor;
+    redactor.add(Buffer.from(value, 'base64').toString('utf8'));
+    redactor.add(value);
   }
   const meta = secret.metadata ?? {};
   const created = meta.creationTimestamp ? new Date(meta.creationTimestamp) : undefined;

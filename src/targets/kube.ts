@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { NotConfigured, withDeadline } from '../errors.js';
+import type { Redactor } from '../redact.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -17,6 +18,8 @@ export interface Kube {
   readonly configured: boolean;
   readonly namespace: string;
   run<T>(fn: (apis: KubeApis) => Promise<T>, timeoutMs?: number): Promise<T>;
+  /** Learns the secret values read in passing (readSecretMetadata), so no output shows them. */
+  readonly redactor?: Redactor;
 }
 
 const HINT = 'set KUBECONFIG or run in the cluster with a service account';
@@ -26,6 +29,7 @@ export interface KubeOptions {
   namespace?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  redactor?: Redactor;
 }
 
 /** Builds the KubeConfig the way kubectl finds one, or undefined when there is none. */
@@ -69,6 +73,7 @@ export function createKube(opts: KubeOptions): Kube {
   return {
     configured: true,
     namespace: loaded.namespace,
+    ...(opts.redactor ? { redactor: opts.redactor } : {}),
     run: (fn, timeoutMs = defaultTimeout) => withDeadline('kubernetes', timeoutMs, () => fn(apis)),
   };
 }
