@@ -4,6 +4,7 @@
 import type { Button, KnownBlock, PlainTextOption, View } from '@slack/types';
 import { formatDuration } from '../duration.js';
 import type { ActionRow, StoredPreview } from '../remediations/action.js';
+import type { ScanShown } from '../remediations/mark-scan-failed.js';
 import { cutLines, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 import {
@@ -181,6 +182,25 @@ export function reasonModal(a: ActionRow, label: string, metadata: string, twoPe
       context(twoPerson ? 'A second operator must approve it in the thread before it runs.' : 'It runs when you submit.'),
     ],
   };
+}
+
+/** What the mark-scan-failed modal carries in private_metadata: the channel, thread and scan shown. */
+export interface ScanModalMeta {
+  c: string;
+  t?: string;
+  s?: string;
+}
+
+/** The mark-scan-failed modal opened where the operator asked, with the scan the domain looked up, if any. */
+export function scanFailModalFor(p: { channelId: string; threadTs?: string }, shown: ScanShown): View {
+  const meta: ScanModalMeta = { c: p.channelId, ...(p.threadTs ? { t: p.threadTs } : {}) };
+  if (!shown.found) return scanFailModal({ metadata: JSON.stringify(meta), ...(shown.scanId ? { scanId: shown.scanId } : {}) });
+  return scanFailModal({
+    metadata: JSON.stringify({ ...meta, s: shown.found.id }),
+    scanId: shown.found.id,
+    scanLines: shown.found.lines,
+    ...(shown.found.notMarkable ? { notMarkable: shown.found.notMarkable } : {}),
+  });
 }
 
 export interface ScanModalOptions {

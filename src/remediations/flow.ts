@@ -22,6 +22,7 @@ import {
 import type { Sql } from '../store/sql.js';
 import type { Targets } from '../targets/index.js';
 import { findRemediation } from './index.js';
+import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID, type ScanShown } from './mark-scan-failed.js';
 import { createOperators, type Operators } from './operators.js';
 import type { ActionContext, AnyRemediation, Outcome, Params, Preview } from './types.js';
 
@@ -61,6 +62,9 @@ export type StepResult =
   | { kind: 'running'; action: ActionRow };
 
 export type Progress = (text: string) => Promise<void>;
+
+/** A submission of the mark-scan-failed modal, judged: a sentence for the scan ID input, or a running row (undefined for a repeated submission). */
+export type ScanSubmission = { kind: 'error'; message: string } | { kind: 'running'; action: ActionRow | undefined };
 
 /** One line a person reads for any failure; the cause goes to the log. */
 export function sentenceOf(err: unknown): string {
@@ -338,6 +342,65 @@ export class RemediationService {
       this.deps.now(),
     );
     return row;
+  }
+
+  /**
+   * The scan for the mark-scan-failed modal, looked up within a bound so the trigger_id is still
+   * valid when the modal opens; any failure just shows the form without it.
+   */
+  async showScan(where: Where, scanId?: string): Promise<ScanShown> {
+    if (!scanId) return {};
+    try {
+      const scan = await lookupScan({ targets: this.deps.targets }, scanId, 1_500);
+      if (!scan) return { scanId };
+      await this.auditPreview(where, 'mark-scan-failed', `mark scan ${scan.id} failed: shown (status ${scan.status})`);
+      return {
+        scanId,
+        found: {
+          id: scan.id,
+          lines: describeScan(scan, this.deps.now()),
+          ...(isMarkable(scan) ? {} : { notMarkable: `It is ${scan.status}, not pending or running: there is nothing to mark.` }),
+        },
+      };
+    } catch (err) {
+      if (!(err instanceof TargetError)) this.deps.log.warn({ err }, 'scan lookup for the modal failed');
+      return { scanId };
+    }
+  }
+
+  /**
+   * A submission of the mark-scan-failed modal (its own confirmation): an operator, a scan ID
+   * that is a UUID, a scan that exists and is still pending or running; then stored running once
+   * per modal and scan (onceKey), so a repeated submission does nothing.
+   */
+  async submitScanFail(input: Where & { scanId: string; onceKey: string }): Promise<ScanSubmission> {
+    const refused = await this.refusal(input.userId, input.channelId, 'mark-scan-failed', 'submit the mark-scan-failed form');
+    if (refused) return { kind: 'error', message: refused };
+    const parsed = SCAN_ID.safeParse(input.scanId);
+    if (!parsed.success) {
+      await this.auditPreview({ userId: input.userId, channelId: input.channelId }, 'mark-scan-failed', 'rejected a scan ID that is not a UUID', { input: input.scanId.slice(0, 100) });
+      return { kind: 'error', message: `That is not a scan ID: a scan ID is a UUID such as 6f1c1b7e-0000-4000-8000-000000000001.` };
+    }
+    const scanId = parsed.data;
+    let scan: Awaited<ReturnType<typeof lookupScan>>;
+    try {
+      scan = await lookupScan({ targets: this.deps.targets }, scanId, 2_000);
+    } catch (err) {
+      return { kind: 'error', message: err instanceof TargetError ? err.sentence() : 'The scan could not be looked up; try again.' };
+    }
+    if (!scan) return { kind: 'error', message: `There is no scan ${scanId}.` };
+    const lines = describeScan(scan, this.deps.now());
+    if (!isMarkable(scan)) return { kind: 'error', message: `Scan ${scanId} is ${scan.status}, not pending or running: there is nothing to mark.` };
+    const action = await this.startConfirmed({
+      remedy: 'mark-scan-failed',
+      params: { scanId },
+      preview: { summary: markSummary(scan), details: lines },
+      userId: input.userId,
+      channelId: input.channelId,
+      threadTs: input.threadTs,
+      onceKey: `${input.onceKey}:${scanId}`,
+    });
+    return { kind: 'running', action };
   }
 
   /** Audits a preview shown somewhere other than a message (a modal). */
