@@ -4,6 +4,7 @@
 import type { Button, KnownBlock, PlainTextOption, View } from '@slack/types';
 import { formatDuration } from '../duration.js';
 import type { ActionRow, StoredPreview } from '../remediations/action.js';
+import type { StepResult } from '../remediations/flow.js';
 import type { ScanShown } from '../remediations/mark-scan-failed.js';
 import { cutLines, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
@@ -147,6 +148,26 @@ export function approvedMessage(a: ActionRow, label: string): Message {
 
 export function duplicateText(a: ActionRow, label: string): string {
   return `A confirmation for "${label}" is already ${a.state === 'running' ? 'running' : 'waiting'} (requested by <@${a.requestedBy}>); nothing new was started.`;
+}
+
+/**
+ * The one answer to a step that did nothing — not an operator, one's own approval, a bad reason,
+ * an action no longer known (`thing` names it), one already past this step; undefined for the
+ * results each listener answers in its own way.
+ */
+export function refusalText(res: StepResult, labelOf: (a: ActionRow) => string, thing: string): string | undefined {
+  switch (res.kind) {
+    case 'refused':
+    case 'own':
+    case 'invalid':
+      return res.message;
+    case 'unknown':
+      return `I no longer know this ${thing}; nothing was done.`;
+    case 'already':
+      return alreadyText(res.action, labelOf(res.action));
+    default:
+      return undefined;
+  }
 }
 
 export function alreadyText(a: ActionRow, label: string): string {
