@@ -4,6 +4,8 @@
 import type { Button, KnownBlock, PlainTextOption, View } from '@slack/types';
 import { formatDuration } from '../duration.js';
 import type { ActionRow, StoredPreview } from '../remediations/action.js';
+import type { StepResult } from '../remediations/flow.js';
+import type { ScanShown } from '../remediations/mark-scan-failed.js';
 import { cutLines, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 import {
@@ -148,6 +150,26 @@ export function duplicateText(a: ActionRow, label: string): string {
   return `A confirmation for "${label}" is already ${a.state === 'running' ? 'running' : 'waiting'} (requested by <@${a.requestedBy}>); nothing new was started.`;
 }
 
+/**
+ * The one answer to a step that did nothing — not an operator, one's own approval, a bad reason,
+ * an action no longer known (`thing` names it), one already past this step; undefined for the
+ * results each listener answers in its own way.
+ */
+export function refusalText(res: StepResult, labelOf: (a: ActionRow) => string, thing: string): string | undefined {
+  switch (res.kind) {
+    case 'refused':
+    case 'own':
+    case 'invalid':
+      return res.message;
+    case 'unknown':
+      return `I no longer know this ${thing}; nothing was done.`;
+    case 'already':
+      return alreadyText(res.action, labelOf(res.action));
+    default:
+      return undefined;
+  }
+}
+
 export function alreadyText(a: ActionRow, label: string): string {
   const by = a.approvedBy ?? a.confirmedBy ?? a.cancelledBy;
   const state: Record<ActionRow['state'], string> = {
@@ -181,6 +203,25 @@ export function reasonModal(a: ActionRow, label: string, metadata: string, twoPe
       context(twoPerson ? 'A second operator must approve it in the thread before it runs.' : 'It runs when you submit.'),
     ],
   };
+}
+
+/** What the mark-scan-failed modal carries in private_metadata: the channel, thread and scan shown. */
+export interface ScanModalMeta {
+  c: string;
+  t?: string;
+  s?: string;
+}
+
+/** The mark-scan-failed modal opened where the operator asked, with the scan the domain looked up, if any. */
+export function scanFailModalFor(p: { channelId: string; threadTs?: string }, shown: ScanShown): View {
+  const meta: ScanModalMeta = { c: p.channelId, ...(p.threadTs ? { t: p.threadTs } : {}) };
+  if (!shown.found) return scanFailModal({ metadata: JSON.stringify(meta), ...(shown.scanId ? { scanId: shown.scanId } : {}) });
+  return scanFailModal({
+    metadata: JSON.stringify({ ...meta, s: shown.found.id }),
+    scanId: shown.found.id,
+    scanLines: shown.found.lines,
+    ...(shown.found.notMarkable ? { notMarkable: shown.found.notMarkable } : {}),
+  });
 }
 
 export interface ScanModalOptions {

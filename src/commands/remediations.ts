@@ -1,10 +1,9 @@
 // The remediation commands: each starts the same preview/confirm flow as the diagnosis
 // buttons (operators only, preview, Confirm), or opens the mark-scan-failed modal.
 import { type Message, section } from '../blocks/message.js';
-import { nothingToDoMessage, previewMessage } from '../blocks/remediation.js';
+import { nothingToDoMessage, previewMessage, scanFailModalFor } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { UserError } from '../errors.js';
-import { scanModalFor } from '../handlers/remediation-kit.js';
 import { usageOf } from './help.js';
 import type { Command, CommandRequest } from './types.js';
 
@@ -78,7 +77,8 @@ const scanFail: Command = {
     if (req.args.length > 1) throw usage(this, 'Give one scan ID at most.');
     const refused = await deps.remediations.refusal(req.userId, req.channelId, 'mark-scan-failed', 'open the mark-scan-failed form');
     if (refused) throw new UserError(refused);
-    const modal = await scanModalFor(deps, { userId: req.userId, channelId: req.channelId }, req.args[0]?.toLowerCase());
+    const where = { userId: req.userId, channelId: req.channelId };
+    const modal = scanFailModalFor(where, await deps.remediations.showScan(where, req.args[0]?.toLowerCase()));
     return { text: 'Opening the form to mark a scan failed…', blocks: [section('Opening the form to mark a scan failed…')], modal };
   },
 };

@@ -2,18 +2,15 @@
 // something, posting in the action's thread, updating the confirmation so its buttons are gone,
 // and running a confirmed action with its progress and outcome in the thread.
 import type { BlockAction, RespondFn } from '@slack/bolt';
-import type { View } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { section, type Message } from '../blocks/message.js';
-import { finishedMessage, outcomeMessage, runningMessage, scanFailModal } from '../blocks/remediation.js';
+import { finishedMessage, outcomeMessage, runningMessage, type ScanModalMeta } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
 import { incidentCtx } from './actions/incident-common.js';
-import { TargetError } from '../errors.js';
 import type { ActionRow } from '../remediations/flow.js';
-import { describeScan, isMarkable, lookupScan } from '../remediations/mark-scan-failed.js';
 import { redact, redactDeep } from '../redact.js';
 
 /** The operator-group port the remediation service is given: a group's members, from Slack. */
@@ -118,7 +115,6 @@ async function recordInIncident(deps: Deps, channelId: string, threadTs: string 
 }
 
 const scanModalMeta = z.object({ c: z.string(), t: z.string().optional(), s: z.string().optional() });
-export type ScanModalMeta = z.infer<typeof scanModalMeta>;
 
 export function parseScanModalMeta(text: string): ScanModalMeta | undefined {
   try {
@@ -126,28 +122,5 @@ export function parseScanModalMeta(text: string): ScanModalMeta | undefined {
     return r.success ? r.data : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * The mark-scan-failed modal for an operator; with a scan ID given, the scan is looked up and
- * shown at once (within a bound, so the trigger_id is still valid when the modal opens).
- */
-export async function scanModalFor(deps: Deps, p: { userId: string; channelId: string; threadTs?: string }, scanId?: string): Promise<View> {
-  const meta: ScanModalMeta = { c: p.channelId, ...(p.threadTs ? { t: p.threadTs } : {}) };
-  if (!scanId) return scanFailModal({ metadata: JSON.stringify(meta) });
-  try {
-    const scan = await lookupScan({ targets: deps.targets }, scanId, 1_500);
-    if (!scan) return scanFailModal({ metadata: JSON.stringify(meta), scanId });
-    await deps.remediations.auditPreview(p, 'mark-scan-failed', `mark scan ${scan.id} failed: shown (status ${scan.status})`);
-    return scanFailModal({
-      metadata: JSON.stringify({ ...meta, s: scan.id }),
-      scanId: scan.id,
-      scanLines: describeScan(scan, deps.now()),
-      ...(isMarkable(scan) ? {} : { notMarkable: `It is ${scan.status}, not pending or running: there is nothing to mark.` }),
-    });
-  } catch (err) {
-    if (!(err instanceof TargetError)) deps.log.warn({ err }, 'scan lookup for the modal failed');
-    return scanFailModal({ metadata: JSON.stringify(meta), scanId });
   }
 }

@@ -10,6 +10,7 @@ import { TargetError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redact } from '../redact.js';
 import { type AuditOutcome, recordAudit } from '../store/audit.js';
+import type { ActionState } from './action.js';
 import {
   type ActionRow,
   createAction,
@@ -18,10 +19,13 @@ import {
   setMessages,
   type StoredPreview,
   transition,
+  type TransitionGuard,
+  type TransitionSet,
 } from '../store/remediations.js';
 import type { Sql } from '../store/sql.js';
 import type { Targets } from '../targets/index.js';
 import { findRemediation } from './index.js';
+import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID, type ScanShown } from './mark-scan-failed.js';
 import { createOperators, type Operators } from './operators.js';
 import type { ActionContext, AnyRemediation, Outcome, Params, Preview } from './types.js';
 
@@ -61,6 +65,36 @@ export type StepResult =
   | { kind: 'running'; action: ActionRow };
 
 export type Progress = (text: string) => Promise<void>;
+
+/** What a person's press or submission asks of an action. */
+export type StepEvent = 'confirm' | 'reason' | 'approve' | 'cancel' | 'pick';
+
+interface Step {
+  /** The states the event may start from; from any other the action is already past it. */
+  from: readonly ActionState[];
+  /** The states its one atomic UPDATE may lead to. */
+  to: readonly ActionState[];
+  /** Whether an expired confirmation refuses it (and is marked expired); a cancel never waits on the clock. */
+  expires: boolean;
+  /** What a refused non-operator tried, for the audit log; without it (a pick) the refusal is quiet. */
+  attempt?: (label: string) => string;
+}
+
+/**
+ * The one transition table. Previewed and confirmed both live in `pending` (a confirmed
+ * high-risk action stays there until its reason); then `awaiting_approval` under the two-person
+ * rule, `running`, and `succeeded`/`failed` from execute(); `expired` and `cancelled` on the way.
+ */
+export const STEPS: Record<StepEvent, Step> = {
+  confirm: { from: ['pending'], to: ['pending', 'running'], expires: true, attempt: (label) => `confirm ${label}` },
+  reason: { from: ['pending'], to: ['awaiting_approval', 'running'], expires: true, attempt: (label) => `give a reason for ${label}` },
+  approve: { from: ['awaiting_approval'], to: ['running'], expires: true, attempt: (label) => `approve ${label}` },
+  cancel: { from: ['pending', 'awaiting_approval'], to: ['cancelled'], expires: false, attempt: (label) => `cancel ${label}` },
+  pick: { from: ['pending'], to: ['pending'], expires: false },
+};
+
+/** A submission of the mark-scan-failed modal, judged: a sentence for the scan ID input, or a running row (undefined for a repeated submission). */
+export type ScanSubmission = { kind: 'error'; message: string } | { kind: 'running'; action: ActionRow | undefined };
 
 /** One line a person reads for any failure; the cause goes to the log. */
 export function sentenceOf(err: unknown): string {
@@ -180,14 +214,44 @@ export class RemediationService {
     return { kind: 'expired', action: expired };
   }
 
+  /**
+   * The one prelude every step goes through, in this order: the row, the operator check, the
+   * input check (`validate`), the states the table allows, the actor rule (`guard`), the clock.
+   * Gives the row to move, or the answer to give instead.
+   */
+  private async begin(
+    event: StepEvent,
+    input: { id: string; userId: string; channelId?: string },
+    checks: { validate?: (row: ActionRow) => StepResult | undefined; guard?: (row: ActionRow) => Promise<StepResult | undefined> } = {},
+  ): Promise<{ row: ActionRow; answer?: undefined } | { answer: StepResult }> {
+    const step = STEPS[event];
+    const row = await getAction(this.deps.store, input.id);
+    if (!row) return { answer: { kind: 'unknown' } };
+    if (step.attempt) {
+      const refused = await this.refusal(input.userId, input.channelId ?? row.channelId, row.remedy, step.attempt(this.labelOf(row)));
+      if (refused) return { answer: { kind: 'refused', message: refused } };
+    } else if (!(await this.operators.isOperator(input.userId))) return { answer: { kind: 'refused', message: REFUSAL } };
+    const invalid = checks.validate?.(row);
+    if (invalid) return { answer: invalid };
+    if (!step.from.includes(row.state)) return { answer: { kind: 'already', action: row } };
+    const blocked = await checks.guard?.(row);
+    if (blocked) return { answer: blocked };
+    if (step.expires && row.expiresAt <= this.deps.now()) return { answer: await this.expire(row, input.userId) };
+    return { row };
+  }
+
+  /** The one atomic UPDATE of a step: from the states the table allows to one it may lead to. */
+  private async move(event: StepEvent, row: ActionRow, to: ActionState, set?: TransitionSet, guard?: TransitionGuard): Promise<ActionRow | undefined> {
+    const step = STEPS[event];
+    if (!step.to.includes(to)) throw new Error(`a ${event} cannot lead to ${to}`);
+    return transition(this.deps.store, row.id, [...step.from], to, set, guard);
+  }
+
   /** A press of Confirm. High-risk actions go on to a reason (and approval); others run now. */
   async confirm(input: Where & { id: string; selected?: string[] }): Promise<StepResult> {
-    const row = await getAction(this.deps.store, input.id);
-    if (!row) return { kind: 'unknown' };
-    const refused = await this.refusal(input.userId, input.channelId, row.remedy, `confirm ${this.labelOf(row)}`);
-    if (refused) return { kind: 'refused', message: refused };
-    if (row.state !== 'pending') return { kind: 'already', action: row };
-    if (row.expiresAt <= this.deps.now()) return this.expire(row, input.userId);
+    const begun = await this.begin('confirm', input);
+    if (begun.answer) return begun.answer;
+    const { row } = begun;
     await setMessages(this.deps.store, row.id, { messageTs: input.messageTs, threadTs: input.threadTs ?? input.messageTs });
     const remedy = findRemediation(row.remedy);
     if (!remedy) return { kind: 'unknown' };
@@ -196,31 +260,29 @@ export class RemediationService {
     const highRisk = this.isHighRisk(remedy, params);
     if (highRisk) {
       // Stays pending: the reason modal's submission makes the next move.
-      const kept = await transition(this.deps.store, row.id, ['pending'], 'pending', { params, highRisk }, { unexpiredAt: this.deps.now() });
+      const kept = await this.move('confirm', row, 'pending', { params, highRisk }, { unexpiredAt: this.deps.now() });
       if (!kept) return this.settled(row.id, input.userId);
       return { kind: 'needs_reason', action: kept };
     }
-    const running = await transition(this.deps.store, row.id, ['pending'], 'running', { confirmedBy: input.userId, params, highRisk }, { unexpiredAt: this.deps.now() });
+    const running = await this.move('confirm', row, 'running', { confirmedBy: input.userId, params, highRisk }, { unexpiredAt: this.deps.now() });
     if (!running) return this.settled(row.id, input.userId);
     return { kind: 'running', action: running };
   }
 
   /** The reason for a high-risk action: then a second operator's approval, or a run when the rule is off. */
   async submitReason(input: { id: string; userId: string; reason: string }): Promise<StepResult> {
-    const row = await getAction(this.deps.store, input.id);
-    if (!row) return { kind: 'unknown' };
-    const refused = await this.refusal(input.userId, row.channelId, row.remedy, `give a reason for ${this.labelOf(row)}`);
-    if (refused) return { kind: 'refused', message: refused };
     const parsed = reasonText.safeParse(input.reason);
-    if (!parsed.success) return { kind: 'invalid', action: row, message: parsed.error.issues[0]?.message ?? 'a reason is needed' };
-    if (row.state !== 'pending') return { kind: 'already', action: row };
-    if (row.expiresAt <= this.deps.now()) return this.expire(row, input.userId);
+    const begun = await this.begin('reason', input, {
+      validate: (row) => (parsed.success ? undefined : { kind: 'invalid', action: row, message: parsed.error.issues[0]?.message ?? 'a reason is needed' }),
+    });
+    if (begun.answer) return begun.answer;
+    if (!parsed.success) return { kind: 'unknown' };
+    const { row } = begun;
     const now = this.deps.now();
     if (this.deps.config.TWO_PERSON_RULE) {
-      const waiting = await transition(
-        this.deps.store,
-        row.id,
-        ['pending'],
+      const waiting = await this.move(
+        'reason',
+        row,
         'awaiting_approval',
         { confirmedBy: input.userId, reason: parsed.data, expiresAt: new Date(now.getTime() + this.deps.config.CONFIRM_TTL) },
         { unexpiredAt: now },
@@ -237,47 +299,44 @@ export class RemediationService {
       });
       return { kind: 'awaiting', action: waiting };
     }
-    const running = await transition(this.deps.store, row.id, ['pending'], 'running', { confirmedBy: input.userId, reason: parsed.data }, { unexpiredAt: now });
+    const running = await this.move('reason', row, 'running', { confirmedBy: input.userId, reason: parsed.data }, { unexpiredAt: now });
     if (!running) return this.settled(row.id, input.userId);
     return { kind: 'running', action: running };
   }
 
   /** A press of Approve: a second operator, never the one who asked. */
   async approve(input: Where & { id: string }): Promise<StepResult> {
-    const row = await getAction(this.deps.store, input.id);
-    if (!row) return { kind: 'unknown' };
-    const refused = await this.refusal(input.userId, input.channelId, row.remedy, `approve ${this.labelOf(row)}`);
-    if (refused) return { kind: 'refused', message: refused };
-    if (row.state !== 'awaiting_approval') return { kind: 'already', action: row };
-    if (input.userId === row.requestedBy || input.userId === row.confirmedBy) {
-      await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'refused', text: `approve ${this.labelOf(row)}`, reason: 'two-person rule: the requester cannot approve', detail: { id: row.id } });
-      return { kind: 'own', action: row, message: OWN_APPROVAL };
-    }
-    if (row.expiresAt <= this.deps.now()) return this.expire(row, input.userId);
-    const running = await transition(this.deps.store, row.id, ['awaiting_approval'], 'running', { approvedBy: input.userId }, { unexpiredAt: this.deps.now(), notSameAs: input.userId });
+    const begun = await this.begin('approve', input, {
+      guard: async (row) => {
+        if (input.userId !== row.requestedBy && input.userId !== row.confirmedBy) return undefined;
+        await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'refused', text: `approve ${this.labelOf(row)}`, reason: 'two-person rule: the requester cannot approve', detail: { id: row.id } });
+        return { kind: 'own', action: row, message: OWN_APPROVAL };
+      },
+    });
+    if (begun.answer) return begun.answer;
+    const { row } = begun;
+    const running = await this.move('approve', row, 'running', { approvedBy: input.userId }, { unexpiredAt: this.deps.now(), notSameAs: input.userId });
     if (!running) return this.settled(row.id, input.userId);
     await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'approved', text: `approved ${this.labelOf(row)}`, reason: row.reason, detail: { id: row.id, requestedBy: row.requestedBy, confirmedBy: row.confirmedBy } });
     return { kind: 'running', action: running };
   }
 
   async cancel(input: Where & { id: string }): Promise<StepResult> {
-    const row = await getAction(this.deps.store, input.id);
-    if (!row) return { kind: 'unknown' };
-    const refused = await this.refusal(input.userId, input.channelId, row.remedy, `cancel ${this.labelOf(row)}`);
-    if (refused) return { kind: 'refused', message: refused };
-    const cancelled = await transition(this.deps.store, row.id, ['pending', 'awaiting_approval'], 'cancelled', { cancelledBy: input.userId });
+    const begun = await this.begin('cancel', input);
+    if (begun.answer) return begun.answer;
+    const { row } = begun;
+    const cancelled = await this.move('cancel', row, 'cancelled', { cancelledBy: input.userId });
     if (!cancelled) return this.settled(row.id, input.userId);
     await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'cancelled', text: `cancelled ${this.labelOf(row)}`, detail: { id: row.id } });
     return { kind: 'cancelled', action: cancelled };
   }
 
-  /** Remembers ticked checkboxes while the action waits; the Confirm press reads them too. */
+  /** Remembers ticked checkboxes while the action waits; the Confirm press reads them too. Anything else is ignored quietly. */
   async pick(input: { id: string; userId: string; values: string[] }): Promise<void> {
-    const row = await getAction(this.deps.store, input.id);
-    const remedy = row ? findRemediation(row.remedy) : undefined;
-    if (!row || !remedy?.select || row.state !== 'pending') return;
-    if (!(await this.operators.isOperator(input.userId))) return;
-    await transition(this.deps.store, row.id, ['pending'], 'pending', { params: remedy.select(row.params, input.values) });
+    const begun = await this.begin('pick', input, { validate: (row) => (findRemediation(row.remedy)?.select ? undefined : { kind: 'unknown' }) });
+    if (begun.answer) return;
+    const select = findRemediation(begun.row.remedy)?.select;
+    if (select) await this.move('pick', begun.row, 'pending', { params: select(begun.row.params, input.values) });
   }
 
   /**
@@ -338,6 +397,65 @@ export class RemediationService {
       this.deps.now(),
     );
     return row;
+  }
+
+  /**
+   * The scan for the mark-scan-failed modal, looked up within a bound so the trigger_id is still
+   * valid when the modal opens; any failure just shows the form without it.
+   */
+  async showScan(where: Where, scanId?: string): Promise<ScanShown> {
+    if (!scanId) return {};
+    try {
+      const scan = await lookupScan({ targets: this.deps.targets }, scanId, 1_500);
+      if (!scan) return { scanId };
+      await this.auditPreview(where, 'mark-scan-failed', `mark scan ${scan.id} failed: shown (status ${scan.status})`);
+      return {
+        scanId,
+        found: {
+          id: scan.id,
+          lines: describeScan(scan, this.deps.now()),
+          ...(isMarkable(scan) ? {} : { notMarkable: `It is ${scan.status}, not pending or running: there is nothing to mark.` }),
+        },
+      };
+    } catch (err) {
+      if (!(err instanceof TargetError)) this.deps.log.warn({ err }, 'scan lookup for the modal failed');
+      return { scanId };
+    }
+  }
+
+  /**
+   * A submission of the mark-scan-failed modal (its own confirmation): an operator, a scan ID
+   * that is a UUID, a scan that exists and is still pending or running; then stored running once
+   * per modal and scan (onceKey), so a repeated submission does nothing.
+   */
+  async submitScanFail(input: Where & { scanId: string; onceKey: string }): Promise<ScanSubmission> {
+    const refused = await this.refusal(input.userId, input.channelId, 'mark-scan-failed', 'submit the mark-scan-failed form');
+    if (refused) return { kind: 'error', message: refused };
+    const parsed = SCAN_ID.safeParse(input.scanId);
+    if (!parsed.success) {
+      await this.auditPreview({ userId: input.userId, channelId: input.channelId }, 'mark-scan-failed', 'rejected a scan ID that is not a UUID', { input: input.scanId.slice(0, 100) });
+      return { kind: 'error', message: `That is not a scan ID: a scan ID is a UUID such as 6f1c1b7e-0000-4000-8000-000000000001.` };
+    }
+    const scanId = parsed.data;
+    let scan: Awaited<ReturnType<typeof lookupScan>>;
+    try {
+      scan = await lookupScan({ targets: this.deps.targets }, scanId, 2_000);
+    } catch (err) {
+      return { kind: 'error', message: err instanceof TargetError ? err.sentence() : 'The scan could not be looked up; try again.' };
+    }
+    if (!scan) return { kind: 'error', message: `There is no scan ${scanId}.` };
+    const lines = describeScan(scan, this.deps.now());
+    if (!isMarkable(scan)) return { kind: 'error', message: `Scan ${scanId} is ${scan.status}, not pending or running: there is nothing to mark.` };
+    const action = await this.startConfirmed({
+      remedy: 'mark-scan-failed',
+      params: { scanId },
+      preview: { summary: markSummary(scan), details: lines },
+      userId: input.userId,
+      channelId: input.channelId,
+      threadTs: input.threadTs,
+      onceKey: `${input.onceKey}:${scanId}`,
+    });
+    return { kind: 'running', action };
   }
 
   /** Audits a preview shown somewhere other than a message (a modal). */

@@ -25,6 +25,13 @@ export interface ScanInfo {
   errorMessage?: string;
 }
 
+/** What the mark-scan-failed modal shows when it opens: the scan, when it could be looked up in time. */
+export interface ScanShown {
+  scanId?: string;
+  /** Set when the scan was found: its lines, and why it cannot be marked, if it cannot. */
+  found?: { id: string; lines: string[]; notMarkable?: string };
+}
+
 /** The scan as the operator should see it before changing it; undefined when there is none. */
 export async function lookupScan(ctx: Pick<ActionContext, 'targets'>, id: string, timeoutMs = 2_000): Promise<ScanInfo | undefined> {
   const rows = await ctx.targets.db.query<{ id: string; status: string; name: string | null; created_at: Date; updated_at: Date; error_message: string | null }>(

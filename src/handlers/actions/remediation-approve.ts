@@ -1,7 +1,7 @@
 // "Approve" on a high-risk request: a second operator, never the requester (two-person rule).
 // The press that moves the row runs the action; every other press is told why nothing happened.
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { alreadyText, approvedMessage, expiredMessage } from '../../blocks/remediation.js';
+import { approvedMessage, expiredMessage, refusalText } from '../../blocks/remediation.js';
 import { REMEDIATION_APPROVE } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
 import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
@@ -12,14 +12,9 @@ export function register(app: App, deps: Deps): void {
     const place = placeOf(body);
     const service = deps.remediations;
     const res = await service.approve({ id: action.value ?? '', ...place });
+    const refused = refusalText(res, (a) => service.labelOf(a), 'request');
+    if (refused) return tell(deps, client, place, refused, respond);
     switch (res.kind) {
-      case 'refused':
-      case 'own':
-        return tell(deps, client, place, res.message, respond);
-      case 'unknown':
-        return tell(deps, client, place, 'I no longer know this request; nothing was done.', respond);
-      case 'already':
-        return tell(deps, client, place, alreadyText(res.action, service.labelOf(res.action)), respond);
       case 'expired': {
         const label = service.labelOf(res.action);
         await update(deps, client, place.channelId, place.messageTs, expiredMessage(res.action, label), respond);

@@ -1,6 +1,6 @@
 // "Cancel" on a preview or an approval request: the action will not run, and both messages say who cancelled it.
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { alreadyText, cancelledMessage } from '../../blocks/remediation.js';
+import { cancelledMessage, refusalText } from '../../blocks/remediation.js';
 import { REMEDIATION_CANCEL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
 import { placeOf, tell, update } from '../remediation-kit.js';
@@ -11,9 +11,9 @@ export function register(app: App, deps: Deps): void {
     const place = placeOf(body);
     const service = deps.remediations;
     const res = await service.cancel({ id: action.value ?? '', ...place });
+    const refused = refusalText(res, (a) => service.labelOf(a), 'confirmation');
+    if (refused) return tell(deps, client, place, refused, respond);
     switch (res.kind) {
-      case 'refused':
-        return tell(deps, client, place, res.message, respond);
       case 'cancelled': {
         const label = service.labelOf(res.action);
         const message = cancelledMessage(res.action, label);
@@ -23,8 +23,6 @@ export function register(app: App, deps: Deps): void {
         }
         return;
       }
-      case 'already':
-        return tell(deps, client, place, alreadyText(res.action, service.labelOf(res.action)), respond);
       default:
         return tell(deps, client, place, 'I no longer know this confirmation; nothing was done.', respond);
     }

@@ -1,7 +1,7 @@
 // "Confirm" on a preview: ack, then one atomic step decides — run it now, ask for a reason (high
 // risk), or tell the presser it expired or was already done. Only the press that moved the row runs it.
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { alreadyText, expiredMessage, pickBlockId, reasonModal } from '../../blocks/remediation.js';
+import { expiredMessage, pickBlockId, reasonModal, refusalText } from '../../blocks/remediation.js';
 import { REMEDIATION_CONFIRM, REMEDIATION_PICK } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
 import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
@@ -20,13 +20,9 @@ export function register(app: App, deps: Deps): void {
     const service = deps.remediations;
     const id = action.value ?? '';
     const res = await service.confirm({ id, ...place, selected: picked(body, id) });
+    const refused = refusalText(res, (a) => service.labelOf(a), 'confirmation');
+    if (refused) return tell(deps, client, place, refused, respond);
     switch (res.kind) {
-      case 'refused':
-        return tell(deps, client, place, res.message, respond);
-      case 'unknown':
-        return tell(deps, client, place, 'I no longer know this confirmation; nothing was done.', respond);
-      case 'already':
-        return tell(deps, client, place, alreadyText(res.action, service.labelOf(res.action)), respond);
       case 'expired':
         await update(deps, client, place.channelId, place.messageTs, expiredMessage(res.action, service.labelOf(res.action)), respond);
         return tell(deps, client, place, 'This confirmation expired; nothing was done. Run the command again for a fresh preview.', respond);

@@ -4,9 +4,9 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { z } from 'zod';
 import { REMEDY_ACTION_PATTERN } from '../../blocks/ids.js';
-import { duplicateText, nothingToDoMessage, previewMessage } from '../../blocks/remediation.js';
+import { duplicateText, nothingToDoMessage, previewMessage, scanFailModalFor } from '../../blocks/remediation.js';
 import type { Deps } from '../../deps.js';
-import { placeOf, post, scanModalFor, tell, threadOf } from '../remediation-kit.js';
+import { placeOf, post, tell, threadOf } from '../remediation-kit.js';
 
 const buttonValue = z.object({
   remedy: z.string().max(64),
@@ -30,7 +30,7 @@ export function register(app: App, deps: Deps): void {
       const refused = await service.refusal(place.userId, place.channelId, 'mark-scan-failed', 'open the mark-scan-failed form');
       if (refused) return tell(deps, client, place, refused, respond);
       const scanId = typeof value.params.scanId === 'string' ? value.params.scanId : undefined;
-      const view = await scanModalFor(deps, { userId: place.userId, channelId: place.channelId, threadTs: thread }, scanId);
+      const view = scanFailModalFor({ channelId: place.channelId, threadTs: thread }, await service.showScan({ userId: place.userId, channelId: place.channelId, threadTs: thread }, scanId));
       await client.views.open({ trigger_id: body.trigger_id, view });
       return;
     }

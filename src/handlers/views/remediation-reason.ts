@@ -2,7 +2,7 @@
 // (Approve/Cancel) goes to the thread and the confirmation says it waits; with it off, it runs.
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import { alreadyText, approvalRequestMessage, awaitingMessage, expiredMessage } from '../../blocks/remediation.js';
+import { approvalRequestMessage, awaitingMessage, expiredMessage, refusalText } from '../../blocks/remediation.js';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
 import { post, runAndReport, update } from '../remediation-kit.js';
@@ -21,17 +21,12 @@ export function register(app: App, deps: Deps): void {
     }
     const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? '';
     const res = await service.submitReason({ id, userId: body.user.id, reason });
+    const refused = refusalText(res, (a) => service.labelOf(a), 'action');
+    if (refused) {
+      await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: refused } });
+      return;
+    }
     switch (res.kind) {
-      case 'invalid':
-      case 'refused':
-        await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: res.message } });
-        return;
-      case 'unknown':
-        await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'I no longer know this action; nothing was done.' } });
-        return;
-      case 'already':
-        await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: alreadyText(res.action, service.labelOf(res.action)) } });
-        return;
       case 'expired':
         await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'This confirmation expired; nothing was done. Run the command again.' } });
         await update(deps, client, res.action.channelId, res.action.messageTs, expiredMessage(res.action, service.labelOf(res.action)));
