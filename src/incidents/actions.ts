@@ -166,7 +166,7 @@ export async function reassign(ctx: ActionCtx, incidentId: string, u: SlackUser,
     const text = `Reassigned from Slack to ${to.name ?? to.slackId}`;
     if (await repeated(q, i.id, 'reassigned', text, now)) return { ok: false, text: ['Already reassigning to ', user(to.slackId), '.'] };
     await addTimeline(q, i.id, { at: now, kind: 'reassigned', actor, text, source: 'slack' });
-    await enqueuePost(q, i, { type: 'change', change: 'reassigned', actor, detail: `<@${to.slackId}>` }, now);
+    await enqueuePost(q, i, { type: 'change', change: 'reassigned', actor, detail: [user(to.slackId)] }, now);
     await toPagerDuty(q, ctx, i, { kind: 'reassign', email: to.email as string, slackId: to.slackId }, u);
     return { ok: true, text: ['Reassigning to ', user(to.slackId), '.'] };
   });
