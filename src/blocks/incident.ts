@@ -2,6 +2,7 @@
 // always shows the incident as it stands) and the replies the workflow posts under it.
 import type { ActionsBlock, Button, KnownBlock, PlainTextOption } from '@slack/types';
 import type { Severity } from '../config.js';
+import type { RichText } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { ROLE_LABEL } from '../incidents/contacts.js';
 import { diagnosisProcedures } from '../incidents/match.js';
@@ -21,6 +22,7 @@ import {
 } from './incident-ids.js';
 import { fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
+import { renderRich } from './mrkdwn.js';
 
 export const SEVERITY_EMOJI: Record<Severity, string> = {
   P1: ':red_circle:',
@@ -35,6 +37,11 @@ export const PHASE_EMOJI = {
   mitigated: ':adhesive_bandage:',
   resolved: ':white_check_mark:',
 } as const;
+
+/** RichText rendered; a string escaped, keeping the `<@U…>` mentions of posts queued before RichText. */
+function legacyOrRich(t: string | RichText): string {
+  return typeof t === 'string' ? esc(t).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>') : renderRich(t);
+}
 
 export function who(a: Actor | undefined): string {
   if (a?.slackId) return `<@${a.slackId}>`;
@@ -159,7 +166,7 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return `Investigating: ${esc(intent.description)}${intent.contacts?.length ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.` : ''}`;
     case 'change': {
       const after = intent.afterMs === undefined ? '' : ` after ${formatDuration(intent.afterMs)}`;
-      const detail = intent.detail ? esc(intent.detail).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>') : '';
+      const detail = intent.detail ? legacyOrRich(intent.detail) : '';
       switch (intent.change) {
         case 'acknowledged':
           return `:eyes: Acknowledged by ${who(intent.actor)}${after}.`;
@@ -199,7 +206,7 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
     case 'postmortem_reminder':
       return `:spiral_note_pad: ${intent.overdue ? 'The post-mortem is overdue' : 'Reminder: the post-mortem is due'} ${slackDate(new Date(intent.dueAt))}. Press *Fill in* on the post-mortem above (root cause, action items, learnings).`;
     case 'warning':
-      return `:warning: ${esc(intent.text)}`.replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+      return `:warning: ${legacyOrRich(intent.text)}`;
     case 'storm_opened': {
       const n = intent.members ?? 0;
       const contacts = intent.contacts?.length ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.` : '';

@@ -1,4 +1,5 @@
-// The one place that writes Slack's mrkdwn from domain values and escapes user text, once.
+// The one place that writes Slack's mrkdwn from the domain's values (src/domain/text.ts) and the
+// one escape of user text (&, <, >), for blocks and fallback text alike.
 import type { Inline, RichText } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 

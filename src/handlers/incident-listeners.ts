@@ -1,14 +1,11 @@
-// Registers every listener of the incident workflow (one per file) and its HTTP route.
+// Registers every listener of the incident workflow (one per file; the plain buttons share one table) and its HTTP route.
 import type { App } from '@slack/bolt';
 import type { Deps } from '../deps.js';
-import { register as ack } from './actions/incident-ack.js';
+import { register as buttons } from './actions/incident-buttons.js';
 import { register as diagnose } from './actions/incident-diagnose.js';
-import { register as escalate } from './actions/incident-escalate.js';
-import { register as mitigate } from './actions/incident-mitigate.js';
 import { register as postmortemFill } from './actions/incident-postmortem-fill.js';
 import { register as reassign } from './actions/incident-reassign.js';
 import { register as remediationTimeline } from './actions/incident-remediation-timeline.js';
-import { register as resolve } from './actions/incident-resolve.js';
 import { register as severity } from './actions/incident-severity.js';
 import { register as appHome } from './events/app-home-opened.js';
 import { register as pin } from './events/incident-pin.js';
@@ -18,7 +15,7 @@ import { register as postmortemView } from './views/incident-postmortem.js';
 export { pagerDutyWebhookRoutes } from './pagerduty-webhook.js';
 
 export function registerIncidentListeners(app: App, deps: Deps): void {
-  for (const register of [remediationTimeline, ack, diagnose, escalate, mitigate, resolve, reassign, severity, postmortemFill, declareView, postmortemView, appHome, pin]) {
+  for (const register of [remediationTimeline, buttons, diagnose, reassign, severity, postmortemFill, declareView, postmortemView, appHome, pin]) {
     register(app, deps);
   }
 }

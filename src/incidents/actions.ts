@@ -3,7 +3,7 @@
 // timeline, queues the thread posts and the PagerDuty call; repeated clicks act once.
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../config.js';
-import { formatDuration } from '../duration.js';
+import { channel, type Inline, type RichText, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { findProcedure } from '../runbooks/index.js';
 import type { Sql } from '../store/sql.js';
@@ -27,7 +27,8 @@ export interface SlackUser {
 export interface ActionResult {
   /** False when nothing was done (already done, not allowed); `text` says why to the clicker. */
   ok: boolean;
-  text: string;
+  /** A sentence with values in it (mentions, a duration); blocks/mrkdwn.ts renders it. */
+  text: RichText;
 }
 
 export interface ActionCtx extends WorkflowCtx {
@@ -36,8 +37,8 @@ export interface ActionCtx extends WorkflowCtx {
 
 const actorOf = (u: SlackUser): Actor => ({ source: 'slack', slackId: u.slackId, ...(u.name ? { name: u.name } : {}) });
 
-function who(a: Actor | undefined): string {
-  if (a?.slackId) return `<@${a.slackId}>`;
+function who(a: Actor | undefined): Inline {
+  if (a?.slackId) return user(a.slackId);
   return a?.name ?? 'PagerDuty';
 }
 
@@ -73,7 +74,7 @@ export async function acknowledge(ctx: ActionCtx, incidentId: string, u: SlackUs
     const i = await locked(q, incidentId);
     if (i.pdStatus !== 'triggered') {
       const by = i.pdStatus === 'resolved' ? i.resolvedBy : i.acknowledgedBy;
-      return { ok: false, text: `This incident is already ${PHASE_LABEL[phaseOf(i)].toLowerCase()}${by ? ` by ${who(by)}` : ''}.` };
+      return { ok: false, text: [`This incident is already ${PHASE_LABEL[phaseOf(i)].toLowerCase()}`, ...(by ? [' by ', who(by)] : []), '.'] };
     }
     const now = ctx.now();
     const actor = actorOf(u);
@@ -88,14 +89,14 @@ export async function acknowledge(ctx: ActionCtx, incidentId: string, u: SlackUs
     await enqueuePost(q, i, { type: 'change', change: 'acknowledged', actor, afterMs: now.getTime() - i.triggeredAt.getTime() }, now);
     await enqueuePost(q, i, { type: 'update_root' }, now);
     await toPagerDuty(q, ctx, i, { kind: 'ack' }, u);
-    return { ok: true, text: `Acknowledged after ${formatDuration(now.getTime() - i.triggeredAt.getTime())}.` };
+    return { ok: true, text: ['Acknowledged after ', { duration: now.getTime() - i.triggeredAt.getTime() }, '.'] };
   });
 }
 
 export async function resolve(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved') return { ok: false, text: `This incident is already resolved${i.resolvedBy ? ` by ${who(i.resolvedBy)}` : ''}.` };
+    if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved', ...(i.resolvedBy ? [' by ', who(i.resolvedBy)] : []), '.'] };
     const now = ctx.now();
     const actor = actorOf(u);
     i.pdStatus = 'resolved';
@@ -109,15 +110,15 @@ export async function resolve(ctx: ActionCtx, incidentId: string, u: SlackUser):
     await enqueuePost(q, i, { type: 'update_root' }, now);
     await toPagerDuty(q, ctx, i, { kind: 'resolve' }, u);
     await onResolved(q, ctx, i);
-    return { ok: true, text: 'Resolved; the post-mortem template follows in the thread.' };
+    return { ok: true, text: ['Resolved; the post-mortem template follows in the thread.'] };
   });
 }
 
 export async function mitigate(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved') return { ok: false, text: 'This incident is already resolved.' };
-    if (i.mitigatedAt) return { ok: false, text: `This incident was already marked mitigated by ${who(i.mitigatedBy)}.` };
+    if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved.'] };
+    if (i.mitigatedAt) return { ok: false, text: ['This incident was already marked mitigated by ', who(i.mitigatedBy), '.'] };
     const now = ctx.now();
     const actor = actorOf(u);
     i.mitigatedAt = now;
@@ -128,21 +129,21 @@ export async function mitigate(ctx: ActionCtx, incidentId: string, u: SlackUser)
     await enqueuePost(q, i, { type: 'change', change: 'mitigated', actor, afterMs: now.getTime() - i.triggeredAt.getTime() }, now);
     await enqueuePost(q, i, { type: 'update_root' }, now);
     await toPagerDuty(q, ctx, i, { kind: 'note', content: `Mitigated (marked in Slack by ${u.name ?? u.slackId}): fix or workaround applied; verifying before resolving.` }, u);
-    return { ok: true, text: 'Marked mitigated.' };
+    return { ok: true, text: ['Marked mitigated.'] };
   });
 }
 
 export async function escalate(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved') return { ok: false, text: 'This incident is resolved; there is nobody to escalate to.' };
+    if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is resolved; there is nobody to escalate to.'] };
     const now = ctx.now();
     const actor = actorOf(u);
     const recent = await q.query(
       `SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND kind = 'escalated' AND source = 'slack' AND at > $2 LIMIT 1`,
       [i.id, new Date(now.getTime() - REPEAT_WINDOW_MS)],
     );
-    if (recent.length) return { ok: false, text: `It was escalated moments ago (now level ${i.escalationLevel}); press again in a few seconds to go further.` };
+    if (recent.length) return { ok: false, text: [`It was escalated moments ago (now level ${i.escalationLevel}); press again in a few seconds to go further.`] };
     i.escalationLevel += 1;
     i.updatedAt = now;
     await saveIncident(q, i);
@@ -151,30 +152,30 @@ export async function escalate(ctx: ActionCtx, incidentId: string, u: SlackUser)
     await enqueuePost(q, i, { type: 'change', change: 'escalated', actor, detail }, now);
     await enqueuePost(q, i, { type: 'update_root' }, now);
     await toPagerDuty(q, ctx, i, { kind: 'escalate', level: i.escalationLevel }, u);
-    return { ok: true, text: `Escalated ${detail}.` };
+    return { ok: true, text: [`Escalated ${detail}.`] };
   });
 }
 
 export async function reassign(ctx: ActionCtx, incidentId: string, u: SlackUser, to: SlackUser): Promise<ActionResult> {
-  if (!to.email) return { ok: false, text: `I can't find <@${to.slackId}>'s email in Slack, so I can't find them in PagerDuty.` };
+  if (!to.email) return { ok: false, text: ['I can\'t find ', user(to.slackId), '\'s email in Slack, so I can\'t find them in PagerDuty.'] };
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved') return { ok: false, text: 'This incident is already resolved.' };
+    if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved.'] };
     const now = ctx.now();
     const actor = actorOf(u);
     const text = `Reassigned from Slack to ${to.name ?? to.slackId}`;
-    if (await repeated(q, i.id, 'reassigned', text, now)) return { ok: false, text: `Already reassigning to <@${to.slackId}>.` };
+    if (await repeated(q, i.id, 'reassigned', text, now)) return { ok: false, text: ['Already reassigning to ', user(to.slackId), '.'] };
     await addTimeline(q, i.id, { at: now, kind: 'reassigned', actor, text, source: 'slack' });
-    await enqueuePost(q, i, { type: 'change', change: 'reassigned', actor, detail: `<@${to.slackId}>` }, now);
+    await enqueuePost(q, i, { type: 'change', change: 'reassigned', actor, detail: [user(to.slackId)] }, now);
     await toPagerDuty(q, ctx, i, { kind: 'reassign', email: to.email as string, slackId: to.slackId }, u);
-    return { ok: true, text: `Reassigning to <@${to.slackId}>.` };
+    return { ok: true, text: ['Reassigning to ', user(to.slackId), '.'] };
   });
 }
 
 export async function setSeverity(ctx: ActionCtx, incidentId: string, u: SlackUser, severity: Severity): Promise<ActionResult> {
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
-    if (i.severity === severity) return { ok: false, text: `It is already ${severity}.` };
+    if (i.severity === severity) return { ok: false, text: [`It is already ${severity}.`] };
     const now = ctx.now();
     const actor = actorOf(u);
     const before = i.severity;
@@ -188,41 +189,41 @@ export async function setSeverity(ctx: ActionCtx, incidentId: string, u: SlackUs
     await enqueuePost(q, i, { type: 'update_root' }, now);
     if (i.pdStatus !== 'resolved') await scheduleSeverityTimers(q, ctx, i, true);
     await toPagerDuty(q, ctx, i, { kind: 'priority', severity }, u);
-    return { ok: true, text: `Severity is now ${severity}.` };
+    return { ok: true, text: [`Severity is now ${severity}.`] };
   });
 }
 
 export async function requestDiagnosis(ctx: ActionCtx, incidentId: string, u: SlackUser, procedureId: string): Promise<ActionResult> {
   const procedure = findProcedure(procedureId);
-  if (!procedure) return { ok: false, text: `There is no runbook procedure \`${procedureId}\`.` };
+  if (!procedure) return { ok: false, text: [`There is no runbook procedure \`${procedureId}\`.`] };
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
     const now = ctx.now();
     const actor = actorOf(u);
     const text = `Diagnosis requested: ${procedure.title} (Run diagnosis)`;
-    if (await repeated(q, i.id, 'button', text, now)) return { ok: false, text: `${procedure.title} is already running for this incident.` };
+    if (await repeated(q, i.id, 'button', text, now)) return { ok: false, text: [`${procedure.title} is already running for this incident.`] };
     await addTimeline(q, i.id, { at: now, kind: 'button', actor, text, source: 'slack' });
     if (!(await enqueuePost(q, i, { type: 'diagnosis', procedureId, actor }, now))) {
-      return { ok: false, text: 'Incident threads are off: INCIDENTS_CHANNEL is not set.' };
+      return { ok: false, text: ['Incident threads are off: INCIDENTS_CHANNEL is not set.'] };
     }
-    return { ok: true, text: `Running ${procedure.title}…` };
+    return { ok: true, text: [`Running ${procedure.title}…`] };
   });
 }
 
 /** A :pushpin: message in the thread: a timeline entry and a PagerDuty note. */
 export async function pinNote(ctx: ActionCtx, incidentId: string, u: SlackUser, content: string, messageKey: string): Promise<ActionResult> {
   const text = content.trim().slice(0, 2000);
-  if (!text) return { ok: false, text: 'An empty note is not recorded.' };
+  if (!text) return { ok: false, text: ['An empty note is not recorded.'] };
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
     const now = ctx.now();
     const dup = await q.query('SELECT 1 FROM incident_timeline WHERE dedupe_key = $1', [`pin:${messageKey}`]);
-    if (dup.length) return { ok: false, text: 'Already recorded.' };
+    if (dup.length) return { ok: false, text: ['Already recorded.'] };
     await addTimeline(q, i.id, { at: now, kind: 'pinned', actor: actorOf(u), text: `Pinned: ${text}`, source: 'slack', dedupeKey: `pin:${messageKey}` });
     if (ctx.config.PAGERDUTY_API_TOKEN) {
       await enqueuePdCall(q, { incidentId: i.id, call: { kind: 'note', content: text }, fromEmail: u.email ?? ctx.config.PAGERDUTY_FROM_EMAIL, requestedBy: actorOf(u) }, now);
     }
-    return { ok: true, text: 'Pinned to the timeline and added as a PagerDuty note.' };
+    return { ok: true, text: ['Pinned to the timeline and added as a PagerDuty note.'] };
   });
 }
 
@@ -238,9 +239,9 @@ export async function fillPostmortem(ctx: ActionCtx, incidentId: string, u: Slac
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
     const existing = await getPostmortem(q, i.id);
-    if (!existing) return { ok: false, text: 'This incident has no post-mortem yet: it opens when the incident is resolved.' };
+    if (!existing) return { ok: false, text: ['This incident has no post-mortem yet: it opens when the incident is resolved.'] };
     const keys = ['rootCause', 'actionItems', 'learnings', 'impact'] as const;
-    if (keys.every((k) => (fields[k] ?? '').trim() === (existing[k] ?? '').trim())) return { ok: false, text: 'Nothing changed in the post-mortem.' };
+    if (keys.every((k) => (fields[k] ?? '').trim() === (existing[k] ?? '').trim())) return { ok: false, text: ['Nothing changed in the post-mortem.'] };
     const now = ctx.now();
     const actor = actorOf(u);
     const filled = Object.entries(fields).filter(([, v]) => typeof v === 'string' && v.trim()).map(([k]) => k);
@@ -248,7 +249,7 @@ export async function fillPostmortem(ctx: ActionCtx, incidentId: string, u: Slac
     const pm = await refreshPostmortem(q, i, now, fields, u.slackId);
     if (pm && isComplete(pm)) await cancelTimers(q, i.id, ['postmortem_reminder_1', 'postmortem_reminder_2'], now);
     await enqueuePost(q, i, { type: 'postmortem_updated', actor }, now);
-    return { ok: true, text: 'Post-mortem updated.' };
+    return { ok: true, text: ['Post-mortem updated.'] };
   });
 }
 
@@ -265,7 +266,7 @@ export async function declare(ctx: ActionCtx, u: SlackUser, d: Declaration, once
   if (!ctx.config.PAGERDUTY_API_TOKEN) throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
   // The same modal submitted twice declares once.
   const incidentKey = `dmp-declared-${onceKey ? onceKey.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : randomUUID()}`;
-  if (onceKey && (await declarationByKey(ctx.store, incidentKey))) return { ok: false, text: 'This incident was already declared.' };
+  if (onceKey && (await declarationByKey(ctx.store, incidentKey))) return { ok: false, text: ['This incident was already declared.'] };
   const queued = await enqueuePdCall(
     ctx.store,
     {
@@ -275,8 +276,8 @@ export async function declare(ctx: ActionCtx, u: SlackUser, d: Declaration, once
     },
     ctx.now(),
   );
-  if (!queued) return { ok: false, text: 'This incident was already declared.' };
-  return { ok: true, text: `Declaring *${d.title}* (${d.severity}) in PagerDuty; its thread opens in <#${ctx.config.INCIDENTS_CHANNEL}>.` };
+  if (!queued) return { ok: false, text: ['This incident was already declared.'] };
+  return { ok: true, text: [`Declaring *${d.title}* (${d.severity}) in PagerDuty; its thread opens in `, channel(ctx.config.INCIDENTS_CHANNEL as string), '.'] };
 }
 
 export function assertThreadsOn(ctx: Pick<WorkflowCtx, 'config'>): void {

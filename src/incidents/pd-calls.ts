@@ -2,6 +2,7 @@
 // so a hung PagerDuty never holds the events and timers; a call PagerDuty refuses for good is
 // reported in the incident's thread, or to whoever asked when there is no thread yet.
 import type { Config } from '../config.js';
+import { type RichText, user } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { TargetError } from '../errors.js';
 import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
@@ -98,10 +99,10 @@ async function reportPdFailure(env: WorkerEnv, row: PdCallRow, reason: string): 
   const { deps, log, slack } = env;
   log.warn({ call: row.call.kind, incident: row.incidentId, reason }, 'PagerDuty refused a call');
   const what = PD_CALL_LABEL[row.call.kind];
-  const by = row.requestedBy?.slackId ? ` <@${row.requestedBy.slackId}>, please do it in PagerDuty.` : '';
+  const by: RichText = row.requestedBy?.slackId ? [' ', user(row.requestedBy.slackId), ', please do it in PagerDuty.'] : [];
   if (row.incidentId) {
     const i = await getIncident(deps.store, row.incidentId);
-    if (i) await enqueuePost(deps.store, i, { type: 'warning', text: `PagerDuty did not take the ${what}: ${reason}.${by}` }, deps.now());
+    if (i) await enqueuePost(deps.store, i, { type: 'warning', text: [`PagerDuty did not take the ${what}: ${reason}.`, ...by] }, deps.now());
   } else if (row.requestedBy?.slackId) {
     await slack.notifyUser(row.requestedBy.slackId, `PagerDuty did not take the ${what}: ${reason}.`).catch((err: unknown) => log.warn({ err }, 'could not tell the user'));
   }

@@ -1,6 +1,7 @@
 // The incident workflow's vocabulary: an incident as the bot records it, who did what, and the
 // posts the workflow asks for. No Slack types: blocks/ renders these, handlers send them.
 import type { Severity } from '../config.js';
+import type { RichText } from '../domain/text.js';
 
 export type { Severity };
 
@@ -124,14 +125,16 @@ export type PostIntent =
   | { type: 'update_root' }
   | { type: 'investigating'; description: string; contacts?: Array<{ role: string; mention: Mention }> }
   | { type: 'diagnosis'; procedureId: string; actor?: Actor }
-  | { type: 'change'; change: ChangeKind; actor?: Actor; afterMs?: number; detail?: string }
+  /** `detail` as RichText; a string is PagerDuty's own words, or (queued before RichText) mrkdwn with `<@U…>` mentions. */
+  | { type: 'change'; change: ChangeKind; actor?: Actor; afterMs?: number; detail?: string | RichText }
   | { type: 'note'; actor?: Actor; content: string }
   | { type: 'ack_reminder'; targetMs: number; onCall: Mention[] }
   | { type: 'lead_escalation'; afterMs: number; contacts: Array<{ role: string; mention: Mention }> }
   | { type: 'postmortem' }
   | { type: 'postmortem_updated'; actor: Actor }
   | { type: 'postmortem_reminder'; dueAt: string; overdue: boolean }
-  | { type: 'warning'; text: string }
+  /** A string is plain text, or (queued before RichText) mrkdwn with `<@U…>` mentions. */
+  | { type: 'warning'; text: string | RichText }
   /** Opens a storm digest's thread: how many incidents it lists, and the specialists they call for. */
   | { type: 'storm_opened'; members?: number; contacts?: Array<{ role: string; mention: Mention }> };
 

@@ -158,6 +158,8 @@ describe('PagerDuty webhooks without INCIDENTS_CHANNEL', () => {
     const res = await w.deliver(event('incident.triggered', incident));
     expect(res.status).toBe(200);
     await eventually(() => w.bots[0]?.logs.some((l) => l.includes('INCIDENTS_CHANNEL is not set')), 5_000, 'the log line');
+    // The line is logged inside the event's transaction: wait for it to commit before looking.
+    await settled(w);
     expect(w.slack.callsTo('chat.postMessage')).toHaveLength(0);
     const { rows } = await w.db.client.query('SELECT id FROM incidents');
     expect(rows).toEqual([{ id: 'QNOCHANNEL0001' }]);

@@ -2,6 +2,7 @@
 // PagerDuty's From:), which incident a click is about, and how a refusal reaches the clicker.
 import type { WebClient } from '@slack/web-api';
 import { INCIDENT_BLOCK_PREFIX } from '../../blocks/incident-ids.js';
+import { renderRich } from '../../blocks/mrkdwn.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import type { ActionCtx, ActionResult, SlackUser } from '../../incidents/actions.js';
@@ -66,7 +67,7 @@ export async function runIncidentAction(deps: Deps, client: WebClient, body: Act
   try {
     const result = await work();
     deps.wakeIncidents?.();
-    if (!result.ok) text = result.text;
+    if (!result.ok) text = renderRich(result.text);
   } catch (err) {
     if (err instanceof UserError) text = err.message;
     else {

@@ -2,6 +2,7 @@
 // is created in PagerDuty through the outbox and its thread opens in #incidents.
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
+import { renderRich } from '../../blocks/mrkdwn.js';
 import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, DECLARE_VIEW } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
@@ -47,7 +48,7 @@ export function register(app: App, deps: Deps): void {
     try {
       const result = await declare(incidentCtx(deps), user, parsed.data, view.id);
       deps.wakeIncidents?.();
-      await client.chat.postMessage({ channel: body.user.id, text: result.text });
+      await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });
     } catch (err) {
       const text = err instanceof UserError ? err.message : 'The incident could not be declared: the details are in the bot\'s log.';
       if (!(err instanceof UserError)) deps.log.error({ err }, 'declaring an incident failed');

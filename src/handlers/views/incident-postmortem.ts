@@ -2,6 +2,7 @@
 // stored document, which is posted again in the thread.
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
+import { renderRich } from '../../blocks/mrkdwn.js';
 import { PM_ACTION_ITEMS, PM_IMPACT, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIEW } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
@@ -27,7 +28,7 @@ export function register(app: App, deps: Deps): void {
     try {
       const result = await fillPostmortem(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), parsed.data);
       deps.wakeIncidents?.();
-      if (!result.ok) await client.chat.postMessage({ channel: body.user.id, text: result.text });
+      if (!result.ok) await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });
     } catch (err) {
       const message = err instanceof UserError ? err.message : 'The post-mortem could not be saved: the details are in the bot\'s log.';
       if (!(err instanceof UserError)) deps.log.error({ err }, 'saving a post-mortem failed');

@@ -1,0 +1,30 @@
+// The incident root message's buttons that act on the incident as the clicker and nothing else,
+// from one table of action_id → domain act: Acknowledge (in Slack and in PagerDuty, From: the
+// clicker's email), Mitigated (runbook step 4), Escalate (the next escalation level in
+// PagerDuty) and Resolve (in Slack and PagerDuty; the post-mortem opens).
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE, INCIDENT_RESOLVE } from '../../blocks/incident-ids.js';
+import type { Deps } from '../../deps.js';
+import { acknowledge, type ActionCtx, type ActionResult, escalate, mitigate, resolve, type SlackUser } from '../../incidents/actions.js';
+import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+
+type Act = (ctx: ActionCtx, incidentId: string, by: SlackUser) => Promise<ActionResult>;
+
+const BUTTONS: ReadonlyArray<readonly [actionId: string, act: Act]> = [
+  [INCIDENT_ACK, acknowledge],
+  [INCIDENT_ESCALATE, escalate],
+  [INCIDENT_MITIGATE, mitigate],
+  [INCIDENT_RESOLVE, resolve],
+];
+
+export function register(app: App, deps: Deps): void {
+  for (const [actionId, act] of BUTTONS) {
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, client }) => {
+      await ack();
+      await runIncidentAction(deps, client, body, async () => {
+        const incidentId = await incidentOf(deps, body, action);
+        return act(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id));
+      });
+    });
+  }
+}
