@@ -66,8 +66,8 @@ export type StepResult =
 
 export type Progress = (text: string) => Promise<void>;
 
-/** What a person's press or submission asks of an action. */
-export type StepEvent = 'confirm' | 'reason' | 'approve' | 'cancel' | 'pick';
+/** What a person's press or submission asks of an action, or the clock's expiry of one waiting too long. */
+export type StepEvent = 'confirm' | 'reason' | 'approve' | 'cancel' | 'pick' | 'expire';
 
 interface Step {
   /** The states the event may start from; from any other the action is already past it. */
@@ -91,6 +91,7 @@ export const STEPS: Record<StepEvent, Step> = {
   approve: { from: ['awaiting_approval'], to: ['running'], expires: true, attempt: (label) => `approve ${label}` },
   cancel: { from: ['pending', 'awaiting_approval'], to: ['cancelled'], expires: false, attempt: (label) => `cancel ${label}` },
   pick: { from: ['pending'], to: ['pending'], expires: false },
+  expire: { from: ['pending', 'awaiting_approval'], to: ['expired'], expires: false },
 };
 
 /** A submission of the mark-scan-failed modal, judged: a sentence for the scan ID input, or a running row (undefined for a repeated submission). */
@@ -205,7 +206,7 @@ export class RemediationService {
   }
 
   private async expire(row: ActionRow, userId: string): Promise<StepResult> {
-    const expired = await transition(this.deps.store, row.id, ['pending', 'awaiting_approval'], 'expired');
+    const expired = await this.move('expire', row, 'expired');
     if (!expired) {
       const now = await getAction(this.deps.store, row.id);
       return now ? { kind: 'already', action: now } : { kind: 'unknown' };
@@ -476,7 +477,7 @@ export class RemediationService {
   private async settled(id: string, userId: string): Promise<StepResult> {
     const now = await getAction(this.deps.store, id);
     if (!now) return { kind: 'unknown' };
-    if ((now.state === 'pending' || now.state === 'awaiting_approval') && now.expiresAt <= this.deps.now()) return this.expire(now, userId);
+    if (STEPS.expire.from.includes(now.state) && now.expiresAt <= this.deps.now()) return this.expire(now, userId);
     return { kind: 'already', action: now };
   }
 
