@@ -16,7 +16,6 @@ export function pacedPagerDuty(deps: Pick<Deps, 'config' | 'store' | 'metrics' |
     token,
     baseUrl: deps.config.PAGERDUTY_API_URL,
     timeoutMs,
-    now: deps.now,
     ...(token ? { limiter: storeLimiter(deps.store, pagerDutyBucketKey(token), pagerDutySpec(deps.config.PAGERDUTY_RATE_LIMIT), deps.now, 'pagerduty') } : {}),
     observe(route, result) {
       deps.metrics.apiCalls.inc({ service: 'pagerduty', method: route, result });

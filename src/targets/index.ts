@@ -2,7 +2,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { legacyRedactor, type Redactor } from '../redact.js';
-import { systemClock } from './clock.js';
 import { createKube, type Kube } from './kube.js';
 import { createPlatformApi, createReachability, type FetchFn, type PlatformApi, type Reachability } from './platform-api.js';
 import { createPlatformDb, type PlatformDb } from './platform-db.js';
@@ -34,7 +33,7 @@ export function createTargets(config: Config, log: Logger, overrides: TargetOver
     // HTTP checks get the whole check deadline; the runner's own deadline still bounds them.
     api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn, config.CHECK_DEADLINE),
     reach: createReachability(fetchFn, config.CHECK_DEADLINE),
-    now: overrides.now ?? systemClock,
+    now: overrides.now ?? (() => new Date()),
   };
 }
 

@@ -6,7 +6,6 @@
 // wait PagerDuty names (Retry-After / ratelimit-reset on pdjs's `response`).
 import { api } from '@pagerduty/pdjs';
 import { NotConfigured, TargetError, toTargetError, withDeadline } from '../errors.js';
-import { type Clock, systemClock } from './clock.js';
 
 /** How long pdjs waits before each of its own retries of a 429. */
 const PDJS_RETRY_TIMEOUT_MS = 1_000;
@@ -41,15 +40,12 @@ export interface PagerDutyOptions {
   baseUrl: string;
   timeoutMs: number;
   limiter?: RequestLimiter;
-  /** The clock an HTTP-date Retry-After is measured against. */
-  now?: Clock;
   /** Told of every call: its route (`PUT /incidents/:id`) and its HTTP status or error code. */
   observe?: (route: string, result: string) => void;
 }
 
 export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
-  const now = opts.now ?? systemClock;
   const observe = (route: string, result: string) => {
     try {
       opts.observe?.(route, result);
@@ -89,12 +85,12 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
               ...(ro.data ? { data: ro.data } : {}),
               ...(ro.query ? { queryParameters: ro.query } : {}),
             });
-            return answerOf(res.response ?? (res as unknown as Response), res.data, now);
+            return answerOf(res.response ?? (res as unknown as Response), res.data);
           } catch (err) {
             // pdjs rejects with the Response itself when the body is not JSON (a proxy's page, garbage).
             if (err && typeof err === 'object' && 'status' in err && typeof (err as Response).status === 'number') {
               const r = err as Response & { response?: Response };
-              return answerOf(r.response ?? r, undefined, now);
+              return answerOf(r.response ?? r, undefined);
             }
             throw err;
           }
@@ -123,17 +119,17 @@ function routeOf(method: string, path: string): string {
   return `${method} /${(parts ?? []).join('/')}`;
 }
 
-function seconds(v: string | null, now: Clock): number | undefined {
+function seconds(v: string | null): number | undefined {
   if (v === null) return undefined;
   const n = Number(v);
   if (Number.isFinite(n) && n >= 0) return n * 1000;
   const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now().getTime());
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-function answerOf(res: Response, body: unknown, now: Clock): PdAnswer {
+function answerOf(res: Response, body: unknown): PdAnswer {
   // PagerDuty names the wait in ratelimit-reset (seconds); Retry-After where a proxy answered.
-  const waits = [seconds(res.headers.get('retry-after'), now), seconds(res.headers.get('ratelimit-reset'), now)].filter((n): n is number => n !== undefined);
+  const waits = [seconds(res.headers.get('retry-after')), seconds(res.headers.get('ratelimit-reset'))].filter((n): n is number => n !== undefined);
   const retryAfterMs = waits.length ? Math.max(...waits) : undefined;
   return { status: res.status, body, ...((res.status === 429 || res.status >= 500) && retryAfterMs !== undefined && retryAfterMs > 0 ? { retryAfterMs } : {}) };
 }
