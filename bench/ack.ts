@@ -4,10 +4,10 @@
 import { createServer, type Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import pg from 'pg';
-import { slackClientOptions } from '../src/handlers/slack-client.js';
 import { helpMessage } from '../src/commands/help.js';
 import { commandRegistry } from '../src/commands/registry.js';
 import { ackBody } from '../src/handlers/reply.js';
+import { slackClientOptions } from '../src/handlers/slack-client.js';
 import { listen, MAX_BODY_BYTES } from '../src/http/server.js';
 import type { Sample } from './lib/load.js';
 import { ratio, type Summary, summarize } from './lib/stats.js';
@@ -41,9 +41,23 @@ export const ACK_RATES: Array<{ rate: number; seconds: number }> = [
 type Variant = 'ack' | 'help' | 'help+audit';
 
 /** A Bolt app like the bot's; `ack` only acks, `help` acks with the bot's help, `help+audit` writes an audit row first as the bot does. */
-async function startBareBolt(apiUrl: string, variant: Variant, db?: pg.Pool): Promise<{ url: string; close(): Promise<void> }> {
-  const receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', bodyLimit: MAX_BODY_BYTES, logLevel: LogLevel.WARN });
-  const app = new App({ token: BOT_TOKEN, receiver, clientOptions: slackClientOptions(apiUrl), logLevel: LogLevel.WARN });
+async function startBareBolt(
+  apiUrl: string,
+  variant: Variant,
+  db?: pg.Pool,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const receiver = new HTTPReceiver({
+    signingSecret: SIGNING_SECRET,
+    endpoints: '/slack/events',
+    bodyLimit: MAX_BODY_BYTES,
+    logLevel: LogLevel.WARN,
+  });
+  const app = new App({
+    token: BOT_TOKEN,
+    receiver,
+    clientOptions: slackClientOptions(apiUrl),
+    logLevel: LogLevel.WARN,
+  });
   app.command('/dmp', async ({ ack, command }) => {
     if (variant === 'ack') {
       await ack();
@@ -51,7 +65,11 @@ async function startBareBolt(apiUrl: string, variant: Variant, db?: pg.Pool): Pr
     }
     const message = helpMessage(commandRegistry());
     if (variant === 'help+audit' && db) {
-      await db.query('INSERT INTO audit (user_id, channel_id, text) VALUES ($1, $2, $3)', [command.user_id, command.channel_id, command.text]);
+      await db.query('INSERT INTO audit (user_id, channel_id, text) VALUES ($1, $2, $3)', [
+        command.user_id,
+        command.channel_id,
+        command.text,
+      ]);
     }
     await ack(ackBody(message));
   });
@@ -80,8 +98,14 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
   };
   const auditUrl = await botDatabaseUrl(world);
   const db = auditUrl ? new pg.Pool({ connectionString: auditUrl, max: 10 }) : undefined;
-  await db?.query('CREATE TABLE audit (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), user_id text, channel_id text, text text)');
-  const urls: Record<string, string> = { bot: bot.url, bare: await start('ack'), 'bare + help reply': await start('help') };
+  await db?.query(
+    'CREATE TABLE audit (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), user_id text, channel_id text, text text)',
+  );
+  const urls: Record<string, string> = {
+    bot: bot.url,
+    bare: await start('ack'),
+    'bare + help reply': await start('help'),
+  };
   if (db) urls['bare + help reply + audit INSERT'] = await start('help+audit', db);
   const rows: AckRow[] = [];
   try {
@@ -125,10 +149,18 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
         clientMaxLagMs: Math.round(lag * 10) / 10,
       };
       const steps = names.filter((n) => n !== 'bot' && n !== 'bare');
-      if (steps.length) row.steps = steps.map((name) => ({ name, latency: summarize(of(name).map((s) => s.ms)), busyMsPerRequest: busyOf(name) }));
+      if (steps.length)
+        row.steps = steps.map((name) => ({
+          name,
+          latency: summarize(of(name).map((s) => s.ms)),
+          busyMsPerRequest: busyOf(name),
+        }));
       rows.push(row);
-      log(`  ack @${rate}/s: bot p99 ${b.p99} ms, bare p99 ${a.p99} ms; server busy ${row.botBusyMsPerRequest} / ${row.bareBusyMsPerRequest} ms a request; client lag ≤${Math.round(lag)} ms`);
-      for (const step of row.steps ?? []) log(`    ${step.name}: p99 ${step.latency.p99} ms, busy ${step.busyMsPerRequest} ms a request`);
+      log(
+        `  ack @${rate}/s: bot p99 ${b.p99} ms, bare p99 ${a.p99} ms; server busy ${row.botBusyMsPerRequest} / ${row.bareBusyMsPerRequest} ms a request; client lag ≤${Math.round(lag)} ms`,
+      );
+      for (const step of row.steps ?? [])
+        log(`    ${step.name}: p99 ${step.latency.p99} ms, busy ${step.busyMsPerRequest} ms a request`);
     }
   } finally {
     await Promise.allSettled(servers.map((s) => s.close()));

@@ -39,7 +39,15 @@ function judge(name: string, rate: number, samples: Sample[]): FanoutCase {
     else inline += 1;
     if (/timed out|unreachable/.test(text)) timedOut += 1;
   }
-  return { case: name, rate, latency: summarize(samples.map((s) => s.ms)), inline, late, timedOut, errors: samples.filter((s) => s.status !== 200).length };
+  return {
+    case: name,
+    rate,
+    latency: summarize(samples.map((s) => s.ms)),
+    inline,
+    late,
+    timedOut,
+    errors: samples.filter((s) => s.status !== 200).length,
+  };
 }
 
 export async function fanoutBench(world: World, log: (line: string) => void): Promise<FanoutResult> {
@@ -55,14 +63,25 @@ export async function fanoutBench(world: World, log: (line: string) => void): Pr
     CHECK_DEADLINE: `${deadline / 1000}s`,
   });
   const run = async (name: string, text: string, rate: number, count: number): Promise<FanoutCase> => {
-    const r = await world.load.run({ url: bot.url, rate, requests: slashRequests(world.slack, text, count), timeoutMs: 10_000, keepText: true });
+    const r = await world.load.run({
+      url: bot.url,
+      rate,
+      requests: slashRequests(world.slack, text, count),
+      timeoutMs: 10_000,
+      keepText: true,
+    });
     const c = judge(name, rate, r.samples);
     log(`  ${name} @${rate}/s: p50 ${c.latency.p50} ms, p95 ${c.latency.p95} ms`);
     return c;
   };
   try {
     // Warm-up: first connections to PostgreSQL and Redis, JIT.
-    await world.load.run({ url: bot.url, rate: 10, requests: slashRequests(world.slack, 'health', 10), timeoutMs: 10_000 });
+    await world.load.run({
+      url: bot.url,
+      rate: 10,
+      requests: slashRequests(world.slack, 'health', 10),
+      timeoutMs: 10_000,
+    });
     const baseline = await run('/dmp help (baseline)', 'help', 10, 50);
     const healthy = await run('/dmp health, all healthy', 'health', 10, 50);
     api.setFault('hang');

@@ -103,7 +103,11 @@ async function waitHealthy(port: number, child: ChildProcess, limitMs: number): 
 async function startOnce(args: string[], env: Record<string, string>, cwd: string): Promise<StartRun> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString('utf8')).slice(-2_000);
@@ -126,7 +130,13 @@ async function startOnce(args: string[], env: Record<string, string>, cwd: strin
   return { readyMs, rssIdleMb: rss, stopMs: Math.round(performance.now() - stopping), exitCode };
 }
 
-async function measure(name: string, args: string[], envFor: () => Promise<Record<string, string>>, cwd: string, log: (line: string) => void): Promise<FootprintCase> {
+async function measure(
+  name: string,
+  args: string[],
+  envFor: () => Promise<Record<string, string>>,
+  cwd: string,
+  log: (line: string) => void,
+): Promise<FootprintCase> {
   const runs: StartRun[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await startOnce(args, await envFor(), cwd));
   const c: FootprintCase = {
@@ -159,7 +169,9 @@ export async function footprintBench(world: World, log: (line: string) => void):
   });
   const baseline = await measure('bare node:http server (baseline)', ['-e', BARE_SERVER], async () => base, cwd, log);
   // Each start gets an empty database, so the time includes creating the bot's tables.
-  const postgres = world.pgUrl ? await measure('dmp-bot, PostgreSQL store', [MAIN], async () => botEnv(await botDatabaseUrl(world)), cwd, log) : undefined;
+  const postgres = world.pgUrl
+    ? await measure('dmp-bot, PostgreSQL store', [MAIN], async () => botEnv(await botDatabaseUrl(world)), cwd, log)
+    : undefined;
   const pglite = await measure('dmp-bot, embedded store (PGlite)', [MAIN], async () => botEnv(undefined), cwd, log);
   return { built, baseline, ...(postgres ? { postgres } : {}), pglite };
 }

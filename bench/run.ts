@@ -6,8 +6,8 @@ import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os'
 import { ACK_RATES, type AckRow, ackBench } from './ack.js';
 import { type FanoutResult, fanoutBench } from './fanout.js';
 import { type FootprintResult, footprintBench } from './footprint.js';
-import { SETTLE_LIMIT_MS, type StormResult, stormBench } from './storm.js';
 import { openWorld } from './lib/world.js';
+import { SETTLE_LIMIT_MS, type StormResult, stormBench } from './storm.js';
 
 const RESULTS = new URL('./results.json', import.meta.url);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -30,7 +30,15 @@ function ackRows(rows: AckRow[]): Row[] {
   return rows.flatMap((r) => {
     const errors = r.botErrors + r.bareErrors ? ` (${r.botErrors} bot / ${r.bareErrors} bare errors)` : '';
     const out: Row[] = [
-      { section: 'ack', case: `${r.rate} req/s p50`, figure: ms(r.bot.p50), baseline: ms(r.bare.p50), ratio: `${(r.bot.p50 / r.bare.p50).toFixed(2)}×`, target: '', met: '' },
+      {
+        section: 'ack',
+        case: `${r.rate} req/s p50`,
+        figure: ms(r.bot.p50),
+        baseline: ms(r.bare.p50),
+        ratio: `${(r.bot.p50 / r.bare.p50).toFixed(2)}×`,
+        target: '',
+        met: '',
+      },
       {
         section: 'ack',
         case: `${r.rate} req/s p99${errors}`,
@@ -40,7 +48,15 @@ function ackRows(rows: AckRow[]): Row[] {
         target: r.rate === 200 ? '≤1.2× and <50 ms' : '≤1.2×',
         met: yes(r.p99Ratio <= 1.2 && (r.rate !== 200 || r.bot.p99 < 50) && !r.botErrors),
       },
-      { section: 'ack', case: `${r.rate} req/s max`, figure: ms(r.bot.max), baseline: ms(r.bare.max), ratio: `${(r.bot.max / r.bare.max).toFixed(2)}×`, target: '', met: '' },
+      {
+        section: 'ack',
+        case: `${r.rate} req/s max`,
+        figure: ms(r.bot.max),
+        baseline: ms(r.bare.max),
+        ratio: `${(r.bot.max / r.bare.max).toFixed(2)}×`,
+        target: '',
+        met: '',
+      },
       ...(r.steps ?? []).map((step) => ({
         section: 'ack',
         case: `${r.rate} req/s p99, ${step.name}`,
@@ -85,24 +101,64 @@ function fanoutRows(f: FanoutResult): Row[] {
 }
 
 function stormRows(s: StormResult): Row[] {
-  const row = (c: string, figure: string, target = '', met = ''): Row => ({ section: 'storm', case: c, figure, baseline: '', ratio: '', target, met });
+  const row = (c: string, figure: string, target = '', met = ''): Row => ({
+    section: 'storm',
+    case: c,
+    figure,
+    baseline: '',
+    ratio: '',
+    target,
+    met,
+  });
   const lat = s.answerLatency;
   const total = (s.webhooks ?? 0) + (s.redeliveries ?? 0);
   const ok = Object.entries(s.answers ?? {}).reduce((n, [code, k]) => n + (code.startsWith('2') ? k : 0), 0);
-  const settled = (v: number | undefined): string => (v === undefined ? `not within ${SETTLE_LIMIT_MS / 1000} s` : ms(v));
+  const settled = (v: number | undefined): string =>
+    v === undefined ? `not within ${SETTLE_LIMIT_MS / 1000} s` : ms(v);
   return [
-    row(`${s.webhooks} triggers + ${s.redeliveries} redeliveries, ${s.inFlight} in flight: answered 2xx`, `${ok}/${total}`, 'all', yes(ok === total)),
+    row(
+      `${s.webhooks} triggers + ${s.redeliveries} redeliveries, ${s.inFlight} in flight: answered 2xx`,
+      `${ok}/${total}`,
+      'all',
+      yes(ok === total),
+    ),
     row('answer latency p50 / p99', `${lat?.p50} / ${lat?.p99} ms`),
-    row('answer latency max', ms(lat?.max ?? Number.NaN), '<5000 ms', yes((lat?.max ?? Number.POSITIVE_INFINITY) < 5000)),
+    row(
+      'answer latency max',
+      ms(lat?.max ?? Number.NaN),
+      '<5000 ms',
+      yes((lat?.max ?? Number.POSITIVE_INFINITY) < 5000),
+    ),
     row('time until all stored (last answer)', ms(s.allStoredMs ?? Number.NaN)),
-    row('events stored / incidents recorded', `${s.eventsStored} / ${s.incidentsStored}`, `${s.webhooks} / ${s.webhooks}`, yes(s.eventsStored === s.webhooks && s.incidentsStored === s.webhooks)),
+    row(
+      'events stored / incidents recorded',
+      `${s.eventsStored} / ${s.incidentsStored}`,
+      `${s.webhooks} / ${s.webhooks}`,
+      yes(s.eventsStored === s.webhooks && s.incidentsStored === s.webhooks),
+    ),
     row('time until all incidents recorded', settled(s.allRecordedMs)),
     row('time until every incident is named in a top-level post', settled(s.allNamedMs)),
-    row('time until the Slack outbox drained', `${settled(s.outboxDrainedMs)}${s.outboxPending ? ` (${s.outboxPending} pending)` : ''}`),
-    row('top-level posts (of them storm digests) / thread replies in #incidents', `${s.topLevelPosts} (${s.digests ?? 0}) / ${s.threadReplies}`),
-    row('incidents named in a top-level post', `${s.incidentsPosted}/${s.webhooks}`, 'all', yes(s.incidentsPosted === s.webhooks)),
+    row(
+      'time until the Slack outbox drained',
+      `${settled(s.outboxDrainedMs)}${s.outboxPending ? ` (${s.outboxPending} pending)` : ''}`,
+    ),
+    row(
+      'top-level posts (of them storm digests) / thread replies in #incidents',
+      `${s.topLevelPosts} (${s.digests ?? 0}) / ${s.threadReplies}`,
+    ),
+    row(
+      'incidents named in a top-level post',
+      `${s.incidentsPosted}/${s.webhooks}`,
+      'all',
+      yes(s.incidentsPosted === s.webhooks),
+    ),
     row('duplicates', String(s.duplicates), '0', yes(s.duplicates === 0)),
-    row('highest Slack calls per channel in one second', String(s.maxSlackCallsPerChannelSecond), '~1 (bursts ≤3)', yes((s.maxSlackCallsPerChannelSecond ?? 0) <= 3)),
+    row(
+      'highest Slack calls per channel in one second',
+      String(s.maxSlackCallsPerChannelSecond),
+      '~1 (bursts ≤3)',
+      yes((s.maxSlackCallsPerChannelSecond ?? 0) <= 3),
+    ),
     row('bench process RSS before → after', `${s.rssBeforeMb} → ${s.rssAfterMb} MB`),
   ];
 }
@@ -110,8 +166,24 @@ function stormRows(s: StormResult): Row[] {
 function footprintRows(f: FootprintResult): Row[] {
   const cases = [f.postgres, f.pglite].filter((c): c is NonNullable<typeof c> => Boolean(c));
   return cases.flatMap((c) => [
-    { section: 'footprint', case: `${c.case}: cold start to ready`, figure: ms(c.readyMs), baseline: ms(f.baseline.readyMs), ratio: `${(c.readyMs / f.baseline.readyMs).toFixed(1)}×`, target: '', met: '' },
-    { section: 'footprint', case: `${c.case}: RSS idle`, figure: `${c.rssIdleMb} MB`, baseline: `${f.baseline.rssIdleMb} MB`, ratio: `${(c.rssIdleMb / f.baseline.rssIdleMb).toFixed(1)}×`, target: '', met: '' },
+    {
+      section: 'footprint',
+      case: `${c.case}: cold start to ready`,
+      figure: ms(c.readyMs),
+      baseline: ms(f.baseline.readyMs),
+      ratio: `${(c.readyMs / f.baseline.readyMs).toFixed(1)}×`,
+      target: '',
+      met: '',
+    },
+    {
+      section: 'footprint',
+      case: `${c.case}: RSS idle`,
+      figure: `${c.rssIdleMb} MB`,
+      baseline: `${f.baseline.rssIdleMb} MB`,
+      ratio: `${(c.rssIdleMb / f.baseline.rssIdleMb).toFixed(1)}×`,
+      target: '',
+      met: '',
+    },
     {
       section: 'footprint',
       case: `${c.case}: SIGTERM to exit`,
@@ -125,10 +197,24 @@ function footprintRows(f: FootprintResult): Row[] {
 }
 
 function table(rows: Row[]): string {
-  const head: Row = { section: 'section', case: 'case', figure: 'bot', baseline: 'baseline', ratio: 'bot/baseline', target: 'target', met: 'met' };
+  const head: Row = {
+    section: 'section',
+    case: 'case',
+    figure: 'bot',
+    baseline: 'baseline',
+    ratio: 'bot/baseline',
+    target: 'target',
+    met: 'met',
+  };
   const keys = Object.keys(head) as Array<keyof Row>;
-  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...[head, ...rows].map((r) => r[k].length))])) as Record<keyof Row, number>;
-  const fmt = (r: Row): string => keys.map((k) => r[k].padEnd(width[k])).join(' | ').trimEnd();
+  const width = Object.fromEntries(
+    keys.map((k) => [k, Math.max(...[head, ...rows].map((r) => r[k].length))]),
+  ) as Record<keyof Row, number>;
+  const fmt = (r: Row): string =>
+    keys
+      .map((k) => r[k].padEnd(width[k]))
+      .join(' | ')
+      .trimEnd();
   return [fmt(head), keys.map((k) => '-'.repeat(width[k])).join('-|-'), ...rows.map(fmt)].join('\n');
 }
 
@@ -146,7 +232,9 @@ async function main(): Promise<void> {
     loadAfter: 0,
   };
   const world = await openWorld();
-  log(`dmp-bot bench: ${machine.cpus} cores, ${machine.memory}, node ${machine.node}; bot store: ${world.storeKind}; Redis: ${world.redisUrl ? 'local' : 'none'}`);
+  log(
+    `dmp-bot bench: ${machine.cpus} cores, ${machine.memory}, node ${machine.node}; bot store: ${world.storeKind}; Redis: ${world.redisUrl ? 'local' : 'none'}`,
+  );
   let ack: AckRow[] = [];
   let fanout: FanoutResult | undefined;
   let footprint: FootprintResult | undefined;
@@ -164,14 +252,24 @@ async function main(): Promise<void> {
   } finally {
     await world.close();
   }
-  const rows = [...ackRows(ack), ...(fanout ? fanoutRows(fanout) : []), ...(storm?.ran ? stormRows(storm) : []), ...(footprint ? footprintRows(footprint) : [])];
+  const rows = [
+    ...ackRows(ack),
+    ...(fanout ? fanoutRows(fanout) : []),
+    ...(storm?.ran ? stormRows(storm) : []),
+    ...(footprint ? footprintRows(footprint) : []),
+  ];
   const seconds = Math.round((Date.now() - started) / 1000);
   machine.loadAfter = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   process.stdout.write(`\n${table(rows)}\n`);
   if (storm && !storm.ran) process.stdout.write(`\nPagerDuty storm: not run — ${storm.reason}\n`);
   const lag = Math.max(0, ...ack.map((r) => r.clientMaxLagMs));
-  process.stdout.write(`\nLoad generator: its own thread; worst lag behind schedule ${lag} ms (counted in the latencies).\n`);
-  const build = footprint && footprint.built === 'stale' ? '; dist/ could not be rebuilt, footprint measured the previous build' : '';
+  process.stdout.write(
+    `\nLoad generator: its own thread; worst lag behind schedule ${lag} ms (counted in the latencies).\n`,
+  );
+  const build =
+    footprint && footprint.built === 'stale'
+      ? '; dist/ could not be rebuilt, footprint measured the previous build'
+      : '';
   process.stdout.write(
     `\n${machine.cpus} cores (${machine.cpuModel}), ${machine.memory}, node ${machine.node}; load ${machine.loadBefore} → ${machine.loadAfter}; bot store ${world.storeKind}${build}; ${seconds}s; written to bench/results.json\n`,
   );

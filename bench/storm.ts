@@ -84,12 +84,16 @@ export async function stormBench(world: World, log: (line: string) => void): Pro
   });
   const url = bot.url.replace('/slack/events', '/pagerduty/webhook');
   const store = bot.bot.deps.store;
-  const count = async (sql: string): Promise<number> => Number((await store.query<{ n: string | number }>(sql))[0]?.n ?? 0);
+  const count = async (sql: string): Promise<number> =>
+    Number((await store.query<{ n: string | number }>(sql))[0]?.n ?? 0);
   try {
     const probe = await world.load.run({ url, concurrency: 1, requests: [delivery(pingEvent())], timeoutMs: 5_000 });
     const status = probe.samples[0]?.status ?? 0;
     if (status < 200 || status >= 300) {
-      return { ran: false, reason: `POST /pagerduty/webhook answered ${status || 'nothing'} to a signed ping; the incidents work has not landed` };
+      return {
+        ran: false,
+        reason: `POST /pagerduty/webhook answered ${status || 'nothing'} to a signed ping; the incidents work has not landed`,
+      };
     }
 
     const titles: string[] = [];
@@ -129,11 +133,19 @@ export async function stormBench(world: World, log: (line: string) => void): Pro
       if (allRecordedMs === undefined && (await count('SELECT count(*) AS n FROM incidents')) >= STORM_INCIDENTS) {
         allRecordedMs = Math.round(performance.now() - started);
       }
-      if (allRecordedMs !== undefined && allNamedMs === undefined && (await count('SELECT count(*) AS n FROM incidents WHERE root_ts IS NOT NULL')) >= STORM_INCIDENTS) {
+      if (
+        allRecordedMs !== undefined &&
+        allNamedMs === undefined &&
+        (await count('SELECT count(*) AS n FROM incidents WHERE root_ts IS NOT NULL')) >= STORM_INCIDENTS
+      ) {
         allNamedMs = Math.round(performance.now() - started);
         log(`  every incident named in a top-level post after ${allNamedMs} ms; waiting for the threads`);
       }
-      if (allRecordedMs !== undefined && outboxDrainedMs === undefined && (await count('SELECT count(*) AS n FROM incident_outbox WHERE done_at IS NULL AND NOT failed')) === 0) {
+      if (
+        allRecordedMs !== undefined &&
+        outboxDrainedMs === undefined &&
+        (await count('SELECT count(*) AS n FROM incident_outbox WHERE done_at IS NULL AND NOT failed')) === 0
+      ) {
         outboxDrainedMs = Math.round(performance.now() - started);
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -145,9 +157,12 @@ export async function stormBench(world: World, log: (line: string) => void): Pro
     // Each title once per post it appears in (a digest may name many).
     const postsPerTitle = new Map<string, number>();
     for (const m of top) {
-      for (const t of new Set(JSON.stringify([m.text, m.blocks]).match(TITLE) ?? [])) postsPerTitle.set(t, (postsPerTitle.get(t) ?? 0) + 1);
+      for (const t of new Set(JSON.stringify([m.text, m.blocks]).match(TITLE) ?? []))
+        postsPerTitle.set(t, (postsPerTitle.get(t) ?? 0) + 1);
     }
-    const extraRoots = await count(`SELECT count(*) - count(DISTINCT incident_id) AS n FROM incident_outbox WHERE kind = 'root'`);
+    const extraRoots = await count(
+      `SELECT count(*) - count(DISTINCT incident_id) AS n FROM incident_outbox WHERE kind = 'root'`,
+    );
     const perSecond = new Map<string, number>();
     for (const call of world.slack.calls) {
       const channel = typeof call.args.channel === 'string' ? call.args.channel : undefined;

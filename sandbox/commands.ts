@@ -9,9 +9,14 @@ import { SCENARIOS } from './scenarios.js';
 
 const USAGE = SCENARIOS.map((s) => s.id).join('|');
 
-export function sandboxCommands(platform: SimulatedPlatform, opts: { incidentsChannel?: string; incidentsChannelName?: string }): Command[] {
+export function sandboxCommands(
+  platform: SimulatedPlatform,
+  opts: { incidentsChannel?: string; incidentsChannelName?: string },
+): Command[] {
   const id = opts.incidentsChannel;
-  const channel = id ? `<#${id}${opts.incidentsChannelName ? `|${opts.incidentsChannelName}` : ''}>` : 'INCIDENTS_CHANNEL';
+  const channel = id
+    ? `<#${id}${opts.incidentsChannelName ? `|${opts.incidentsChannelName}` : ''}>`
+    : 'INCIDENTS_CHANNEL';
   const about: Command = {
     words: ['sandbox'],
     summary: 'what this sandbox simulates, and the pages it can send',
@@ -26,7 +31,9 @@ export function sandboxCommands(platform: SimulatedPlatform, opts: { incidentsCh
           header('Sandbox: a simulated DMP platform in trouble'),
           section(`*Simulated in this process*\n${lines.join('\n')}`),
           section(`*Pages PagerDuty can send* (the incident thread appears in ${channel})\n${pages.join('\n')}`),
-          context('Remediations change the simulation for real: restart or scale scan-workers, mark a scan failed, terminate a query, create the index — then diagnose again.'),
+          context(
+            'Remediations change the simulation for real: restart or scale scan-workers, mark a scan failed, terminate a query, create the index — then diagnose again.',
+          ),
         ],
       };
     },
@@ -43,7 +50,10 @@ export function sandboxCommands(platform: SimulatedPlatform, opts: { incidentsCh
       try {
         result = await platform.page(req.args);
       } catch (err) {
-        if (err instanceof UnknownScenario) throw new UserError(`There is no sandbox page \`${err.words}\`. Try one of: ${SCENARIOS.map((s) => `\`${s.id}\``).join(', ')}.`);
+        if (err instanceof UnknownScenario)
+          throw new UserError(
+            `There is no sandbox page \`${err.words}\`. Try one of: ${SCENARIOS.map((s) => `\`${s.id}\``).join(', ')}.`,
+          );
         throw new UserError(`PagerDuty could not page: ${err instanceof Error ? err.message : String(err)}.`);
       }
       const { scenario, incident } = result;
@@ -55,7 +65,9 @@ export function sandboxCommands(platform: SimulatedPlatform, opts: { incidentsCh
       return {
         text: `Paged: [#${incident.incident_number}] ${incident.title} (${scenario.priority}, ${service}). ${delivered ? `The incident thread follows in ${channel}.` : 'The webhook was not delivered.'}`,
         blocks: [
-          section(`:rotating_light: *Paged (simulated PagerDuty):* [#${incident.incident_number}] ${esc(incident.title)}\n${esc(service)} · priority ${scenario.priority} · urgency ${incident.urgency} · incident \`${incident.id}\``),
+          section(
+            `:rotating_light: *Paged (simulated PagerDuty):* [#${incident.incident_number}] ${esc(incident.title)}\n${esc(service)} · priority ${scenario.priority} · urgency ${incident.urgency} · incident \`${incident.id}\``,
+          ),
           context(outcome),
         ],
       };

@@ -13,7 +13,7 @@ import { CONSOLE_USER } from '../src/console/workspace.js';
 import { createLogger } from '../src/log.js';
 import { redact } from '../src/redact.js';
 import { sandboxCommands } from './commands.js';
-import { startSimulatedPlatform, type SimulatedPlatform } from './platform.js';
+import { type SimulatedPlatform, startSimulatedPlatform } from './platform.js';
 
 /** The sandbox's #incidents, shown by name in the console. */
 export const SANDBOX_INCIDENTS_CHANNEL = 'C0INCIDENTS';
@@ -44,7 +44,11 @@ export async function pickPort(preferred: number): Promise<number> {
  * The bot's environment: the user's own settings (GRAFANA_URL, RESPONSE_TARGETS…) kept, every
  * target pointed at the simulation, the store embedded under the temporary directory.
  */
-export function sandboxEnv(base: NodeJS.ProcessEnv, platform: Record<string, string>, o: { dir: string; port: number; http: boolean }): NodeJS.ProcessEnv {
+export function sandboxEnv(
+  base: NodeJS.ProcessEnv,
+  platform: Record<string, string>,
+  o: { dir: string; port: number; http: boolean },
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...base,
     ...platform,
@@ -53,7 +57,9 @@ export function sandboxEnv(base: NodeJS.ProcessEnv, platform: Record<string, str
     BOT_DATABASE_URL: '',
     // One person tries the sandbox: high-risk actions run after that person's own confirmation.
     TWO_PERSON_RULE: base.TWO_PERSON_RULE ?? 'off',
-    ESCALATION_CONTACTS: base.ESCALATION_CONTACTS ?? JSON.stringify({ engineering_lead: '@eng-lead', dba: '@dba-team', security: '@security' }),
+    ESCALATION_CONTACTS:
+      base.ESCALATION_CONTACTS ??
+      JSON.stringify({ engineering_lead: '@eng-lead', dba: '@dba-team', security: '@security' }),
     PAGERDUTY_FROM_EMAIL: base.PAGERDUTY_FROM_EMAIL ?? 'oncall@dmp.example',
     // Slack over HTTP only: a Socket Mode token in .env must not turn the sandbox into Socket Mode.
     SLACK_APP_TOKEN: '',
@@ -100,8 +106,13 @@ function httpBanner(config: Config, platform: SimulatedPlatform, port: number): 
     `     (this process serves it at http://localhost:${port}/slack/events; GET /health answers too)`,
     '  3. in Slack: /dmp scans stuck, press Restart scan-workers, then /dmp sandbox page scans-stuck',
   ];
-  if (config.DMP_OPERATORS.length === 0) lines.push('', 'DMP_OPERATORS is not set: remediations are refused. Set it to your Slack user ID (U…) to run them.');
-  if (!config.INCIDENTS_CHANNEL) lines.push('', 'INCIDENTS_CHANNEL is not set: pages are refused. Set it to a channel ID (C…) the bot is in.');
+  if (config.DMP_OPERATORS.length === 0)
+    lines.push(
+      '',
+      'DMP_OPERATORS is not set: remediations are refused. Set it to your Slack user ID (U…) to run them.',
+    );
+  if (!config.INCIDENTS_CHANNEL)
+    lines.push('', 'INCIDENTS_CHANNEL is not set: pages are refused. Set it to a channel ID (C…) the bot is in.');
   lines.push('', 'Ctrl-C stops it.', '');
   return lines.join('\n');
 }
@@ -167,7 +178,9 @@ async function main(): Promise<number> {
     }
 
     if (config.slackMode !== 'http') {
-      process.stderr.write('--http needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from your Slack test app (in the environment or .env).\n');
+      process.stderr.write(
+        '--http needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET from your Slack test app (in the environment or .env).\n',
+      );
       return 2;
     }
     const bot = await startBot(config, { log, commands });

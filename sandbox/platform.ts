@@ -4,14 +4,19 @@
 // the same wire-level fakes the tests use, so the bot talks to them through its real clients.
 // `env` is the bot's configuration for it; `page()` has PagerDuty send an incident.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { type KubeFake, type LogLine, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import { type PagerDutyFake, type PdIncident, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
-import { startPgliteServer, type PgliteServer } from '@dmp-bot/sim/pg-server';
-import { type PlatformApiFake, type ReachabilityFake, startPlatformApiFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
+import { type PgliteServer, startPgliteServer } from '@dmp-bot/sim/pg-server';
+import {
+  type PlatformApiFake,
+  type ReachabilityFake,
+  startPlatformApiFake,
+  startReachabilityFake,
+} from '@dmp-bot/sim/platform-api-fake';
 import { type RedisFake, startRedisFake } from '@dmp-bot/sim/redis-fake';
-import { findScenario, PD_SERVICES, type Scenario, SCENARIOS } from './scenarios.js';
-import { QUEUE_DEPTH, type SeededDatabase, seedDatabase, seedRedis, seedSessions, SIM_SEARCH_PATH } from './seed.js';
+import pg from 'pg';
+import { findScenario, PD_SERVICES, SCENARIOS, type Scenario } from './scenarios.js';
+import { QUEUE_DEPTH, type SeededDatabase, SIM_SEARCH_PATH, seedDatabase, seedRedis, seedSessions } from './seed.js';
 import { startWorld, type World } from './world.js';
 
 export const NAMESPACE = 'dmp';
@@ -87,19 +92,32 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
 
   seedPlatform(k8s, started);
   // Five workers for the queue's load; two of their processes will be found hung.
-  k8s.updateDeployment('scan-workers', (d) => {
-    d.spec.replicas = 5;
-  }, { at: new Date(started.getTime() - 3 * 3_600_000) });
+  k8s.updateDeployment(
+    'scan-workers',
+    (d) => {
+      d.spec.replicas = 5;
+    },
+    { at: new Date(started.getTime() - 3 * 3_600_000) },
+  );
   const workerPods = k8s
     .pods('scan-workers')
-    .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || a.metadata.name.localeCompare(b.metadata.name))
+    .sort(
+      (a, b) =>
+        a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) ||
+        a.metadata.name.localeCompare(b.metadata.name),
+    )
     .map((p) => p.metadata.name);
   seedWorkerLogs(k8s, workerPods, started);
   api.setComponent('queue', 'degraded');
   api.setComponent('database', 'degraded');
 
   const kubeconfig = k8s.writeKubeconfig(opts.dir);
-  const simDb = new pg.Pool({ connectionString: database.url, max: 1, application_name: 'dmp-sandbox', connectionTimeoutMillis: 60_000 });
+  const simDb = new pg.Pool({
+    connectionString: database.url,
+    max: 1,
+    application_name: 'dmp-sandbox',
+    connectionTimeoutMillis: 60_000,
+  });
   simDb.on('error', (err) => opts.onError?.(err));
   let world: World | undefined;
 
@@ -137,12 +155,17 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
     seeded: () => seeded,
     world: () => world,
     connectBot(baseUrl) {
-      pagerduty.webhookTarget = { url: `${baseUrl.replace(/\/+$/, '')}${PAGERDUTY_WEBHOOK_PATH}`, secrets: [webhookSecret], subscriptionId: 'PDMPSBX' };
+      pagerduty.webhookTarget = {
+        url: `${baseUrl.replace(/\/+$/, '')}${PAGERDUTY_WEBHOOK_PATH}`,
+        secrets: [webhookSecret],
+        subscriptionId: 'PDMPSBX',
+      };
     },
     async page(words) {
       const scenario = findScenario(words);
       if (!scenario) throw new UnknownScenario(words.join(' '));
-      if (!pagerduty.webhookTarget) throw new Error('the bot’s HTTP server is not running, so PagerDuty has nowhere to deliver the webhook');
+      if (!pagerduty.webhookTarget)
+        throw new Error('the bot’s HTTP server is not running, so PagerDuty has nowhere to deliver the webhook');
       await ready;
       await stageScenario(scenario);
       const before = pagerduty.deliveries.length;
@@ -154,12 +177,18 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
         details: scenario.details,
         incident_key: `${scenario.id}-${Date.now().toString(36)}`,
       });
-      const delivery = pagerduty.deliveries.slice(before).find((d) => d.event.event.event_type === 'incident.triggered');
+      const delivery = pagerduty.deliveries
+        .slice(before)
+        .find((d) => d.event.event.event_type === 'incident.triggered');
       return { scenario, incident, status: delivery?.status, error: delivery?.error };
     },
     describe() {
       const s = seeded;
-      const scans = s ? Object.entries(s.scans).map(([k, v]) => `${v} ${k}`).join(', ') : 'seeding…';
+      const scans = s
+        ? Object.entries(s.scans)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')
+        : 'seeding…';
       return [
         `PostgreSQL — embedded PGlite on ${database.url}: ${s?.repositories ?? 40} repositories of 6 tenants, scans (${scans}), graphs from 14 to 48,000 nodes, idx_nodes_scan missing, slow queries and a lock chain`,
         `Redis — an in-memory stand-in speaking the Redis protocol on ${redis.url} (not a Redis server): ${QUEUE_DEPTH} jobs in scan_queue, worker-3 and worker-5 of five without a heartbeat, graph:* and session:* caches`,
@@ -170,7 +199,14 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
     async close() {
       await world?.stop();
       await simDb.end().catch(() => {});
-      await Promise.allSettled([database.close(), redis.close(), k8s.close(), api.close(), github.close(), pagerduty.close()]);
+      await Promise.allSettled([
+        database.close(),
+        redis.close(),
+        k8s.close(),
+        api.close(),
+        github.close(),
+        pagerduty.close(),
+      ]);
       await dbReady.then((db) => db.close()).catch(() => {});
     },
   };
@@ -215,11 +251,29 @@ function seedWorkerLogs(k8s: KubeFake, pods: string[], now: Date): void {
     const hungFor = id === 'worker-3' ? 14 * 60 : id === 'worker-5' ? 11 * 60 : 0;
     const lines: LogLine[] = [];
     for (let s = 3_600; s > hungFor; s -= 45 + ((i * 17 + s) % 40)) {
-      lines.push(line(s, 'INFO', `[worker] ${id} parsed manifest in ${120 + ((s * 7) % 900)}ms job=job_${(0x5a0000 + s).toString(16)}`));
+      lines.push(
+        line(
+          s,
+          'INFO',
+          `[worker] ${id} parsed manifest in ${120 + ((s * 7) % 900)}ms job=job_${(0x5a0000 + s).toString(16)}`,
+        ),
+      );
     }
     if (hungFor) {
-      lines.push(line(hungFor + 20, 'WARN', `[db] ${id} waiting for lock on scans row (transaction open for ${Math.round((hungFor + 20) / 60)}m)`));
-      lines.push(line(hungFor + 2, 'ERROR', `[heartbeat] ${id} heartbeat failed: context deadline exceeded (redis write timed out)`));
+      lines.push(
+        line(
+          hungFor + 20,
+          'WARN',
+          `[db] ${id} waiting for lock on scans row (transaction open for ${Math.round((hungFor + 20) / 60)}m)`,
+        ),
+      );
+      lines.push(
+        line(
+          hungFor + 2,
+          'ERROR',
+          `[heartbeat] ${id} heartbeat failed: context deadline exceeded (redis write timed out)`,
+        ),
+      );
       lines.push(line(hungFor, 'WARN', `[heartbeat] ${id} heartbeat thread stalled; no further heartbeats`));
     }
     k8s.setPodLogs(pod, lines);
@@ -251,7 +305,10 @@ async function addAuthErrors(k8s: KubeFake, now: Date): Promise<void> {
     }
     for (let k = 0; k < 3; k++) {
       const at = new Date(now.getTime() - (20 + i * 37 + k * 53) * 1000);
-      lines.push({ at, text: `${at.toISOString()} ERROR [auth] auth error: invalid JWT signature kid=dmp-2024-11 path=/api/v1/graph/dependencies request_id=req_${(0x7f3a10 + i * 7 + k).toString(16)}` });
+      lines.push({
+        at,
+        text: `${at.toISOString()} ERROR [auth] auth error: invalid JWT signature kid=dmp-2024-11 path=/api/v1/graph/dependencies request_id=req_${(0x7f3a10 + i * 7 + k).toString(16)}`,
+      });
     }
     k8s.setPodLogs(pod, lines);
   }

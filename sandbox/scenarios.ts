@@ -32,7 +32,8 @@ export const SCENARIOS: Scenario[] = [
     serviceId: 'PDMPWRK',
     priority: 'P2',
     urgency: 'high',
-    details: 'Alert: dmp_scans_pending_oldest_seconds > 900 for 5m. scan_queue depth above 100. Runbook: Scans Stuck in Pending.',
+    details:
+      'Alert: dmp_scans_pending_oldest_seconds > 900 for 5m. scan_queue depth above 100. Runbook: Scans Stuck in Pending.',
     blurb: 'P2 on DMP Scan Workers: the dead workers and the backed-up queue',
   },
   {
@@ -42,7 +43,8 @@ export const SCENARIOS: Scenario[] = [
     serviceId: 'PDMPDB',
     priority: 'P3',
     urgency: 'high',
-    details: 'Alert: pg_cpu_usage_percent > 90 for 10m on dmp-postgres-primary; p95 query latency 4.2s. Runbook: High Database CPU.',
+    details:
+      'Alert: pg_cpu_usage_percent > 90 for 10m on dmp-postgres-primary; p95 query latency 4.2s. Runbook: High Database CPU.',
     blurb: 'P3 on DMP Database: slow queries, a lock chain, the missing index',
   },
   {
@@ -52,7 +54,8 @@ export const SCENARIOS: Scenario[] = [
     serviceId: 'PDMPAPI',
     priority: 'P2',
     urgency: 'high',
-    details: 'Alert: rate(http_requests_total{status="401"}[5m]) / rate(http_requests_total[5m]) > 0.05 on api. Runbook: Authentication Failures.',
+    details:
+      'Alert: rate(http_requests_total{status="401"}[5m]) / rate(http_requests_total[5m]) > 0.05 on api. Runbook: Authentication Failures.',
     blurb: 'P2 on DMP API: "auth error" lines in the api logs since the last release',
   },
 ];

@@ -4,9 +4,9 @@
 // idx_nodes_scan, a backed-up scan_queue, five workers of which two stopped beating, cache
 // namespaces, and database sessions (slow queries, a lock chain) PGlite alone would not have.
 import { readFileSync } from 'node:fs';
-import type { PGlite } from '@electric-sql/pglite';
-import type { RedisFake } from '@dmp-bot/sim/redis-fake';
 import { mulberry32 } from '@dmp-bot/sim/random';
+import type { RedisFake } from '@dmp-bot/sim/redis-fake';
+import type { PGlite } from '@electric-sql/pglite';
 
 function uuidFrom(random: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16));
@@ -19,9 +19,37 @@ function uuidFrom(random: () => number): string {
 export const TENANTS: Array<{ slug: string; repos: string[] }> = [
   {
     slug: 'acme',
-    repos: ['payments-service', 'monorepo', 'checkout-web', 'ledger', 'fraud-detector', 'mobile-app', 'infra-terraform', 'notifications', 'search-api', 'identity', 'reporting', 'data-pipeline', 'design-system', 'admin-portal'],
+    repos: [
+      'payments-service',
+      'monorepo',
+      'checkout-web',
+      'ledger',
+      'fraud-detector',
+      'mobile-app',
+      'infra-terraform',
+      'notifications',
+      'search-api',
+      'identity',
+      'reporting',
+      'data-pipeline',
+      'design-system',
+      'admin-portal',
+    ],
   },
-  { slug: 'globex', repos: ['web', 'api-gateway', 'billing', 'analytics', 'inventory', 'ios-app', 'android-app', 'shipping', 'hr-portal'] },
+  {
+    slug: 'globex',
+    repos: [
+      'web',
+      'api-gateway',
+      'billing',
+      'analytics',
+      'inventory',
+      'ios-app',
+      'android-app',
+      'shipping',
+      'hr-portal',
+    ],
+  },
   { slug: 'initech', repos: ['tps-reports', 'mainframe-bridge', 'intranet', 'printer-service', 'payroll', 'crm'] },
   { slug: 'hooli', repos: ['nucleus', 'hooli-chat', 'xyz', 'box-firmware', 'search'] },
   { slug: 'umbrella', repos: ['lab-portal', 'sample-tracker', 'hive-api', 'research-wiki'] },
@@ -100,8 +128,21 @@ export async function seedDatabase(db: PGlite, now: Date): Promise<SeededDatabas
   }
   const scans: ScanRow[] = [];
   const repos = [...repoIds.keys()];
-  const add = (repo: string, status: string, createdAgoMs: number, tookMs: number, error: string | null = null): ScanRow => {
-    const row = { id: uuidFrom(random), repo, status, error, created: ago(createdAgoMs), updated: ago(Math.max(0, createdAgoMs - tookMs)) };
+  const add = (
+    repo: string,
+    status: string,
+    createdAgoMs: number,
+    tookMs: number,
+    error: string | null = null,
+  ): ScanRow => {
+    const row = {
+      id: uuidFrom(random),
+      repo,
+      status,
+      error,
+      created: ago(createdAgoMs),
+      updated: ago(Math.max(0, createdAgoMs - tookMs)),
+    };
     scans.push(row);
     return row;
   };
@@ -111,22 +152,42 @@ export async function seedDatabase(db: PGlite, now: Date): Promise<SeededDatabas
     for (let k = 0; k < perRepo; k++) {
       const createdAgo = 30 * 60_000 + Math.floor(random() * 14 * 86_400_000);
       const failed = random() < 0.09;
-      add(repo, failed ? 'failed' : 'completed', createdAgo, 60_000 + Math.floor(random() * 14 * 60_000), failed ? (FAILURES[Math.floor(random() * FAILURES.length)] as string) : null);
+      add(
+        repo,
+        failed ? 'failed' : 'completed',
+        createdAgo,
+        60_000 + Math.floor(random() * 14 * 60_000),
+        failed ? (FAILURES[Math.floor(random() * FAILURES.length)] as string) : null,
+      );
     }
   }
-  for (const repo of ['globex/hr-portal', 'umbrella/research-wiki', 'acme/design-system']) add(repo, 'cancelled', 2 * 86_400_000 + Math.floor(random() * 86_400_000), 30_000);
+  for (const repo of ['globex/hr-portal', 'umbrella/research-wiki', 'acme/design-system'])
+    add(repo, 'cancelled', 2 * 86_400_000 + Math.floor(random() * 86_400_000), 30_000);
   // The latest completed scan of each graph repository carries its graph.
-  const graphScans = GRAPHS.map(([repo, nodes, edges]) => ({ scan: add(repo, 'completed', 45 * 60_000 + Math.floor(random() * 6 * 3_600_000), 4 * 60_000), nodes, edges }));
-  for (const [i, repo] of ['hooli/hooli-chat', 'acme/ledger', 'globex/billing', 'umbrella/lab-portal'].entries()) add(repo, 'running', (40 + i * 55) * 1000, 0);
+  const graphScans = GRAPHS.map(([repo, nodes, edges]) => ({
+    scan: add(repo, 'completed', 45 * 60_000 + Math.floor(random() * 6 * 3_600_000), 4 * 60_000),
+    nodes,
+    edges,
+  }));
+  for (const [i, repo] of ['hooli/hooli-chat', 'acme/ledger', 'globex/billing', 'umbrella/lab-portal'].entries())
+    add(repo, 'running', (40 + i * 55) * 1000, 0);
   // The incident: three scans pending for 20 minutes (the oldest first), two just queued.
-  const stuck = STUCK_REPOS.map((repo, i) => add(repo, 'pending', 20 * 60_000 + (2 - i) * 9_000, 20 * 60_000 + (2 - i) * 9_000));
-  for (const [i, repo] of ['acme/checkout-web', 'hooli/search'].entries()) add(repo, 'pending', (35 + i * 50) * 1000, (35 + i * 50) * 1000);
+  const stuck = STUCK_REPOS.map((repo, i) =>
+    add(repo, 'pending', 20 * 60_000 + (2 - i) * 9_000, 20 * 60_000 + (2 - i) * 9_000),
+  );
+  for (const [i, repo] of ['acme/checkout-web', 'hooli/search'].entries())
+    add(repo, 'pending', (35 + i * 50) * 1000, (35 + i * 50) * 1000);
 
   for (let i = 0; i < scans.length; i += 200) {
-    const values = scans.slice(i, i + 200).map(
-      (s) => `('${s.id}', '${repoIds.get(s.repo)}', '${s.status}', ${s.error ? `'${s.error.replace(/'/g, "''")}'` : 'NULL'}, '${s.created}', '${s.updated}')`,
+    const values = scans
+      .slice(i, i + 200)
+      .map(
+        (s) =>
+          `('${s.id}', '${repoIds.get(s.repo)}', '${s.status}', ${s.error ? `'${s.error.replace(/'/g, "''")}'` : 'NULL'}, '${s.created}', '${s.updated}')`,
+      );
+    await db.exec(
+      `INSERT INTO scans (id, repository_id, status, error_message, created_at, updated_at) VALUES ${values.join(',\n')}`,
     );
-    await db.exec(`INSERT INTO scans (id, repository_id, status, error_message, created_at, updated_at) VALUES ${values.join(',\n')}`);
   }
 
   let nodes = 0;
@@ -142,7 +203,9 @@ export async function seedDatabase(db: PGlite, now: Date): Promise<SeededDatabas
          FROM generate_series(0, $2::int - 1) AS n`,
       [g.scan.id, g.nodes],
     );
-    const [first] = (await db.query<{ id: string }>('SELECT min(id)::text AS id FROM nodes WHERE scan_id = $1', [g.scan.id])).rows;
+    const [first] = (
+      await db.query<{ id: string }>('SELECT min(id)::text AS id FROM nodes WHERE scan_id = $1', [g.scan.id])
+    ).rows;
     await db.query(
       `INSERT INTO edges (scan_id, source_id, target_id)
        SELECT $1, $2::bigint + (e % $3::int), $2::bigint + ((e * 31 + 7) % $3::int) FROM generate_series(0, $4::int - 1) AS e`,
@@ -221,7 +284,11 @@ interface SimSession {
   addr: string;
 }
 
-export async function seedSessions(db: PGlite, seeded: SeededDatabase, now: Date): Promise<{ longRunning: number; blocked: number }> {
+export async function seedSessions(
+  db: PGlite,
+  seeded: SeededDatabase,
+  now: Date,
+): Promise<{ longRunning: number; blocked: number }> {
   await db.exec(SIM_SCHEMA_SQL);
   const random = mulberry32(77);
   const sessions: SimSession[] = [];
@@ -234,13 +301,37 @@ export async function seedSessions(db: PGlite, seeded: SeededDatabase, now: Date
     'UPDATE scans SET updated_at = now() WHERE id = $1',
   ];
   for (let i = 0; i < 26; i++) {
-    sessions.push({ pid: next(), user: 'dmp_api', app: 'dmp-api', state: 'idle', queryAgoS: 2 + Math.floor(random() * 40), query: apiQueries[i % apiQueries.length] as string, addr: `10.0.${1 + (i % 3)}.${20 + i}` });
+    sessions.push({
+      pid: next(),
+      user: 'dmp_api',
+      app: 'dmp-api',
+      state: 'idle',
+      queryAgoS: 2 + Math.floor(random() * 40),
+      query: apiQueries[i % apiQueries.length] as string,
+      addr: `10.0.${1 + (i % 3)}.${20 + i}`,
+    });
   }
   for (let i = 0; i < 3; i++) {
-    sessions.push({ pid: next(), user: 'dmp_api', app: 'dmp-api', state: 'active', queryAgoS: 0.2 + random(), query: apiQueries[i] as string, addr: `10.0.2.${60 + i}` });
+    sessions.push({
+      pid: next(),
+      user: 'dmp_api',
+      app: 'dmp-api',
+      state: 'active',
+      queryAgoS: 0.2 + random(),
+      query: apiQueries[i] as string,
+      addr: `10.0.2.${60 + i}`,
+    });
   }
   for (let i = 0; i < 8; i++) {
-    sessions.push({ pid: next(), user: 'dmp_worker', app: 'dmp-scan-worker', state: 'idle', queryAgoS: 5 + Math.floor(random() * 300), query: 'SELECT id, repository_id FROM scans WHERE id = $1 FOR UPDATE', addr: `10.0.3.${40 + i}` });
+    sessions.push({
+      pid: next(),
+      user: 'dmp_worker',
+      app: 'dmp-scan-worker',
+      state: 'idle',
+      queryAgoS: 5 + Math.floor(random() * 300),
+      query: 'SELECT id, repository_id FROM scans WHERE id = $1 FOR UPDATE',
+      addr: `10.0.3.${40 + i}`,
+    });
   }
   const graphPid = next();
   sessions.push({
@@ -259,7 +350,8 @@ export async function seedSessions(db: PGlite, seeded: SeededDatabase, now: Date
     state: 'active',
     queryAgoS: 7 * 60 + 3,
     wait: ['IO', 'DataFileRead'],
-    query: "SELECT r.tenant_id, date_trunc('day', s.created_at) AS day, count(*) AS scans, count(n.id) AS nodes FROM scans s JOIN repositories r ON r.id = s.repository_id LEFT JOIN nodes n ON n.scan_id = s.id GROUP BY 1, 2 ORDER BY 2 DESC",
+    query:
+      "SELECT r.tenant_id, date_trunc('day', s.created_at) AS day, count(*) AS scans, count(n.id) AS nodes FROM scans s JOIN repositories r ON r.id = s.repository_id LEFT JOIN nodes n ON n.scan_id = s.id GROUP BY 1, 2 ORDER BY 2 DESC",
     addr: '10.0.9.14',
   });
   // A worker that hung inside its transaction (worker-3's), and the update it blocks.
@@ -339,8 +431,27 @@ export const QUEUE_DEPTH = 137;
 export function seedRedis(redis: RedisFake, seeded: SeededDatabase, pods: string[], now: Date): void {
   const random = mulberry32(4242);
   const nowS = Math.floor(now.getTime() / 1000);
-  const manifests = ['package-lock.json', 'yarn.lock', 'requirements.txt', 'poetry.lock', 'pom.xml', 'go.sum', 'Cargo.lock', 'Gemfile.lock', 'pnpm-lock.yaml'];
-  const dirs = ['', 'services/ledger/', 'services/checkout/', 'apps/web/', 'packages/ui/', 'tools/', 'api/', 'workers/'];
+  const manifests = [
+    'package-lock.json',
+    'yarn.lock',
+    'requirements.txt',
+    'poetry.lock',
+    'pom.xml',
+    'go.sum',
+    'Cargo.lock',
+    'Gemfile.lock',
+    'pnpm-lock.yaml',
+  ];
+  const dirs = [
+    '',
+    'services/ledger/',
+    'services/checkout/',
+    'apps/web/',
+    'packages/ui/',
+    'tools/',
+    'api/',
+    'workers/',
+  ];
   const jobs: string[] = [];
   for (let i = 0; i < QUEUE_DEPTH; i++) {
     const scan = seeded.stuckScanIds[i % seeded.stuckScanIds.length] ?? '';
@@ -362,21 +473,62 @@ export function seedRedis(redis: RedisFake, seeded: SeededDatabase, pods: string
     const deadFor = DEAD_WORKERS[id];
     const status = deadFor ? 'busy' : i === 0 ? 'idle' : 'busy';
     const since = new Date(now.getTime() - (deadFor ?? 40 + i * 17) * 1000).toISOString();
-    redis.exec(['HSET', 'workers', id, JSON.stringify({ status, pod: pods[i] ?? `scan-workers-${i}`, current_job: status === 'busy' ? `job_${(0x5a2e10 + i * 3).toString(16)}` : null, since, version: '1.2.3' })]);
+    redis.exec([
+      'HSET',
+      'workers',
+      id,
+      JSON.stringify({
+        status,
+        pod: pods[i] ?? `scan-workers-${i}`,
+        current_job: status === 'busy' ? `job_${(0x5a2e10 + i * 3).toString(16)}` : null,
+        since,
+        version: '1.2.3',
+      }),
+    ]);
     redis.exec(['ZADD', 'worker_heartbeats', String(nowS - (deadFor ?? 3 + i * 2)), id]);
   }
 
   // The cache: graphs (an hour's TTL), sessions (a day's), rate limits and repository metadata.
   for (let i = 0; i < 64; i++) {
-    const scan = `${Math.floor(random() * 0xffffffff).toString(16).padStart(8, '0')}-${i.toString(16).padStart(4, '0')}`;
-    redis.exec(['SET', `graph:${scan}:dependencies`, JSON.stringify({ nodes: 100 + Math.floor(random() * 5_000), cached_at: now.toISOString() }), 'EX', String(600 + Math.floor(random() * 3_000))]);
-    if (i % 2 === 0) redis.exec(['SET', `graph:${scan}:summary`, JSON.stringify({ depth: 3 + (i % 9) }), 'EX', String(900 + Math.floor(random() * 2_700))]);
+    const scan = `${Math.floor(random() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0')}-${i.toString(16).padStart(4, '0')}`;
+    redis.exec([
+      'SET',
+      `graph:${scan}:dependencies`,
+      JSON.stringify({ nodes: 100 + Math.floor(random() * 5_000), cached_at: now.toISOString() }),
+      'EX',
+      String(600 + Math.floor(random() * 3_000)),
+    ]);
+    if (i % 2 === 0)
+      redis.exec([
+        'SET',
+        `graph:${scan}:summary`,
+        JSON.stringify({ depth: 3 + (i % 9) }),
+        'EX',
+        String(900 + Math.floor(random() * 2_700)),
+      ]);
   }
   for (let i = 0; i < 85; i++) {
-    redis.exec(['SET', `session:${Math.floor(random() * 2 ** 48).toString(36)}`, JSON.stringify({ user: `u${1000 + i}`, tenant: TENANTS[i % TENANTS.length]?.slug }), 'EX', String(3_600 + Math.floor(random() * 82_800))]);
+    redis.exec([
+      'SET',
+      `session:${Math.floor(random() * 2 ** 48).toString(36)}`,
+      JSON.stringify({ user: `u${1000 + i}`, tenant: TENANTS[i % TENANTS.length]?.slug }),
+      'EX',
+      String(3_600 + Math.floor(random() * 82_800)),
+    ]);
   }
-  for (const tenant of TENANTS) redis.exec(['SET', `ratelimit:tenant:${tenant.slug}`, String(Math.floor(random() * 900)), 'EX', '60']);
-  for (let i = 0; i < 40; i++) redis.exec(['HSET', `repo:meta:${i}`, 'default_branch', 'main', 'last_push', new Date(now.getTime() - Math.floor(random() * 86_400_000)).toISOString()]);
+  for (const tenant of TENANTS)
+    redis.exec(['SET', `ratelimit:tenant:${tenant.slug}`, String(Math.floor(random() * 900)), 'EX', '60']);
+  for (let i = 0; i < 40; i++)
+    redis.exec([
+      'HSET',
+      `repo:meta:${i}`,
+      'default_branch',
+      'main',
+      'last_push',
+      new Date(now.getTime() - Math.floor(random() * 86_400_000)).toISOString(),
+    ]);
   // A week of traffic: about 71% of lookups hit, the rest went to the database.
   redis.addStats({ hits: 1_482_907, misses: 611_332, evicted: 1_204 });
 }

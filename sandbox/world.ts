@@ -7,10 +7,11 @@
 // - live workers keep beating, so a long session does not see them die of old age;
 // - new api pods (a rollback, a restart) start with clean logs;
 // - the platform API's /health/detailed and /health/workers follow from all of the above.
-import type pg from 'pg';
-import type { KubeFake, Deployment, LogLine } from '@dmp-bot/sim/k8s-fake';
+
+import type { Deployment, KubeFake, LogLine } from '@dmp-bot/sim/k8s-fake';
 import type { ComponentStatus, PlatformApiFake, PlatformWorker } from '@dmp-bot/sim/platform-api-fake';
 import type { RedisFake } from '@dmp-bot/sim/redis-fake';
+import type pg from 'pg';
 import { DEAD_WORKERS, WORKER_IDS } from './seed.js';
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -44,7 +45,11 @@ function runningPods(k8s: KubeFake, app: string): string[] {
   return k8s
     .pods(app)
     .filter((p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running')
-    .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || a.metadata.name.localeCompare(b.metadata.name))
+    .sort(
+      (a, b) =>
+        a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) ||
+        a.metadata.name.localeCompare(b.metadata.name),
+    )
     .map((p) => p.metadata.name);
 }
 
@@ -52,7 +57,11 @@ export function startWorld(opts: WorldOptions): World {
   const { k8s, redis, api } = opts;
   const nowS = () => Math.floor(opts.now().getTime() / 1000);
   const initial = runningPods(k8s, WORKERS);
-  let workers: WorkerState[] = WORKER_IDS.map((id, i) => ({ id, pod: initial[i] ?? `${WORKERS}-${i}`, alive: !DEAD_WORKERS[id] }));
+  let workers: WorkerState[] = WORKER_IDS.map((id, i) => ({
+    id,
+    pod: initial[i] ?? `${WORKERS}-${i}`,
+    alive: !DEAD_WORKERS[id],
+  }));
   const first = k8s.getDeployment(WORKERS);
   let lastRestart = first?.spec.template.metadata.annotations?.[RESTARTED_AT];
   let lastReplicas = first?.spec.replicas ?? workers.length;
@@ -63,11 +72,16 @@ export function startWorld(opts: WorldOptions): World {
     const job = status === 'busy' ? redis.exec(['LINDEX', 'scan_queue', String(workers.indexOf(w))]) : null;
     let jobId: string | null = null;
     try {
-      jobId = typeof job === 'string' ? (JSON.parse(job) as { job_id?: string }).job_id ?? null : null;
+      jobId = typeof job === 'string' ? ((JSON.parse(job) as { job_id?: string }).job_id ?? null) : null;
     } catch {
       jobId = null;
     }
-    redis.exec(['HSET', 'workers', w.id, JSON.stringify({ status, pod: w.pod, current_job: jobId, since: opts.now().toISOString(), version: '1.2.3' })]);
+    redis.exec([
+      'HSET',
+      'workers',
+      w.id,
+      JSON.stringify({ status, pod: w.pod, current_job: jobId, since: opts.now().toISOString(), version: '1.2.3' }),
+    ]);
     redis.exec(['ZADD', 'worker_heartbeats', String(nowS()), w.id]);
   };
 
@@ -118,7 +132,11 @@ export function startWorld(opts: WorldOptions): World {
       lastRestart = restart;
       lastReplicas = replicas;
       for (const w of workers) deregister(w.id);
-      workers = Array.from({ length: replicas }, (_, i) => ({ id: `worker-${i + 1}`, pod: `${WORKERS}-starting-${i + 1}`, alive: true }));
+      workers = Array.from({ length: replicas }, (_, i) => ({
+        id: `worker-${i + 1}`,
+        pod: `${WORKERS}-starting-${i + 1}`,
+        alive: true,
+      }));
       for (const w of workers) register(w, 'busy');
       remapSoon();
       return;
@@ -128,7 +146,11 @@ export function startWorld(opts: WorldOptions): World {
     if (replicas > workers.length) {
       const highest = Math.max(0, ...workers.map((w) => Number(w.id.replace(/\D+/g, '')) || 0));
       for (let i = 0; workers.length < replicas; i++) {
-        const w: WorkerState = { id: `worker-${highest + i + 1}`, pod: `${WORKERS}-starting-${highest + i + 1}`, alive: true };
+        const w: WorkerState = {
+          id: `worker-${highest + i + 1}`,
+          pod: `${WORKERS}-starting-${highest + i + 1}`,
+          alive: true,
+        };
         workers.push(w);
         register(w, 'busy');
       }
@@ -145,7 +167,8 @@ export function startWorld(opts: WorldOptions): World {
     for (const pod of runningPods(k8s, 'api')) {
       if (knownApiPods.has(pod)) continue;
       knownApiPods.add(pod);
-      const image = k8s.pods('api').find((p) => p.metadata.name === pod)?.spec.containers[0]?.image ?? 'ghcr.io/dmp/api';
+      const image =
+        k8s.pods('api').find((p) => p.metadata.name === pod)?.spec.containers[0]?.image ?? 'ghcr.io/dmp/api';
       const at = opts.now();
       k8s.setPodLogs(pod, [
         { at, text: `${at.toISOString()} INFO  [server] dmp-api ${image.split(':').pop()} listening on :8080` },
@@ -162,7 +185,8 @@ export function startWorld(opts: WorldOptions): World {
     const deadAfter = nowS() - 5 * 60;
     const flat = redis.exec(['ZRANGE', 'worker_heartbeats', '0', '-1', 'WITHSCORES']);
     const beats = new Map<string, number>();
-    if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) beats.set(String(flat[i]), Number(flat[i + 1]));
+    if (Array.isArray(flat))
+      for (let i = 0; i + 1 < flat.length; i += 2) beats.set(String(flat[i]), Number(flat[i + 1]));
     const list: PlatformWorker[] = workers.map((w) => {
       const last = beats.get(w.id) ?? 0;
       return { id: w.id, status: last > deadAfter ? 'alive' : 'dead', last_heartbeat: last, current_job: null };
@@ -170,7 +194,8 @@ export function startWorld(opts: WorldOptions): World {
     api.setWorkers(list);
     const depth = Number(redis.exec(['LLEN', 'scan_queue']));
     const dead = list.filter((w) => w.status === 'dead').length;
-    const queue: ComponentStatus = list.length === 0 || dead === list.length ? 'unhealthy' : depth > 10 || dead > 0 ? 'degraded' : 'healthy';
+    const queue: ComponentStatus =
+      list.length === 0 || dead === list.length ? 'unhealthy' : depth > 10 || dead > 0 ? 'degraded' : 'healthy';
     api.setComponent('queue', queue);
     try {
       const [row] = (

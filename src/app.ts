@@ -4,20 +4,20 @@ import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from '@slack/bolt';
 import type { Command } from './commands/types.js';
 import type { Deps } from './deps.js';
-import { register as registerDmp } from './handlers/commands/dmp.js';
-import { register as registerRemedy } from './handlers/actions/remedy.js';
 import { register as registerRemediationApprove } from './handlers/actions/remediation-approve.js';
 import { register as registerRemediationCancel } from './handlers/actions/remediation-cancel.js';
 import { register as registerRemediationConfirm } from './handlers/actions/remediation-confirm.js';
 import { register as registerRemediationPick } from './handlers/actions/remediation-pick.js';
-import { register as registerRemediationReason } from './handlers/views/remediation-reason.js';
-import { register as registerScanFail } from './handlers/views/scan-fail.js';
+import { register as registerRemedy } from './handlers/actions/remedy.js';
 import { singleWorkspaceAuthorize } from './handlers/authorize.js';
-import { type Inflight, trackInflight } from './handlers/inflight.js';
 import { boltLogger } from './handlers/bolt-logger.js';
-import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
+import { register as registerDmp } from './handlers/commands/dmp.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
+import { type Inflight, trackInflight } from './handlers/inflight.js';
+import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
+import { register as registerRemediationReason } from './handlers/views/remediation-reason.js';
+import { register as registerScanFail } from './handlers/views/scan-fail.js';
 import { healthRoutes } from './http/health.js';
 import { MAX_BODY_BYTES, type RouteTable } from './http/server.js';
 
@@ -69,14 +69,27 @@ export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltAp
     app = new App({ authorize: authorizeWith(config.SLACK_BOT_TOKEN as string), receiver, clientOptions, logger });
     slackListener = receiver.requestListener;
   } else if (config.slackMode === 'socket') {
-    const receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, installerOptions: { clientOptions }, logger });
+    const receiver = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN as string,
+      installerOptions: { clientOptions },
+      logger,
+    });
     app = new App({ authorize: authorizeWith(config.SLACK_BOT_TOKEN as string), receiver, clientOptions, logger });
   } else {
-    app = new App({ token: config.SLACK_BOT_TOKEN ?? 'xoxb-console', receiver: new ConsoleReceiver(), clientOptions, logger, tokenVerificationEnabled: false });
+    app = new App({
+      token: config.SLACK_BOT_TOKEN ?? 'xoxb-console',
+      receiver: new ConsoleReceiver(),
+      clientOptions,
+      logger,
+      tokenVerificationEnabled: false,
+    });
   }
   // First middleware of all, so it counts every listener's whole run.
   const inflight = trackInflight(app);
   registerListeners(app, deps, commands);
-  const routes: RouteTable = { ...healthRoutes(deps, () => ({ slack: config.slackMode })), ...pagerDutyWebhookRoutes(deps) };
+  const routes: RouteTable = {
+    ...healthRoutes(deps, () => ({ slack: config.slackMode })),
+    ...pagerDutyWebhookRoutes(deps),
+  };
   return { app, slackListener, routes, inflight };
 }

@@ -5,7 +5,11 @@
  * Runs `work` with an AbortSignal that fires after `ms`; if `work` has not settled by then,
  * settles with `onTimeout()` instead (return a value, or throw). The timer is always cleared.
  */
-export async function deadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>, onTimeout: () => T | Promise<T>): Promise<T> {
+export async function deadline<T>(
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+  onTimeout: () => T | Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((resolve, reject) => {
@@ -27,7 +31,11 @@ export async function deadline<T>(ms: number, work: (signal: AbortSignal) => Pro
 
 /** Resolves with the value if the promise settles within `ms`, else undefined (it keeps running). */
 export function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  return deadline<T | undefined>(ms, () => work, () => undefined);
+  return deadline<T | undefined>(
+    ms,
+    () => work,
+    () => undefined,
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -2,18 +2,18 @@
 // main.ts, the sandbox, the benchmarks and the tests all start the bot through here.
 import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
-import { buildApp, type BuiltApp } from './app.js';
+import { type BuiltApp, buildApp } from './app.js';
 import { commandRegistry } from './commands/registry.js';
 import type { Command } from './commands/types.js';
+import { type Config, configSecrets } from './config.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
 import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
-import { type Config, configSecrets } from './config.js';
 import { createHttpServer, listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
-import { legacyRedactor, Redactor } from './redact.js';
 import { createMetrics } from './metrics.js';
+import { legacyRedactor, Redactor } from './redact.js';
 import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
 import { MIGRATIONS } from './store/migrations.js';
@@ -54,11 +54,31 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const store = await openStore(config, log, MIGRATIONS);
   const targets = createTargets(config, log, opts.targets, redactor);
   const metrics = createMetrics();
-  const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', { ...slackClientOptions(config.SLACK_API_URL, metrics), logger: boltLogger(log) });
-  const remediations = new RemediationService({ config, log, targets, store, now: targets.now, listGroupMembers: slackGroupMembers(slack) });
+  const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', {
+    ...slackClientOptions(config.SLACK_API_URL, metrics),
+    logger: boltLogger(log),
+  });
+  const remediations = new RemediationService({
+    config,
+    log,
+    targets,
+    store,
+    now: targets.now,
+    listGroupMembers: slackGroupMembers(slack),
+  });
   // The worker starts once the server listens; until then a wake has nothing to wake.
   let incidents: IncidentsHandle | undefined;
-  const deps: SlackDeps = { config, log, targets, store, slack, metrics, remediations, now: targets.now, wakeIncidents: () => incidents?.worker.wake() };
+  const deps: SlackDeps = {
+    config,
+    log,
+    targets,
+    store,
+    slack,
+    metrics,
+    remediations,
+    now: targets.now,
+    wakeIncidents: () => incidents?.worker.wake(),
+  };
   const commands = commandRegistry(opts.commands);
   const built = buildApp(deps, commands);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes, redactor });
@@ -93,7 +113,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       });
       if (config.slackMode === 'socket') await built.app.stop().catch(() => {});
       // Late replies and followed rollouts finish before the pools close (within the pod's grace).
-      if (!(await built.inflight.drain(DRAIN_TIMEOUT_MS))) log.warn({ inflight: built.inflight.count }, 'stopping with work still in flight');
+      if (!(await built.inflight.drain(DRAIN_TIMEOUT_MS)))
+        log.warn({ inflight: built.inflight.count }, 'stopping with work still in flight');
       await incidents.stop();
       await closeTargets(targets);
       await store.close();

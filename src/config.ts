@@ -120,14 +120,26 @@ const schema = z.object({
   HIGH_RISK_ACTIONS: z
     .string()
     .default('cache-flush,rollback-deployment:api,terminate-queries:all')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   CONFIRM_TTL: duration('5m'),
   OPERATOR_CACHE_TTL: duration('1m'),
   DMP_DEPLOYMENTS: z
     .string()
     .default('api,scan-workers')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .refine((names) => names.every((n) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)), { message: 'must be deployment names, comma-separated' }),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((names) => names.every((n) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)), {
+      message: 'must be deployment names, comma-separated',
+    }),
   ROLLOUT_TIMEOUT: duration('5m'),
   ROLLOUT_POLL_INTERVAL: duration('2s'),
   MAINTENANCE_TIMEOUT: duration('30m'),
@@ -178,7 +190,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.SLACK_BOT_TOKEN && raw.SLACK_APP_TOKEN) slackMode = 'socket';
   else if (raw.SLACK_BOT_TOKEN && raw.SLACK_SIGNING_SECRET) slackMode = 'http';
   else if (raw.SLACK_BOT_TOKEN) {
-    throw new ConfigError('Invalid configuration: SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
+    throw new ConfigError(
+      'Invalid configuration: SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
   }
 
   const responseTargets = { ...RUNBOOK_RESPONSE_TARGETS };
@@ -192,7 +206,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The secrets in a config: what a Redactor built from it scrubs from all output. */
 export function configSecrets(c: Config): RedactorSecrets {
   return {
-    secrets: [c.SLACK_BOT_TOKEN, c.SLACK_SIGNING_SECRET, c.SLACK_APP_TOKEN, c.DMP_ADMIN_TOKEN, c.PAGERDUTY_API_TOKEN, ...c.PAGERDUTY_WEBHOOK_SECRETS],
+    secrets: [
+      c.SLACK_BOT_TOKEN,
+      c.SLACK_SIGNING_SECRET,
+      c.SLACK_APP_TOKEN,
+      c.DMP_ADMIN_TOKEN,
+      c.PAGERDUTY_API_TOKEN,
+      ...c.PAGERDUTY_WEBHOOK_SECRETS,
+    ],
     urls: [c.BOT_DATABASE_URL, c.DMP_DATABASE_URL, c.DMP_REDIS_URL],
   };
 }

@@ -58,7 +58,11 @@ export const TARGET_LABEL: Record<TargetName, string> = {
 };
 
 /** The codes a TargetError carries. */
-export type TargetErrorCode = typeof ErrorCode.NotConfigured | typeof ErrorCode.TargetUnreachable | typeof ErrorCode.TargetTimeout | typeof ErrorCode.TargetFailed;
+export type TargetErrorCode =
+  | typeof ErrorCode.NotConfigured
+  | typeof ErrorCode.TargetUnreachable
+  | typeof ErrorCode.TargetTimeout
+  | typeof ErrorCode.TargetFailed;
 
 export class TargetError extends DmpError {
   declare readonly code: TargetErrorCode;
@@ -97,7 +101,10 @@ export class NotConfigured extends TargetError {
 
 /** A user's request the bot refuses or cannot parse: shown as is. */
 export class UserError extends DmpError {
-  constructor(message: string, code: typeof ErrorCode.InvalidInput | typeof ErrorCode.Refused = ErrorCode.InvalidInput) {
+  constructor(
+    message: string,
+    code: typeof ErrorCode.InvalidInput | typeof ErrorCode.Refused = ErrorCode.InvalidInput,
+  ) {
     super(code, message);
     this.name = 'UserError';
   }
@@ -151,7 +158,8 @@ export function classify(err: unknown, opts: ClassifyOptions = {}): ErrorCode {
   const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown; name?: unknown } } | null | undefined;
   if (!e || typeof e !== 'object') return opts.otherwise ?? ErrorCode.TargetFailed;
   // AbortSignal.timeout() → TimeoutError; an aborted fetch or redis-errors' AbortError → AbortError.
-  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.cause?.name === 'TimeoutError') return ErrorCode.TargetTimeout;
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.cause?.name === 'TimeoutError')
+    return ErrorCode.TargetTimeout;
   if (typeof e.code === 'number') return ErrorCode.TargetFailed; // client-node's ApiException: an HTTP answer
   const state = sqlState(err);
   if (state) {
@@ -175,7 +183,10 @@ export function classify(err: unknown, opts: ClassifyOptions = {}): ErrorCode {
 export function toTargetError(target: TargetName, err: unknown, opts: ClassifyOptions = {}): TargetError {
   if (err instanceof TargetError) return err;
   const code = classify(err, opts);
-  const e = err as { code?: unknown; name?: string; message?: string; body?: unknown; cause?: { message?: string } } | null | undefined;
+  const e = err as
+    | { code?: unknown; name?: string; message?: string; body?: unknown; cause?: { message?: string } }
+    | null
+    | undefined;
   // client-node's ApiException: a numeric HTTP code and the body, perhaps a Kubernetes Status.
   if (typeof e?.code === 'number') {
     let reason = '';
@@ -188,7 +199,8 @@ export function toTargetError(target: TargetName, err: unknown, opts: ClassifyOp
     return new TargetError(target, ErrorCode.TargetFailed, `answered HTTP ${e.code}${reason.slice(0, 300)}`);
   }
   const message = String(e?.message ?? err);
-  if (e?.name === 'MaxRetriesPerRequestError') return new TargetError(target, ErrorCode.TargetUnreachable, 'connection refused, retrying in the background');
+  if (e?.name === 'MaxRetriesPerRequestError')
+    return new TargetError(target, ErrorCode.TargetUnreachable, 'connection refused, retrying in the background');
   switch (code) {
     case ErrorCode.TargetUnreachable:
       return new TargetError(target, code, e?.cause?.message ?? message);
@@ -201,7 +213,12 @@ export function toTargetError(target: TargetName, err: unknown, opts: ClassifyOp
 }
 
 /** Rejects with a timed_out TargetError after `ms`, so a hung target cannot hold a reply. */
-export async function withDeadline<T>(target: TargetName, ms: number, work: (signal: AbortSignal) => Promise<T>, opts: ClassifyOptions = {}): Promise<T> {
+export async function withDeadline<T>(
+  target: TargetName,
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+  opts: ClassifyOptions = {},
+): Promise<T> {
   try {
     return await deadline(ms, work, () => {
       throw new TargetError(target, ErrorCode.TargetTimeout, `no answer within ${ms} ms`);

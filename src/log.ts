@@ -18,16 +18,26 @@ export function createLogger(
       serializers: {
         err: (err: unknown) => {
           const e = err as { name?: string; message?: string; code?: string; stack?: string };
-          return { type: e?.name, message: redact(String(e?.message ?? err)), code: e?.code, stack: e?.stack ? redact(e.stack) : undefined };
+          return {
+            type: e?.name,
+            message: redact(String(e?.message ?? err)),
+            code: e?.code,
+            stack: e?.stack ? redact(e.stack) : undefined,
+          };
         },
       },
       hooks: {
         logMethod(args, method) {
-          const clean = args.map((a) => (typeof a === 'string' ? redact(a) : a instanceof Error ? a : redactor.redactDeep(a)));
+          const clean = args.map((a) =>
+            typeof a === 'string' ? redact(a) : a instanceof Error ? a : redactor.redactDeep(a),
+          );
           method.apply(this, clean as Parameters<typeof method>);
         },
       },
-      redact: { paths: ['*.token', '*.password', '*.authorization', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.token', '*.password', '*.authorization', 'headers.authorization', '*.headers.authorization'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

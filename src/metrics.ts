@@ -43,7 +43,12 @@ export function createMetrics() {
 
   return {
     registry,
-    commands: new Counter({ name: 'dmp_bot_commands_total', help: 'Slash commands by command and outcome', labelNames: ['command', 'outcome'], registers: [registry] }),
+    commands: new Counter({
+      name: 'dmp_bot_commands_total',
+      help: 'Slash commands by command and outcome',
+      labelNames: ['command', 'outcome'],
+      registers: [registry],
+    }),
     ackLatency: new Histogram({
       name: 'dmp_bot_ack_latency_seconds',
       help: 'Time from receiving a Slack request to acknowledging it',
@@ -51,14 +56,24 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
       registers: [registry],
     }),
-    webhookEvents: new Counter({ name: 'dmp_bot_webhook_events_total', help: 'PagerDuty webhooks received, by event type and result (stored, duplicate, refused, malformed, unstored)', labelNames: ['type', 'result'], registers: [registry] }),
+    webhookEvents: new Counter({
+      name: 'dmp_bot_webhook_events_total',
+      help: 'PagerDuty webhooks received, by event type and result (stored, duplicate, refused, malformed, unstored)',
+      labelNames: ['type', 'result'],
+      registers: [registry],
+    }),
     webhookEventsProcessed: new Counter({
       name: 'dmp_bot_webhook_events_processed_total',
       help: 'Stored PagerDuty events applied by the incident worker, by event type and outcome',
       labelNames: ['type', 'outcome'],
       registers: [registry],
     }),
-    apiCalls: new Counter({ name: 'dmp_bot_api_calls_total', help: 'Outbound Slack and PagerDuty calls by service, method and result (HTTP status or error)', labelNames: ['service', 'method', 'result'], registers: [registry] }),
+    apiCalls: new Counter({
+      name: 'dmp_bot_api_calls_total',
+      help: 'Outbound Slack and PagerDuty calls by service, method and result (HTTP status or error)',
+      labelNames: ['service', 'method', 'result'],
+      registers: [registry],
+    }),
     apiErrors: new Counter({
       name: 'dmp_bot_api_errors_total',
       help: 'Outbound Slack and PagerDuty calls that failed, by service, method and reason',
@@ -73,7 +88,10 @@ export function createMetrics() {
       async collect() {
         const s = await snapshot();
         if (!s) return;
-        this.set({ service: 'slack' }, s.slackByChannel.reduce((n, c) => n + c.n, 0));
+        this.set(
+          { service: 'slack' },
+          s.slackByChannel.reduce((n, c) => n + c.n, 0),
+        );
         this.set({ service: 'pagerduty' }, s.pagerDutyPending);
       },
     }),
@@ -120,10 +138,24 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** PagerDuty's v3 event types, so a label never takes an unbounded set of values. */
 const KNOWN_EVENT_TYPES = new Set([
-  'incident.triggered', 'incident.acknowledged', 'incident.unacknowledged', 'incident.resolved', 'incident.reopened',
-  'incident.reassigned', 'incident.escalated', 'incident.delegated', 'incident.priority_updated', 'incident.annotated',
-  'incident.responder.added', 'incident.responder.replied', 'incident.status_update_published', 'incident.conference_bridge.updated',
-  'incident.custom_field_values.updated', 'incident.workflow.started', 'incident.workflow.completed', 'pagey.ping',
+  'incident.triggered',
+  'incident.acknowledged',
+  'incident.unacknowledged',
+  'incident.resolved',
+  'incident.reopened',
+  'incident.reassigned',
+  'incident.escalated',
+  'incident.delegated',
+  'incident.priority_updated',
+  'incident.annotated',
+  'incident.responder.added',
+  'incident.responder.replied',
+  'incident.status_update_published',
+  'incident.conference_bridge.updated',
+  'incident.custom_field_values.updated',
+  'incident.workflow.started',
+  'incident.workflow.completed',
+  'pagey.ping',
 ]);
 
 export function eventTypeLabel(type: string | undefined): string {

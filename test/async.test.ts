@@ -33,9 +33,15 @@ describe('deadline', () => {
   });
 
   it('rejects with what onTimeout throws', async () => {
-    await expect(deadline(10, () => new Promise<never>(() => {}), () => {
-      throw new Error('too slow');
-    })).rejects.toThrow('too slow');
+    await expect(
+      deadline(
+        10,
+        () => new Promise<never>(() => {}),
+        () => {
+          throw new Error('too slow');
+        },
+      ),
+    ).rejects.toThrow('too slow');
   });
 
   it('within() gives undefined when late and the value when in time', async () => {
@@ -47,7 +53,9 @@ describe('deadline', () => {
 describe('backoff', () => {
   it('doubles from the base up to the cap: 1s, 2s, 4s … 60s', () => {
     const o = { base: 1_000, max: 60_000 };
-    expect([1, 2, 3, 4, 6, 7, 20].map((n) => backoff(n, o))).toEqual([1_000, 2_000, 4_000, 8_000, 32_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4, 6, 7, 20].map((n) => backoff(n, o))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 32_000, 60_000, 60_000,
+    ]);
     expect(backoff(0, o)).toBe(1_000);
   });
 

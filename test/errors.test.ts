@@ -3,7 +3,15 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { classify, ErrorCode, NotConfigured, TargetError, toTargetError, UserError, withDeadline } from '../src/errors.js';
+import {
+  classify,
+  ErrorCode,
+  NotConfigured,
+  TargetError,
+  toTargetError,
+  UserError,
+  withDeadline,
+} from '../src/errors.js';
 import { PG_ADMIN_URL } from './helpers/pg.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -90,7 +98,9 @@ describe('classify', () => {
     const signal = AbortSignal.timeout(1);
     await new Promise((r) => setTimeout(r, 10));
     expect(classify(signal.reason)).toBe(ErrorCode.TargetTimeout);
-    const connectTimeout = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }) });
+    const connectTimeout = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+    });
     expect(classify(connectTimeout)).toBe(ErrorCode.TargetTimeout);
   });
 
@@ -104,7 +114,13 @@ describe('classify', () => {
       redis.disconnect();
     }
     const port = await closedPort();
-    const gone = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 20 });
+    const gone = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 20,
+    });
     gone.on('error', () => {});
     try {
       const err = await caught(async () => {
@@ -113,14 +129,19 @@ describe('classify', () => {
       });
       expect((err as Error).name).toBe('MaxRetriesPerRequestError');
       expect(classify(err)).toBe(ErrorCode.TargetUnreachable);
-      expect(toTargetError('redis', err).sentence()).toBe('Redis: unreachable: connection refused, retrying in the background');
+      expect(toTargetError('redis', err).sentence()).toBe(
+        'Redis: unreachable: connection refused, retrying in the background',
+      );
     } finally {
       gone.disconnect();
     }
   });
 
   it('reads a Kubernetes ApiException by its HTTP code, not its message', () => {
-    const apiException = Object.assign(new Error('HTTP-Code: 500 Message: Unknown API Status Code! Body: ...'), { code: 500, body: '{"kind":"Status","message":"etcd is down"}' });
+    const apiException = Object.assign(new Error('HTTP-Code: 500 Message: Unknown API Status Code! Body: ...'), {
+      code: 500,
+      body: '{"kind":"Status","message":"etcd is down"}',
+    });
     expect(classify(apiException)).toBe(ErrorCode.TargetFailed);
     expect(toTargetError('kubernetes', apiException).sentence()).toBe('Kubernetes: answered HTTP 500: etcd is down');
   });
@@ -129,7 +150,9 @@ describe('classify', () => {
     expect(classify(new NotConfigured('redis', 'set DMP_REDIS_URL'))).toBe(ErrorCode.NotConfigured);
     expect(classify(new UserError('nope'))).toBe(ErrorCode.InvalidInput);
     expect(classify(new Error('connect ECONNREFUSED: timed out'))).toBe(ErrorCode.TargetFailed);
-    expect(classify(new Error('Connection is closed.'), { otherwise: ErrorCode.TargetUnreachable })).toBe(ErrorCode.TargetUnreachable);
+    expect(classify(new Error('Connection is closed.'), { otherwise: ErrorCode.TargetUnreachable })).toBe(
+      ErrorCode.TargetUnreachable,
+    );
   });
 });
 

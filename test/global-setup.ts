@@ -5,7 +5,10 @@ import { execFileSync } from 'node:child_process';
 
 export default function setup(): void {
   try {
-    execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: new URL('..', import.meta.url).pathname });
+    execFileSync('npm', ['run', '--silent', 'build'], {
+      stdio: 'inherit',
+      cwd: new URL('..', import.meta.url).pathname,
+    });
   } catch {
     process.stderr.write('global setup: `npm run build` failed; tests that start dist/ will fail\n');
   }

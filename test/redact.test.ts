@@ -5,7 +5,10 @@ import { Redactor, redact } from '../src/redact.js';
 
 describe('Redactor', () => {
   it('scrubs the config’s tokens and URL passwords, in their base64 and URL-encoded forms too', () => {
-    const config = loadConfig({ DMP_ADMIN_TOKEN: 'adm-7f3c19e2', DMP_DATABASE_URL: 'postgres://dmp:p%40ss-w0rd@db:5432/dmp' } as NodeJS.ProcessEnv);
+    const config = loadConfig({
+      DMP_ADMIN_TOKEN: 'adm-7f3c19e2',
+      DMP_DATABASE_URL: 'postgres://dmp:p%40ss-w0rd@db:5432/dmp',
+    } as NodeJS.ProcessEnv);
     const r = new Redactor(configSecrets(config));
     expect(r.redact('token adm-7f3c19e2 and p@ss-w0rd')).toBe('token [redacted] and [redacted]');
     expect(r.redact(Buffer.from('adm-7f3c19e2').toString('base64'))).toBe('[redacted]');
@@ -30,6 +33,8 @@ describe('Redactor', () => {
   });
 
   it('still scrubs Slack tokens and URL passwords it was never told', () => {
-    expect(new Redactor().redact('xoxb-123-abc at redis://u:hunter22@cache:6379')).toBe('xox-[redacted] at redis://u:[redacted]@cache:6379');
+    expect(new Redactor().redact('xoxb-123-abc at redis://u:hunter22@cache:6379')).toBe(
+      'xox-[redacted] at redis://u:[redacted]@cache:6379',
+    );
   });
 });

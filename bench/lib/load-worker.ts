@@ -5,7 +5,13 @@ import { Agent, request } from 'node:http';
 import { parentPort } from 'node:worker_threads';
 import type { LoadJob, LoadResult, Sample } from './load.js';
 
-function send(job: LoadJob, target: URL, agent: Agent, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+function send(
+  job: LoadJob,
+  target: URL,
+  agent: Agent,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -44,9 +50,19 @@ async function runClosed(job: LoadJob, concurrency: number): Promise<LoadResult>
       const sent = performance.now();
       try {
         const res = await send(job, target, agent, r.body, r.headers);
-        samples.push({ i, ms: performance.now() - sent, status: res.status, text: job.keepText ? res.text : undefined });
+        samples.push({
+          i,
+          ms: performance.now() - sent,
+          status: res.status,
+          text: job.keepText ? res.text : undefined,
+        });
       } catch (err) {
-        samples.push({ i, ms: performance.now() - sent, status: 0, error: err instanceof Error ? err.message : String(err) });
+        samples.push({
+          i,
+          ms: performance.now() - sent,
+          status: 0,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
   };
@@ -76,10 +92,20 @@ async function run(job: LoadJob): Promise<LoadResult> {
     pending.push(
       send(job, target, agent, r.body, r.headers).then(
         (res) => {
-          samples.push({ i, ms: performance.now() - from, status: res.status, text: job.keepText ? res.text : undefined });
+          samples.push({
+            i,
+            ms: performance.now() - from,
+            status: res.status,
+            text: job.keepText ? res.text : undefined,
+          });
         },
         (err: unknown) => {
-          samples.push({ i, ms: performance.now() - from, status: 0, error: err instanceof Error ? err.message : String(err) });
+          samples.push({
+            i,
+            ms: performance.now() - from,
+            status: 0,
+            error: err instanceof Error ? err.message : String(err),
+          });
         },
       ),
     );

@@ -4,14 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { SLACK_DEFAULTS, signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
 import { type BotHandle, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
-import { SLACK_DEFAULTS, signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../../test/helpers/pg.js';
 import { REDIS_URL } from '../../test/helpers/redis.js';
 import { type LoadClient, type LoadRequest, startLoadClient } from './load.js';
@@ -46,7 +46,12 @@ export async function pgReachable(url: string = PG_ADMIN_URL): Promise<boolean> 
 }
 
 export async function redisReachable(url: string = REDIS_URL): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1_500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -3,8 +3,8 @@
 // fault switch tests use to make an outside service hang, fail, talk nonsense, slow down or
 // disappear, so timeouts and error paths can be exercised against the real clients.
 
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 
 export type Fault = 'none' | 'hang' | 'error' | 'garbage' | 'slow';
@@ -51,7 +51,12 @@ export function json(res: ServerResponse, status: number, obj: unknown, headers:
   res.end(payload);
 }
 
-export function text(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+export function text(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   if (res.writableEnded || res.destroyed) return;
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);

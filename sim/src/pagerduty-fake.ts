@@ -4,9 +4,8 @@
 // when `webhookTarget` is set, so a whole incident loop runs without the internet.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FakeHttpServer, Fault, FaultOptions } from './http-server.js';
 import { headerRecord, json, parseJson, splitUrl, startHttpServer } from './http-server.js';
-import type { Fault, FaultOptions, FakeHttpServer } from './http-server.js';
-import { deliverWebhook, incidentEvent, newObjectId, reference } from './pagerduty-signing.js';
 import type {
   IncidentEventType,
   IncidentStatus,
@@ -16,6 +15,7 @@ import type {
   WebhookEnvelope,
   WebhookIncident,
 } from './pagerduty-signing.js';
+import { deliverWebhook, incidentEvent, newObjectId, reference } from './pagerduty-signing.js';
 
 export interface PdUser {
   id: string;
@@ -171,7 +171,10 @@ const invalidInput = (...errors: string[]): PdError =>
 const notFound = (): PdError => new PdError(404, { error: { message: 'Not Found', code: 2100 } });
 const missingFrom = (): PdError =>
   new PdError(400, {
-    error: { message: 'You must specify a user\'s email address in the "From" header to perform this action', code: 2016 },
+    error: {
+      message: 'You must specify a user\'s email address in the "From" header to perform this action',
+      code: 2016,
+    },
   });
 
 const DEFAULT_SERVICES: PdService[] = [
@@ -254,7 +257,10 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     incident_key: inc.incident_key,
     service: ref('service', { id: inc.service.id, summary: inc.service.name }),
     assignments: inc.assignees.map((u) => ({ at: inc.updated_at, assignee: ref('user', userRef(u)) })),
-    acknowledgements: inc.acknowledgers.map((u) => ({ at: inc.last_status_change_at, acknowledger: ref('user', userRef(u)) })),
+    acknowledgements: inc.acknowledgers.map((u) => ({
+      at: inc.last_status_change_at,
+      acknowledger: ref('user', userRef(u)),
+    })),
     last_status_change_at: inc.last_status_change_at,
     last_status_change_by: ref('user', inc.last_status_change_by),
     escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
@@ -342,13 +348,19 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
 
   const addNote = (inc: PdIncident, content: string, by: PdUser): PdNote => {
     noteSeq += 1;
-    const note: PdNote = { id: `PNOTE${String(noteSeq).padStart(3, '0')}`, user: userRef(by), content, created_at: iso() };
+    const note: PdNote = {
+      id: `PNOTE${String(noteSeq).padStart(3, '0')}`,
+      user: userRef(by),
+      content,
+      created_at: iso(),
+    };
     inc.notes.push(note);
     return note;
   };
 
   const applyChange = (inc: PdIncident, change: IncidentChange, by: PdUser): void => {
-    if (change.status && change.status !== 'triggered' && inc.status === 'resolved') throw invalidInput('Incident Already Resolved');
+    if (change.status && change.status !== 'triggered' && inc.status === 'resolved')
+      throw invalidInput('Incident Already Resolved');
     // Validate everything before changing anything, so a bad request leaves no trace.
     const priority = change.priorityId === undefined ? undefined : findPriority(change.priorityId);
     const assignees = change.assigneeIds?.map(findUser);
@@ -395,7 +407,8 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
       inc.last_status_change_at = now;
       inc.last_status_change_by = userRef(by);
       events.push(['incident.resolved']);
-      if (change.resolution) events.push(['incident.annotated', addNote(inc, `Resolution Note: ${change.resolution}`, by)]);
+      if (change.resolution)
+        events.push(['incident.annotated', addNote(inc, `Resolution Note: ${change.resolution}`, by)]);
     }
     inc.updated_at = now;
     for (const [type, note] of events) announce(type, inc, by, note);
@@ -404,10 +417,14 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const createIncident = (seed: SeedIncident, by: PdUser): PdIncident => {
     const service = services.find((s) => s.id === (seed.serviceId ?? services[0]?.id));
     if (!service) throw invalidInput('Service not found');
-    const priority = seed.priority ? PRIORITIES.find((p) => p.name === seed.priority || p.id === seed.priority) : undefined;
+    const priority = seed.priority
+      ? PRIORITIES.find((p) => p.name === seed.priority || p.id === seed.priority)
+      : undefined;
     if (seed.priority && !priority) throw invalidInput('Priority not found');
     const key = seed.incident_key ?? newObjectId('K').toLowerCase() + Date.now().toString(16);
-    const open = [...incidents.values()].find((i) => i.incident_key === key && i.service.id === service.id && i.status !== 'resolved');
+    const open = [...incidents.values()].find(
+      (i) => i.incident_key === key && i.service.id === service.id && i.status !== 'resolved',
+    );
     if (open) throw invalidInput('Open incident with matching dedup key already exists on this service');
     const created = seed.created_at ?? iso();
     const inc: PdIncident = {
@@ -438,7 +455,8 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const requireFrom = (req: PdRequest): PdUser => {
     const from = req.headers.from;
     if (!from) throw missingFrom();
-    if (!/^[^@\s]+@[^@\s]+$/.test(from)) throw new PdError(400, { error: { message: 'Malformed "From" header', code: 1028 } });
+    if (!/^[^@\s]+@[^@\s]+$/.test(from))
+      throw new PdError(400, { error: { message: 'Malformed "From" header', code: 1028 } });
     return userByEmail(from);
   };
 
@@ -455,10 +473,12 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   };
 
   const changeFromBody = (body: Record<string, unknown>): IncidentChange => {
-    if (body.type !== 'incident_reference' && body.type !== 'incident') throw invalidInput('Incident type must be incident_reference');
+    if (body.type !== 'incident_reference' && body.type !== 'incident')
+      throw invalidInput('Incident type must be incident_reference');
     const change: IncidentChange = {};
     if (body.status !== undefined) {
-      if (body.status !== 'acknowledged' && body.status !== 'resolved') throw invalidInput('Status must be acknowledged or resolved');
+      if (body.status !== 'acknowledged' && body.status !== 'resolved')
+        throw invalidInput('Status must be acknowledged or resolved');
       change.status = body.status;
     }
     const priority = body.priority as { id?: unknown } | null | undefined;
@@ -479,105 +499,155 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const page = (key: string, items: unknown[], query: URLSearchParams): Record<string, unknown> => {
     const limit = Number(query.get('limit') ?? 25);
     const offset = Number(query.get('offset') ?? 0);
-    return { [key]: items.slice(offset, offset + limit), limit, offset, more: offset + limit < items.length, total: null };
+    return {
+      [key]: items.slice(offset, offset + limit),
+      limit,
+      offset,
+      more: offset + limit < items.length,
+      total: null,
+    };
   };
 
   type Route = (req: PdRequest, params: string[]) => [number, unknown];
   const routes: Array<[string, RegExp, Route]> = [
-    ['GET', /^\/incidents$/, (req) => {
-      const statuses = req.query.getAll('statuses[]');
-      const list = [...incidents.values()].filter((i) => statuses.length === 0 || statuses.includes(i.status));
-      return [200, page('incidents', list.map(restIncident), req.query)];
-    }],
+    [
+      'GET',
+      /^\/incidents$/,
+      (req) => {
+        const statuses = req.query.getAll('statuses[]');
+        const list = [...incidents.values()].filter((i) => statuses.length === 0 || statuses.includes(i.status));
+        return [200, page('incidents', list.map(restIncident), req.query)];
+      },
+    ],
     ['GET', /^\/incidents\/(\w+)$/, (_req, [id]) => [200, { incident: restIncident(getIncident(id ?? '')) }]],
-    ['PUT', /^\/incidents\/(\w+)$/, (req, [id]) => {
-      const by = requireFrom(req);
-      const inc = getIncident(id ?? '');
-      applyChange(inc, changeFromBody(objectField(req.body, 'incident')), by);
-      return [200, { incident: restIncident(inc) }];
-    }],
-    ['PUT', /^\/incidents$/, (req) => {
-      const by = requireFrom(req);
-      const list = (req.body as { incidents?: unknown } | undefined)?.incidents;
-      if (!Array.isArray(list)) throw invalidInput('incidents must be an array');
-      const planned = list.map((item: Record<string, unknown>) => ({ inc: getIncident(String(item?.id)), change: changeFromBody(item) }));
-      for (const { inc, change } of planned) applyChange(inc, change, by);
-      return [200, { incidents: planned.map(({ inc }) => restIncident(inc)) }];
-    }],
-    ['POST', /^\/incidents$/, (req) => {
-      const by = requireFrom(req);
-      const body = objectField(req.body, 'incident');
-      if (body.type !== 'incident') throw invalidInput('Incident type must be incident');
-      if (typeof body.title !== 'string' || body.title.trim() === '') throw invalidInput('Title cannot be empty');
-      const service = body.service as { id?: unknown } | undefined;
-      if (typeof service?.id !== 'string') throw invalidInput('Service must be a service_reference');
-      const priority = body.priority as { id?: unknown } | undefined;
-      const details = (body.body as { details?: unknown } | undefined)?.details;
-      const inc = createIncident(
-        {
-          title: body.title,
-          serviceId: service.id,
-          ...(body.urgency === 'low' || body.urgency === 'high' ? { urgency: body.urgency } : {}),
-          ...(typeof priority?.id === 'string' ? { priority: priority.id } : {}),
-          ...(typeof body.incident_key === 'string' ? { incident_key: body.incident_key } : {}),
-          ...(typeof details === 'string' ? { details } : {}),
-        },
-        by,
-      );
-      announce('incident.triggered', inc, by);
-      return [201, { incident: restIncident(inc) }];
-    }],
+    [
+      'PUT',
+      /^\/incidents\/(\w+)$/,
+      (req, [id]) => {
+        const by = requireFrom(req);
+        const inc = getIncident(id ?? '');
+        applyChange(inc, changeFromBody(objectField(req.body, 'incident')), by);
+        return [200, { incident: restIncident(inc) }];
+      },
+    ],
+    [
+      'PUT',
+      /^\/incidents$/,
+      (req) => {
+        const by = requireFrom(req);
+        const list = (req.body as { incidents?: unknown } | undefined)?.incidents;
+        if (!Array.isArray(list)) throw invalidInput('incidents must be an array');
+        const planned = list.map((item: Record<string, unknown>) => ({
+          inc: getIncident(String(item?.id)),
+          change: changeFromBody(item),
+        }));
+        for (const { inc, change } of planned) applyChange(inc, change, by);
+        return [200, { incidents: planned.map(({ inc }) => restIncident(inc)) }];
+      },
+    ],
+    [
+      'POST',
+      /^\/incidents$/,
+      (req) => {
+        const by = requireFrom(req);
+        const body = objectField(req.body, 'incident');
+        if (body.type !== 'incident') throw invalidInput('Incident type must be incident');
+        if (typeof body.title !== 'string' || body.title.trim() === '') throw invalidInput('Title cannot be empty');
+        const service = body.service as { id?: unknown } | undefined;
+        if (typeof service?.id !== 'string') throw invalidInput('Service must be a service_reference');
+        const priority = body.priority as { id?: unknown } | undefined;
+        const details = (body.body as { details?: unknown } | undefined)?.details;
+        const inc = createIncident(
+          {
+            title: body.title,
+            serviceId: service.id,
+            ...(body.urgency === 'low' || body.urgency === 'high' ? { urgency: body.urgency } : {}),
+            ...(typeof priority?.id === 'string' ? { priority: priority.id } : {}),
+            ...(typeof body.incident_key === 'string' ? { incident_key: body.incident_key } : {}),
+            ...(typeof details === 'string' ? { details } : {}),
+          },
+          by,
+        );
+        announce('incident.triggered', inc, by);
+        return [201, { incident: restIncident(inc) }];
+      },
+    ],
     ['GET', /^\/incidents\/(\w+)\/notes$/, (_req, [id]) => [200, { notes: getIncident(id ?? '').notes.map(noteJson) }]],
-    ['POST', /^\/incidents\/(\w+)\/notes$/, (req, [id]) => {
-      const by = requireFrom(req);
-      const inc = getIncident(id ?? '');
-      const content = objectField(req.body, 'note').content;
-      if (typeof content !== 'string' || content === '') throw invalidInput('Note content cannot be empty');
-      const note = addNote(inc, content, by);
-      announce('incident.annotated', inc, by, note);
-      return [201, { note: noteJson(note) }];
-    }],
-    ['POST', /^\/incidents\/(\w+)\/snooze$/, (req, [id]) => {
-      requireFrom(req);
-      const inc = getIncident(id ?? '');
-      const duration = (req.body as { duration?: unknown } | undefined)?.duration;
-      if (typeof duration !== 'number' || duration <= 0) throw invalidInput('Duration must be a positive number of seconds');
-      if (inc.status !== 'acknowledged') throw invalidInput('Incident must be acknowledged to be snoozed');
-      return [201, { incident: restIncident(inc) }];
-    }],
+    [
+      'POST',
+      /^\/incidents\/(\w+)\/notes$/,
+      (req, [id]) => {
+        const by = requireFrom(req);
+        const inc = getIncident(id ?? '');
+        const content = objectField(req.body, 'note').content;
+        if (typeof content !== 'string' || content === '') throw invalidInput('Note content cannot be empty');
+        const note = addNote(inc, content, by);
+        announce('incident.annotated', inc, by, note);
+        return [201, { note: noteJson(note) }];
+      },
+    ],
+    [
+      'POST',
+      /^\/incidents\/(\w+)\/snooze$/,
+      (req, [id]) => {
+        requireFrom(req);
+        const inc = getIncident(id ?? '');
+        const duration = (req.body as { duration?: unknown } | undefined)?.duration;
+        if (typeof duration !== 'number' || duration <= 0)
+          throw invalidInput('Duration must be a positive number of seconds');
+        if (inc.status !== 'acknowledged') throw invalidInput('Incident must be acknowledged to be snoozed');
+        return [201, { incident: restIncident(inc) }];
+      },
+    ],
     ['GET', /^\/services$/, (req) => [200, page('services', services.map(serviceJson), req.query)]],
-    ['GET', /^\/services\/(\w+)$/, (_req, [id]) => {
-      const service = services.find((s) => s.id === id);
-      if (!service) throw notFound();
-      return [200, { service: serviceJson(service) }];
-    }],
+    [
+      'GET',
+      /^\/services\/(\w+)$/,
+      (_req, [id]) => {
+        const service = services.find((s) => s.id === id);
+        if (!service) throw notFound();
+        return [200, { service: serviceJson(service) }];
+      },
+    ],
     ['GET', /^\/priorities$/, (req) => [200, page('priorities', PRIORITIES.map(priorityJson), req.query)]],
     ['GET', /^\/users\/me$/, () => [200, { user: userJson(owner()) }]],
-    ['GET', /^\/users$/, (req) => {
-      const q = (req.query.get('query') ?? '').toLowerCase();
-      const list = users.filter((u) => u.email.toLowerCase().includes(q) || u.name.toLowerCase().includes(q));
-      return [200, page('users', list.map(userJson), req.query)];
-    }],
-    ['GET', /^\/users\/(\w+)$/, (_req, [id]) => {
-      const user = users.find((u) => u.id === id);
-      if (!user) throw notFound();
-      return [200, { user: userJson(user) }];
-    }],
-    ['GET', /^\/oncalls$/, (req) => {
-      // Like PagerDuty, users are references unless the caller asks for include[]=users.
-      const full = req.query.getAll('include[]').includes('users');
-      const start = new Date(Date.now() - 3_600_000).toISOString();
-      const end = new Date(Date.now() + 7 * 86_400_000).toISOString();
-      const oncalls = users.slice(0, 2).map((u, i) => ({
-        escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
-        escalation_level: i + 1,
-        schedule: ref('schedule', { id: 'PDMPSCH', summary: 'DMP primary' }),
-        user: full ? userJson(u) : ref('user', userRef(u)),
-        start,
-        end,
-      }));
-      return [200, page('oncalls', oncalls, req.query)];
-    }],
+    [
+      'GET',
+      /^\/users$/,
+      (req) => {
+        const q = (req.query.get('query') ?? '').toLowerCase();
+        const list = users.filter((u) => u.email.toLowerCase().includes(q) || u.name.toLowerCase().includes(q));
+        return [200, page('users', list.map(userJson), req.query)];
+      },
+    ],
+    [
+      'GET',
+      /^\/users\/(\w+)$/,
+      (_req, [id]) => {
+        const user = users.find((u) => u.id === id);
+        if (!user) throw notFound();
+        return [200, { user: userJson(user) }];
+      },
+    ],
+    [
+      'GET',
+      /^\/oncalls$/,
+      (req) => {
+        // Like PagerDuty, users are references unless the caller asks for include[]=users.
+        const full = req.query.getAll('include[]').includes('users');
+        const start = new Date(Date.now() - 3_600_000).toISOString();
+        const end = new Date(Date.now() + 7 * 86_400_000).toISOString();
+        const oncalls = users.slice(0, 2).map((u, i) => ({
+          escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+          escalation_level: i + 1,
+          schedule: ref('schedule', { id: 'PDMPSCH', summary: 'DMP primary' }),
+          user: full ? userJson(u) : ref('user', userRef(u)),
+          start,
+          end,
+        }));
+        return [200, page('oncalls', oncalls, req.query)];
+      },
+    ],
   ];
 
   const authorized = (headers: Record<string, string>): boolean => {
@@ -590,11 +660,23 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer): void => {
     const { path, query } = splitUrl(req);
-    const record: PdRequest = { method: req.method ?? 'GET', path, query, headers: headerRecord(req), body: parseJson(raw), at: Date.now() };
+    const record: PdRequest = {
+      method: req.method ?? 'GET',
+      path,
+      query,
+      headers: headerRecord(req),
+      body: parseJson(raw),
+      at: Date.now(),
+    };
     if (limit.remaining > 0) {
       limit.remaining -= 1;
       rateLimited.push(record);
-      json(res, 429, { error: { message: 'Rate Limit Exceeded', code: 2020 } }, { 'ratelimit-limit': '960', 'ratelimit-remaining': '0', 'ratelimit-reset': String(limit.resetSec) });
+      json(
+        res,
+        429,
+        { error: { message: 'Rate Limit Exceeded', code: 2020 } },
+        { 'ratelimit-limit': '960', 'ratelimit-remaining': '0', 'ratelimit-reset': String(limit.resetSec) },
+      );
       return;
     }
     requests.push(record);
@@ -604,7 +686,9 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
       return;
     }
     if (raw.length > 0 && record.body === undefined) {
-      json(res, 400, { error: { message: 'Invalid Input Provided', code: 2001, errors: ['Request body is not valid JSON'] } });
+      json(res, 400, {
+        error: { message: 'Invalid Input Provided', code: 2001, errors: ['Request body is not valid JSON'] },
+      });
       return;
     }
     for (const [method, pattern, route] of routes) {

@@ -98,7 +98,9 @@ export type ReferenceKind = 'user' | 'service' | 'escalation_policy' | 'incident
 export function reference(kind: ReferenceKind, ref: Reference, subdomain = 'dmp'): Record<string, unknown> {
   const plural = kind === 'escalation_policy' ? 'escalation_policies' : kind === 'priority' ? 'priorities' : `${kind}s`;
   const htmlUrl =
-    kind === 'priority' ? `https://${subdomain}.pagerduty.com/account/incident_priorities` : `https://${subdomain}.pagerduty.com/${plural}/${ref.id}`;
+    kind === 'priority'
+      ? `https://${subdomain}.pagerduty.com/account/incident_priorities`
+      : `https://${subdomain}.pagerduty.com/${plural}/${ref.id}`;
   return {
     html_url: htmlUrl,
     id: ref.id,
@@ -122,10 +124,18 @@ export function webhookIncidentData(incident: WebhookIncident, subdomain = 'dmp'
     title: incident.title,
     service: reference('service', incident.service, subdomain),
     assignees: (incident.assignees ?? []).map((a) => reference('user', a, subdomain)),
-    escalation_policy: reference('escalation_policy', incident.escalation_policy ?? { id: 'PDMPEP1', summary: 'DMP on-call' }, subdomain),
+    escalation_policy: reference(
+      'escalation_policy',
+      incident.escalation_policy ?? { id: 'PDMPEP1', summary: 'DMP on-call' },
+      subdomain,
+    ),
     teams: [],
     priority: incident.priority
-      ? reference('priority', { id: incident.priority.id ?? `PPRI${incident.priority.summary}`, summary: incident.priority.summary }, subdomain)
+      ? reference(
+          'priority',
+          { id: incident.priority.id ?? `PPRI${incident.priority.summary}`, summary: incident.priority.summary },
+          subdomain,
+        )
       : null,
     urgency: incident.urgency,
     conference_bridge: null,
@@ -134,7 +144,11 @@ export function webhookIncidentData(incident: WebhookIncident, subdomain = 'dmp'
   };
 }
 
-function noteData(incident: WebhookIncident, note: { id?: string; content: string }, subdomain: string): Record<string, unknown> {
+function noteData(
+  incident: WebhookIncident,
+  note: { id?: string; content: string },
+  subdomain: string,
+): Record<string, unknown> {
   return {
     incident: {
       ...reference('incident', { id: incident.id, summary: incident.title }, subdomain),
@@ -150,12 +164,18 @@ function noteData(incident: WebhookIncident, note: { id?: string; content: strin
 const DEFAULT_AGENT: Reference = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
 
 /** A v3 webhook envelope for an incident event. */
-export function incidentEvent(eventType: IncidentEventType | string, incident: WebhookIncident, opts: IncidentEventOptions = {}): WebhookEnvelope {
+export function incidentEvent(
+  eventType: IncidentEventType | string,
+  incident: WebhookIncident,
+  opts: IncidentEventOptions = {},
+): WebhookEnvelope {
   const subdomain = opts.subdomain ?? 'dmp';
   const occurred = opts.occurredAt ?? new Date();
   const data =
     opts.data ??
-    (eventType === 'incident.annotated' ? noteData(incident, opts.note ?? { content: '' }, subdomain) : webhookIncidentData(incident, subdomain));
+    (eventType === 'incident.annotated'
+      ? noteData(incident, opts.note ?? { content: '' }, subdomain)
+      : webhookIncidentData(incident, subdomain));
   const agent = opts.agent === undefined ? DEFAULT_AGENT : opts.agent;
   return {
     event: {
@@ -197,7 +217,12 @@ export interface DeliverOptions {
 }
 
 /** POSTs a signed webhook to `url` as PagerDuty would, and returns the receiver's Response. */
-export function deliverWebhook(url: string, event: WebhookEnvelope | Record<string, unknown>, secrets: string[], opts: DeliverOptions = {}): Promise<Response> {
+export function deliverWebhook(
+  url: string,
+  event: WebhookEnvelope | Record<string, unknown>,
+  secrets: string[],
+  opts: DeliverOptions = {},
+): Promise<Response> {
   const body = opts.rawBody ?? JSON.stringify(event);
   const doFetch = opts.fetch ?? fetch;
   return doFetch(url, {

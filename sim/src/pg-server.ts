@@ -90,7 +90,10 @@ export function lastReadyStatus(out: Uint8Array): string | undefined {
  * Listens at once; `database` may still be starting (or seeding): clients that connect
  * meanwhile wait for it, as they would for a PostgreSQL server finishing recovery.
  */
-export async function startPgliteServer(database: PGlite | Promise<PGlite>, opts: PgliteServerOptions = {}): Promise<PgliteServer> {
+export async function startPgliteServer(
+  database: PGlite | Promise<PGlite>,
+  opts: PgliteServerOptions = {},
+): Promise<PgliteServer> {
   const host = opts.host ?? '127.0.0.1';
   const maxConnections = opts.maxConnections ?? 32;
   // The greeting (AuthenticationOk, ParameterStatus…, BackendKeyData, ReadyForQuery) is the
@@ -187,7 +190,13 @@ export async function startPgliteServer(database: PGlite | Promise<PGlite>, opts
             if (!conn.closed) conn.socket.write(greeting);
           },
           (err: unknown) => {
-            conn.socket.end(errorResponse('57P03', `the database system is not available: ${err instanceof Error ? err.message : String(err)}`, false));
+            conn.socket.end(
+              errorResponse(
+                '57P03',
+                `the database system is not available: ${err instanceof Error ? err.message : String(err)}`,
+                false,
+              ),
+            );
           },
         );
         continue;

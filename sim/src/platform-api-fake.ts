@@ -3,8 +3,8 @@
 // https://api.github.com/ used by the reachability checks in runbook procedures.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FakeHttpServer, Fault, FaultOptions } from './http-server.js';
 import { headerRecord, json, splitUrl, startHttpServer } from './http-server.js';
-import type { Fault, FaultOptions, FakeHttpServer } from './http-server.js';
 
 export type ComponentName = 'database' | 'cache' | 'queue' | 'storage';
 export type ComponentStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -183,7 +183,12 @@ export async function startReachabilityFake(opts: { port?: number } = {}): Promi
       const { path } = splitUrl(req);
       requests.push({ method: req.method ?? 'GET', path, headers: headerRecord(req), at: Date.now() });
       if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-        json(res, 200, { current_user_url: 'https://api.github.com/user', rate_limit_url: 'https://api.github.com/rate_limit' }, githubHeaders());
+        json(
+          res,
+          200,
+          { current_user_url: 'https://api.github.com/user', rate_limit_url: 'https://api.github.com/rate_limit' },
+          githubHeaders(),
+        );
         return;
       }
       json(

@@ -105,7 +105,11 @@ function scoreBound(text: string | undefined): { value: number; open: boolean } 
   if (text === undefined) throw new CommandError(ERR_SYNTAX.err);
   const open = text.startsWith('(');
   const raw = open ? text.slice(1) : text;
-  const value = /^[+]?inf$/i.test(raw) ? Number.POSITIVE_INFINITY : /^-inf$/i.test(raw) ? Number.NEGATIVE_INFINITY : Number(raw);
+  const value = /^[+]?inf$/i.test(raw)
+    ? Number.POSITIVE_INFINITY
+    : /^-inf$/i.test(raw)
+      ? Number.NEGATIVE_INFINITY
+      : Number(raw);
   if (Number.isNaN(value) || raw === '') throw new CommandError('ERR min or max is not a float');
   return { value, open };
 }
@@ -156,7 +160,8 @@ function parseCommands(buf: Buffer): { commands: string[][]; rest: Buffer; error
       const eol = buf.indexOf('\r\n', i);
       if (eol < 0) break;
       const n = Number(buf.subarray(i + 1, eol).toString());
-      if (!Number.isInteger(n) || n > 1_048_576) return { commands, rest: Buffer.alloc(0), error: 'Protocol error: invalid multibulk length' };
+      if (!Number.isInteger(n) || n > 1_048_576)
+        return { commands, rest: Buffer.alloc(0), error: 'Protocol error: invalid multibulk length' };
       let j = eol + 2;
       const args: string[] = [];
       let complete = true;
@@ -165,14 +170,20 @@ function parseCommands(buf: Buffer): { commands: string[][]; rest: Buffer; error
           complete = false;
           break;
         }
-        if (buf[j] !== 0x24) return { commands, rest: Buffer.alloc(0), error: `Protocol error: expected '$', got '${String.fromCharCode(buf[j] ?? 0)}'` };
+        if (buf[j] !== 0x24)
+          return {
+            commands,
+            rest: Buffer.alloc(0),
+            error: `Protocol error: expected '$', got '${String.fromCharCode(buf[j] ?? 0)}'`,
+          };
         const e = buf.indexOf('\r\n', j);
         if (e < 0) {
           complete = false;
           break;
         }
         const len = Number(buf.subarray(j + 1, e).toString());
-        if (!Number.isInteger(len) || len < 0 || len > 512 * 1024 * 1024) return { commands, rest: Buffer.alloc(0), error: 'Protocol error: invalid bulk length' };
+        if (!Number.isInteger(len) || len < 0 || len > 512 * 1024 * 1024)
+          return { commands, rest: Buffer.alloc(0), error: 'Protocol error: invalid bulk length' };
         if (e + 2 + len + 2 > buf.length) {
           complete = false;
           break;
@@ -220,7 +231,12 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
     return e;
   };
 
-  const read = <T extends Value['type']>(db: number, key: string, type: T, count = false): Extract<Value, { type: T }> | undefined => {
+  const read = <T extends Value['type']>(
+    db: number,
+    key: string,
+    type: T,
+    count = false,
+  ): Extract<Value, { type: T }> | undefined => {
     const e = live(db, key);
     if (count) {
       if (e) stats.hits += 1;
@@ -231,7 +247,12 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
     return e.value as Extract<Value, { type: T }>;
   };
 
-  const write = <T extends Value['type']>(db: number, key: string, type: T, make: () => Extract<Value, { type: T }>): Extract<Value, { type: T }> => {
+  const write = <T extends Value['type']>(
+    db: number,
+    key: string,
+    type: T,
+    make: () => Extract<Value, { type: T }>,
+  ): Extract<Value, { type: T }> => {
     const existing = read(db, key, type);
     if (existing) return existing;
     const value = make();
@@ -279,9 +300,14 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
   const sortedRange = (z: Map<string, number>): Array<[string, number]> =>
     [...z.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
-  const withScores = (pairs: Array<[string, number]>, scores: boolean): Reply[] => (scores ? pairs.flatMap(([m, s]) => [m, formatScore(s)]) : pairs.map(([m]) => m));
+  const withScores = (pairs: Array<[string, number]>, scores: boolean): Reply[] =>
+    scores ? pairs.flatMap(([m, s]) => [m, formatScore(s)]) : pairs.map(([m]) => m);
 
-  const byScore = (pairs: Array<[string, number]>, min: { value: number; open: boolean }, max: { value: number; open: boolean }): Array<[string, number]> =>
+  const byScore = (
+    pairs: Array<[string, number]>,
+    min: { value: number; open: boolean },
+    max: { value: number; open: boolean },
+  ): Array<[string, number]> =>
     pairs.filter(([, s]) => (min.open ? s > min.value : s >= min.value) && (max.open ? s < max.value : s <= max.value));
 
   const limitOf = (args: string[], from: number): { offset: number; count: number; scores: boolean } => {
@@ -300,7 +326,8 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
     return { offset, count, scores };
   };
 
-  const applyLimit = <T>(items: T[], offset: number, count: number): T[] => (count < 0 ? items.slice(offset) : items.slice(offset, offset + count));
+  const applyLimit = <T>(items: T[], offset: number, count: number): T[] =>
+    count < 0 ? items.slice(offset) : items.slice(offset, offset + count);
 
   const info = (sections: string[]): string => {
     const want = new Set(sections.map((s) => s.toLowerCase()));
@@ -423,7 +450,7 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
       }
       case 'HELLO':
         // RESP3 is not spoken here; clients fall back to RESP2 as they do with Redis 5.
-        return { err: 'ERR unknown command \'HELLO\'' };
+        return { err: "ERR unknown command 'HELLO'" };
       case 'INFO':
         return info(a);
       case 'DBSIZE': {
@@ -447,7 +474,13 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
         const sub = (key ?? '').toUpperCase();
         if (sub === 'SET') return OK;
         if (sub !== 'GET') return { err: `ERR unknown subcommand '${key ?? ''}'` };
-        const values: Record<string, string> = { maxmemory: String(opts.maxmemoryBytes ?? 0), 'maxmemory-policy': 'allkeys-lru', databases: String(DATABASES), appendonly: 'no', save: '' };
+        const values: Record<string, string> = {
+          maxmemory: String(opts.maxmemoryBytes ?? 0),
+          'maxmemory-policy': 'allkeys-lru',
+          databases: String(DATABASES),
+          appendonly: 'no',
+          save: '',
+        };
         const re = globToRegExp(a[1] ?? '*');
         return Object.entries(values)
           .filter(([k]) => re.test(k))
@@ -696,7 +729,8 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
       // hashes
       case 'HSET':
       case 'HMSET': {
-        if (a.length < 3 || (a.length - 1) % 2) throw new CommandError(`ERR wrong number of arguments for '${name.toLowerCase()}' command`);
+        if (a.length < 3 || (a.length - 1) % 2)
+          throw new CommandError(`ERR wrong number of arguments for '${name.toLowerCase()}' command`);
         const h = write(db, key, 'hash', () => ({ type: 'hash', v: new Map() }));
         let added = 0;
         for (let i = 1; i < a.length; i += 2) {
@@ -782,7 +816,8 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
         need(3);
         let i = 1;
         const flags = new Set<string>();
-        while (i < a.length && ['NX', 'XX', 'CH', 'GT', 'LT', 'INCR'].includes((a[i] as string).toUpperCase())) flags.add((a[i++] as string).toUpperCase());
+        while (i < a.length && ['NX', 'XX', 'CH', 'GT', 'LT', 'INCR'].includes((a[i] as string).toUpperCase()))
+          flags.add((a[i++] as string).toUpperCase());
         const pairs = a.slice(i);
         if (pairs.length === 0 || pairs.length % 2) throw new CommandError(ERR_SYNTAX.err);
         const z = write(db, key, 'zset', () => ({ type: 'zset', v: new Map() }));
@@ -880,7 +915,12 @@ export async function startRedisFake(opts: RedisFakeOptions = {}): Promise<Redis
         return gone.length;
       }
       default:
-        return { err: `ERR unknown command '${args[0] ?? ''}', with args beginning with: ${a.slice(0, 3).map((x) => `'${x}'`).join(' ')}` };
+        return {
+          err: `ERR unknown command '${args[0] ?? ''}', with args beginning with: ${a
+            .slice(0, 3)
+            .map((x) => `'${x}'`)
+            .join(' ')}`,
+        };
     }
   };
 

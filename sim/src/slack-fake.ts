@@ -5,8 +5,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FakeHttpServer, Fault, FaultOptions } from './http-server.js';
 import { json, parseJson, splitUrl, startHttpServer, text } from './http-server.js';
-import type { Fault, FaultOptions, FakeHttpServer } from './http-server.js';
 import { SLACK_DEFAULTS } from './slack-signing.js';
 
 export interface SlackFakeUser {
@@ -270,7 +270,8 @@ function viewErrors(view: unknown): string[] {
     if (titleText === undefined) errors.push('missing required field: title [json-pointer:/view/title]');
     else if (titleText.length > 24) errors.push('must be less than 25 characters [json-pointer:/view/title/text]');
     const hasInput = Array.isArray(v.blocks) && v.blocks.some((b) => (b as Args | null)?.type === 'input');
-    if (hasInput && !v.submit) errors.push('must provide a submit property when any input blocks are used [json-pointer:/view]');
+    if (hasInput && !v.submit)
+      errors.push('must provide a submit property when any input blocks are used [json-pointer:/view]');
   }
   const metadata = str(v, 'private_metadata');
   if (metadata !== undefined && metadata.length > 3000) {
@@ -318,7 +319,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     messages.find((m) => m.channel === channel && m.ts === ts);
 
   const messageJson = (m: SlackMessage): Result => {
-    const replies = m.thread_ts === undefined ? messages.filter((r) => r.channel === m.channel && r.thread_ts === m.ts) : [];
+    const replies =
+      m.thread_ts === undefined ? messages.filter((r) => r.channel === m.channel && r.thread_ts === m.ts) : [];
     return {
       type: 'message',
       text: m.text,
@@ -591,7 +593,10 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       if (!channel || !parent) return fail('thread_not_found');
       const rootTs = parent.thread_ts ?? parent.ts;
       const root = findMessage(channel, rootTs);
-      const thread = [...(root ? [root] : []), ...messages.filter((m) => m.channel === channel && m.thread_ts === rootTs)];
+      const thread = [
+        ...(root ? [root] : []),
+        ...messages.filter((m) => m.channel === channel && m.thread_ts === rootTs),
+      ];
       return { ok: true, messages: thread.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
     },
 
@@ -691,7 +696,13 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     return undefined;
   };
 
-  const handleApi = async (req: IncomingMessage, res: ServerResponse, method: string, body: Buffer, query: URLSearchParams): Promise<void> => {
+  const handleApi = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    body: Buffer,
+    query: URLSearchParams,
+  ): Promise<void> => {
     const args = await decodeArgs(req, body, query);
     const limit = rateLimits.get(method);
     const channel = typeof args.channel === 'string' ? args.channel : undefined;
@@ -710,10 +721,17 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
         : handler(args);
     delete args.token; // keep secrets out of what tests and the console print
     record({ kind: 'call', method, args, at: Date.now(), result });
-    json(res, 200, result, { 'x-oauth-scopes': 'chat:write,commands,users:read,users:read.email,files:write,reactions:write' });
+    json(res, 200, result, {
+      'x-oauth-scopes': 'chat:write,commands,users:read,users:read.email,files:write,reactions:write',
+    });
   };
 
-  const handleUpload = async (req: IncomingMessage, res: ServerResponse, fileId: string, body: Buffer): Promise<void> => {
+  const handleUpload = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    fileId: string,
+    body: Buffer,
+  ): Promise<void> => {
     const upload = uploads.get(fileId);
     if (!upload) {
       text(res, 404, 'file_not_found');
@@ -725,7 +743,12 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     if (type.includes('multipart/form-data')) {
       const form = await readMultipart(type, body);
       const part = [...form.values()][0];
-      bytes = part === undefined ? Buffer.alloc(0) : typeof part === 'string' ? Buffer.from(part) : Buffer.from(await part.arrayBuffer());
+      bytes =
+        part === undefined
+          ? Buffer.alloc(0)
+          : typeof part === 'string'
+            ? Buffer.from(part)
+            : Buffer.from(await part.arrayBuffer());
     }
     upload.bytes = bytes;
     text(res, 200, `OK - ${bytes.length}`);
@@ -808,7 +831,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       if (api?.[1]) return handleApi(req, res, api[1], body, query);
       const upload = /^\/upload\/v1\/(\w+)$/.exec(path);
       if (upload?.[1] && req.method === 'POST') return handleUpload(req, res, upload[1], body);
-      if (path.startsWith('/response/') && req.method === 'POST') return handleResponseUrl(res, `${server.url}${path}`, body);
+      if (path.startsWith('/response/') && req.method === 'POST')
+        return handleResponseUrl(res, `${server.url}${path}`, body);
       json(res, 404, fail('not_found'));
     },
     opts.port === undefined ? {} : { port: opts.port },
@@ -866,7 +890,9 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
         const timer = setTimeout(() => {
           events.off('activity', listener);
           const recent = [...calls.map((c) => c.method), ...responses.map(() => 'response_url')].slice(-10);
-          reject(new Error(`slack fake: nothing matched within ${timeoutMs} ms; recent: ${recent.join(', ') || 'none'}`));
+          reject(
+            new Error(`slack fake: nothing matched within ${timeoutMs} ms; recent: ${recent.join(', ') || 'none'}`),
+          );
         }, timeoutMs);
         events.on('activity', listener);
       });

@@ -112,7 +112,10 @@ export function interactionBody(payload: object): string {
 export type SlackUserRef = string | { id: string; name?: string; username?: string; team_id?: string };
 export type SlackChannelRef = string | { id: string; name?: string };
 
-function userObject(user: SlackUserRef, teamId: string): { id: string; username: string; name: string; team_id: string } {
+function userObject(
+  user: SlackUserRef,
+  teamId: string,
+): { id: string; username: string; name: string; team_id: string } {
   const ref = typeof user === 'string' ? { id: user } : user;
   const name = ref.name ?? ref.username ?? ref.id.toLowerCase();
   return { id: ref.id, username: ref.username ?? name, name, team_id: ref.team_id ?? teamId };

@@ -3,7 +3,7 @@
 // and records the acks the app sends back, with their payloads.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { SlackFake } from './slack-fake.js';
 
 export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
@@ -12,7 +12,11 @@ export interface SocketModeFake {
   /** Resolves once an app has connected and been greeted. */
   connected(timeoutMs?: number): Promise<void>;
   /** Sends an envelope and resolves with the ack's payload (undefined for an empty ack). */
-  send(type: EnvelopeType, payload: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown> | undefined>;
+  send(
+    type: EnvelopeType,
+    payload: Record<string, unknown>,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown> | undefined>;
   close(): Promise<void>;
 }
 
@@ -24,11 +28,21 @@ export async function startSocketModeFake(slack: SlackFake): Promise<SocketModeF
   const waiters: Array<() => void> = [];
   const acks = new Map<string, (payload: Record<string, unknown> | undefined) => void>();
 
-  slack.addMethod('apps.connections.open', () => ({ ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${randomUUID()}&app_id=A0DMPBOT1` }));
+  slack.addMethod('apps.connections.open', () => ({
+    ok: true,
+    url: `ws://127.0.0.1:${port}/link/?ticket=${randomUUID()}&app_id=A0DMPBOT1`,
+  }));
 
   wss.on('connection', (ws) => {
     socket = ws;
-    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0DMPBOT1' } }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: 1,
+        debug_info: { host: 'fake', approximate_connection_time: 18060 },
+        connection_info: { app_id: 'A0DMPBOT1' },
+      }),
+    );
     for (const w of waiters.splice(0)) w();
     ws.on('message', (data) => {
       try {
@@ -62,7 +76,16 @@ export async function startSocketModeFake(slack: SlackFake): Promise<SocketModeF
           acks.delete(envelopeId);
           resolve(p);
         });
-        ws.send(JSON.stringify({ envelope_id: envelopeId, payload, type, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+        ws.send(
+          JSON.stringify({
+            envelope_id: envelopeId,
+            payload,
+            type,
+            accepts_response_payload: type !== 'events_api',
+            retry_attempt: 0,
+            retry_reason: '',
+          }),
+        );
       });
     },
     close() {

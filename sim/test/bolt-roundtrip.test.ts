@@ -1,12 +1,13 @@
 // Proves the fakes speak Slack's wire format to the real Bolt: a signed slash command and a
 // signed button click go into Bolt's HTTP receiver, and Bolt's replies land in the Slack fake.
-import type { AddressInfo } from 'node:net';
+
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SlackFake } from '@dmp-bot/sim/slack-fake';
+import { startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 import { App, LogLevel } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSlackFake } from '@dmp-bot/sim/slack-fake';
-import type { SlackFake } from '@dmp-bot/sim/slack-fake';
-import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 
 const SECRET = 'signing-secret';
 const TOKEN = 'xoxb-bolt';
@@ -17,8 +18,16 @@ describe('bolt round trip through the fakes', () => {
   let url: string;
 
   beforeEach(async () => {
-    slack = await startSlackFake({ botToken: TOKEN, users: { U0ALICE01: { name: 'alice', email: 'alice@example.com' } } });
-    app = new App({ token: TOKEN, signingSecret: SECRET, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: slack.apiUrl } });
+    slack = await startSlackFake({
+      botToken: TOKEN,
+      users: { U0ALICE01: { name: 'alice', email: 'alice@example.com' } },
+    });
+    app = new App({
+      token: TOKEN,
+      signingSecret: SECRET,
+      logLevel: LogLevel.ERROR,
+      clientOptions: { slackApiUrl: slack.apiUrl },
+    });
     app.command('/dmp', async ({ ack, respond, client, command }) => {
       await ack();
       const info = await client.users.info({ user: command.user_id });
@@ -26,7 +35,14 @@ describe('bolt round trip through the fakes', () => {
       await client.chat.postMessage({
         channel: command.channel_id,
         text: 'Restart?',
-        blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'restart', text: { type: 'plain_text', text: 'Restart' }, value: 'w' }] }],
+        blocks: [
+          {
+            type: 'actions',
+            elements: [
+              { type: 'button', action_id: 'restart', text: { type: 'plain_text', text: 'Restart' }, value: 'w' },
+            ],
+          },
+        ],
       });
     });
     app.action('restart', async ({ ack, respond }) => {
@@ -42,7 +58,8 @@ describe('bolt round trip through the fakes', () => {
     await slack.close();
   });
 
-  const send = (body: string, headers = signSlackRequest(SECRET, body)) => fetch(url, { method: 'POST', headers, body });
+  const send = (body: string, headers = signSlackRequest(SECRET, body)) =>
+    fetch(url, { method: 'POST', headers, body });
 
   it('answers a signed slash command and a click on the button it posted', async () => {
     const commandBody = slashCommandBody({

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
 import { json, startHttpServer } from '@dmp-bot/sim/http-server';
+import { describe, expect, it } from 'vitest';
 
 const echo = () =>
-  startHttpServer((req, res, body) => json(res, 200, { method: req.method, url: req.url, body: body.toString('utf8') }));
+  startHttpServer((req, res, body) =>
+    json(res, 200, { method: req.method, url: req.url, body: body.toString('utf8') }),
+  );
 
 describe('fake http server', () => {
   it('hands the whole body to the handler and answers JSON', async () => {

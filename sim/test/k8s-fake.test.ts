@@ -3,6 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
+  jsonMergePatch,
+  jsonPatch,
+  type KubeFake,
+  seedPlatform,
+  startKubeFake,
+  strategicMergePatch,
+} from '@dmp-bot/sim/k8s-fake';
+import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
@@ -15,7 +23,6 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type KubeFake, jsonMergePatch, jsonPatch, seedPlatform, startKubeFake, strategicMergePatch } from '@dmp-bot/sim/k8s-fake';
 
 const NS = 'dmp';
 const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
@@ -36,7 +43,11 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
   }
 }
 
-async function runExec(kc: KubeConfig, pod: string, command: string[]): Promise<{ stdout: string; stderr: string; status: V1Status }> {
+async function runExec(
+  kc: KubeConfig,
+  pod: string,
+  command: string[],
+): Promise<{ stdout: string; stderr: string; status: V1Status }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -115,7 +126,11 @@ describe('k8s fake with the real client-node', () => {
       expect(pod.status?.phase).toBe('Running');
       expect(pod.status?.containerStatuses?.[0]?.restartCount).toBe(0);
     }
-    const two = await core.listNamespacedPod({ namespace: NS, labelSelector: `app=api,pod-template-hash=${hash}`, limit: 2 });
+    const two = await core.listNamespacedPod({
+      namespace: NS,
+      labelSelector: `app=api,pod-template-hash=${hash}`,
+      limit: 2,
+    });
     expect(two.items).toHaveLength(2);
     expect(two.metadata?._continue).toBeTruthy();
   });
@@ -131,9 +146,19 @@ describe('k8s fake with the real client-node', () => {
     const hour = await Promise.all(
       pods.map((p) => core.readNamespacedPodLog({ name: p.metadata.name, namespace: NS, sinceSeconds: 3600 })),
     );
-    expect(hour.join('').split('\n').filter((l) => l.includes('webhook delivery failed: 401 from github'))).toHaveLength(5);
+    expect(
+      hour
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('webhook delivery failed: 401 from github')),
+    ).toHaveLength(5);
 
-    const tail = await core.readNamespacedPodLog({ name: pods[0]?.metadata.name ?? '', namespace: NS, tailLines: 2, timestamps: true });
+    const tail = await core.readNamespacedPodLog({
+      name: pods[0]?.metadata.name ?? '',
+      namespace: NS,
+      tailLines: 2,
+      timestamps: true,
+    });
     expect(tail.trimEnd().split('\n')).toHaveLength(2);
     expect(fake.requests.some((r) => r.path.endsWith('/log') && r.query.sinceSeconds === '600')).toBe(true);
   });
@@ -148,9 +173,17 @@ describe('k8s fake with the real client-node', () => {
 
   it('scales scan-workers through the scale subresource', async () => {
     const scale = await apps.readNamespacedDeploymentScale({ name: 'scan-workers', namespace: NS });
-    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 3 }, status: { selector: 'app=scan-workers' } });
+    expect(scale).toMatchObject({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      spec: { replicas: 3 },
+      status: { selector: 'app=scan-workers' },
+    });
 
-    await apps.patchNamespacedDeploymentScale({ name: 'scan-workers', namespace: NS, body: { spec: { replicas: 5 } } }, mergePatch);
+    await apps.patchNamespacedDeploymentScale(
+      { name: 'scan-workers', namespace: NS, body: { spec: { replicas: 5 } } },
+      mergePatch,
+    );
     expect(fake.pods('scan-workers')).toHaveLength(5);
     const d = await apps.readNamespacedDeployment({ name: 'scan-workers', namespace: NS });
     expect(d.spec?.replicas).toBe(5);
@@ -176,7 +209,9 @@ describe('k8s fake with the real client-node', () => {
       {
         name: 'scan-workers',
         namespace: NS,
-        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } } },
+        body: {
+          spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } },
+        },
       },
       smp,
     );
@@ -211,7 +246,15 @@ describe('k8s fake with the real client-node', () => {
           spec: {
             template: {
               spec: {
-                containers: [{ name: 'api', env: [{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'NEW_FLAG', value: '1' }] }],
+                containers: [
+                  {
+                    name: 'api',
+                    env: [
+                      { name: 'LOG_LEVEL', value: 'debug' },
+                      { name: 'NEW_FLAG', value: '1' },
+                    ],
+                  },
+                ],
               },
             },
           },
@@ -231,7 +274,11 @@ describe('k8s fake with the real client-node', () => {
 
   it('applies a JSON merge patch and a JSON patch', async () => {
     await apps.patchNamespacedDeployment(
-      { name: 'api', namespace: NS, body: { metadata: { annotations: { 'dmp.io/owner': 'platform' } }, spec: { replicas: 4 } } },
+      {
+        name: 'api',
+        namespace: NS,
+        body: { metadata: { annotations: { 'dmp.io/owner': 'platform' } }, spec: { replicas: 4 } },
+      },
       mergePatch,
     );
     expect(fake.getDeployment('api')?.metadata.annotations?.['dmp.io/owner']).toBe('platform');
@@ -283,7 +330,11 @@ describe('k8s fake with the real client-node', () => {
           {
             op: 'replace',
             path: '/metadata/annotations',
-            value: { ...annotations, 'deployment.kubernetes.io/revision': deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'] },
+            value: {
+              ...annotations,
+              'deployment.kubernetes.io/revision':
+                deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+            },
           },
         ],
       },
@@ -335,41 +386,66 @@ describe('k8s fake with the real client-node', () => {
       () => undefined,
     );
     await apps.patchNamespacedDeployment(
-      { name: 'api', namespace: NS, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'x' } } } } } },
+      {
+        name: 'api',
+        namespace: NS,
+        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'x' } } } } },
+      },
       smp,
     );
-    await until(() => seen.some((e) => e.progressing === 'NewReplicaSetAvailable' && e.updated === 3 && seen.indexOf(e) > 0));
+    await until(() =>
+      seen.some((e) => e.progressing === 'NewReplicaSetAvailable' && e.updated === 3 && seen.indexOf(e) > 0),
+    );
     controller.abort();
     expect(seen[0]?.type).toBe('ADDED');
     expect(seen.some((e) => e.progressing === 'ReplicaSetUpdated' && e.updated < 3)).toBe(true);
   });
 
   it('does not roll out a paused deployment, and rolls out on resume', async () => {
-    await apps.patchNamespacedDeployment({ name: 'scan-workers', namespace: NS, body: { spec: { paused: true } } }, smp);
+    await apps.patchNamespacedDeployment(
+      { name: 'scan-workers', namespace: NS, body: { spec: { paused: true } } },
+      smp,
+    );
     const before = fake.pods('scan-workers').map((p) => p.metadata.name);
     await apps.patchNamespacedDeployment(
       {
         name: 'scan-workers',
         namespace: NS,
-        body: { spec: { template: { spec: { containers: [{ name: 'scan-worker', image: 'ghcr.io/dmp/scan-worker:1.2.4' }] } } } },
+        body: {
+          spec: {
+            template: { spec: { containers: [{ name: 'scan-worker', image: 'ghcr.io/dmp/scan-worker:1.2.4' }] } },
+          },
+        },
       },
       smp,
     );
     expect(fake.listReplicaSets('scan-workers')).toHaveLength(1);
     expect(fake.pods('scan-workers').map((p) => p.metadata.name)).toEqual(before);
     const paused = fake.getDeployment('scan-workers');
-    expect(paused?.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'DeploymentPaused' });
+    expect(paused?.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'Unknown',
+      reason: 'DeploymentPaused',
+    });
     expect(paused?.status.updatedReplicas).toBeUndefined();
 
-    await apps.patchNamespacedDeployment({ name: 'scan-workers', namespace: NS, body: { spec: { paused: null } } }, smp);
+    await apps.patchNamespacedDeployment(
+      { name: 'scan-workers', namespace: NS, body: { spec: { paused: null } } },
+      smp,
+    );
     expect(fake.listReplicaSets('scan-workers')).toHaveLength(2);
-    expect(fake.pods('scan-workers').every((p) => p.spec.containers[0]?.image === 'ghcr.io/dmp/scan-worker:1.2.4')).toBe(true);
+    expect(
+      fake.pods('scan-workers').every((p) => p.spec.containers[0]?.image === 'ghcr.io/dmp/scan-worker:1.2.4'),
+    ).toBe(true);
   });
 
   it('shows a rollout in progress for rolloutDelayMs, then complete', async () => {
     fake.setRolloutDelay(150);
     await apps.patchNamespacedDeployment(
-      { name: 'api', namespace: NS, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } } } },
+      {
+        name: 'api',
+        namespace: NS,
+        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } } },
+      },
       smp,
     );
     const during = await apps.readNamespacedDeployment({ name: 'api', namespace: NS });
@@ -384,11 +460,18 @@ describe('k8s fake with the real client-node', () => {
   it('leaves a failed rollout with ProgressDeadlineExceeded', async () => {
     fake.failNextRollout();
     await apps.patchNamespacedDeployment(
-      { name: 'api', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'api', image: 'ghcr.io/dmp/api:9.9.9' }] } } } } },
+      {
+        name: 'api',
+        namespace: NS,
+        body: { spec: { template: { spec: { containers: [{ name: 'api', image: 'ghcr.io/dmp/api:9.9.9' }] } } } },
+      },
       smp,
     );
     const d = await apps.readNamespacedDeployment({ name: 'api', namespace: NS });
-    expect(d.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(d.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+    });
     expect(d.status?.availableReplicas).toBe(3);
     expect(d.status?.updatedReplicas).toBe(1);
     const crashing = fake.pods('api').filter((p) => p.spec.containers[0]?.image === 'ghcr.io/dmp/api:9.9.9');
@@ -417,7 +500,11 @@ describe('k8s fake with the real client-node', () => {
     fake.setExecHandler(() => ({ stdout: '', stderr: 'boom\n', exitCode: 3 }));
     const failed = await runExec(kc, pod, ['sh', '-c', 'exit 3']);
     expect(failed.stderr).toBe('boom\n');
-    expect(failed.status).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
+    expect(failed.status).toMatchObject({
+      status: 'Failure',
+      reason: 'NonZeroExitCode',
+      details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+    });
     const execReq = fake.requests.find((r) => r.path.endsWith('/exec'));
     expect(execReq?.query.command).toEqual(['df', '-h', '/var/log']);
   });
@@ -443,7 +530,9 @@ describe('k8s fake with the real client-node', () => {
 
   it('answers 500 Status and garbage when told to', async () => {
     fake.setFault('error');
-    const e = await apps.readNamespacedDeployment({ name: 'api', namespace: NS }).catch((x: unknown) => x as ApiException<string>);
+    const e = await apps
+      .readNamespacedDeployment({ name: 'api', namespace: NS })
+      .catch((x: unknown) => x as ApiException<string>);
     expect((e as ApiException<string>).code).toBe(500);
     fake.setFault('garbage');
     await expect(apps.readNamespacedDeployment({ name: 'api', namespace: NS })).rejects.toThrow();
@@ -516,17 +605,27 @@ describe('patch semantics', () => {
       metadata: { labels: { b: '2', c: '3' } },
       spec: {
         containers: [
-          { name: 'x', image: 'x:1', args: ['--b'], ports: [{ containerPort: 80, protocol: 'TCP' }, { containerPort: 9090 }] },
+          {
+            name: 'x',
+            image: 'x:1',
+            args: ['--b'],
+            ports: [{ containerPort: 80, protocol: 'TCP' }, { containerPort: 9090 }],
+          },
           { name: 'z', image: 'z:1' },
         ],
         tolerations: [{ key: 'k2' }],
       },
     });
-    expect(strategicMergePatch({ spec: { a: 1, b: 2 } }, { spec: { $patch: 'replace', c: 3 } })).toEqual({ spec: { c: 3 } });
+    expect(strategicMergePatch({ spec: { a: 1, b: 2 } }, { spec: { $patch: 'replace', c: 3 } })).toEqual({
+      spec: { c: 3 },
+    });
   });
 
   it('merge patch follows RFC 7386', () => {
-    expect(jsonMergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({ a: 'z', c: { d: 'e' } });
+    expect(jsonMergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({
+      a: 'z',
+      c: { d: 'e' },
+    });
     expect(jsonMergePatch({ a: [1, 2] }, { a: [3] })).toEqual({ a: [3] });
   });
 

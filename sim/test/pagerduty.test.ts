@@ -1,19 +1,24 @@
-import { readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FakeHttpServer } from '@dmp-bot/sim/http-server';
+import { json, parseJson, startHttpServer } from '@dmp-bot/sim/http-server';
+import type { PagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import { startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import type { WebhookEnvelope } from '@dmp-bot/sim/pagerduty-signing';
+import { deliverWebhook, incidentEvent, pingEvent, signPagerDuty } from '@dmp-bot/sim/pagerduty-signing';
 import { api } from '@pagerduty/pdjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { json, parseJson, startHttpServer } from '@dmp-bot/sim/http-server';
-import type { FakeHttpServer } from '@dmp-bot/sim/http-server';
-import { startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
-import type { PagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
-import { deliverWebhook, incidentEvent, pingEvent, signPagerDuty } from '@dmp-bot/sim/pagerduty-signing';
-import type { WebhookEnvelope } from '@dmp-bot/sim/pagerduty-signing';
 
 const corpusDir = new URL('../../fixtures/pagerduty/', import.meta.url);
 const corpus = (name: string): string => readFileSync(new URL(name, corpusDir), 'utf8');
 const vectors = (
   JSON.parse(corpus('signature-test-vectors.json')) as {
-    vectors: Array<{ secret: string; file: string; valid_signature?: string; invalid_signature_expect_reject?: string }>;
+    vectors: Array<{
+      secret: string;
+      file: string;
+      valid_signature?: string;
+      invalid_signature_expect_reject?: string;
+    }>;
   }
 ).vectors;
 
@@ -61,7 +66,12 @@ describe('pagerduty webhook envelopes', () => {
     expect(Object.keys(built.event).sort()).toEqual(Object.keys(captured.event).sort());
     expect(Object.keys(built.event.data).sort()).toEqual(Object.keys(captured.event.data).sort());
     expect(built.event).toMatchObject({ event_type: 'incident.triggered', resource_type: 'incident', client: null });
-    expect(built.event.data).toMatchObject({ id: incident.id, number: 37, status: 'triggered', priority: { summary: 'P1', type: 'priority_reference' } });
+    expect(built.event.data).toMatchObject({
+      id: incident.id,
+      number: 37,
+      status: 'triggered',
+      priority: { summary: 'P1', type: 'priority_reference' },
+    });
     expect(built.event.id).toMatch(/^[0-9A-Z]{26}$/);
   });
 
@@ -69,7 +79,11 @@ describe('pagerduty webhook envelopes', () => {
     const captured = real('incident.annotated.aldaviva-captured.signed-raw.json');
     const built = incidentEvent('incident.annotated', incident, { note: { content: 'Restarted workers' } });
     expect(Object.keys(built.event.data).sort()).toEqual(Object.keys(captured.event.data).sort());
-    expect(built.event.data).toMatchObject({ type: 'incident_note', content: 'Restarted workers', incident: { id: incident.id, type: 'incident_reference' } });
+    expect(built.event.data).toMatchObject({
+      type: 'incident_note',
+      content: 'Restarted workers',
+      incident: { id: incident.id, type: 'incident_reference' },
+    });
   });
 
   it('builds a pagey.ping like the captured one', () => {
@@ -238,7 +252,11 @@ describe('pagerduty fake echoing changes as signed webhooks', () => {
     pd = await startPagerDutyFake({ token: TOKEN });
     bot = await startHttpServer((req, res, body) => {
       const envelope = parseJson(body) as WebhookEnvelope;
-      received.push({ signature: String(req.headers['x-pagerduty-signature']), body: body.toString('utf8'), event: envelope.event });
+      received.push({
+        signature: String(req.headers['x-pagerduty-signature']),
+        body: body.toString('utf8'),
+        event: envelope.event,
+      });
       json(res, 200, {});
     });
     pd.webhookTarget = { url: `${bot.url}/pagerduty/webhook`, secrets };
@@ -289,7 +307,10 @@ describe('pagerduty fake echoing changes as signed webhooks', () => {
       'incident.annotated',
       'incident.reopened',
     ]);
-    expect(received[4]?.event.data).toMatchObject({ type: 'incident_note', content: 'Resolution Note: workers restarted' });
+    expect(received[4]?.event.data).toMatchObject({
+      type: 'incident_note',
+      content: 'Resolution Note: workers restarted',
+    });
   });
 
   it('records a failed delivery instead of throwing when the bot is down', async () => {

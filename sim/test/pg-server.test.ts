@@ -1,7 +1,7 @@
+import { type PgliteServer, startPgliteServer } from '@dmp-bot/sim/pg-server';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PgliteServer, startPgliteServer } from '@dmp-bot/sim/pg-server';
 
 describe('PGlite over the PostgreSQL wire protocol, for node-postgres pools', () => {
   let db: PGlite;
@@ -46,7 +46,9 @@ describe('PGlite over the PostgreSQL wire protocol, for node-postgres pools', ()
   });
 
   it('answers parameterised queries from many clients at once without crossing them', async () => {
-    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.query<{ x: number }>('SELECT $1::int * 2 AS x', [i])));
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pool.query<{ x: number }>('SELECT $1::int * 2 AS x', [i])),
+    );
     expect(answers.map((a) => a.rows[0]?.x)).toEqual(Array.from({ length: 40 }, (_, i) => i * 2));
     await expect(pool.query('SELECT * FROM missing_table')).rejects.toThrow(/does not exist/);
   });

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startPlatformApiFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
 import type { PlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
+import { startPlatformApiFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 describe('platform API fake', () => {
   let platform: PlatformApiFake;

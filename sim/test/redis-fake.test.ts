@@ -1,6 +1,6 @@
+import { type RedisFake, startRedisFake } from '@dmp-bot/sim/redis-fake';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisFake, startRedisFake } from '@dmp-bot/sim/redis-fake';
 
 describe('the in-memory Redis stand-in, through ioredis unchanged', () => {
   let fake: RedisFake;
@@ -8,7 +8,11 @@ describe('the in-memory Redis stand-in, through ioredis unchanged', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    fake = await startRedisFake({ clock: () => now, memoryBaseBytes: 4 * 1024 * 1024, maxmemoryBytes: 64 * 1024 * 1024 });
+    fake = await startRedisFake({
+      clock: () => now,
+      memoryBaseBytes: 4 * 1024 * 1024,
+      maxmemoryBytes: 64 * 1024 * 1024,
+    });
     redis = new Redis(fake.url, { lazyConnect: true, keyPrefix: 'p:', maxRetriesPerRequest: 1 });
     await redis.connect();
   });
@@ -24,10 +28,16 @@ describe('the in-memory Redis stand-in, through ioredis unchanged', () => {
     expect(await redis.llen('scan_queue')).toBe(3);
     expect(await redis.lrange('scan_queue', 0, -1)).toEqual(['a', 'b', 'c']);
     await redis.hset('workers', 'worker-1', '{"status":"busy"}', 'worker-3', '{"status":"busy"}');
-    expect(await redis.hgetall('workers')).toEqual({ 'worker-1': '{"status":"busy"}', 'worker-3': '{"status":"busy"}' });
+    expect(await redis.hgetall('workers')).toEqual({
+      'worker-1': '{"status":"busy"}',
+      'worker-3': '{"status":"busy"}',
+    });
     const nowS = Math.floor(now / 1000);
     await redis.zadd('worker_heartbeats', nowS - 10, 'worker-1', nowS - 900, 'worker-3');
-    expect(await redis.zrangebyscore('worker_heartbeats', 0, nowS - 300, 'WITHSCORES')).toEqual(['worker-3', String(nowS - 900)]);
+    expect(await redis.zrangebyscore('worker_heartbeats', 0, nowS - 300, 'WITHSCORES')).toEqual([
+      'worker-3',
+      String(nowS - 900),
+    ]);
     // The key prefix is the client's business: the server stores what it is sent.
     expect(fake.exec(['LLEN', 'p:scan_queue'])).toBe(3);
   });

@@ -1,7 +1,7 @@
+import type { SlackCall, SlackFake } from '@dmp-bot/sim/slack-fake';
+import { startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSlackFake } from '@dmp-bot/sim/slack-fake';
-import type { SlackCall, SlackFake } from '@dmp-bot/sim/slack-fake';
 
 const TOKEN = 'xoxb-test-token';
 
@@ -102,7 +102,11 @@ describe('slack fake', () => {
     expect(opened.view?.hash).toBeTruthy();
     expect(fake.callsTo('views.open')[0]?.args.view).toMatchObject({ callback_id: 'mark_failed' });
 
-    const updated = await client.views.update({ view_id: opened.view?.id as string, hash: opened.view?.hash as string, view });
+    const updated = await client.views.update({
+      view_id: opened.view?.id as string,
+      hash: opened.view?.hash as string,
+      view,
+    });
     expect(updated.view?.id).toBe(opened.view?.id);
     await expect(
       client.views.update({ view_id: opened.view?.id as string, hash: opened.view?.hash as string, view }),

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
 import {
   blockActionPayload,
   eventCallbackBody,
@@ -8,6 +7,7 @@ import {
   slashCommandBody,
   viewSubmissionPayload,
 } from '@dmp-bot/sim/slack-signing';
+import { describe, expect, it } from 'vitest';
 
 const corpus = (name: string): string => readFileSync(new URL(`../../fixtures/slack/${name}`, import.meta.url), 'utf8');
 const vector = JSON.parse(corpus('signing-test-vector.slack-docs.json')) as {
@@ -49,7 +49,17 @@ describe('slack body builders', () => {
     const params = new URLSearchParams(slashCommandBody({ text: 'scans stuck', response_url: 'http://x/response/1' }));
     expect(params.get('command')).toBe('/dmp');
     expect(params.get('text')).toBe('scans stuck');
-    for (const field of ['token', 'team_id', 'team_domain', 'channel_id', 'channel_name', 'user_id', 'user_name', 'api_app_id', 'trigger_id']) {
+    for (const field of [
+      'token',
+      'team_id',
+      'team_domain',
+      'channel_id',
+      'channel_name',
+      'user_id',
+      'user_name',
+      'api_app_id',
+      'trigger_id',
+    ]) {
       expect(params.get(field), field).toBeTruthy();
     }
   });
@@ -60,7 +70,9 @@ describe('slack body builders', () => {
     const decoded = new URLSearchParams(body).get('payload');
     expect(JSON.parse(decoded ?? '')).toEqual(payload);
     // The captured body decodes to the same object, so both encodings read alike to a receiver.
-    const captured = new URLSearchParams(corpus('block-actions.button-click.bolt-python.form-urlencoded.txt')).get('payload');
+    const captured = new URLSearchParams(corpus('block-actions.button-click.bolt-python.form-urlencoded.txt')).get(
+      'payload',
+    );
     expect(JSON.parse(captured ?? '')).toEqual(payload);
   });
 
@@ -117,7 +129,14 @@ describe('slack body builders', () => {
 
   it('wraps an event as an event_callback shaped like the Events API', () => {
     const real = JSON.parse(corpus('events-api.app-mention.bolt-python.json')) as Record<string, unknown>;
-    const event = { type: 'app_mention', text: '<@U0DMPBOT1> health', user: 'U1', ts: '1.1', channel: 'C1', event_ts: '1.1' };
+    const event = {
+      type: 'app_mention',
+      text: '<@U0DMPBOT1> health',
+      user: 'U1',
+      ts: '1.1',
+      channel: 'C1',
+      event_ts: '1.1',
+    };
     const built = JSON.parse(eventCallbackBody(event)) as Record<string, unknown>;
     for (const key of Object.keys(real).filter((k) => k !== 'enterprise_id')) expect(built, key).toHaveProperty(key);
     expect(built).toMatchObject({ type: 'event_callback', event });

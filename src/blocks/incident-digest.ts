@@ -4,8 +4,8 @@
 import type { Button, KnownBlock } from '@slack/types';
 import type { Incident } from '../incidents/types.js';
 import { PHASE_LABEL, phaseOf } from '../incidents/types.js';
-import { INCIDENT_ACK, INCIDENT_BLOCK_PREFIX, INCIDENT_RESOLVE, POSTMORTEM_FILL } from './incident-ids.js';
 import { owner, PHASE_EMOJI, SEVERITY_EMOJI } from './incident.js';
+import { INCIDENT_ACK, INCIDENT_BLOCK_PREFIX, INCIDENT_RESOLVE, POSTMORTEM_FILL } from './incident-ids.js';
 import { cutText, MAX_BLOCKS, MAX_MESSAGE_CHARS } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 
@@ -21,7 +21,13 @@ function shortTitle(title: string, max = TITLE_CHARS): string {
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
-  return { type: 'button', text: { type: 'plain_text', text, emoji: true }, action_id: actionId, value, ...(style ? { style } : {}) };
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text, emoji: true },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
 }
 
 /** The one control an incident has in the digest: the next step of its life. */
@@ -50,12 +56,16 @@ export function digestMessage(digestId: number, members: Incident[], now: Date):
   const listed = members.slice(0, MAX_DIGEST_INCIDENTS);
   const open = listed.filter((i) => i.pdStatus === 'triggered').length;
   const blocks: KnownBlock[] = [
-    header(`:rotating_light: Alert storm: ${listed.length} incident${listed.length === 1 ? '' : 's'}${open ? `, ${open} not acknowledged` : ''}`),
+    header(
+      `:rotating_light: Alert storm: ${listed.length} incident${listed.length === 1 ? '' : 's'}${open ? `, ${open} not acknowledged` : ''}`,
+    ),
     section(
       'Too many pages at once for a message each, so these share this one message and its thread. Each incident has its own *Acknowledge* here; everything about any of them goes in this thread, named by incident.',
     ),
     ...listed.flatMap(lines),
-    context(`Storm digest ${digestId} · updated <!date^${Math.floor(now.getTime() / 1000)}^{time_secs}|${now.toISOString()}>`),
+    context(
+      `Storm digest ${digestId} · updated <!date^${Math.floor(now.getTime() / 1000)}^{time_secs}|${now.toISOString()}>`,
+    ),
   ];
   // The fallback text names every title too: notifications and searches find each incident.
   const titles = listed.map((i) => `${i.severity} ${esc(shortTitle(i.title))}`).join('; ');
@@ -65,5 +75,9 @@ export function digestMessage(digestId: number, members: Incident[], now: Date):
 /** A reply in a digest's thread says which of its incidents it is about. */
 export function labelForDigest(i: Incident, m: Message): Message {
   const label = `${SEVERITY_EMOJI[i.severity]} *${esc(shortTitle(i.title, 100))}* (${esc(i.number ? `#${i.number}` : i.id)})`;
-  return { ...m, text: `[${esc(shortTitle(i.title, 80))}] ${m.text}`, blocks: [context(label), ...m.blocks].slice(0, MAX_BLOCKS) };
+  return {
+    ...m,
+    text: `[${esc(shortTitle(i.title, 80))}] ${m.text}`,
+    blocks: [context(label), ...m.blocks].slice(0, MAX_BLOCKS),
+  };
 }

@@ -5,10 +5,17 @@ import { formatDuration } from '../duration.js';
 import { durationsOf, isComplete, type Postmortem, postmortemFilename } from '../incidents/postmortem.js';
 import type { Actor, Incident, TimelineEntry } from '../incidents/types.js';
 import { who } from './incident.js';
-import { PM_ACTION_ITEMS, PM_IMPACT, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_FILL, POSTMORTEM_VIEW } from './incident-ids.js';
+import {
+  PM_ACTION_ITEMS,
+  PM_IMPACT,
+  PM_LEARNINGS,
+  PM_ROOT_CAUSE,
+  POSTMORTEM_FILL,
+  POSTMORTEM_VIEW,
+} from './incident-ids.js';
+import { timelineLine } from './incident-status.js';
 import { cutLines, cutText, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, type OutFile, section } from './message.js';
-import { timelineLine } from './incident-status.js';
 
 const TODO = '_To be filled in._';
 
@@ -16,7 +23,12 @@ function postmortemFile(i: Incident, pm: Postmortem): OutFile {
   return { filename: postmortemFilename(i), title: `Post-mortem: ${i.title}`.slice(0, 200), content: pm.document };
 }
 
-export function postmortemMessage(i: Incident, pm: Postmortem, timeline: TimelineEntry[], opts: { updatedBy?: Actor; withButton?: boolean } = {}): Message {
+export function postmortemMessage(
+  i: Incident,
+  pm: Postmortem,
+  timeline: TimelineEntry[],
+  opts: { updatedBy?: Actor; withButton?: boolean } = {},
+): Message {
   const d = durationsOf(i);
   const due = `<!date^${Math.floor(pm.dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${pm.dueAt.toISOString()}>`;
   const blocks: KnownBlock[] = [header(`Post-mortem: ${i.title}`)];
@@ -32,7 +44,11 @@ export function postmortemMessage(i: Incident, pm: Postmortem, timeline: Timelin
       `*State*\n${isComplete(pm) ? 'complete' : 'to be filled in'}`,
     ].map((text) => ({ type: 'mrkdwn' as const, text })),
   });
-  blocks.push(section(`*Summary*\n${esc(i.title)}${i.description && i.description !== i.title ? ` — ${esc(cutText(i.description, 1500))}` : ''}`));
+  blocks.push(
+    section(
+      `*Summary*\n${esc(i.title)}${i.description && i.description !== i.title ? ` — ${esc(cutText(i.description, 1500))}` : ''}`,
+    ),
+  );
   if (pm.impact) blocks.push(section(`*Impact*\n${esc(cutText(pm.impact, 2900))}`));
   blocks.push(section(`*Timeline*\n${cutLines(timeline.map(timelineLine), 2900, 20)}`));
   blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(cutText(pm.rootCause, 2900)) : TODO}`));
@@ -42,10 +58,22 @@ export function postmortemMessage(i: Incident, pm: Postmortem, timeline: Timelin
     blocks.push({
       type: 'actions',
       block_id: `postmortem:${i.id}`,
-      elements: [{ type: 'button', text: { type: 'plain_text', text: 'Fill in', emoji: true }, action_id: POSTMORTEM_FILL, value: i.id, style: 'primary' }],
+      elements: [
+        {
+          type: 'button',
+          text: { type: 'plain_text', text: 'Fill in', emoji: true },
+          action_id: POSTMORTEM_FILL,
+          value: i.id,
+          style: 'primary',
+        },
+      ],
     });
   }
-  blocks.push(context(`The full document is attached as \`${postmortemFilename(i)}\`. Runbook: Incident Response › Post-Mortem (within 48 hours).`));
+  blocks.push(
+    context(
+      `The full document is attached as \`${postmortemFilename(i)}\`. Runbook: Incident Response › Post-Mortem (within 48 hours).`,
+    ),
+  );
   return {
     text: `Post-mortem for ${esc(i.title)}: time to acknowledge ${d.toAcknowledgeMs === undefined ? 'n/a' : formatDuration(d.toAcknowledgeMs)}, time to resolve ${d.toResolveMs === undefined ? 'n/a' : formatDuration(d.toResolveMs)}`,
     blocks: fitBlocks(blocks),

@@ -11,7 +11,8 @@ import { context, esc, header, type Message, section } from './message.js';
 
 function incidentLine(i: Incident, now: Date): string {
   const title = i.htmlUrl ? `<${i.htmlUrl}|${esc(i.title)}>` : esc(i.title);
-  const thread = i.channel && i.rootTs ? ` · <https://slack.com/archives/${i.channel}/p${i.rootTs.replace('.', '')}|thread>` : '';
+  const thread =
+    i.channel && i.rootTs ? ` · <https://slack.com/archives/${i.channel}/p${i.rootTs.replace('.', '')}|thread>` : '';
   return `${SEVERITY_EMOJI[i.severity]} *${i.severity}* ${title} — ${PHASE_LABEL[phaseOf(i)]} · age ${formatDuration(now.getTime() - i.triggeredAt.getTime())} · owner ${owner(i)} · \`${esc(i.id)}\`${thread}`;
 }
 
@@ -19,13 +20,20 @@ function openBlocks(open: Incident[], now: Date): KnownBlock[] {
   if (!open.length) return [section(':white_check_mark: No open incidents.')];
   const blocks: KnownBlock[] = [];
   const lines = open.map((i) => incidentLine(i, now));
-  for (let n = 0; n < lines.length && blocks.length < 40; n += 8) blocks.push(section(cutLines(lines.slice(n, n + 8), 2900)));
+  for (let n = 0; n < lines.length && blocks.length < 40; n += 8)
+    blocks.push(section(cutLines(lines.slice(n, n + 8), 2900)));
   return blocks;
 }
 
 export function statusMessage(open: Incident[], now: Date): Message {
-  const blocks = [header(`Open incidents: ${open.length}`), ...openBlocks(open, now), context('Severity, state, age, owner. `/dmp incident timeline <id>` shows one incident\'s record.')];
-  const text = open.length ? `Open incidents: ${open.map((i) => `${i.severity} ${esc(i.title)} (${PHASE_LABEL[phaseOf(i)]}, ${formatDuration(now.getTime() - i.triggeredAt.getTime())}, ${owner(i)})`).join('; ')}` : 'No open incidents.';
+  const blocks = [
+    header(`Open incidents: ${open.length}`),
+    ...openBlocks(open, now),
+    context("Severity, state, age, owner. `/dmp incident timeline <id>` shows one incident's record."),
+  ];
+  const text = open.length
+    ? `Open incidents: ${open.map((i) => `${i.severity} ${esc(i.title)} (${PHASE_LABEL[phaseOf(i)]}, ${formatDuration(now.getTime() - i.triggeredAt.getTime())}, ${owner(i)})`).join('; ')}`
+    : 'No open incidents.';
   return { text: cutText(text, 3000), blocks: fitBlocks(blocks) };
 }
 
@@ -49,14 +57,24 @@ export function timelineLine(e: TimelineEntry): string {
 
 export function timelineMessage(i: Incident, timeline: TimelineEntry[]): Message {
   const lines = timeline.map(timelineLine);
-  const blocks: KnownBlock[] = [header(`Timeline: ${i.title}`), context(`${i.severity} · ${PHASE_LABEL[phaseOf(i)]} · \`${esc(i.id)}\` · times in UTC, from ${i.triggeredAt.toISOString().slice(0, 10)}`)];
-  for (let n = 0; n < lines.length && blocks.length < 45; n += 15) blocks.push(section(cutLines(lines.slice(n, n + 15), 2900)));
+  const blocks: KnownBlock[] = [
+    header(`Timeline: ${i.title}`),
+    context(
+      `${i.severity} · ${PHASE_LABEL[phaseOf(i)]} · \`${esc(i.id)}\` · times in UTC, from ${i.triggeredAt.toISOString().slice(0, 10)}`,
+    ),
+  ];
+  for (let n = 0; n < lines.length && blocks.length < 45; n += 15)
+    blocks.push(section(cutLines(lines.slice(n, n + 15), 2900)));
   const long = lines.length > 15 * 43;
-  const plain = timeline.map((e) => `${e.at.toISOString()}  ${e.actor?.name ?? e.actor?.slackId ?? e.source}  ${e.text}`).join('\n');
+  const plain = timeline
+    .map((e) => `${e.at.toISOString()}  ${e.actor?.name ?? e.actor?.slackId ?? e.source}  ${e.text}`)
+    .join('\n');
   return {
     text: `Timeline of ${esc(i.title)}: ${timeline.length} entries`,
     blocks: fitBlocks(blocks),
-    ...(long ? { files: [{ filename: `timeline-${i.number ?? i.id}.txt`, title: `Timeline: ${i.title}`, content: plain }] } : {}),
+    ...(long
+      ? { files: [{ filename: `timeline-${i.number ?? i.id}.txt`, title: `Timeline: ${i.title}`, content: plain }] }
+      : {}),
   };
 }
 
@@ -85,7 +103,12 @@ export function declareModal(services: Array<{ id: string; name: string }>): Mod
         type: 'input',
         block_id: DECLARE_TITLE,
         label: { type: 'plain_text', text: 'Title' },
-        element: { type: 'plain_text_input', action_id: 'value', max_length: 250, placeholder: { type: 'plain_text', text: 'Customers cannot log in' } },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          max_length: 250,
+          placeholder: { type: 'plain_text', text: 'Customers cannot log in' },
+        },
       },
       {
         type: 'input',
@@ -98,20 +121,36 @@ export function declareModal(services: Array<{ id: string; name: string }>): Mod
             type: 'input',
             block_id: DECLARE_SERVICE,
             label: { type: 'plain_text', text: 'Service' },
-            element: { type: 'static_select', action_id: 'value', options: serviceOptions, initial_option: serviceOptions[0] },
+            element: {
+              type: 'static_select',
+              action_id: 'value',
+              options: serviceOptions,
+              initial_option: serviceOptions[0],
+            },
           }
         : {
             type: 'input',
             block_id: DECLARE_SERVICE,
             label: { type: 'plain_text', text: 'PagerDuty service ID' },
-            element: { type: 'plain_text_input', action_id: 'value', max_length: 64, placeholder: { type: 'plain_text', text: 'PXXXXXX' } },
+            element: {
+              type: 'plain_text_input',
+              action_id: 'value',
+              max_length: 64,
+              placeholder: { type: 'plain_text', text: 'PXXXXXX' },
+            },
           },
       {
         type: 'input',
         block_id: DECLARE_DESCRIPTION,
         optional: true,
         label: { type: 'plain_text', text: 'Description' },
-        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 3000, placeholder: { type: 'plain_text', text: 'What customers report, since when, who is affected' } },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          multiline: true,
+          max_length: 3000,
+          placeholder: { type: 'plain_text', text: 'What customers report, since when, who is affected' },
+        },
       },
     ],
   };

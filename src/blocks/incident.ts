@@ -7,7 +7,7 @@ import { formatDuration } from '../duration.js';
 import { ROLE_LABEL } from '../incidents/contacts.js';
 import { diagnosisProcedures } from '../incidents/match.js';
 import { utc } from '../incidents/postmortem.js';
-import { type Actor, type Incident, type Mention, PHASE_LABEL, phaseOf, type PostIntent } from '../incidents/types.js';
+import { type Actor, type Incident, type Mention, PHASE_LABEL, type PostIntent, phaseOf } from '../incidents/types.js';
 import {
   INCIDENT_ACK,
   INCIDENT_BLOCK_PREFIX,
@@ -72,7 +72,13 @@ function severitySource(i: Incident): string {
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
-  return { type: 'button', text: { type: 'plain_text', text, emoji: true }, action_id: actionId, value, ...(style ? { style } : {}) };
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text, emoji: true },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
 }
 
 function option(text: string, value: string): PlainTextOption {
@@ -113,9 +119,18 @@ export function incidentRoot(i: Incident, now: Date): Message {
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn' as const, text })) },
   ];
   const notes: string[] = [];
-  if (i.acknowledgedAt && i.acknowledgedBy) notes.push(`Acknowledged by ${who(i.acknowledgedBy)} after ${formatDuration(i.acknowledgedAt.getTime() - i.triggeredAt.getTime())}`);
-  if (i.mitigatedAt) notes.push(`Mitigated by ${who(i.mitigatedBy)} after ${formatDuration(i.mitigatedAt.getTime() - i.triggeredAt.getTime())}`);
-  if (i.resolvedAt) notes.push(`Resolved by ${who(i.resolvedBy)} after ${formatDuration(i.resolvedAt.getTime() - i.triggeredAt.getTime())}`);
+  if (i.acknowledgedAt && i.acknowledgedBy)
+    notes.push(
+      `Acknowledged by ${who(i.acknowledgedBy)} after ${formatDuration(i.acknowledgedAt.getTime() - i.triggeredAt.getTime())}`,
+    );
+  if (i.mitigatedAt)
+    notes.push(
+      `Mitigated by ${who(i.mitigatedBy)} after ${formatDuration(i.mitigatedAt.getTime() - i.triggeredAt.getTime())}`,
+    );
+  if (i.resolvedAt)
+    notes.push(
+      `Resolved by ${who(i.resolvedBy)} after ${formatDuration(i.resolvedAt.getTime() - i.triggeredAt.getTime())}`,
+    );
   if (i.escalationLevel > 1) notes.push(`Escalation level ${i.escalationLevel}`);
   if (notes.length) blocks.push(section(notes.join(' · ')));
   const rows: ActionsBlock[] = [];
@@ -131,7 +146,11 @@ export function incidentRoot(i: Incident, now: Date): Message {
       type: 'actions',
       block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}:more`,
       elements: [
-        { type: 'users_select', action_id: INCIDENT_REASSIGN, placeholder: { type: 'plain_text', text: 'Reassign to…', emoji: true } },
+        {
+          type: 'users_select',
+          action_id: INCIDENT_REASSIGN,
+          placeholder: { type: 'plain_text', text: 'Reassign to…', emoji: true },
+        },
         {
           type: 'static_select',
           action_id: INCIDENT_SEVERITY,
@@ -148,7 +167,9 @@ export function incidentRoot(i: Incident, now: Date): Message {
     });
   }
   blocks.push(...rows);
-  blocks.push(context(`Incident ${esc(i.id)} · every update goes in this thread · updated ${slackDate(now, '{time_secs}')}`));
+  blocks.push(
+    context(`Incident ${esc(i.id)} · every update goes in this thread · updated ${slackDate(now, '{time_secs}')}`),
+  );
   return {
     text: `${PHASE_EMOJI[phase]} [${i.severity}] ${esc(i.title)} — ${esc(i.serviceName ?? 'unknown service')} — ${PHASE_LABEL[phase]}`,
     blocks: fitBlocks(blocks),
@@ -200,7 +221,9 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return `:alarm_clock: ${people}: this ${i.severity} incident is not acknowledged after ${formatDuration(intent.targetMs)}, past its response target. Press *Acknowledge* on the first message of this thread.`;
     }
     case 'lead_escalation': {
-      const lead = intent.contacts.length ? `${contactsLine(intent.contacts)}: please join` : 'No engineering lead is configured in ESCALATION_CONTACTS';
+      const lead = intent.contacts.length
+        ? `${contactsLine(intent.contacts)}: please join`
+        : 'No engineering lead is configured in ESCALATION_CONTACTS';
       return `:sos: ${lead} — this ${i.severity} incident is unresolved after ${formatDuration(intent.afterMs)}.`;
     }
     case 'postmortem_reminder':
@@ -209,7 +232,9 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return `:warning: ${legacyOrRich(intent.text)}`;
     case 'storm_opened': {
       const n = intent.members ?? 0;
-      const contacts = intent.contacts?.length ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.` : '';
+      const contacts = intent.contacts?.length
+        ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.`
+        : '';
       return `Investigating: alert storm — ${n} incident${n === 1 ? '' : 's'} arrived together and are listed above, each with its own *Acknowledge*. Everything about any of them goes in this thread, named by incident; to :pushpin: a note to one of them, name its number (#12).${contacts}`;
     }
     default:
@@ -221,4 +246,3 @@ export function incidentReply(i: Incident, intent: PostIntent, opts: { statusPag
   const text = replyText(i, intent, opts);
   return { text, blocks: [section(text)] };
 }
-

@@ -60,11 +60,16 @@ function clampBlock(block: KnownBlock): KnownBlock {
     if (b.fields) b.fields = b.fields.slice(0, 10).map((f) => ({ ...f, text: cutText(f.text, 2000) }));
     return b;
   }
-  if (block.type === 'header') return { ...block, text: { ...block.text, text: cutText(block.text.text, 150).slice(0, 150) } };
+  if (block.type === 'header')
+    return { ...block, text: { ...block.text, text: cutText(block.text.text, 150).slice(0, 150) } };
   if (block.type === 'context') {
     return {
       ...block,
-      elements: block.elements.slice(0, 10).map((e) => (e.type === 'mrkdwn' || e.type === 'plain_text' ? { ...e, text: cutText(e.text, MAX_CONTEXT_CHARS) } : e)),
+      elements: block.elements
+        .slice(0, 10)
+        .map((e) =>
+          e.type === 'mrkdwn' || e.type === 'plain_text' ? { ...e, text: cutText(e.text, MAX_CONTEXT_CHARS) } : e,
+        ),
     };
   }
   return block;

@@ -26,7 +26,6 @@ export const STATUS_EMOJI = {
   unknown: ':white_circle:',
 } as const;
 
-
 export function section(text: string): KnownBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
 }

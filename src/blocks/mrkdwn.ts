@@ -23,4 +23,3 @@ export function renderInline(i: Inline): string {
 export function renderRich(r: RichText): string {
   return r.map(renderInline).join('');
 }
-

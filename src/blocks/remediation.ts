@@ -42,7 +42,13 @@ function detailBlocks(details: string[] | undefined, max = 20): KnownBlock[] {
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
-  return { type: 'button', text: { type: 'plain_text', text, emoji: true }, action_id: actionId, value, ...(style ? { style } : {}) };
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text, emoji: true },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
 }
 
 export interface PreviewView {
@@ -56,16 +62,30 @@ export interface PreviewView {
 /** The preview and its confirmation: "replicas 3 → 8", then Confirm and Cancel. */
 export function previewMessage(v: PreviewView): Message {
   const a = v.action;
-  const blocks: KnownBlock[] = [header(`Confirm: ${v.label}`), section(`:mag: ${strong(a.preview.summary)}`), ...detailBlocks(a.preview.details)];
+  const blocks: KnownBlock[] = [
+    header(`Confirm: ${v.label}`),
+    section(`:mag: ${strong(a.preview.summary)}`),
+    ...detailBlocks(a.preview.details),
+  ];
   const choices = a.preview.choices ?? [];
   if (choices.length) {
-    const options: PlainTextOption[] = choices.map((c) => ({ text: { type: 'plain_text', text: c.label.slice(0, 75) }, value: c.value }));
+    const options: PlainTextOption[] = choices.map((c) => ({
+      text: { type: 'plain_text', text: c.label.slice(0, 75) },
+      value: c.value,
+    }));
     const selected = Array.isArray(a.params.selected) ? (a.params.selected as unknown[]).map(String) : [];
     const initial = options.filter((o) => selected.includes(o.value ?? ''));
     blocks.push({
       type: 'actions',
       block_id: pickBlockId(a.id),
-      elements: [{ type: 'checkboxes', action_id: REMEDIATION_PICK, options, ...(initial.length ? { initial_options: initial } : {}) }],
+      elements: [
+        {
+          type: 'checkboxes',
+          action_id: REMEDIATION_PICK,
+          options,
+          ...(initial.length ? { initial_options: initial } : {}),
+        },
+      ],
     });
   }
   const risk = v.highRisk
@@ -84,14 +104,26 @@ export function previewMessage(v: PreviewView): Message {
 
 export function nothingToDoMessage(label: string, preview: StoredPreview): Message {
   const text = `${label}: nothing to do. ${preview.nothingToDo ?? ''}`.trim();
-  return { text, blocks: fitBlocks([section(`:information_source: ${strong(label)}: nothing to do.\n${esc(preview.nothingToDo ?? '')}`), context(esc(preview.summary)), ...detailBlocks(preview.details, 10)]) };
+  return {
+    text,
+    blocks: fitBlocks([
+      section(`:information_source: ${strong(label)}: nothing to do.\n${esc(preview.nothingToDo ?? '')}`),
+      context(esc(preview.summary)),
+      ...detailBlocks(preview.details, 10),
+    ]),
+  };
 }
 
 /** The confirmation message once someone acted on it: no buttons, who did what. */
 function settledMessage(a: ActionRow, label: string, line: string): Message {
   return {
     text: `${label} — ${line}`,
-    blocks: fitBlocks([header(label), section(`:mag: ${strong(a.preview.summary)}`), ...detailBlocks(a.preview.details, 8), context(line)]),
+    blocks: fitBlocks([
+      header(label),
+      section(`:mag: ${strong(a.preview.summary)}`),
+      ...detailBlocks(a.preview.details, 8),
+      context(line),
+    ]),
   };
 }
 
@@ -112,11 +144,19 @@ export function awaitingMessage(a: ActionRow, label: string): Message {
 }
 
 export function finishedMessage(a: ActionRow, label: string, outcome: { ok: boolean; summary: string }): Message {
-  return settledMessage(a, label, `${outcome.ok ? ':white_check_mark: Done' : ':x: Failed'}: ${esc(outcome.summary)} — ${people(a)}`);
+  return settledMessage(
+    a,
+    label,
+    `${outcome.ok ? ':white_check_mark: Done' : ':x: Failed'}: ${esc(outcome.summary)} — ${people(a)}`,
+  );
 }
 
 export function expiredMessage(a: ActionRow, label: string): Message {
-  return settledMessage(a, label, ':hourglass: This confirmation expired; nothing was done. Run the command again for a fresh preview.');
+  return settledMessage(
+    a,
+    label,
+    ':hourglass: This confirmation expired; nothing was done. Run the command again for a fresh preview.',
+  );
 }
 
 export function cancelledMessage(a: ActionRow, label: string): Message {
@@ -124,26 +164,45 @@ export function cancelledMessage(a: ActionRow, label: string): Message {
 }
 
 /** Posted in the thread where the action started. */
-export function outcomeMessage(a: ActionRow, label: string, outcome: { ok: boolean; summary: string; details?: string[] }): Message {
+export function outcomeMessage(
+  a: ActionRow,
+  label: string,
+  outcome: { ok: boolean; summary: string; details?: string[] },
+): Message {
   const icon = outcome.ok ? ':white_check_mark:' : ':x:';
   return {
     text: `${label}: ${outcome.summary}`,
-    blocks: fitBlocks([section(`${icon} ${strong(label)}: ${esc(outcome.summary)}`), ...detailBlocks(outcome.details, 30), context(people(a))]),
+    blocks: fitBlocks([
+      section(`${icon} ${strong(label)}: ${esc(outcome.summary)}`),
+      ...detailBlocks(outcome.details, 30),
+      context(people(a)),
+    ]),
   };
 }
 
 export function approvalRequestMessage(a: ActionRow, label: string, ttlMs: number): Message {
   const blocks: KnownBlock[] = [
-    section(`:lock: ${who(a.confirmedBy ?? a.requestedBy)} asks to ${strong(label)}: ${esc(a.preview.summary)}\n*Reason:* ${esc(a.reason ?? '')}`),
-    context(`Two-person rule: a second operator must press Approve (the requester cannot). Expires in ${formatDuration(ttlMs)}.`),
-    { type: 'actions', block_id: APPROVE_BLOCK, elements: [button('Approve', REMEDIATION_APPROVE, a.id, 'primary'), button('Cancel', REMEDIATION_CANCEL, a.id)] },
+    section(
+      `:lock: ${who(a.confirmedBy ?? a.requestedBy)} asks to ${strong(label)}: ${esc(a.preview.summary)}\n*Reason:* ${esc(a.reason ?? '')}`,
+    ),
+    context(
+      `Two-person rule: a second operator must press Approve (the requester cannot). Expires in ${formatDuration(ttlMs)}.`,
+    ),
+    {
+      type: 'actions',
+      block_id: APPROVE_BLOCK,
+      elements: [button('Approve', REMEDIATION_APPROVE, a.id, 'primary'), button('Cancel', REMEDIATION_CANCEL, a.id)],
+    },
   ];
   return { text: `Approval needed: ${label} — ${a.preview.summary}`, blocks: fitBlocks(blocks) };
 }
 
 export function approvedMessage(a: ActionRow, label: string): Message {
   const line = `:white_check_mark: Approved by ${who(a.approvedBy)} — ${people(a)}`;
-  return { text: `Approved: ${label}`, blocks: [section(`:lock: ${strong(label)}: ${esc(a.preview.summary)}`), context(line)] };
+  return {
+    text: `Approved: ${label}`,
+    blocks: [section(`:lock: ${strong(label)}: ${esc(a.preview.summary)}`), context(line)],
+  };
 }
 
 export function duplicateText(a: ActionRow, label: string): string {
@@ -200,7 +259,9 @@ export function reasonModal(a: ActionRow, label: string, metadata: string, twoPe
         label: { type: 'plain_text', text: 'Why is this needed?' },
         element: { type: 'plain_text_input', action_id: REASON_INPUT, multiline: true, max_length: 500 },
       },
-      context(twoPerson ? 'A second operator must approve it in the thread before it runs.' : 'It runs when you submit.'),
+      context(
+        twoPerson ? 'A second operator must approve it in the thread before it runs.' : 'It runs when you submit.',
+      ),
     ],
   };
 }
@@ -215,7 +276,8 @@ export interface ScanModalMeta {
 /** The mark-scan-failed modal opened where the operator asked, with the scan the domain looked up, if any. */
 export function scanFailModalFor(p: { channelId: string; threadTs?: string }, shown: ScanShown): View {
   const meta: ScanModalMeta = { c: p.channelId, ...(p.threadTs ? { t: p.threadTs } : {}) };
-  if (!shown.found) return scanFailModal({ metadata: JSON.stringify(meta), ...(shown.scanId ? { scanId: shown.scanId } : {}) });
+  if (!shown.found)
+    return scanFailModal({ metadata: JSON.stringify(meta), ...(shown.scanId ? { scanId: shown.scanId } : {}) });
   return scanFailModal({
     metadata: JSON.stringify({ ...meta, s: shown.found.id }),
     scanId: shown.found.id,
@@ -241,12 +303,23 @@ export function scanFailModal(o: ScanModalOptions): View {
       block_id: SCAN_ID_BLOCK,
       label: { type: 'plain_text', text: 'Scan ID' },
       hint: { type: 'plain_text', text: 'The scan’s UUID, e.g. 6f1c1b7e-0000-4000-8000-000000000001' },
-      element: { type: 'plain_text_input', action_id: SCAN_ID_INPUT, ...(o.scanId ? { initial_value: o.scanId } : {}), placeholder: { type: 'plain_text', text: 'scan UUID' } },
+      element: {
+        type: 'plain_text_input',
+        action_id: SCAN_ID_INPUT,
+        ...(o.scanId ? { initial_value: o.scanId } : {}),
+        placeholder: { type: 'plain_text', text: 'scan UUID' },
+      },
     },
   ];
   if (o.scanLines?.length) {
     blocks.push(section(`*The scan*\n${esc(o.scanLines.join('\n'))}`));
-    blocks.push(context(o.notMarkable ? esc(o.notMarkable) : 'Submitting sets its status to failed with "Timeout - manual intervention" (only while it is pending or running).'));
+    blocks.push(
+      context(
+        o.notMarkable
+          ? esc(o.notMarkable)
+          : 'Submitting sets its status to failed with "Timeout - manual intervention" (only while it is pending or running).',
+      ),
+    );
   } else {
     blocks.push(context('The scan is shown here before anything changes.'));
   }

@@ -2,10 +2,10 @@
 // status emoji, details in context blocks, the Grafana dashboard, the next step last.
 import type { Button, KnownBlock } from '@slack/types';
 import type { Finding, NextStep, Report, Status } from '../runbooks/types.js';
-import { remedyActionId, type RemedyButtonValue } from './ids.js';
+import { type RemedyButtonValue, remedyActionId } from './ids.js';
 import { cutLines, fitBlocks } from './limits.js';
-import { renderRich } from './mrkdwn.js';
 import { context, esc, header, type Message, type OutFile, STATUS_EMOJI, section } from './message.js';
+import { renderRich } from './mrkdwn.js';
 
 const VERDICT: Record<Status, string> = {
   ok: 'all clear',
@@ -32,20 +32,32 @@ export function findingLine(f: Finding): string {
 export function reportMessage(report: Report, opts: ReportOptions = {}): Message {
   // Reference tables (severity levels, contacts) have no verdict to announce.
   const reference = report.procedure.group === 'Reference';
-  const blocks: KnownBlock[] = [header(reference ? report.procedure.title : `${report.procedure.title}: ${VERDICT[report.verdict]}`)];
+  const blocks: KnownBlock[] = [
+    header(reference ? report.procedure.title : `${report.procedure.title}: ${VERDICT[report.verdict]}`),
+  ];
   const files: OutFile[] = [];
   for (const f of report.findings) {
     blocks.push(section(findingLine(f)));
     if (f.details?.length) {
       blocks.push(context(esc(cutLines(f.details, 1900, DETAIL_LINES))));
       if (f.details.length > DETAIL_LINES) {
-        files.push({ filename: `${report.procedure.id}-${slug(f.check)}.txt`, title: `${report.procedure.title}: ${f.check}`, content: f.details.join('\n') });
+        files.push({
+          filename: `${report.procedure.id}-${slug(f.check)}.txt`,
+          title: `${report.procedure.title}: ${f.check}`,
+          content: f.details.join('\n'),
+        });
       }
     }
-    if (f.attachment) files.push({ filename: `${report.procedure.id}-${slug(f.attachment.title)}.txt`, title: f.attachment.title, content: f.attachment.text });
+    if (f.attachment)
+      files.push({
+        filename: `${report.procedure.id}-${slug(f.attachment.title)}.txt`,
+        title: f.attachment.title,
+        content: f.attachment.text,
+      });
   }
   const footer = [`Runbook: ${esc(report.procedure.section)}`, `${report.durationMs} ms`];
-  if (report.procedure.dashboard && opts.grafanaUrl) footer.unshift(`<${dashboardUrl(opts.grafanaUrl, report.procedure.dashboard)}|Dashboard>`);
+  if (report.procedure.dashboard && opts.grafanaUrl)
+    footer.unshift(`<${dashboardUrl(opts.grafanaUrl, report.procedure.dashboard)}|Dashboard>`);
   blocks.push(context(footer.join(' · ')));
   const guidance = report.procedure.guidance ?? [];
   if (guidance.length && (report.verdict === 'warn' || report.verdict === 'critical')) {
@@ -72,12 +84,17 @@ export function nextStepBlocks(steps: NextStep[]): KnownBlock[] {
       ...(i === 0 ? { style: 'primary' as const } : {}),
     };
   });
-  return [section(`*Next step${steps.length > 1 ? 's' : ''}*\n${lines.join('\n')}`), { type: 'actions', block_id: 'next_steps', elements: buttons }];
+  return [
+    section(`*Next step${steps.length > 1 ? 's' : ''}*\n${lines.join('\n')}`),
+    { type: 'actions', block_id: 'next_steps', elements: buttons },
+  ];
 }
 
 export function dashboardUrl(grafanaUrl: string, path: string): string {
   const base = grafanaUrl.replace(/\/+$/, '');
-  return path.startsWith('/grafana') && base.endsWith('/grafana') ? `${base}${path.slice('/grafana'.length)}` : `${base}${path}`;
+  return path.startsWith('/grafana') && base.endsWith('/grafana')
+    ? `${base}${path.slice('/grafana'.length)}`
+    : `${base}${path}`;
 }
 
 function countByStatus(findings: Finding[]): string {
@@ -90,5 +107,8 @@ function countByStatus(findings: Finding[]): string {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }

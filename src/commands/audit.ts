@@ -1,6 +1,7 @@
 // `/dmp audit [n]`: the latest entries of the audit log.
-import { context, esc, header, section } from '../blocks/message.js';
+
 import { fitBlocks } from '../blocks/limits.js';
+import { context, esc, header, section } from '../blocks/message.js';
 import { UserError } from '../errors.js';
 import { latestAudit } from '../store/audit.js';
 import type { Command } from './types.js';
@@ -13,7 +14,8 @@ export const auditCommand: Command = {
   group: 'Bot',
   async run(deps, req) {
     const n = req.args[0] === undefined ? 20 : Number(req.args[0]);
-    if (!Number.isInteger(n) || n < 1 || n > 200) throw new UserError('`/dmp audit [n]` takes a number of entries from 1 to 200.');
+    if (!Number.isInteger(n) || n < 1 || n > 200)
+      throw new UserError('`/dmp audit [n]` takes a number of entries from 1 to 200.');
     const rows = await latestAudit(deps.store, n);
     if (!rows.length) return { text: 'The audit log is empty.', blocks: [section('The audit log is empty.')] };
     const lines = rows.map((r) => {

@@ -1,6 +1,7 @@
 // `/dmp help` and `/dmp help <command>`, generated from the registry.
-import { context, esc, header, type Message, section } from '../blocks/message.js';
+
 import { fitBlocks } from '../blocks/limits.js';
+import { context, esc, header, type Message, section } from '../blocks/message.js';
 import { findProcedure, PROCEDURES } from '../runbooks/index.js';
 import { resolve } from './parse.js';
 import type { Command, CommandGroup } from './types.js';
@@ -26,14 +27,19 @@ export function helpMessage(commands: readonly Command[], intro?: string): Messa
 
 export function commandHelp(commands: readonly Command[], words: string[]): Message {
   const r = resolve(commands, words.join(' '));
-  if (!r.command) return helpMessage(commands, `No command \`${esc(words.join(' '))}\`.${r.suggestion ? ` Did you mean \`${usageOf(r.suggestion)}\`?` : ''}`);
+  if (!r.command)
+    return helpMessage(
+      commands,
+      `No command \`${esc(words.join(' '))}\`.${r.suggestion ? ` Did you mean \`${usageOf(r.suggestion)}\`?` : ''}`,
+    );
   const c = r.command;
   const lines = [`*\`${esc(usageOf(c))}\`*`, esc(c.summary), `Runbook: ${esc(c.section)}`];
   const p = PROCEDURES.find((x) => x.words.join(' ') === c.words.join(' '));
   const proc = p ? findProcedure(p.id) : undefined;
   if (proc) {
     lines.push(`Checks: ${proc.checks.map((k) => esc(k.title)).join(', ')}`);
-    if (proc.remedies.length) lines.push(`Remedies: ${proc.remedies.map((m) => `${esc(m.title)} (${m.risk} risk)`).join(', ')}`);
+    if (proc.remedies.length)
+      lines.push(`Remedies: ${proc.remedies.map((m) => `${esc(m.title)} (${m.risk} risk)`).join(', ')}`);
   }
   return { text: `${usageOf(c)}: ${c.summary}`, blocks: [section(lines.join('\n'))] };
 }

@@ -4,10 +4,10 @@ import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
 import { UserError } from '../errors.js';
 import { assertThreadsOn } from '../incidents/actions.js';
+import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { getPostmortem } from '../incidents/postmortem.js';
 import { findIncident, latestIncident, openIncidents } from '../incidents/store.js';
 import { timelineOf } from '../incidents/timeline.js';
-import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import type { Command } from './types.js';
 
 const SECTION = 'Incident Response › Incident Procedure';
@@ -19,7 +19,8 @@ async function incidentFrom(store: Parameters<typeof findIncident>[0], arg: stri
     if (!latest) throw new UserError('There are no incidents yet.');
     return latest;
   }
-  if (!INCIDENT_REF.test(arg)) throw new UserError(`\`${usage}\` takes a PagerDuty incident ID or number, like \`Q2CKYRLH85UNN4\` or \`37\`.`);
+  if (!INCIDENT_REF.test(arg))
+    throw new UserError(`\`${usage}\` takes a PagerDuty incident ID or number, like \`Q2CKYRLH85UNN4\` or \`37\`.`);
   const found = await findIncident(store, arg);
   if (!found) throw new UserError(`I have no incident \`${arg}\`. \`/dmp incident status\` lists the open ones.`);
   return found;
@@ -27,18 +28,22 @@ async function incidentFrom(store: Parameters<typeof findIncident>[0], arg: stri
 
 export const incidentDeclareCommand: Command = {
   words: ['incident', 'declare'],
-  summary: 'declare an incident from a customer report: a form (title, severity, service, description) that pages PagerDuty and opens its thread',
+  summary:
+    'declare an incident from a customer report: a form (title, severity, service, description) that pages PagerDuty and opens its thread',
   section: `${SECTION} › 1. Detection`,
   group: 'Incidents',
   async run(deps) {
     assertThreadsOn(deps);
-    if (!deps.config.PAGERDUTY_API_TOKEN) throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
+    if (!deps.config.PAGERDUTY_API_TOKEN)
+      throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
     // The form must open within Slack's three seconds: the service list is a nicety, not a need.
     const pd = pacedPagerDuty(deps, 1_200);
     let services: Array<{ id: string; name: string }> = [];
     try {
       const res = await pd.request('GET', '/services', { query: { limit: '100' } });
-      services = ((res.body as { services?: Array<{ id?: string; name?: string; summary?: string }> } | undefined)?.services ?? [])
+      services = (
+        (res.body as { services?: Array<{ id?: string; name?: string; summary?: string }> } | undefined)?.services ?? []
+      )
         .filter((s): s is { id: string; name?: string; summary?: string } => typeof s.id === 'string')
         .map((s) => ({ id: s.id, name: s.name ?? s.summary ?? s.id }));
     } catch (err) {
@@ -81,9 +86,17 @@ export const postmortemCommand: Command = {
     if (!req.args[0]) throw new UserError('`/dmp postmortem <incident>` takes a PagerDuty incident ID or number.');
     const incident = await incidentFrom(deps.store, req.args[0], '/dmp postmortem <incident>');
     const pm = await getPostmortem(deps.store, incident.id);
-    if (!pm) throw new UserError(`Incident \`${incident.id}\` (${incident.title}) is not resolved yet: its post-mortem opens when it is.`);
+    if (!pm)
+      throw new UserError(
+        `Incident \`${incident.id}\` (${incident.title}) is not resolved yet: its post-mortem opens when it is.`,
+      );
     return postmortemMessage(incident, pm, await timelineOf(deps.store, incident.id));
   },
 };
 
-export const incidentCommands: Command[] = [incidentDeclareCommand, incidentStatusCommand, incidentTimelineCommand, postmortemCommand];
+export const incidentCommands: Command[] = [
+  incidentDeclareCommand,
+  incidentStatusCommand,
+  incidentTimelineCommand,
+  postmortemCommand,
+];

@@ -7,7 +7,12 @@ import { UserError } from '../errors.js';
 import { usageOf } from './help.js';
 import type { Command, CommandRequest } from './types.js';
 
-async function startFlow(deps: Deps, req: CommandRequest, remedy: string, params: Record<string, unknown>): Promise<Message> {
+async function startFlow(
+  deps: Deps,
+  req: CommandRequest,
+  remedy: string,
+  params: Record<string, unknown>,
+): Promise<Message> {
   const service = deps.remediations;
   const res = await service.start({ remedy, params, userId: req.userId, channelId: req.channelId });
   switch (res.kind) {
@@ -19,7 +24,13 @@ async function startFlow(deps: Deps, req: CommandRequest, remedy: string, params
     case 'duplicate':
       throw new UserError('A confirmation for this is already waiting; nothing new was started.');
     case 'preview':
-      return previewMessage({ action: res.action, label: res.label, highRisk: res.highRisk, twoPerson: deps.config.TWO_PERSON_RULE, ttlMs: deps.config.CONFIRM_TTL });
+      return previewMessage({
+        action: res.action,
+        label: res.label,
+        highRisk: res.highRisk,
+        twoPerson: deps.config.TWO_PERSON_RULE,
+        ttlMs: deps.config.CONFIRM_TTL,
+      });
   }
 }
 
@@ -30,12 +41,14 @@ function usage(c: Command, why: string): UserError {
 const scale: Command = {
   words: ['scale'],
   usage: '<deployment> <replicas>',
-  summary: 'scale a deployment (scan-workers, api) to N replicas, within SCALE_MIN–SCALE_MAX, after a preview and Confirm',
+  summary:
+    'scale a deployment (scan-workers, api) to N replicas, within SCALE_MIN–SCALE_MAX, after a preview and Confirm',
   section: 'Common Issues › Scans Stuck in Pending › Resolution 1',
   group: 'Remediation',
   async run(deps, req) {
     const [deployment, replicas] = req.args;
-    if (!deployment || replicas === undefined || req.args.length > 2) throw usage(this, 'Say which deployment and how many replicas.');
+    if (!deployment || replicas === undefined || req.args.length > 2)
+      throw usage(this, 'Say which deployment and how many replicas.');
     return startFlow(deps, req, 'scale-deployment', { deployment, replicas: replicas.replace(/^--replicas=/, '') });
   },
 };
@@ -56,12 +69,14 @@ const restart: Command = {
 const rollback: Command = {
   words: ['rollback'],
   usage: '<deployment> [revision]',
-  summary: 'roll a deployment back to the previous (or the given) revision, as kubectl rollout undo does, then follow the rollout',
+  summary:
+    'roll a deployment back to the previous (or the given) revision, as kubectl rollout undo does, then follow the rollout',
   section: 'Incident Response › Rollback Procedure',
   group: 'Remediation',
   async run(deps, req) {
     const [deployment, revision] = req.args;
-    if (!deployment || req.args.length > 2) throw usage(this, 'Say which deployment (and, if not the previous one, which revision).');
+    if (!deployment || req.args.length > 2)
+      throw usage(this, 'Say which deployment (and, if not the previous one, which revision).');
     const to = revision?.replace(/^--to-revision=/, '');
     return startFlow(deps, req, 'rollback-deployment', { deployment, ...(to ? { revision: to } : {}) });
   },
@@ -75,23 +90,36 @@ const scanFail: Command = {
   group: 'Remediation',
   async run(deps, req) {
     if (req.args.length > 1) throw usage(this, 'Give one scan ID at most.');
-    const refused = await deps.remediations.refusal(req.userId, req.channelId, 'mark-scan-failed', 'open the mark-scan-failed form');
+    const refused = await deps.remediations.refusal(
+      req.userId,
+      req.channelId,
+      'mark-scan-failed',
+      'open the mark-scan-failed form',
+    );
     if (refused) throw new UserError(refused);
     const where = { userId: req.userId, channelId: req.channelId };
     const modal = scanFailModalFor(where, await deps.remediations.showScan(where, req.args[0]?.toLowerCase()));
-    return { text: 'Opening the form to mark a scan failed…', blocks: [section('Opening the form to mark a scan failed…')], modal };
+    return {
+      text: 'Opening the form to mark a scan failed…',
+      blocks: [section('Opening the form to mark a scan failed…')],
+      modal,
+    };
   },
 };
 
 const dbTerminate: Command = {
   words: ['db', 'terminate'],
   usage: '[minutes] [pid…]',
-  summary: 'terminate queries running longer than N minutes (default 5): a preview lists them; terminate all or the ones picked',
+  summary:
+    'terminate queries running longer than N minutes (default 5): a preview lists them; terminate all or the ones picked',
   section: 'Common Issues › High Database CPU › Resolution 1',
   group: 'Remediation',
   async run(deps, req) {
     const [minutes, ...pids] = req.args;
-    return startFlow(deps, req, 'terminate-queries', { ...(minutes !== undefined ? { minutes } : {}), ...(pids.length ? { selected: pids } : {}) });
+    return startFlow(deps, req, 'terminate-queries', {
+      ...(minutes !== undefined ? { minutes } : {}),
+      ...(pids.length ? { selected: pids } : {}),
+    });
   },
 };
 
@@ -166,4 +194,16 @@ const logrotate: Command = {
   },
 };
 
-export const remediationCommands: Command[] = [scale, restart, rollback, scanFail, dbTerminate, dbIndex, dbReindex, dbVacuum, cacheClear, cacheFlush, logrotate];
+export const remediationCommands: Command[] = [
+  scale,
+  restart,
+  rollback,
+  scanFail,
+  dbTerminate,
+  dbIndex,
+  dbReindex,
+  dbVacuum,
+  cacheClear,
+  cacheFlush,
+  logrotate,
+];

@@ -1,10 +1,10 @@
 // Runs the text after `/dmp`: resolves the command, runs it, records it in the audit log.
 // Every failure becomes a sentence; the cause goes to the log, never to Slack.
 import { randomUUID } from 'node:crypto';
+import { within } from '../async.js';
 import { esc, type Message, section, textMessage } from '../blocks/message.js';
 import type { Deps } from '../deps.js';
 import { TargetError, UserError } from '../errors.js';
-import { within } from '../async.js';
 import { recordAudit } from '../store/audit.js';
 import { helpMessage, usageOf } from './help.js';
 import { resolve } from './parse.js';
@@ -24,13 +24,23 @@ export interface CommandRun {
 }
 
 /** Runs the command and awaits its audit record too (the console, tests, non-Slack callers). */
-export async function runCommandText(deps: Deps, commands: readonly Command[], ctx: RunContext, text: string): Promise<Message> {
+export async function runCommandText(
+  deps: Deps,
+  commands: readonly Command[],
+  ctx: RunContext,
+  text: string,
+): Promise<Message> {
   const run = await runCommand(deps, commands, ctx, text);
   await within(run.recorded, AUDIT_WAIT_MS);
   return run.message;
 }
 
-export async function runCommand(deps: Deps, commands: readonly Command[], ctx: RunContext, text: string): Promise<CommandRun> {
+export async function runCommand(
+  deps: Deps,
+  commands: readonly Command[],
+  ctx: RunContext,
+  text: string,
+): Promise<CommandRun> {
   const started = performance.now();
   const r = resolve(commands, text);
   let message: Message;
@@ -56,11 +66,17 @@ export async function runCommand(deps: Deps, commands: readonly Command[], ctx: 
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.commands.inc({ command: action, outcome });
   // A slow or lost bot database must not hold the reply: the caller awaits this after replying.
-  const recorded = recordAudit(deps.store, { userId: ctx.userId, channelId: ctx.channelId, kind: 'command', action, text: `/dmp ${text}`.trim(), outcome, durationMs }).catch(
-    (err: unknown) => {
-      deps.log.error({ err }, 'could not write the audit log');
-    },
-  );
+  const recorded = recordAudit(deps.store, {
+    userId: ctx.userId,
+    channelId: ctx.channelId,
+    kind: 'command',
+    action,
+    text: `/dmp ${text}`.trim(),
+    outcome,
+    durationMs,
+  }).catch((err: unknown) => {
+    deps.log.error({ err }, 'could not write the audit log');
+  });
   return { message, recorded };
 }
 
@@ -70,5 +86,8 @@ export function errorMessage(deps: Pick<Deps, 'log'>, err: unknown): Message {
   if (err instanceof TargetError) return textMessage(err.sentence());
   const id = randomUUID().slice(0, 8);
   deps.log.error({ err, errorId: id }, 'command failed');
-  return { text: `Something went wrong (error ${id}); the details are in the bot's log.`, blocks: [section(`:warning: Something went wrong (error \`${id}\`); the details are in the bot's log.`)] };
+  return {
+    text: `Something went wrong (error ${id}); the details are in the bot's log.`,
+    blocks: [section(`:warning: Something went wrong (error \`${id}\`); the details are in the bot's log.`)],
+  };
 }

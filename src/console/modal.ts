@@ -20,7 +20,12 @@ interface InputBlock {
 
 const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text) : t.text) : '');
 
-export async function walkModal(ws: ConsoleWorkspace, first: PendingModal, reader: LineReader, print: (t: string) => void): Promise<void> {
+export async function walkModal(
+  ws: ConsoleWorkspace,
+  first: PendingModal,
+  reader: LineReader,
+  print: (t: string) => void,
+): Promise<void> {
   let modal = first;
   let values: Values = {};
   let only: Set<string> | undefined;
@@ -69,18 +74,33 @@ function labelOf(inputs: InputBlock[], blockId: string): string {
 }
 
 /** Asks one field; the value in the shape Slack puts into view.state.values. */
-async function askField(block: InputBlock, reader: LineReader, print: (t: string) => void): Promise<Record<string, unknown> | undefined | 'cancel'> {
+async function askField(
+  block: InputBlock,
+  reader: LineReader,
+  print: (t: string) => void,
+): Promise<Record<string, unknown> | undefined | 'cancel'> {
   const el = block.element;
   const label = `${textOf(block.label)}${block.optional ? ' (optional)' : ''}`;
   if (block.hint) print(`  (${textOf(block.hint)})`);
   for (;;) {
-    if (el.type === 'static_select' || el.type === 'radio_buttons' || el.type === 'checkboxes' || el.type === 'multi_static_select') {
-      const options = ((el.options as Option[] | undefined) ?? (el.option_groups as Array<{ options: Option[] }> | undefined)?.flatMap((g) => g.options) ?? []) as Option[];
+    if (
+      el.type === 'static_select' ||
+      el.type === 'radio_buttons' ||
+      el.type === 'checkboxes' ||
+      el.type === 'multi_static_select'
+    ) {
+      const options = ((el.options as Option[] | undefined) ??
+        (el.option_groups as Array<{ options: Option[] }> | undefined)?.flatMap((g) => g.options) ??
+        []) as Option[];
       print(`  ${label}:`);
       for (const [i, o] of options.entries()) print(`    ${i + 1}. ${textOf(o.text)}`);
       const multi = el.type === 'checkboxes' || el.type === 'multi_static_select';
       const initial = (el.initial_option as Option | undefined) ?? undefined;
-      const raw = (await reader.next(`  ${multi ? 'numbers, comma-separated' : 'number'}${initial ? ` [${textOf(initial.text)}]` : ''}: `))?.trim();
+      const raw = (
+        await reader.next(
+          `  ${multi ? 'numbers, comma-separated' : 'number'}${initial ? ` [${textOf(initial.text)}]` : ''}: `,
+        )
+      )?.trim();
       if (raw === undefined || raw === 'cancel') return 'cancel';
       if (raw === '') {
         if (initial) return { type: el.type, selected_option: initial };
@@ -96,7 +116,10 @@ async function askField(block: InputBlock, reader: LineReader, print: (t: string
       }
       return multi ? { type: el.type, selected_options: picked } : { type: el.type, selected_option: picked[0] };
     }
-    const initial = (el.initial_value as string | undefined) ?? (el.initial_user as string | undefined) ?? (el.initial_date as string | undefined);
+    const initial =
+      (el.initial_value as string | undefined) ??
+      (el.initial_user as string | undefined) ??
+      (el.initial_date as string | undefined);
     const raw = await reader.next(`  ${label}${initial ? ` [${initial}]` : ''}: `);
     if (raw === undefined || raw.trim() === 'cancel') return 'cancel';
     const value = raw.trim() === '' && initial !== undefined ? initial : raw.replace(/\\n/g, '\n');

@@ -7,7 +7,12 @@ const APP_ID = 'A0CONSOLE';
 
 export const newTriggerId = (): string => `${Date.now()}.${randomBytes(8).toString('hex')}`;
 const team = { id: CONSOLE_TEAM, domain: 'console' };
-const userObject = (u: { id: string; name: string }) => ({ id: u.id, username: u.name, name: u.name, team_id: CONSOLE_TEAM });
+const userObject = (u: { id: string; name: string }) => ({
+  id: u.id,
+  username: u.name,
+  name: u.name,
+  team_id: CONSOLE_TEAM,
+});
 
 export interface BlockActionInput {
   user: { id: string; name: string };
@@ -26,7 +31,13 @@ export interface BlockActionInput {
 export function blockActionPayload(input: BlockActionInput): Record<string, unknown> {
   const actionTs = (Date.now() / 1000).toFixed(6);
   const action = input.selectedOption
-    ? { type: 'static_select', action_id: input.actionId, block_id: input.blockId ?? 'actions', selected_option: input.selectedOption, action_ts: actionTs }
+    ? {
+        type: 'static_select',
+        action_id: input.actionId,
+        block_id: input.blockId ?? 'actions',
+        selected_option: input.selectedOption,
+        action_ts: actionTs,
+      }
     : {
         type: 'button',
         action_id: input.actionId,
@@ -40,7 +51,13 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
     user: userObject(input.user),
     api_app_id: APP_ID,
     token: 'console',
-    container: { type: 'message', message_ts: input.messageTs, channel_id: input.channel, is_ephemeral: false, ...(input.threadTs ? { thread_ts: input.threadTs } : {}) },
+    container: {
+      type: 'message',
+      message_ts: input.messageTs,
+      channel_id: input.channel,
+      is_ephemeral: false,
+      ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+    },
     trigger_id: newTriggerId(),
     team,
     enterprise: null,

@@ -20,24 +20,26 @@ export interface Rendered {
 
 /** Slack mrkdwn to plain text: links, mentions, entities, bold/code markers. */
 export function plain(mrkdwn: string): string {
-  return mrkdwn
-    // Slack shows a date token in the reader's time zone; the console shows its fallback text.
-    .replace(/<!date\^[^|>]*\|([^>]*)>/g, '$1')
-    .replace(/<#([A-Z0-9]+)\|([^>]+)>/g, '#$2')
-    .replace(/<([^|>]+)\|([^>]+)>/g, '$2 ($1)')
-    .replace(/<@([A-Z0-9]+)>/g, '@$1')
-    .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')
-    .replace(/<!subteam\^([A-Z0-9]+)[^>]*>/g, '@$1')
-    .replace(/<!(here|channel|everyone)>/g, '@$1')
-    .replace(/<(https?:[^>]+)>/g, '$1')
-    .replace(/:large_green_circle:/g, '[ok]')
-    .replace(/:large_yellow_circle:/g, '[warn]')
-    .replace(/:red_circle:/g, '[CRIT]')
-    .replace(/:white_circle:/g, '[--]')
-    .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s.,:;)!?]|$)/g, '$1$2')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
+  return (
+    mrkdwn
+      // Slack shows a date token in the reader's time zone; the console shows its fallback text.
+      .replace(/<!date\^[^|>]*\|([^>]*)>/g, '$1')
+      .replace(/<#([A-Z0-9]+)\|([^>]+)>/g, '#$2')
+      .replace(/<([^|>]+)\|([^>]+)>/g, '$2 ($1)')
+      .replace(/<@([A-Z0-9]+)>/g, '@$1')
+      .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')
+      .replace(/<!subteam\^([A-Z0-9]+)[^>]*>/g, '@$1')
+      .replace(/<!(here|channel|everyone)>/g, '@$1')
+      .replace(/<(https?:[^>]+)>/g, '$1')
+      .replace(/:large_green_circle:/g, '[ok]')
+      .replace(/:large_yellow_circle:/g, '[warn]')
+      .replace(/:red_circle:/g, '[CRIT]')
+      .replace(/:white_circle:/g, '[--]')
+      .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s.,:;)!?]|$)/g, '$1$2')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+  );
 }
 
 type Text = { type: string; text: string };
@@ -68,7 +70,8 @@ export function renderBlocks(blocks: KnownBlock[] | undefined, fallback: string,
         if (block.text) lines.push(textOf(block.text as Text));
         for (const f of block.fields ?? []) lines.push(`  ${textOf(f as Text)}`);
         const acc = block.accessory as unknown as Record<string, unknown> | undefined;
-        if (acc && (acc.type === 'button' || acc.type === 'static_select')) lines.push(`  ${elementChoices(acc, block.block_id, addChoice).join('  ')}`);
+        if (acc && (acc.type === 'button' || acc.type === 'static_select'))
+          lines.push(`  ${elementChoices(acc, block.block_id, addChoice).join('  ')}`);
         break;
       }
       case 'context':
@@ -76,7 +79,12 @@ export function renderBlocks(blocks: KnownBlock[] | undefined, fallback: string,
           ...block.elements
             .map((e) => ('text' in e ? textOf(e as Text) : ''))
             .filter(Boolean)
-            .map((t) => t.split('\n').map((l) => `    ${l}`).join('\n')),
+            .map((t) =>
+              t
+                .split('\n')
+                .map((l) => `    ${l}`)
+                .join('\n'),
+            ),
         );
         break;
       case 'divider':
@@ -84,7 +92,8 @@ export function renderBlocks(blocks: KnownBlock[] | undefined, fallback: string,
         break;
       case 'actions': {
         const parts: string[] = [];
-        for (const el of block.elements) parts.push(...elementChoices(el as unknown as Record<string, unknown>, block.block_id, addChoice));
+        for (const el of block.elements)
+          parts.push(...elementChoices(el as unknown as Record<string, unknown>, block.block_id, addChoice));
         if (parts.length) lines.push(parts.join('   '));
         break;
       }
@@ -101,15 +110,42 @@ export function renderBlocks(blocks: KnownBlock[] | undefined, fallback: string,
   return { text: lines.join('\n'), choices };
 }
 
-function elementChoices(el: Record<string, unknown>, blockId: string | undefined, add: (c: Choice) => string): string[] {
+function elementChoices(
+  el: Record<string, unknown>,
+  blockId: string | undefined,
+  add: (c: Choice) => string,
+): string[] {
   const confirm = el.confirm ? textOf((el.confirm as { text: Text }).text) : undefined;
   if (el.type === 'button') {
-    return [add({ kind: 'button', actionId: String(el.action_id), blockId, value: el.value as string | undefined, label: textOf(el.text as Text), confirm })];
+    return [
+      add({
+        kind: 'button',
+        actionId: String(el.action_id),
+        blockId,
+        value: el.value as string | undefined,
+        label: textOf(el.text as Text),
+        confirm,
+      }),
+    ];
   }
   if (el.type === 'static_select') {
     const label = textOf(el.placeholder as Text) || 'Choose';
-    const options = (el.options as Array<{ text: Text; value: string }> | undefined) ?? (el.option_groups as Array<{ options: Array<{ text: Text; value: string }> }> | undefined)?.flatMap((g) => g.options) ?? [];
-    return options.map((o) => add({ kind: 'static_select', actionId: String(el.action_id), blockId, label: `${label}: ${textOf(o.text)}`, selected: { text: textOf(o.text), value: o.value }, confirm }));
+    const options =
+      (el.options as Array<{ text: Text; value: string }> | undefined) ??
+      (el.option_groups as Array<{ options: Array<{ text: Text; value: string }> }> | undefined)?.flatMap(
+        (g) => g.options,
+      ) ??
+      [];
+    return options.map((o) =>
+      add({
+        kind: 'static_select',
+        actionId: String(el.action_id),
+        blockId,
+        label: `${label}: ${textOf(o.text)}`,
+        selected: { text: textOf(o.text), value: o.value },
+        confirm,
+      }),
+    );
   }
   return [];
 }

@@ -34,8 +34,16 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
   const userName = safeUserName();
   // Console mode keeps the terminal for replies: only warnings and worse go to stderr.
   const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
-  const workspace = await startConsoleWorkspace({ userName, email: `${userName}@localhost`, print, channels: opts.channels });
-  const bot = await startBot({ ...config, SLACK_API_URL: workspace.apiUrl }, { log, portOptional: true, ...(opts.commands ? { commands: opts.commands } : {}) });
+  const workspace = await startConsoleWorkspace({
+    userName,
+    email: `${userName}@localhost`,
+    print,
+    channels: opts.channels,
+  });
+  const bot = await startBot(
+    { ...config, SLACK_API_URL: workspace.apiUrl },
+    { log, portOptional: true, ...(opts.commands ? { commands: opts.commands } : {}) },
+  );
   workspace.attach(bot.built.app);
   await opts.onReady?.(bot, workspace);
 
@@ -83,7 +91,11 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
   return 0;
 }
 
-async function handleModals(workspace: ConsoleWorkspace, reader: LineReader, print: (t: string) => void): Promise<void> {
+async function handleModals(
+  workspace: ConsoleWorkspace,
+  reader: LineReader,
+  print: (t: string) => void,
+): Promise<void> {
   for (let modal = workspace.takeModal(); modal; modal = workspace.takeModal()) {
     await walkModal(workspace, modal, reader, print);
     await workspace.settle(300, 15_000);

@@ -103,7 +103,14 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
   const user = (id: string) => opts.users[id];
 
   const methods: Record<string, (a: Args) => Args> = {
-    'auth.test': () => ({ ok: true, team_id: CONSOLE_TEAM, user_id: BOT_USER, bot_id: BOT_ID, team: 'console', user: 'dmp-bot' }),
+    'auth.test': () => ({
+      ok: true,
+      team_id: CONSOLE_TEAM,
+      user_id: BOT_USER,
+      bot_id: BOT_ID,
+      team: 'console',
+      user: 'dmp-bot',
+    }),
     'chat.postMessage': (a) => {
       const channel = text(a, 'channel');
       if (!channel) return { ok: false, error: 'channel_not_found' };
@@ -126,7 +133,11 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
       return { ok: true, channel: m.channel, ts: m.ts, text: m.text, message: asJson(m) };
     },
     'chat.postEphemeral': () => ({ ok: true, message_ts: nextTs() }),
-    'chat.getPermalink': (a) => ({ ok: true, channel: a.channel, permalink: `https://console.invalid/archives/${a.channel}/p${String(a.message_ts).replace('.', '')}` }),
+    'chat.getPermalink': (a) => ({
+      ok: true,
+      channel: a.channel,
+      permalink: `https://console.invalid/archives/${a.channel}/p${String(a.message_ts).replace('.', '')}`,
+    }),
     'views.open': (a) => ({ ok: true, view: view(a.view) }),
     'views.push': (a) => ({ ok: true, view: view(a.view) }),
     'views.update': (a) => ({ ok: true, view: { ...view(a.view), id: a.view_id ?? nextId('V') } }),
@@ -135,18 +146,35 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
       const id = text(a, 'user') ?? '';
       const u = user(id);
       if (!u) return { ok: false, error: 'user_not_found' };
-      return { ok: true, user: { id, team_id: CONSOLE_TEAM, name: u.name, real_name: u.real_name ?? u.name, profile: { email: u.email, real_name: u.real_name ?? u.name, display_name: u.name } } };
+      return {
+        ok: true,
+        user: {
+          id,
+          team_id: CONSOLE_TEAM,
+          name: u.name,
+          real_name: u.real_name ?? u.name,
+          profile: { email: u.email, real_name: u.real_name ?? u.name, display_name: u.name },
+        },
+      };
     },
     'users.lookupByEmail': (a) => {
       const hit = Object.entries(opts.users).find(([, u]) => u.email !== undefined && u.email === a.email);
-      return hit ? { ok: true, user: { id: hit[0], name: hit[1].name, profile: { email: hit[1].email } } } : { ok: false, error: 'users_not_found' };
+      return hit
+        ? { ok: true, user: { id: hit[0], name: hit[1].name, profile: { email: hit[1].email } } }
+        : { ok: false, error: 'users_not_found' };
     },
     'usergroups.users.list': () => ({ ok: true, users: [] }),
-    'conversations.info': (a) => ({ ok: true, channel: { id: a.channel, name: opts.channels[String(a.channel)]?.name ?? String(a.channel), is_member: true } }),
+    'conversations.info': (a) => ({
+      ok: true,
+      channel: { id: a.channel, name: opts.channels[String(a.channel)]?.name ?? String(a.channel), is_member: true },
+    }),
     'conversations.join': (a) => ({ ok: true, channel: { id: a.channel } }),
     'conversations.history': (a) => ({
       ok: true,
-      messages: messages.filter((m) => m.channel === a.channel && !m.thread_ts).reverse().map(asJson),
+      messages: messages
+        .filter((m) => m.channel === a.channel && !m.thread_ts)
+        .reverse()
+        .map(asJson),
       has_more: false,
       response_metadata: { next_cursor: '' },
     }),
@@ -171,7 +199,13 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
         const up = uploads.get(String(entry.id));
         if (!up?.bytes) return { ok: false, error: 'file_not_found' };
         uploads.delete(String(entry.id));
-        done.push({ id: String(entry.id), title: text(entry, 'title') ?? up.name, content: up.bytes.toString('utf8'), ...(channel ? { channel } : {}), ...(thread ? { thread_ts: thread } : {}) });
+        done.push({
+          id: String(entry.id),
+          title: text(entry, 'title') ?? up.name,
+          content: up.bytes.toString('utf8'),
+          ...(channel ? { channel } : {}),
+          ...(thread ? { thread_ts: thread } : {}),
+        });
       }
       files.push(...done);
       return { ok: true, files: done.map((f) => ({ id: f.id, title: f.title, name: f.title })) };
@@ -187,7 +221,9 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void handle(req, res, Buffer.concat(chunks)).catch(() => respond(res, 500, { ok: false, error: 'internal_error' }));
+      void handle(req, res, Buffer.concat(chunks)).catch(() =>
+        respond(res, 500, { ok: false, error: 'internal_error' }),
+      );
     });
   });
 
@@ -208,7 +244,12 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
       let bytes = body;
       if (type.includes('multipart/form-data')) {
         const part = [...(await formData(type, body)).values()][0];
-        bytes = part === undefined ? Buffer.alloc(0) : typeof part === 'string' ? Buffer.from(part) : Buffer.from(await part.arrayBuffer());
+        bytes =
+          part === undefined
+            ? Buffer.alloc(0)
+            : typeof part === 'string'
+              ? Buffer.from(part)
+              : Buffer.from(await part.arrayBuffer());
       }
       (uploads.get(upload) as { bytes?: Buffer }).bytes = bytes;
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -284,7 +325,9 @@ async function readArgs(req: IncomingMessage, body: Buffer): Promise<Args> {
     Object.assign(args, JSON.parse(body.toString('utf8') || '{}') as Args);
     return args;
   }
-  const entries = type.includes('multipart/form-data') ? [...(await formData(type, body))] : [...new URLSearchParams(body.toString('utf8'))];
+  const entries = type.includes('multipart/form-data')
+    ? [...(await formData(type, body))]
+    : [...new URLSearchParams(body.toString('utf8'))];
   for (const [key, value] of entries) {
     args[key] = typeof value === 'string' && JSON_FIELDS.has(key) ? parseJson(value) : value;
   }
@@ -301,5 +344,9 @@ function parseJson(value: string): unknown {
 
 /** Node's fetch Request has a multipart parser of its own. */
 function formData(contentType: string, body: Buffer): Promise<FormData> {
-  return new Request('http://console.invalid/', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) }).formData();
+  return new Request('http://console.invalid/', {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: new Uint8Array(body),
+  }).formData();
 }

@@ -5,8 +5,8 @@
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import { blockActionPayload, newTriggerId, viewSubmissionPayload } from './payloads.js';
-import { type ConsoleActivity, type ConsoleSlack, startConsoleSlack } from './slack-server.js';
 import { type Choice, plain, renderBlocks } from './render.js';
+import { type ConsoleActivity, type ConsoleSlack, startConsoleSlack } from './slack-server.js';
 
 export const CONSOLE_USER = 'U0CONSOLE';
 export const CONSOLE_CHANNEL = 'C0CONSOLE';
@@ -32,7 +32,10 @@ export interface ConsoleWorkspace {
   choice(n: number): NumberedChoice | undefined;
   /** The next modal the bot opened, if any, taken off the queue. */
   takeModal(): PendingModal | undefined;
-  submitModal(modal: PendingModal, values: Record<string, Record<string, Record<string, unknown>>>): Promise<Record<string, unknown> | undefined>;
+  submitModal(
+    modal: PendingModal,
+    values: Record<string, Record<string, Record<string, unknown>>>,
+  ): Promise<Record<string, unknown> | undefined>;
   /** Resolves once the bot has been quiet for `quietMs` (late replies, threads), at most `maxMs`. */
   settle(quietMs?: number, maxMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -48,7 +51,9 @@ export interface WorkspaceOptions {
 
 export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<ConsoleWorkspace> {
   const slack = await startConsoleSlack({
-    users: { [CONSOLE_USER]: { name: opts.userName, real_name: opts.userName, ...(opts.email ? { email: opts.email } : {}) } },
+    users: {
+      [CONSOLE_USER]: { name: opts.userName, real_name: opts.userName, ...(opts.email ? { email: opts.email } : {}) },
+    },
     channels: { [CONSOLE_CHANNEL]: { name: 'console' }, ...opts.channels },
   });
   let app: App | undefined;
@@ -61,7 +66,12 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
 
   const channelName = (id: string) => (id === CONSOLE_CHANNEL ? '' : `#${opts.channels?.[id]?.name ?? id} `);
 
-  const show = (where: { channel: string; ts: string; thread_ts?: string }, text: string, blocks: unknown, prefix = '') => {
+  const show = (
+    where: { channel: string; ts: string; thread_ts?: string },
+    text: string,
+    blocks: unknown,
+    prefix = '',
+  ) => {
     const key = `${where.channel}/${where.ts}`;
     for (const n of byMessage.get(key) ?? []) choices.delete(n);
     const rendered = renderBlocks(blocks as KnownBlock[] | undefined, text, nextChoice);
@@ -89,7 +99,12 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
       if (body.response_type === 'in_channel' && latest && latest.via === 'response_url') {
         show(latest, latest.text, latest.blocks);
       } else {
-        show({ channel: CONSOLE_CHANNEL, ts: `resp-${Date.now()}` }, String(body.text ?? ''), body.blocks, body.replace_original ? '(updated) ' : '(only you) ');
+        show(
+          { channel: CONSOLE_CHANNEL, ts: `resp-${Date.now()}` },
+          String(body.text ?? ''),
+          body.blocks,
+          body.replace_original ? '(updated) ' : '(only you) ',
+        );
       }
       return;
     }
@@ -98,17 +113,35 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
     switch (a.method) {
       case 'chat.postMessage': {
         if (result.ok !== true) return;
-        show({ channel: String(result.channel), ts: String(result.ts), thread_ts: args.thread_ts as string | undefined }, String(args.text ?? ''), args.blocks);
+        show(
+          { channel: String(result.channel), ts: String(result.ts), thread_ts: args.thread_ts as string | undefined },
+          String(args.text ?? ''),
+          args.blocks,
+        );
         return;
       }
       case 'chat.update': {
         if (result.ok !== true) return;
         const msg = slack.message(String(result.channel ?? args.channel), String(args.ts));
-        show({ channel: String(args.channel), ts: String(args.ts), thread_ts: msg?.thread_ts }, String(args.text ?? ''), args.blocks, '(updated) ');
+        show(
+          { channel: String(args.channel), ts: String(args.ts), thread_ts: msg?.thread_ts },
+          String(args.text ?? ''),
+          args.blocks,
+          '(updated) ',
+        );
         return;
       }
       case 'chat.postEphemeral':
-        show({ channel: String(args.channel), ts: String(result.message_ts ?? Date.now()), thread_ts: args.thread_ts as string | undefined }, String(args.text ?? ''), args.blocks, '(only you) ');
+        show(
+          {
+            channel: String(args.channel),
+            ts: String(result.message_ts ?? Date.now()),
+            thread_ts: args.thread_ts as string | undefined,
+          },
+          String(args.text ?? ''),
+          args.blocks,
+          '(only you) ',
+        );
         return;
       case 'views.open':
       case 'views.push': {
@@ -120,7 +153,9 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
         for (const f of slack.files.slice(-((args.files as unknown[] | undefined)?.length ?? 1))) {
           const lines = f.content.split('\n');
           const shown = lines.slice(0, 60).join('\n');
-          opts.print(`${channelName(f.channel ?? CONSOLE_CHANNEL)}${f.thread_ts ? '  ↳ ' : ''}[file] ${f.title}\n${shown}${lines.length > 60 ? `\n…and ${lines.length - 60} more lines` : ''}\n`);
+          opts.print(
+            `${channelName(f.channel ?? CONSOLE_CHANNEL)}${f.thread_ts ? '  ↳ ' : ''}[file] ${f.title}\n${shown}${lines.length > 60 ? `\n…and ${lines.length - 60} more lines` : ''}\n`,
+          );
         }
         return;
       }
@@ -172,7 +207,11 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
       const acked = await process(body);
       // Slack turns the ack's body into a message (in_channel) or an ephemeral reply.
       if (acked && (acked.text || acked.blocks)) {
-        await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(acked) });
+        await fetch(responseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(acked),
+        });
       }
     },
     choice: (n) => choices.get(n),
@@ -191,8 +230,14 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
         value: c.value,
         text: c.label,
         responseUrl,
-        ...(c.selected ? { selectedOption: { text: { type: 'plain_text' as const, text: c.selected.text }, value: c.selected.value } } : {}),
-        ...(message ? { message: { ts: message.ts, text: message.text, blocks: message.blocks, thread_ts: message.thread_ts } } : {}),
+        ...(c.selected
+          ? {
+              selectedOption: { text: { type: 'plain_text' as const, text: c.selected.text }, value: c.selected.value },
+            }
+          : {}),
+        ...(message
+          ? { message: { ts: message.ts, text: message.text, blocks: message.blocks, thread_ts: message.thread_ts } }
+          : {}),
       });
       await process(payload);
       return undefined;

@@ -10,4 +10,5 @@ export type RichText = Inline[];
 export const user = (id: string): Inline => ({ user: id });
 export const group = (id: string): Inline => ({ group: id });
 export const channel = (id: string): Inline => ({ channel: id });
-export const link = (url: string, label?: string): Inline => (label === undefined ? { link: url } : { link: url, label });
+export const link = (url: string, label?: string): Inline =>
+  label === undefined ? { link: url } : { link: url, label };

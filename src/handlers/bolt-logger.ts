@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 export function boltLogger(log: Logger): BoltLogger {
   let level: LogLevel = LogLevel.WARN;
   const child = log.child({ component: 'bolt' });
-  const text = (msgs: unknown[]) => msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  const text = (msgs: unknown[]) =>
+    msgs.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
   return {
     debug: (...msgs) => child.debug(text(msgs)),
     info: (...msgs) => child.info(text(msgs)),

@@ -4,6 +4,9 @@ import type { Deps } from '../deps.js';
 
 export function registerErrorHandler(app: App, deps: Deps): void {
   app.error(async (err) => {
-    deps.log.error({ err: (err as { original?: unknown }).original ?? err, code: (err as { code?: string }).code }, 'Slack listener failed');
+    deps.log.error(
+      { err: (err as { original?: unknown }).original ?? err, code: (err as { code?: string }).code },
+      'Slack listener failed',
+    );
   });
 }

@@ -2,17 +2,29 @@
 // sends them through the Web API (SLACK_API_URL) with a client of its own; maps Slack's failures
 // to retry-or-give-up. startIncidents() runs the worker in a bot process; bot.ts hands its
 // wake() to the webhook route and the incident listeners (deps.wakeIncidents).
-import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, WebClient } from '@slack/web-api';
-import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
+import {
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+} from '@slack/web-api';
 import { incidentReply, incidentRoot } from '../blocks/incident.js';
+import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
 import { context, type Message } from '../blocks/message.js';
 import { reportMessage } from '../blocks/report.js';
 import { collectQueues } from '../incidents/metrics.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
-import { DeliveryError, type IncidentSlack, type IncidentWorker, startIncidentWorker, type WorkerOptions } from '../incidents/worker.js';
 import type { Incident } from '../incidents/types.js';
+import {
+  DeliveryError,
+  type IncidentSlack,
+  type IncidentWorker,
+  startIncidentWorker,
+  type WorkerOptions,
+} from '../incidents/worker.js';
 import { redactDeep } from '../redact.js';
 import { boltLogger } from './bolt-logger.js';
 import { type SlackDeps, slackClientOptions } from './slack-client.js';
@@ -37,21 +49,35 @@ const PERMANENT = new Set([
 ]);
 
 /** Slack answers that mean Slack is having trouble, not that the post is wrong. */
-const UNAVAILABLE = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+const UNAVAILABLE = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
 
 function deliveryError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  if (err instanceof WebAPIRateLimitedError) return new DeliveryError('rate limited by Slack', 'rate_limited', err.retryAfter * 1000);
+  if (err instanceof WebAPIRateLimitedError)
+    return new DeliveryError('rate limited by Slack', 'rate_limited', err.retryAfter * 1000);
   if (err instanceof WebAPIPlatformError) {
     const code = String(err.data.error);
-    if (code === 'ratelimited' || code === 'rate_limited') return new DeliveryError('rate limited by Slack', 'rate_limited', 1000);
+    if (code === 'ratelimited' || code === 'rate_limited')
+      return new DeliveryError('rate limited by Slack', 'rate_limited', 1000);
     if (PERMANENT.has(code)) return new DeliveryError(`Slack answered ${code}`, 'permanent');
     // An answer that is not JSON comes back as a platform error carrying the body itself.
-    if (UNAVAILABLE.has(code) || !/^[a-z_]{2,64}$/.test(code)) return new DeliveryError(`Slack answered ${/^[a-z_]{2,64}$/.test(code) ? code : 'something that is not JSON'}`, 'unavailable');
+    if (UNAVAILABLE.has(code) || !/^[a-z_]{2,64}$/.test(code))
+      return new DeliveryError(
+        `Slack answered ${/^[a-z_]{2,64}$/.test(code) ? code : 'something that is not JSON'}`,
+        'unavailable',
+      );
     return new DeliveryError(`Slack answered ${code}`, 'failed');
   }
-  if (err instanceof WebAPIRequestError) return new DeliveryError(`Slack unreachable: ${err.original?.message ?? err.message}`, 'unavailable');
-  if (err instanceof WebAPIHTTPError) return new DeliveryError(`Slack answered HTTP ${err.statusCode}`, err.statusCode >= 500 ? 'unavailable' : 'failed');
+  if (err instanceof WebAPIRequestError)
+    return new DeliveryError(`Slack unreachable: ${err.original?.message ?? err.message}`, 'unavailable');
+  if (err instanceof WebAPIHTTPError)
+    return new DeliveryError(`Slack answered HTTP ${err.statusCode}`, err.statusCode >= 500 ? 'unavailable' : 'failed');
   return new DeliveryError(String((err as Error)?.message ?? err), 'failed');
 }
 
@@ -73,11 +99,26 @@ export function outboxClient(deps: Pick<SlackDeps, 'slack' | 'log' | 'metrics'>)
   });
 }
 
-export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'config' | 'now'>, client: WebClient = deps.slack): IncidentSlack {
+export function createIncidentSlack(
+  deps: Pick<SlackDeps, 'slack' | 'log' | 'config' | 'now'>,
+  client: WebClient = deps.slack,
+): IncidentSlack {
   const opts = { statusPageUrl: deps.config.STATUS_PAGE_URL };
 
-  async function post(channel: string, m: Message, threadTs?: string, metadata?: { event_type: string; event_payload: Record<string, string> }): Promise<string> {
-    const args = redactDeep({ channel, text: m.text, blocks: m.blocks, unfurl_links: false, unfurl_media: false, ...(threadTs ? { thread_ts: threadTs } : {}) });
+  async function post(
+    channel: string,
+    m: Message,
+    threadTs?: string,
+    metadata?: { event_type: string; event_payload: Record<string, string> },
+  ): Promise<string> {
+    const args = redactDeep({
+      channel,
+      text: m.text,
+      blocks: m.blocks,
+      unfurl_links: false,
+      unfurl_media: false,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+    });
     const send = () => client.chat.postMessage({ ...args, ...(metadata ? { metadata } : {}) });
     try {
       const res = await send().catch(async (err: unknown) => {
@@ -95,7 +136,13 @@ export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'con
   async function upload(i: Incident, files: Message['files']): Promise<void> {
     for (const f of files ?? []) {
       try {
-        await client.filesUploadV2({ channel_id: i.channel as string, thread_ts: i.rootTs as string, filename: f.filename, title: f.title, content: redactDeep(f.content) });
+        await client.filesUploadV2({
+          channel_id: i.channel as string,
+          thread_ts: i.rootTs as string,
+          filename: f.filename,
+          title: f.title,
+          content: redactDeep(f.content),
+        });
       } catch (err) {
         throw deliveryError(err);
       }
@@ -105,7 +152,12 @@ export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'con
   /** A reply in a storm digest's shared thread names its incident. */
   const labelled = (i: Incident, m: Message): Message => (i.digestId === undefined ? m : labelForDigest(i, m));
 
-  async function findByMetadata(channel: string, type: string, key: string, value: string): Promise<string | undefined> {
+  async function findByMetadata(
+    channel: string,
+    type: string,
+    key: string,
+    value: string,
+  ): Promise<string | undefined> {
     try {
       const res = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
       const found = (res.messages ?? []).find((m) => {
@@ -121,7 +173,10 @@ export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'con
 
   return {
     async postDigest(channel, digestId, members) {
-      return post(channel, digestMessage(digestId, members, deps.now()), undefined, { event_type: DIGEST_METADATA_TYPE, event_payload: { digest_id: String(digestId) } });
+      return post(channel, digestMessage(digestId, members, deps.now()), undefined, {
+        event_type: DIGEST_METADATA_TYPE,
+        event_payload: { digest_id: String(digestId) },
+      });
     },
     async findDigest(channel, digestId) {
       return findByMetadata(channel, DIGEST_METADATA_TYPE, 'digest_id', String(digestId));
@@ -135,7 +190,10 @@ export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'con
       }
     },
     async postRoot(i) {
-      return post(i.channel as string, incidentRoot(i, deps.now()), undefined, { event_type: INCIDENT_METADATA_TYPE, event_payload: { incident_id: i.id } });
+      return post(i.channel as string, incidentRoot(i, deps.now()), undefined, {
+        event_type: INCIDENT_METADATA_TYPE,
+        event_payload: { incident_id: i.id },
+      });
     },
     async findRoot(i) {
       return findByMetadata(i.channel as string, INCIDENT_METADATA_TYPE, 'incident_id', i.id);
@@ -143,7 +201,9 @@ export function createIncidentSlack(deps: Pick<SlackDeps, 'slack' | 'log' | 'con
     async updateRoot(i) {
       const m = incidentRoot(i, deps.now());
       try {
-        await client.chat.update(redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }));
+        await client.chat.update(
+          redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }),
+        );
       } catch (err) {
         throw deliveryError(err);
       }

@@ -15,7 +15,18 @@ import { register as postmortemView } from './views/incident-postmortem.js';
 export { pagerDutyWebhookRoutes } from './pagerduty-webhook.js';
 
 export function registerIncidentListeners(app: App, deps: Deps): void {
-  for (const register of [remediationTimeline, buttons, diagnose, reassign, severity, postmortemFill, declareView, postmortemView, appHome, pin]) {
+  for (const register of [
+    remediationTimeline,
+    buttons,
+    diagnose,
+    reassign,
+    severity,
+    postmortemFill,
+    declareView,
+    postmortemView,
+    appHome,
+    pin,
+  ]) {
     register(app, deps);
   }
 }

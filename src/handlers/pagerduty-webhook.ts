@@ -3,10 +3,10 @@
 // the event is processed after the answer, from the stored row, by the incident worker.
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from '../deps.js';
+import { type RouteTable, sendJson } from '../http/server.js';
 import { storeEvent } from '../incidents/events.js';
 import { incidentIdOf, parseWebhookEnvelope, type WebhookEnvelope } from '../incidents/pagerduty-payload.js';
 import { verifyPagerDutySignature } from '../incidents/signature.js';
-import { type RouteTable, sendJson } from '../http/server.js';
 import { eventTypeLabel } from '../metrics.js';
 
 export const PAGERDUTY_WEBHOOK_PATH = '/pagerduty/webhook';
@@ -18,12 +18,16 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
   const { config, log, metrics } = deps;
-  if (config.PAGERDUTY_WEBHOOK_SECRETS.length === 0) log.info('PAGERDUTY_WEBHOOK_SECRETS is not set: PagerDuty webhooks are refused');
+  if (config.PAGERDUTY_WEBHOOK_SECRETS.length === 0)
+    log.info('PAGERDUTY_WEBHOOK_SECRETS is not set: PagerDuty webhooks are refused');
   return {
     [`POST ${PAGERDUTY_WEBHOOK_PATH}`]: async (req, res, body) => {
       if (!verifyPagerDutySignature(body, req.headers['x-pagerduty-signature'], config.PAGERDUTY_WEBHOOK_SECRETS)) {
         metrics.webhookEvents.inc({ type: 'unknown', result: 'refused' });
-        log.warn({ signature: Boolean(req.headers['x-pagerduty-signature']) }, 'PagerDuty webhook refused: bad or missing signature');
+        log.warn(
+          { signature: Boolean(req.headers['x-pagerduty-signature']) },
+          'PagerDuty webhook refused: bad or missing signature',
+        );
         sendJson(res, 401, { error: 'invalid signature' });
         return;
       }

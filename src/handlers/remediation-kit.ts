@@ -4,14 +4,14 @@
 import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import { section, type Message } from '../blocks/message.js';
+import { type Message, section } from '../blocks/message.js';
 import { finishedMessage, outcomeMessage, runningMessage, type ScanModalMeta } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
-import { incidentCtx } from './actions/incident-common.js';
-import type { ActionRow } from '../remediations/flow.js';
 import { redact, redactDeep } from '../redact.js';
+import type { ActionRow } from '../remediations/flow.js';
+import { incidentCtx } from './actions/incident-common.js';
 
 /** The operator-group port the remediation service is given: a group's members, from Slack. */
 export function slackGroupMembers(slack: WebClient): (groupId: string) => Promise<string[]> {
@@ -49,29 +49,56 @@ export function threadOf(p: Place): string | undefined {
 export async function tell(deps: Deps, client: WebClient, p: Place, text: string, respond?: RespondFn): Promise<void> {
   const clean = redact(text);
   try {
-    await client.chat.postEphemeral({ channel: p.channelId, user: p.userId, text: clean, ...(p.threadTs ? { thread_ts: p.threadTs } : {}) });
+    await client.chat.postEphemeral({
+      channel: p.channelId,
+      user: p.userId,
+      text: clean,
+      ...(p.threadTs ? { thread_ts: p.threadTs } : {}),
+    });
     return;
   } catch (err) {
     deps.log.warn({ err }, 'chat.postEphemeral failed; answering through response_url');
   }
-  await respond?.({ response_type: 'ephemeral', replace_original: false, text: clean }).catch((err: unknown) => deps.log.warn({ err }, 'could not tell the user'));
+  await respond?.({ response_type: 'ephemeral', replace_original: false, text: clean }).catch((err: unknown) =>
+    deps.log.warn({ err }, 'could not tell the user'),
+  );
 }
 
 /** Posts in a channel or thread; the message's ts, or undefined when only response_url worked. */
-export async function post(deps: Deps, client: WebClient, channelId: string, threadTs: string | undefined, m: Message, respond?: RespondFn): Promise<string | undefined> {
+export async function post(
+  deps: Deps,
+  client: WebClient,
+  channelId: string,
+  threadTs: string | undefined,
+  m: Message,
+  respond?: RespondFn,
+): Promise<string | undefined> {
   const safe = redactDeep({ text: m.text, blocks: m.blocks });
   try {
-    const res = await client.chat.postMessage({ channel: channelId, ...(threadTs ? { thread_ts: threadTs } : {}), ...safe });
+    const res = await client.chat.postMessage({
+      channel: channelId,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      ...safe,
+    });
     return res.ts;
   } catch (err) {
     deps.log.warn({ err, channel: channelId }, 'chat.postMessage failed; answering through response_url');
   }
-  await respond?.({ response_type: 'in_channel', replace_original: false, ...safe }).catch((err: unknown) => deps.log.warn({ err }, 'could not post the reply'));
+  await respond?.({ response_type: 'in_channel', replace_original: false, ...safe }).catch((err: unknown) =>
+    deps.log.warn({ err }, 'could not post the reply'),
+  );
   return undefined;
 }
 
 /** Replaces a message (its buttons go); through response_url when chat.update cannot. */
-export async function update(deps: Deps, client: WebClient, channelId: string, ts: string | undefined, m: Message, respond?: RespondFn): Promise<void> {
+export async function update(
+  deps: Deps,
+  client: WebClient,
+  channelId: string,
+  ts: string | undefined,
+  m: Message,
+  respond?: RespondFn,
+): Promise<void> {
   const safe = redactDeep({ text: m.text, blocks: m.blocks });
   if (ts) {
     try {
@@ -81,7 +108,9 @@ export async function update(deps: Deps, client: WebClient, channelId: string, t
       deps.log.warn({ err, channel: channelId }, 'chat.update failed; replacing through response_url');
     }
   }
-  await respond?.({ replace_original: true, ...safe }).catch((err: unknown) => deps.log.warn({ err }, 'could not update the message'));
+  await respond?.({ replace_original: true, ...safe }).catch((err: unknown) =>
+    deps.log.warn({ err }, 'could not update the message'),
+  );
 }
 
 /**
@@ -92,7 +121,8 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   const service = deps.remediations;
   const label = service.labelOf(row);
   const thread = row.threadTs ?? row.messageTs;
-  if (row.messageTs || respond) await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
+  if (row.messageTs || respond)
+    await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
   const progress = async (text: string) => {
     await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] });
   };
@@ -100,15 +130,27 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   const told = outcomeMessage(action, label, outcome);
   await post(deps, client, row.channelId, thread, told, respond);
   await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text);
-  if (row.messageTs || respond) await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);
+  if (row.messageTs || respond)
+    await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);
 }
 
 /** A remediation carried out in an incident's thread goes into that incident's timeline, outcome and all. */
-async function recordInIncident(deps: Deps, channelId: string, threadTs: string | undefined, userId: string, text: string): Promise<void> {
+async function recordInIncident(
+  deps: Deps,
+  channelId: string,
+  threadTs: string | undefined,
+  userId: string,
+  text: string,
+): Promise<void> {
   if (!threadTs) return;
   try {
     const incident = await incidentByThread(deps.store, channelId, threadTs);
-    if (incident) await recordActivity(incidentCtx(deps), incident.id, { actor: { slackId: userId }, kind: 'remediation', text: `Remediation: ${text}` });
+    if (incident)
+      await recordActivity(incidentCtx(deps), incident.id, {
+        actor: { slackId: userId },
+        kind: 'remediation',
+        text: `Remediation: ${text}`,
+      });
   } catch (err) {
     deps.log.warn({ err }, 'could not record a remediation outcome in the incident timeline');
   }

@@ -22,7 +22,13 @@ export interface Where {
 }
 
 /** A late reply: response_url first, then chat.postEphemeral, then chat.postMessage. */
-export async function respondLate(respond: RespondFn, client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
+export async function respondLate(
+  respond: RespondFn,
+  client: WebClient,
+  where: Where,
+  m: Message,
+  log: Logger,
+): Promise<void> {
   const safe = redactDeep({ text: m.text, blocks: m.blocks });
   try {
     await respond({ response_type: 'in_channel', replace_original: false, ...safe });

@@ -16,7 +16,9 @@ export function healthRoutes(deps: Deps, extra: () => Record<string, string> = (
       } catch {
         components.store = 'unreachable';
       }
-      const healthy = Object.values(components).every((v) => v === 'healthy' || v === 'console' || v === 'http' || v === 'socket');
+      const healthy = Object.values(components).every(
+        (v) => v === 'healthy' || v === 'console' || v === 'http' || v === 'socket',
+      );
       sendJson(res, 200, { status: healthy ? 'healthy' : 'degraded', version: VERSION, components });
     },
     'GET /metrics': async (_req, res) => {

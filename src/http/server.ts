@@ -25,10 +25,18 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   return Buffer.concat(chunks);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, redactor: Redactor = legacyRedactor): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  redactor: Redactor = legacyRedactor,
+): void {
   if (res.headersSent) return;
   const text = redactor.redact(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -60,7 +68,12 @@ export function createHttpServer(opts: ServerOptions): Server {
     }
     const route = opts.routes[`${req.method} ${path}`];
     if (!route) {
-      sendJson(res, opts.routes[`GET ${path}`] || opts.routes[`POST ${path}`] ? 405 : 404, { error: 'not found' }, redactor);
+      sendJson(
+        res,
+        opts.routes[`GET ${path}`] || opts.routes[`POST ${path}`] ? 405 : 404,
+        { error: 'not found' },
+        redactor,
+      );
       req.resume();
       return;
     }

@@ -23,7 +23,10 @@ export function contactFor(contacts: Record<string, string> | undefined, role: C
   return value ? mentionOf(value) : undefined;
 }
 
-export function contactsFor(contacts: Record<string, string> | undefined, roles: ContactRole[]): Array<{ role: string; mention: Mention }> {
+export function contactsFor(
+  contacts: Record<string, string> | undefined,
+  roles: ContactRole[],
+): Array<{ role: string; mention: Mention }> {
   const out: Array<{ role: string; mention: Mention }> = [];
   for (const role of roles) {
     const mention = contactFor(contacts, role);

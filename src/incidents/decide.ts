@@ -43,10 +43,20 @@ export interface DecideRules {
   severityMap: Record<string, Severity>;
 }
 
-const refs = (list: Array<{ id: string; summary?: string }> | undefined): PdRef[] => (list ?? []).map((a) => ({ id: a.id, summary: a.summary ?? a.id }));
+const refs = (list: Array<{ id: string; summary?: string }> | undefined): PdRef[] =>
+  (list ?? []).map((a) => ({ id: a.id, summary: a.summary ?? a.id }));
 
 function sameRefs(a: PdRef[], b: PdRef[]): boolean {
-  return a.map((x) => x.id).sort().join(',') === b.map((x) => x.id).sort().join(',');
+  return (
+    a
+      .map((x) => x.id)
+      .sort()
+      .join(',') ===
+    b
+      .map((x) => x.id)
+      .sort()
+      .join(',')
+  );
 }
 
 function names(list: PdRef[]): string {
@@ -59,7 +69,9 @@ function describeOther(type: string, data: unknown): string {
     const message = d.message ?? (d.status_update as { message?: unknown } | undefined)?.message;
     return `Status update: ${typeof message === 'string' ? message : '(no text)'}`;
   }
-  const responder = (d.user as { summary?: unknown } | undefined)?.summary ?? (d.responder as { summary?: unknown } | undefined)?.summary;
+  const responder =
+    (d.user as { summary?: unknown } | undefined)?.summary ??
+    (d.responder as { summary?: unknown } | undefined)?.summary;
   const what = type.replace(/^incident\./, '').replace(/[._]/g, ' ');
   return `${what.charAt(0).toUpperCase()}${what.slice(1)}${typeof responder === 'string' ? `: ${responder}` : ''}`;
 }
@@ -79,16 +91,38 @@ export function mayEcho(type: string): boolean {
 
 export function decide(incident: Incident, ev: IncidentEvent, now: Date, rules: DecideRules): Decision {
   const i: Incident = { ...incident };
-  const d: Decision = { incident: i, save: false, changed: false, timeline: [], posts: [], timers: { cancel: [], rescheduleSeverity: false }, resolved: false };
+  const d: Decision = {
+    incident: i,
+    save: false,
+    changed: false,
+    timeline: [],
+    posts: [],
+    timers: { cancel: [], rescheduleSeverity: false },
+    resolved: false,
+  };
   const { at, actor, eventId, type } = ev;
 
   if (type === 'incident.annotated') {
     const { content, noteId } = noteOf(ev);
     if (ev.echo) {
-      d.timeline.push({ at, kind: 'pagerduty', actor, text: 'Confirmed in PagerDuty: note added', source: 'pagerduty', dedupeKey: `event:${eventId}` });
+      d.timeline.push({
+        at,
+        kind: 'pagerduty',
+        actor,
+        text: 'Confirmed in PagerDuty: note added',
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}`,
+      });
       return d;
     }
-    d.timeline.push({ at, kind: 'note', actor, text: `Note in PagerDuty: ${content}`, source: 'pagerduty', dedupeKey: `note:${i.id}:${noteId}` });
+    d.timeline.push({
+      at,
+      kind: 'note',
+      actor,
+      text: `Note in PagerDuty: ${content}`,
+      source: 'pagerduty',
+      dedupeKey: `note:${i.id}:${noteId}`,
+    });
     d.posts.push({ type: 'note', actor, content });
     d.changed = true;
     return d;
@@ -99,7 +133,14 @@ export function decide(incident: Incident, ev: IncidentEvent, now: Date, rules: 
     // Responders, status updates and other events that name the incident without carrying it.
     const detail = describeOther(type, ev.data);
     const kind: ChangeKind = type === 'incident.status_update_published' ? 'status_update' : 'responder';
-    d.timeline.push({ at, kind: kind === 'status_update' ? 'status_update' : 'pagerduty', actor, text: detail, source: 'pagerduty', dedupeKey: `event:${eventId}` });
+    d.timeline.push({
+      at,
+      kind: kind === 'status_update' ? 'status_update' : 'pagerduty',
+      actor,
+      text: detail,
+      source: 'pagerduty',
+      dedupeKey: `event:${eventId}`,
+    });
     d.posts.push({ type: 'change', change: kind, actor, detail });
     d.changed = true;
     return d;
@@ -138,31 +179,67 @@ export function decide(incident: Incident, ev: IncidentEvent, now: Date, rules: 
       i.acknowledgedAt = i.acknowledgedAt ?? at;
       i.acknowledgedBy = actor;
       const afterMs = at.getTime() - i.triggeredAt.getTime();
-      d.timeline.push({ at, kind: 'acknowledged', actor, text: 'Acknowledged in PagerDuty', source: 'pagerduty', dedupeKey: `event:${eventId}` });
+      d.timeline.push({
+        at,
+        kind: 'acknowledged',
+        actor,
+        text: 'Acknowledged in PagerDuty',
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}`,
+      });
       d.posts.push({ type: 'change', change: 'acknowledged', actor, afterMs });
     } else if (next === 'resolved') {
       i.resolvedAt = at;
       i.resolvedBy = actor;
       const afterMs = at.getTime() - i.triggeredAt.getTime();
-      d.timeline.push({ at, kind: 'resolved', actor, text: 'Resolved in PagerDuty', source: 'pagerduty', dedupeKey: `event:${eventId}` });
+      d.timeline.push({
+        at,
+        kind: 'resolved',
+        actor,
+        text: 'Resolved in PagerDuty',
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}`,
+      });
       d.posts.push({ type: 'change', change: 'resolved', actor, afterMs });
     } else if (from === 'resolved') {
       i.resolvedAt = undefined;
       i.resolvedBy = undefined;
       i.mitigatedAt = undefined;
       i.mitigatedBy = undefined;
-      d.timeline.push({ at, kind: 'reopened', actor, text: 'Reopened in PagerDuty', source: 'pagerduty', dedupeKey: `event:${eventId}` });
+      d.timeline.push({
+        at,
+        kind: 'reopened',
+        actor,
+        text: 'Reopened in PagerDuty',
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}`,
+      });
       d.posts.push({ type: 'change', change: 'reopened', actor });
     } else if (type === 'incident.unacknowledged') {
-      d.timeline.push({ at, kind: 'unacknowledged', actor, text: 'Acknowledgement timed out in PagerDuty; triggered again', source: 'pagerduty', dedupeKey: `event:${eventId}` });
+      d.timeline.push({
+        at,
+        kind: 'unacknowledged',
+        actor,
+        text: 'Acknowledgement timed out in PagerDuty; triggered again',
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}`,
+      });
       d.posts.push({ type: 'change', change: 'unacknowledged', actor });
     }
   }
 
-  const confirmed = echo || (!next && (type === 'incident.acknowledged' || type === 'incident.resolved') && s.status === i.pdStatus);
+  const confirmed =
+    echo || (!next && (type === 'incident.acknowledged' || type === 'incident.resolved') && s.status === i.pdStatus);
   if (confirmed) {
     // PagerDuty's answer to the bot's own call: recorded, not posted again.
-    d.timeline.push({ at, kind: 'pagerduty', actor, text: `Confirmed in PagerDuty: ${type.replace(/^incident\./, '').replace(/_/g, ' ')}`, source: 'pagerduty', dedupeKey: `event:${eventId}` });
+    d.timeline.push({
+      at,
+      kind: 'pagerduty',
+      actor,
+      text: `Confirmed in PagerDuty: ${type.replace(/^incident\./, '').replace(/_/g, ' ')}`,
+      source: 'pagerduty',
+      dedupeKey: `event:${eventId}`,
+    });
   }
 
   if (!echo) {
@@ -170,17 +247,41 @@ export function decide(incident: Incident, ev: IncidentEvent, now: Date, rules: 
       i.escalationLevel += 1;
       visible = true;
       const detail = `now with ${names(i.assignees)}`;
-      d.timeline.push({ at, kind: 'escalated', actor, text: `Escalated in PagerDuty, ${detail}`, source: 'pagerduty', dedupeKey: `event:${eventId}:escalated` });
+      d.timeline.push({
+        at,
+        kind: 'escalated',
+        actor,
+        text: `Escalated in PagerDuty, ${detail}`,
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}:escalated`,
+      });
       d.posts.push({ type: 'change', change: 'escalated', actor, detail });
     } else if (type === 'incident.reassigned' || type === 'incident.delegated') {
       visible = true;
       const detail = names(i.assignees);
       const change: ChangeKind = type === 'incident.delegated' ? 'delegated' : 'reassigned';
-      d.timeline.push({ at, kind: 'reassigned', actor, text: `${change === 'delegated' ? 'Delegated' : 'Reassigned'} in PagerDuty to ${detail}`, source: 'pagerduty', dedupeKey: `event:${eventId}:assigned` });
+      d.timeline.push({
+        at,
+        kind: 'reassigned',
+        actor,
+        text: `${change === 'delegated' ? 'Delegated' : 'Reassigned'} in PagerDuty to ${detail}`,
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}:assigned`,
+      });
       d.posts.push({ type: 'change', change, actor, detail });
-    } else if (type === 'incident.priority_updated' && (i.priority !== beforePriority || i.severity !== beforeSeverity)) {
+    } else if (
+      type === 'incident.priority_updated' &&
+      (i.priority !== beforePriority || i.severity !== beforeSeverity)
+    ) {
       const detail = `${i.priority ? `priority ${i.priority}, ` : ''}severity ${beforeSeverity} → ${i.severity}`;
-      d.timeline.push({ at, kind: 'priority', actor, text: `Priority changed in PagerDuty: ${detail}`, source: 'pagerduty', dedupeKey: `event:${eventId}:priority` });
+      d.timeline.push({
+        at,
+        kind: 'priority',
+        actor,
+        text: `Priority changed in PagerDuty: ${detail}`,
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}:priority`,
+      });
       d.posts.push({ type: 'change', change: 'priority', actor, detail });
     }
   }

@@ -35,7 +35,15 @@ export async function sendDigest(env: WorkerEnv, row: OutboxRow, i: Incident, di
     let ts = claim.triedBefore || row.tried ? await slack.findDigest(d.channel, digestId) : undefined;
     ts ??= await slack.postDigest(d.channel, digestId, members);
     const rootTs = ts;
-    await deps.store.tx((q) => digestPosted(q, digestId, rootTs, members.map((m) => m.id), deps.now()));
+    await deps.store.tx((q) =>
+      digestPosted(
+        q,
+        digestId,
+        rootTs,
+        members.map((m) => m.id),
+        deps.now(),
+      ),
+    );
   } catch (err) {
     await releaseDigestPosting(deps.store, digestId, deps.now()).catch(() => undefined);
     throw err;

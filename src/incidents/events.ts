@@ -20,7 +20,17 @@ export async function storeEvent(q: Q, e: IncomingEvent): Promise<'stored' | 'du
     `INSERT INTO pd_webhook_events (event_id, webhook_id, event_type, incident_id, occurred_at, received_at, body, not_before, processed_at, outcome)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $9)
      ON CONFLICT DO NOTHING RETURNING id`,
-    [e.eventId, e.webhookId ?? null, e.eventType, e.incidentId ?? null, e.occurredAt ?? null, e.receivedAt, JSON.stringify(e.body, withoutNul), done ? e.receivedAt : null, done ? 'ping' : null],
+    [
+      e.eventId,
+      e.webhookId ?? null,
+      e.eventType,
+      e.incidentId ?? null,
+      e.occurredAt ?? null,
+      e.receivedAt,
+      JSON.stringify(e.body, withoutNul),
+      done ? e.receivedAt : null,
+      done ? 'ping' : null,
+    ],
   );
   return rows.length ? 'stored' : 'duplicate';
 }

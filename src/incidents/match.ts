@@ -34,6 +34,11 @@ export function specialistRoles(title: string, service: string | undefined): Arr
   const text = `${title} ${service ?? ''}`;
   const roles: Array<'dba' | 'security'> = [];
   if (/database|\bdb\b|postgres|\bsql\b|replica(tion)?\b|deadlock|\blocks?\b/i.test(text)) roles.push('dba');
-  if (/security|breach|vulnerab|intrusion|leak(ed)?\b|exploit|malware|credential|\bcve\b|unauthori[sz]ed access/i.test(text)) roles.push('security');
+  if (
+    /security|breach|vulnerab|intrusion|leak(ed)?\b|exploit|malware|credential|\bcve\b|unauthori[sz]ed access/i.test(
+      text,
+    )
+  )
+    roles.push('security');
   return roles;
 }

@@ -28,7 +28,13 @@ export interface OutboxRow {
 export const MAX_POST_ATTEMPTS = 8;
 
 /** Queues a post; false when the incident has no channel (INCIDENTS_CHANNEL was unset). */
-export async function enqueuePost(q: Q, incident: Pick<Incident, 'id' | 'channel'>, intent: PostIntent, now: Date, notBefore: Date = now): Promise<boolean> {
+export async function enqueuePost(
+  q: Q,
+  incident: Pick<Incident, 'id' | 'channel'>,
+  intent: PostIntent,
+  now: Date,
+  notBefore: Date = now,
+): Promise<boolean> {
   if (!incident.channel) return false;
   const kind: PostKind = intent.type === 'root' ? 'root' : intent.type === 'update_root' ? 'update_root' : 'reply';
   await q.query(
@@ -64,7 +70,14 @@ export async function dueChannels(sql: Pick<Sql, 'query'>, now: Date): Promise<s
  * one per incident, for `leaseMs`, and debits the bucket by what it claimed. A bucket another
  * replica is claiming from right now is left to it.
  */
-export async function claimChannelPosts(sql: Pick<Sql, 'tx'>, channel: string, now: Date, limit: number, leaseMs: number, spec: BucketSpec): Promise<OutboxRow[]> {
+export async function claimChannelPosts(
+  sql: Pick<Sql, 'tx'>,
+  channel: string,
+  now: Date,
+  limit: number,
+  leaseMs: number,
+  spec: BucketSpec,
+): Promise<OutboxRow[]> {
   let claimed: Row[] = [];
   await sql.tx((q) =>
     withBucket(
@@ -97,32 +110,56 @@ export async function claimChannelPosts(sql: Pick<Sql, 'tx'>, channel: string, n
     ),
   );
   return claimed
-    .map((r) => ({ id: Number(r.id), incidentId: r.incident_id, channel: r.channel, kind: r.kind, intent: r.payload, attempts: r.attempts, tried: r.tried }))
+    .map((r) => ({
+      id: Number(r.id),
+      incidentId: r.incident_id,
+      channel: r.channel,
+      kind: r.kind,
+      intent: r.payload,
+      attempts: r.attempts,
+      tried: r.tried,
+    }))
     .sort((a, b) => Number(b.kind === 'root') - Number(a.kind === 'root') || a.id - b.id);
 }
 
 /** Hands claimed rows back untried (their channel was paused before their turn came). */
 export async function releasePosts(q: Q, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
-  await q.query('UPDATE incident_outbox SET claimed_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = ANY($1::bigint[]) AND done_at IS NULL', [ids]);
+  await q.query(
+    'UPDATE incident_outbox SET claimed_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = ANY($1::bigint[]) AND done_at IS NULL',
+    [ids],
+  );
 }
 
 export async function completePost(q: Q, id: number, now: Date, result: Record<string, unknown> = {}): Promise<void> {
-  await q.query('UPDATE incident_outbox SET done_at = $2, result = $3, claimed_until = NULL, error = NULL WHERE id = $1', [id, now, JSON.stringify(result)]);
+  await q.query(
+    'UPDATE incident_outbox SET done_at = $2, result = $3, claimed_until = NULL, error = NULL WHERE id = $1',
+    [id, now, JSON.stringify(result)],
+  );
 }
 
 /**
  * A failed send: retried after `retryAt`, or given up when `retryAt` is undefined. `refund`: the
  * try does not count against the row (Slack was rate limiting or unreachable, not refusing it).
  */
-export async function failPost(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, opts: { refund?: boolean } = {}): Promise<void> {
+export async function failPost(
+  q: Q,
+  id: number,
+  now: Date,
+  error: string,
+  retryAt: Date | undefined,
+  opts: { refund?: boolean } = {},
+): Promise<void> {
   if (retryAt) {
     await q.query(
       `UPDATE incident_outbox SET claimed_until = NULL, not_before = $2, error = $3${opts.refund ? ', attempts = GREATEST(attempts - 1, 0)' : ''} WHERE id = $1`,
       [id, retryAt, error.slice(0, 1000)],
     );
   } else {
-    await q.query('UPDATE incident_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3 WHERE id = $1', [id, now, error.slice(0, 1000)]);
+    await q.query(
+      'UPDATE incident_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3 WHERE id = $1',
+      [id, now, error.slice(0, 1000)],
+    );
   }
 }
 
@@ -130,10 +167,17 @@ export async function failPost(q: Q, id: number, now: Date, error: string, retry
  * Whether a later root update is queued, which makes this one redundant (each renders the
  * incident as it stands). A digest renders all its members, so any member's later update counts.
  */
-export async function laterRootUpdate(q: Q, row: Pick<OutboxRow, 'id' | 'incidentId'>, digestId?: number): Promise<boolean> {
+export async function laterRootUpdate(
+  q: Q,
+  row: Pick<OutboxRow, 'id' | 'incidentId'>,
+  digestId?: number,
+): Promise<boolean> {
   const rows =
     digestId === undefined
-      ? await q.query(`SELECT 1 FROM incident_outbox WHERE incident_id = $1 AND kind = 'update_root' AND done_at IS NULL AND id > $2 LIMIT 1`, [row.incidentId, row.id])
+      ? await q.query(
+          `SELECT 1 FROM incident_outbox WHERE incident_id = $1 AND kind = 'update_root' AND done_at IS NULL AND id > $2 LIMIT 1`,
+          [row.incidentId, row.id],
+        )
       : await q.query(
           `SELECT 1 FROM incident_outbox o JOIN incidents i ON i.id = o.incident_id
             WHERE i.digest_id = $1 AND o.kind = 'update_root' AND o.done_at IS NULL AND o.id > $2 LIMIT 1`,
@@ -149,7 +193,9 @@ export async function postPending(q: Q, id: number): Promise<boolean> {
 
 /** Posts waiting, by channel (for /metrics). */
 export async function pendingPostsByChannel(q: Q): Promise<Array<{ channel: string; n: number }>> {
-  return q.query<{ channel: string; n: number }>('SELECT channel, count(*)::int AS n FROM incident_outbox WHERE done_at IS NULL GROUP BY channel');
+  return q.query<{ channel: string; n: number }>(
+    'SELECT channel, count(*)::int AS n FROM incident_outbox WHERE done_at IS NULL GROUP BY channel',
+  );
 }
 
 /** Exponential backoff with a cap: 1s, 2s, 4s … 60s. */

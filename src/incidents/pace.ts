@@ -47,8 +47,14 @@ export async function withBucket(
   use: (b: Bucket) => Promise<number>,
   opts: { skipLocked?: boolean } = {},
 ): Promise<number> {
-  await q.query('INSERT INTO rate_buckets (key, tokens, refilled_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [key, spec.burst, now]);
-  const rows = await q.query<Row>(`SELECT tokens, refilled_at, paused_until FROM rate_buckets WHERE key = $1 FOR UPDATE${opts.skipLocked ? ' SKIP LOCKED' : ''}`, [key]);
+  await q.query(
+    'INSERT INTO rate_buckets (key, tokens, refilled_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING',
+    [key, spec.burst, now],
+  );
+  const rows = await q.query<Row>(
+    `SELECT tokens, refilled_at, paused_until FROM rate_buckets WHERE key = $1 FOR UPDATE${opts.skipLocked ? ' SKIP LOCKED' : ''}`,
+    [key],
+  );
   const row = rows[0];
   if (!row) return 0;
   const t = now.getTime();
@@ -61,7 +67,11 @@ export async function withBucket(
       ? { available: 0, waitMs: pausedMs }
       : { available: Math.floor(tokens), waitMs: tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / spec.ratePerSec) * 1000) };
   const taken = Math.min(bucket.available, Math.max(0, await use(bucket)));
-  await q.query('UPDATE rate_buckets SET tokens = $2, refilled_at = $3 WHERE key = $1', [key, tokens - taken, new Date(Math.max(t, ms(row.refilled_at)))]);
+  await q.query('UPDATE rate_buckets SET tokens = $2, refilled_at = $3 WHERE key = $1', [
+    key,
+    tokens - taken,
+    new Date(Math.max(t, ms(row.refilled_at))),
+  ]);
   return taken;
 }
 
@@ -117,7 +127,13 @@ export function pagerDutySpec(perMinute: number): BucketSpec {
   return { burst, ratePerSec: Math.max(perMinute - burst, 1) / 60 };
 }
 
-export function storeLimiter(store: Sql, key: string, spec: BucketSpec, now: () => Date, target: 'pagerduty' | 'slack'): CallLimiter {
+export function storeLimiter(
+  store: Sql,
+  key: string,
+  spec: BucketSpec,
+  now: () => Date,
+  target: 'pagerduty' | 'slack',
+): CallLimiter {
   return {
     async acquire(maxWaitMs) {
       const until = now().getTime() + maxWaitMs;
@@ -131,7 +147,11 @@ export function storeLimiter(store: Sql, key: string, spec: BucketSpec, now: () 
         );
         if (got > 0) return;
         if (now().getTime() + waitMs > until) {
-          throw new TargetError(target, 'timed_out', `held back ${Math.ceil(waitMs / 1000)}s more to keep within the API's rate limit`);
+          throw new TargetError(
+            target,
+            'timed_out',
+            `held back ${Math.ceil(waitMs / 1000)}s more to keep within the API's rate limit`,
+          );
         }
         await sleep(Math.max(20, Math.min(waitMs, 1000)));
       }

@@ -10,13 +10,26 @@ function pagerDutyBucketKey(token: string): string {
   return `pagerduty:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 }
 
-export function pacedPagerDuty(deps: Pick<Deps, 'config' | 'store' | 'metrics' | 'now'>, timeoutMs: number = deps.config.PAGERDUTY_TIMEOUT): PagerDutyClient {
+export function pacedPagerDuty(
+  deps: Pick<Deps, 'config' | 'store' | 'metrics' | 'now'>,
+  timeoutMs: number = deps.config.PAGERDUTY_TIMEOUT,
+): PagerDutyClient {
   const token = deps.config.PAGERDUTY_API_TOKEN;
   return createPagerDuty({
     token,
     baseUrl: deps.config.PAGERDUTY_API_URL,
     timeoutMs,
-    ...(token ? { limiter: storeLimiter(deps.store, pagerDutyBucketKey(token), pagerDutySpec(deps.config.PAGERDUTY_RATE_LIMIT), deps.now, 'pagerduty') } : {}),
+    ...(token
+      ? {
+          limiter: storeLimiter(
+            deps.store,
+            pagerDutyBucketKey(token),
+            pagerDutySpec(deps.config.PAGERDUTY_RATE_LIMIT),
+            deps.now,
+            'pagerduty',
+          ),
+        }
+      : {}),
     observe(route, result) {
       deps.metrics.apiCalls.inc({ service: 'pagerduty', method: route, result });
       if (!/^2\d\d$/.test(result)) deps.metrics.apiErrors.inc({ service: 'pagerduty', method: route, reason: result });

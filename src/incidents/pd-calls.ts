@@ -7,11 +7,11 @@ import { formatDuration } from '../duration.js';
 import { TargetError } from '../errors.js';
 import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
 import { backoffMs, enqueuePost } from './outbox.js';
+import { snapshotFromRest } from './pagerduty-payload.js';
 import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
 import { severityMap, severityOf } from './severity.js';
 import { getIncident } from './store.js';
 import type { LaneHooks, WorkerEnv } from './worker-env.js';
-import { snapshotFromRest } from './pagerduty-payload.js';
 import { createIncident } from './workflow.js';
 
 export interface PdCallLane {
@@ -52,7 +52,12 @@ export function pdCallLane(env: WorkerEnv, hooks: LaneHooks): PdCallLane {
 function pdRetryAt(config: Config, row: PdCallRow, now: Date, retryAfterMs?: number): Date | undefined {
   const deadline = row.createdAt.getTime() + config.PAGERDUTY_RETRY_FOR;
   if (now.getTime() >= deadline) return undefined;
-  return new Date(Math.min(now.getTime() + backoffMs(row.attempts, retryAfterMs), Math.max(deadline, now.getTime() + (retryAfterMs ?? 0))));
+  return new Date(
+    Math.min(
+      now.getTime() + backoffMs(row.attempts, retryAfterMs),
+      Math.max(deadline, now.getTime() + (retryAfterMs ?? 0)),
+    ),
+  );
 }
 
 async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
@@ -66,21 +71,35 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
         if (row.call.kind === 'create') {
           const snapshot = snapshotFromRest((answer.body as { incident?: unknown } | undefined)?.incident);
           if (snapshot) {
-            await createIncident(q, ctx, snapshot, { receivedAt: deps.now(), at: deps.now(), declaration: { call: row.call, requestedBy: row.requestedBy } });
+            await createIncident(q, ctx, snapshot, {
+              receivedAt: deps.now(),
+              at: deps.now(),
+              declaration: { call: row.call, requestedBy: row.requestedBy },
+            });
           }
         }
       });
       return;
     }
     const reason = pdErrorText(answer);
-    const retryAt = answer.status === 429 || answer.status >= 500 ? pdRetryAt(deps.config, row, now, answer.retryAfterMs) : undefined;
+    const retryAt =
+      answer.status === 429 || answer.status >= 500 ? pdRetryAt(deps.config, row, now, answer.retryAfterMs) : undefined;
     if (retryAt) {
-      log.warn({ call: row.call.kind, status: answer.status, attempts: row.attempts, retryAt }, 'PagerDuty answered an error; will retry');
+      log.warn(
+        { call: row.call.kind, status: answer.status, attempts: row.attempts, retryAt },
+        'PagerDuty answered an error; will retry',
+      );
       await failPdCall(deps.store, row.id, now, reason, retryAt, answer.status);
       return;
     }
     await failPdCall(deps.store, row.id, now, reason, undefined, answer.status);
-    await reportPdFailure(env, row, answer.status === 429 || answer.status >= 500 ? `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying` : reason);
+    await reportPdFailure(
+      env,
+      row,
+      answer.status === 429 || answer.status >= 500
+        ? `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`
+        : reason,
+    );
   } catch (err) {
     const permanent = err instanceof PermanentPdError || (err instanceof TargetError && err.code === 'not_configured');
     const reason = err instanceof TargetError ? err.sentence() : String((err as Error)?.message ?? err);
@@ -91,7 +110,13 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
       return;
     }
     await failPdCall(deps.store, row.id, now, reason, undefined);
-    await reportPdFailure(env, row, permanent ? reason : `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`);
+    await reportPdFailure(
+      env,
+      row,
+      permanent
+        ? reason
+        : `${reason}, still after ${formatDuration(now.getTime() - row.createdAt.getTime())} of retrying`,
+    );
   }
 }
 
@@ -99,12 +124,22 @@ async function reportPdFailure(env: WorkerEnv, row: PdCallRow, reason: string): 
   const { deps, log, slack } = env;
   log.warn({ call: row.call.kind, incident: row.incidentId, reason }, 'PagerDuty refused a call');
   const what = PD_CALL_LABEL[row.call.kind];
-  const by: RichText = row.requestedBy?.slackId ? [' ', user(row.requestedBy.slackId), ', please do it in PagerDuty.'] : [];
+  const by: RichText = row.requestedBy?.slackId
+    ? [' ', user(row.requestedBy.slackId), ', please do it in PagerDuty.']
+    : [];
   if (row.incidentId) {
     const i = await getIncident(deps.store, row.incidentId);
-    if (i) await enqueuePost(deps.store, i, { type: 'warning', text: [`PagerDuty did not take the ${what}: ${reason}.`, ...by] }, deps.now());
+    if (i)
+      await enqueuePost(
+        deps.store,
+        i,
+        { type: 'warning', text: [`PagerDuty did not take the ${what}: ${reason}.`, ...by] },
+        deps.now(),
+      );
   } else if (row.requestedBy?.slackId) {
-    await slack.notifyUser(row.requestedBy.slackId, `PagerDuty did not take the ${what}: ${reason}.`).catch((err: unknown) => log.warn({ err }, 'could not tell the user'));
+    await slack
+      .notifyUser(row.requestedBy.slackId, `PagerDuty did not take the ${what}: ${reason}.`)
+      .catch((err: unknown) => log.warn({ err }, 'could not tell the user'));
   }
 }
 
@@ -123,13 +158,21 @@ class PermanentPdError extends Error {}
 type Answer = Awaited<ReturnType<PagerDutyClient['request']>>;
 
 /** Builds and makes one PagerDuty call, with the look-ups some need (priority and user ids). */
-async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow, log: WorkerEnv['log']): Promise<Answer> {
+async function performPdCall(
+  pd: PagerDutyClient,
+  config: Config,
+  row: PdCallRow,
+  log: WorkerEnv['log'],
+): Promise<Answer> {
   const from = row.fromEmail;
   if (!from) {
-    throw new PermanentPdError('PagerDuty needs the acting user\'s email (From:), and the Slack user\'s email is not visible to the bot and PAGERDUTY_FROM_EMAIL is not set');
+    throw new PermanentPdError(
+      "PagerDuty needs the acting user's email (From:), and the Slack user's email is not visible to the bot and PAGERDUTY_FROM_EMAIL is not set",
+    );
   }
   const id = encodeURIComponent(row.incidentId ?? '');
-  const put = (incident: Record<string, unknown>) => pd.request('PUT', `/incidents/${id}`, { from, data: { incident: { type: 'incident_reference', ...incident } } });
+  const put = (incident: Record<string, unknown>) =>
+    pd.request('PUT', `/incidents/${id}`, { from, data: { incident: { type: 'incident_reference', ...incident } } });
   const call = row.call;
   switch (call.kind) {
     case 'ack':
@@ -147,7 +190,9 @@ async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow
     }
     case 'reassign': {
       const res = await pd.request('GET', '/users', { query: { query: call.email } });
-      const users = ((res.body as { users?: Array<{ id: string; email?: string }> } | undefined)?.users ?? []).filter((u) => u.email?.toLowerCase() === call.email.toLowerCase());
+      const users = ((res.body as { users?: Array<{ id: string; email?: string }> } | undefined)?.users ?? []).filter(
+        (u) => u.email?.toLowerCase() === call.email.toLowerCase(),
+      );
       const user = users[0];
       if (!user) throw new PermanentPdError(`PagerDuty has no user with the email ${call.email}`);
       return put({ assignments: [{ assignee: { id: user.id, type: 'user_reference' } }] });
@@ -155,7 +200,10 @@ async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow
     case 'create': {
       // Without the priority the incident is still worth creating; say why it has none.
       const priority = await priorityFor(pd, config, call.severity).catch((err: unknown) => {
-        log.warn({ err, severity: call.severity }, 'could not look up the PagerDuty priority; creating the incident without it');
+        log.warn(
+          { err, severity: call.severity },
+          'could not look up the PagerDuty priority; creating the incident without it',
+        );
         return undefined;
       });
       return pd.request('POST', '/incidents', {
@@ -180,10 +228,10 @@ async function performPdCall(pd: PagerDutyClient, config: Config, row: PdCallRow
 async function priorityFor(pd: PagerDutyClient, config: Config, severity: string): Promise<string | undefined> {
   const res = await pd.request('GET', '/priorities');
   if (res.status !== 200) return undefined;
-  const list = (res.body as { priorities?: Array<{ id: string; name?: string; summary?: string }> } | undefined)?.priorities ?? [];
+  const list =
+    (res.body as { priorities?: Array<{ id: string; name?: string; summary?: string }> } | undefined)?.priorities ?? [];
   const exact = list.find((p) => (p.name ?? p.summary ?? '').toUpperCase() === severity);
   if (exact) return exact.id;
   const map = severityMap(config.INCIDENT_SEVERITY_MAP);
   return list.find((p) => severityOf(p.name ?? p.summary, undefined, map) === severity)?.id;
 }
-

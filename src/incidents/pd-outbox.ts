@@ -49,11 +49,22 @@ export interface PdCallRow {
 }
 
 /** Queues a call; false when it was queued already (the same declaration twice). */
-export async function enqueuePdCall(q: Q, e: { incidentId?: string; call: PdCall; fromEmail?: string; requestedBy?: Actor }, now: Date): Promise<boolean> {
+export async function enqueuePdCall(
+  q: Q,
+  e: { incidentId?: string; call: PdCall; fromEmail?: string; requestedBy?: Actor },
+  now: Date,
+): Promise<boolean> {
   const rows = await q.query(
     `INSERT INTO pd_outbox (incident_id, kind, args, from_email, requested_by, created_at, not_before) VALUES ($1, $2, $3, $4, $5, $6, $6)
      ON CONFLICT DO NOTHING RETURNING id`,
-    [e.incidentId ?? null, e.call.kind, JSON.stringify(e.call), e.fromEmail ?? null, e.requestedBy ? JSON.stringify(e.requestedBy) : null, now],
+    [
+      e.incidentId ?? null,
+      e.call.kind,
+      JSON.stringify(e.call),
+      e.fromEmail ?? null,
+      e.requestedBy ? JSON.stringify(e.requestedBy) : null,
+      now,
+    ],
   );
   return rows.length > 0;
 }
@@ -69,7 +80,12 @@ interface Row {
 }
 
 /** Claims due calls, one per incident at a time so an acknowledgement goes before a resolve. */
-export async function claimPdCalls(sql: Pick<Sql, 'query'>, now: Date, limit: number, leaseMs: number): Promise<PdCallRow[]> {
+export async function claimPdCalls(
+  sql: Pick<Sql, 'query'>,
+  now: Date,
+  limit: number,
+  leaseMs: number,
+): Promise<PdCallRow[]> {
   const rows = await sql.query<Row>(
     `WITH next AS (
        SELECT o.id FROM pd_outbox o
@@ -96,14 +112,32 @@ export async function claimPdCalls(sql: Pick<Sql, 'query'>, now: Date, limit: nu
 }
 
 export async function completePdCall(q: Q, id: number, now: Date, status: number, result: unknown): Promise<void> {
-  await q.query('UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, error = NULL WHERE id = $1', [id, now, status, JSON.stringify(result ?? null)]);
+  await q.query(
+    'UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, error = NULL WHERE id = $1',
+    [id, now, status, JSON.stringify(result ?? null)],
+  );
 }
 
-export async function failPdCall(q: Q, id: number, now: Date, error: string, retryAt: Date | undefined, status?: number): Promise<void> {
+export async function failPdCall(
+  q: Q,
+  id: number,
+  now: Date,
+  error: string,
+  retryAt: Date | undefined,
+  status?: number,
+): Promise<void> {
   if (retryAt) {
-    await q.query('UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1', [id, retryAt, error.slice(0, 1000), status ?? null]);
+    await q.query('UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1', [
+      id,
+      retryAt,
+      error.slice(0, 1000),
+      status ?? null,
+    ]);
   } else {
-    await q.query('UPDATE pd_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1', [id, now, error.slice(0, 1000), status ?? null]);
+    await q.query(
+      'UPDATE pd_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1',
+      [id, now, error.slice(0, 1000), status ?? null],
+    );
   }
 }
 
@@ -111,7 +145,13 @@ export async function failPdCall(q: Q, id: number, now: Date, error: string, ret
  * Marks the bot's own call as echoed when PagerDuty's webhook for it arrives; true when the
  * event was such an echo (and so must not be posted again). Notes match on their content.
  */
-export async function consumeEcho(q: Q, incidentId: string, eventType: string, now: Date, content?: string): Promise<boolean> {
+export async function consumeEcho(
+  q: Q,
+  incidentId: string,
+  eventType: string,
+  now: Date,
+  content?: string,
+): Promise<boolean> {
   const kind = (Object.keys(ECHO_OF) as PdCallKind[]).find((k) => ECHO_OF[k] === eventType);
   if (!kind) return false;
   const rows = await q.query(
@@ -127,7 +167,10 @@ export async function consumeEcho(q: Q, incidentId: string, eventType: string, n
 }
 
 /** The declaration behind an incident the bot created (matched by the incident key it chose). */
-export async function declarationByKey(q: Q, incidentKey: string): Promise<{ call: Extract<PdCall, { kind: 'create' }>; requestedBy?: Actor } | undefined> {
+export async function declarationByKey(
+  q: Q,
+  incidentKey: string,
+): Promise<{ call: Extract<PdCall, { kind: 'create' }>; requestedBy?: Actor } | undefined> {
   const rows = await q.query<{ args: PdCall; requested_by: Actor | null }>(
     `SELECT args, requested_by FROM pd_outbox WHERE kind = 'create' AND args->>'incidentKey' = $1 ORDER BY id LIMIT 1`,
     [incidentKey],

@@ -68,16 +68,27 @@ function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemF
   const lines: string[] = [];
   lines.push(`# Post-mortem: ${i.title}`, '');
   lines.push(`- **Incident:** ${i.number ? `#${i.number} ` : ''}${i.id}${i.htmlUrl ? ` (${i.htmlUrl})` : ''}`);
-  lines.push(`- **Severity:** ${i.severity}${i.priority ? ` (PagerDuty priority ${i.priority})` : i.urgency ? ` (PagerDuty urgency ${i.urgency})` : ''}`);
+  lines.push(
+    `- **Severity:** ${i.severity}${i.priority ? ` (PagerDuty priority ${i.priority})` : i.urgency ? ` (PagerDuty urgency ${i.urgency})` : ''}`,
+  );
   if (i.serviceName) lines.push(`- **Service:** ${i.serviceName}`);
   lines.push(`- **Triggered:** ${utc(i.triggeredAt)}`);
-  lines.push(`- **Acknowledged:** ${i.acknowledgedAt ? `${utc(i.acknowledgedAt)} by ${plainActor(i.acknowledgedBy)}` : 'never'}`);
+  lines.push(
+    `- **Acknowledged:** ${i.acknowledgedAt ? `${utc(i.acknowledgedAt)} by ${plainActor(i.acknowledgedBy)}` : 'never'}`,
+  );
   if (i.mitigatedAt) lines.push(`- **Mitigated:** ${utc(i.mitigatedAt)} by ${plainActor(i.mitigatedBy)}`);
   lines.push(`- **Resolved:** ${i.resolvedAt ? `${utc(i.resolvedAt)} by ${plainActor(i.resolvedBy)}` : 'not yet'}`);
-  lines.push(`- **Time to acknowledge:** ${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`);
+  lines.push(
+    `- **Time to acknowledge:** ${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`,
+  );
   lines.push(`- **Time to resolve:** ${d.toResolveMs === undefined ? 'not resolved' : formatDuration(d.toResolveMs)}`);
   lines.push(`- **Post-mortem due:** ${utc(p.dueAt)}`, '');
-  lines.push('## Summary', '', `${i.title}${i.serviceName ? ` on ${i.serviceName}` : ''}, severity ${i.severity}.${i.description && i.description !== i.title ? ` ${i.description}` : ''}`, '');
+  lines.push(
+    '## Summary',
+    '',
+    `${i.title}${i.serviceName ? ` on ${i.serviceName}` : ''}, severity ${i.severity}.${i.description && i.description !== i.title ? ` ${i.description}` : ''}`,
+    '',
+  );
   lines.push(
     '## Impact',
     '',
@@ -86,7 +97,8 @@ function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemF
     '',
   );
   lines.push('## Timeline (UTC)', '', '| Time | Who | What |', '| --- | --- | --- |');
-  for (const e of timeline) lines.push(`| ${utc(e.at).replace(' UTC', '')} | ${plainText(plainActor(e.actor))} | ${plainText(e.text)} |`);
+  for (const e of timeline)
+    lines.push(`| ${utc(e.at).replace(' UTC', '')} | ${plainText(plainActor(e.actor))} | ${plainText(e.text)} |`);
   lines.push('');
   lines.push('## Root cause', '', p.rootCause?.trim() || TODO, '');
   lines.push('## Action items', '', p.actionItems?.trim() ? bullets(p.actionItems) : '- [ ] _To be filled in._', '');
@@ -154,7 +166,13 @@ export async function openPostmortem(q: Q, i: Incident, dueMs: number, now: Date
 }
 
 /** Re-renders the stored document from the record and the fields people filled in. */
-export async function refreshPostmortem(q: Q, i: Incident, now: Date, fields?: PostmortemFields, by?: string): Promise<Postmortem | undefined> {
+export async function refreshPostmortem(
+  q: Q,
+  i: Incident,
+  now: Date,
+  fields?: PostmortemFields,
+  by?: string,
+): Promise<Postmortem | undefined> {
   const existing = await getPostmortem(q, i.id);
   if (!existing) return undefined;
   const merged: PostmortemFields = { ...existing, ...(fields ?? {}) };
@@ -162,7 +180,16 @@ export async function refreshPostmortem(q: Q, i: Incident, now: Date, fields?: P
   await q.query(
     `UPDATE incident_postmortems SET root_cause = $2, action_items = $3, learnings = $4, impact = $5, document = $6, updated_at = $7, updated_by = COALESCE($8, updated_by)
       WHERE incident_id = $1`,
-    [i.id, merged.rootCause ?? null, merged.actionItems ?? null, merged.learnings ?? null, merged.impact ?? null, document, now, by ?? null],
+    [
+      i.id,
+      merged.rootCause ?? null,
+      merged.actionItems ?? null,
+      merged.learnings ?? null,
+      merged.impact ?? null,
+      document,
+      now,
+      by ?? null,
+    ],
   );
   return getPostmortem(q, i.id);
 }

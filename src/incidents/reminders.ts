@@ -1,14 +1,14 @@
 // What each incident timer does when it fires: the response-target reminder, the engineering
 // lead's escalation, the post-mortem reminders. Runs in the transaction that claimed the timer.
 import { formatDuration } from '../duration.js';
-import { contactsFor, type ContactRole } from './contacts.js';
+import { type ContactRole, contactsFor } from './contacts.js';
+import type { WorkflowCtx } from './ctx.js';
 import { specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { getPostmortem, isComplete, utc } from './postmortem.js';
 import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
 import type { DueTimer } from './timers.js';
-import type { WorkflowCtx } from './ctx.js';
 
 /** Fires one claimed timer; true when it posted something. */
 export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<boolean> {
@@ -19,7 +19,13 @@ export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<bo
     case 'ack_reminder': {
       if (i.pdStatus !== 'triggered') return false;
       const targetMs = ctx.config.responseTargets[i.severity];
-      await addTimeline(q, i.id, { at: now, kind: 'reminder', actor: { source: 'bot' }, text: `Not acknowledged within the ${i.severity} response target (${formatDuration(targetMs)}); on-call reminded`, source: 'bot' });
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'reminder',
+        actor: { source: 'bot' },
+        text: `Not acknowledged within the ${i.severity} response target (${formatDuration(targetMs)}); on-call reminded`,
+        source: 'bot',
+      });
       return enqueuePost(q, i, { type: 'ack_reminder', targetMs, onCall: [] }, now);
     }
     case 'lead_escalation': {
@@ -40,8 +46,19 @@ export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<bo
     case 'postmortem_reminder_2': {
       const pm = await getPostmortem(q, i.id);
       if (!pm || isComplete(pm)) return false;
-      await addTimeline(q, i.id, { at: now, kind: 'reminder', actor: { source: 'bot' }, text: `Post-mortem reminder: due ${utc(pm.dueAt)}`, source: 'bot' });
-      return enqueuePost(q, i, { type: 'postmortem_reminder', dueAt: pm.dueAt.toISOString(), overdue: now.getTime() >= pm.dueAt.getTime() }, now);
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'reminder',
+        actor: { source: 'bot' },
+        text: `Post-mortem reminder: due ${utc(pm.dueAt)}`,
+        source: 'bot',
+      });
+      return enqueuePost(
+        q,
+        i,
+        { type: 'postmortem_reminder', dueAt: pm.dueAt.toISOString(), overdue: now.getTime() >= pm.dueAt.getTime() },
+        now,
+      );
     }
   }
 }

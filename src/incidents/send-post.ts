@@ -36,7 +36,13 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
   switch (intent.type) {
     case 'update_root':
       if (i.digestId !== undefined) {
-        if (!(await laterRootUpdate(deps.store, row, i.digestId))) await slack.updateDigest(i.channel as string, i.rootTs, i.digestId, await incidentsInDigest(deps.store, i.digestId));
+        if (!(await laterRootUpdate(deps.store, row, i.digestId)))
+          await slack.updateDigest(
+            i.channel as string,
+            i.rootTs,
+            i.digestId,
+            await incidentsInDigest(deps.store, i.digestId),
+          );
       } else if (!(await laterRootUpdate(deps.store, row))) await slack.updateRoot(i);
       break;
     case 'diagnosis': {
@@ -44,9 +50,16 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       if (!procedure) throw new DeliveryError(`no procedure ${intent.procedureId}`, 'permanent');
       const report = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
       await slack.postReport(i, report, intent.actor);
-      const counts = ['critical', 'warn', 'unknown'].map((s) => [s, report.findings.filter((f) => f.status === s).length] as const).filter(([, n]) => n > 0);
+      const counts = ['critical', 'warn', 'unknown']
+        .map((s) => [s, report.findings.filter((f) => f.status === s).length] as const)
+        .filter(([, n]) => n > 0);
       // In a storm one automatic diagnosis serves every incident of the digest it fits.
-      const served = i.digestId !== undefined && !intent.actor ? (await incidentsInDigest(deps.store, i.digestId)).filter((m) => m.id === i.id || m.procedureId === intent.procedureId) : [i];
+      const served =
+        i.digestId !== undefined && !intent.actor
+          ? (await incidentsInDigest(deps.store, i.digestId)).filter(
+              (m) => m.id === i.id || m.procedureId === intent.procedureId,
+            )
+          : [i];
       for (const m of served) {
         await addTimeline(deps.store, m.id, {
           at: deps.now(),
@@ -62,7 +75,12 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
     case 'postmortem_updated': {
       const pm = await refreshPostmortem(deps.store, i, deps.now());
       if (!pm) throw new DeliveryError('no post-mortem stored', 'permanent');
-      await slack.postPostmortem(i, pm, await timelineOf(deps.store, i.id), intent.type === 'postmortem_updated' ? intent.actor : undefined);
+      await slack.postPostmortem(
+        i,
+        pm,
+        await timelineOf(deps.store, i.id),
+        intent.type === 'postmortem_updated' ? intent.actor : undefined,
+      );
       break;
     }
     case 'ack_reminder':
@@ -71,7 +89,11 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
     case 'storm_opened': {
       const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];
       const roles = [...new Set(members.flatMap((m) => specialistRoles(m.title, m.serviceName)))];
-      await slack.postReply(i, { type: 'storm_opened', members: members.length, contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles) });
+      await slack.postReply(i, {
+        type: 'storm_opened',
+        members: members.length,
+        contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles),
+      });
       break;
     }
     default:

@@ -21,7 +21,11 @@ export function severityMap(overrides: Record<string, Severity> | undefined): Re
   return map;
 }
 
-export function severityOf(priority: string | undefined | null, urgency: string | undefined | null, map: Record<string, Severity>): Severity {
+export function severityOf(
+  priority: string | undefined | null,
+  urgency: string | undefined | null,
+  map: Record<string, Severity>,
+): Severity {
   if (priority) {
     const byName = map[priority.trim().toLowerCase()];
     if (byName) return byName;

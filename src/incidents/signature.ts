@@ -3,7 +3,11 @@
 // of them matches any configured secret, compared in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export function verifyPagerDutySignature(rawBody: Buffer, header: string | string[] | undefined, secrets: string[]): boolean {
+export function verifyPagerDutySignature(
+  rawBody: Buffer,
+  header: string | string[] | undefined,
+  secrets: string[],
+): boolean {
   if (!header || secrets.length === 0) return false;
   const values = (Array.isArray(header) ? header.join(',') : header)
     .split(',')

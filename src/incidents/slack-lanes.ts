@@ -2,8 +2,17 @@
 // token bucket allows (pace.ts); a 429 or an unreachable Slack pauses that channel's bucket and
 // no other, and a slow channel never holds the worker's loop nor the other channels.
 import { DeliveryError } from './delivery.js';
-import { backoffMs, claimChannelPosts, dueChannels, failPost, MAX_POST_ATTEMPTS, type OutboxRow, postPending, releasePosts } from './outbox.js';
-import { backOffBucket, type BucketSpec, bucketRecovered, pauseBucket, slackChannelKey } from './pace.js';
+import {
+  backoffMs,
+  claimChannelPosts,
+  dueChannels,
+  failPost,
+  MAX_POST_ATTEMPTS,
+  type OutboxRow,
+  postPending,
+  releasePosts,
+} from './outbox.js';
+import { type BucketSpec, backOffBucket, bucketRecovered, pauseBucket, slackChannelKey } from './pace.js';
 import { sendPost } from './send-post.js';
 import { getIncident } from './store.js';
 import type { LaneHooks, WorkerEnv } from './worker-env.js';
@@ -34,7 +43,9 @@ export function slackLanes(env: WorkerEnv, hooks: LaneHooks): SlackLanes {
         if (rows.length === 0) continue;
         started = true;
         const lane = runLane(env, channel, rows)
-          .catch((err: unknown) => log.error({ err, channel }, 'Slack lane failed; its posts are retried after their lease'))
+          .catch((err: unknown) =>
+            log.error({ err, channel }, 'Slack lane failed; its posts are retried after their lease'),
+          )
           .finally(() => {
             lanes.delete(channel);
             // The channel may have more to send as soon as its bucket allows.
@@ -58,7 +69,10 @@ async function runLane(env: WorkerEnv, channel: string, rows: OutboxRow[]): Prom
     const row = rows[k] as OutboxRow;
     const outcome = await runPost(env, row);
     if (outcome === 'paused') {
-      await releasePosts(deps.store, rows.slice(k + 1).map((r) => r.id));
+      await releasePosts(
+        deps.store,
+        rows.slice(k + 1).map((r) => r.id),
+      );
       return;
     }
     sent ||= outcome === 'sent';
@@ -89,7 +103,10 @@ async function runPost(env: WorkerEnv, row: OutboxRow): Promise<'sent' | 'paused
       case 'rate_limited': {
         // Slack's Retry-After holds this channel, for every replica; other channels go on.
         const until = new Date(now.getTime() + (d.retryAfterMs ?? 1000));
-        log.warn({ channel: row.channel, incident: i.id, post, retryAfterMs: d.retryAfterMs }, 'Slack rate limited the channel; pausing it');
+        log.warn(
+          { channel: row.channel, incident: i.id, post, retryAfterMs: d.retryAfterMs },
+          'Slack rate limited the channel; pausing it',
+        );
         await pauseBucket(deps.store, key, until);
         await failPost(deps.store, row.id, now, d.message, until, { refund: true });
         return 'paused';
@@ -97,12 +114,17 @@ async function runPost(env: WorkerEnv, row: OutboxRow): Promise<'sent' | 'paused
       case 'unavailable': {
         // Slack down, hung or answering nonsense: probe the channel with backoff; the post keeps its place.
         const delay = await backOffBucket(deps.store, key, now);
-        log.warn({ err, channel: row.channel, incident: i.id, post, retryInMs: delay }, 'Slack did not take a post; pausing the channel');
+        log.warn(
+          { err, channel: row.channel, incident: i.id, post, retryInMs: delay },
+          'Slack did not take a post; pausing the channel',
+        );
         await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + delay), { refund: true });
         return 'paused';
       }
       case 'busy':
-        await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + (d.retryAfterMs ?? 1000)), { refund: true });
+        await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + (d.retryAfterMs ?? 1000)), {
+          refund: true,
+        });
         return 'failed';
       default:
         if (d.kind === 'permanent' || row.attempts >= MAX_POST_ATTEMPTS) {
@@ -110,7 +132,13 @@ async function runPost(env: WorkerEnv, row: OutboxRow): Promise<'sent' | 'paused
           await failPost(deps.store, row.id, now, d.message, undefined);
         } else {
           log.warn({ err, incident: i.id, post, attempts: row.attempts }, 'Slack post failed; will retry');
-          await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + backoffMs(row.attempts, d.retryAfterMs)));
+          await failPost(
+            deps.store,
+            row.id,
+            now,
+            d.message,
+            new Date(now.getTime() + backoffMs(row.attempts, d.retryAfterMs)),
+          );
         }
         return 'failed';
     }

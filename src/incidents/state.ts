@@ -10,7 +10,13 @@ const RANK: Record<PdStatus, number> = { triggered: 0, acknowledged: 1, resolved
  * `current`/`currentAt` are the status the bot holds and the time of the change that set it;
  * `next`/`at` are the status the event's incident snapshot carries and when the event occurred.
  */
-export function statusTransition(current: PdStatus, currentAt: Date, eventType: string, next: PdStatus, at: Date): PdStatus | undefined {
+export function statusTransition(
+  current: PdStatus,
+  currentAt: Date,
+  eventType: string,
+  next: PdStatus,
+  at: Date,
+): PdStatus | undefined {
   if (next === current) return undefined;
   // A page only ever creates an incident; its status is never news about an existing one.
   if (eventType === 'incident.triggered') return undefined;

@@ -86,17 +86,29 @@ export async function getIncident(q: Q, id: string, lock = false): Promise<Incid
  * the incidents it lists: there `hint` (the message's text) must name one by its PagerDuty id or
  * `#number`, else the answer is none rather than a guess.
  */
-export async function incidentByThread(q: Q, channel: string, ts: string, hint?: string): Promise<Incident | undefined> {
-  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE channel = $1 AND root_ts = $2 ORDER BY received_at, id', [channel, ts]);
+export async function incidentByThread(
+  q: Q,
+  channel: string,
+  ts: string,
+  hint?: string,
+): Promise<Incident | undefined> {
+  const rows = await q.query<IncidentRow>(
+    'SELECT * FROM incidents WHERE channel = $1 AND root_ts = $2 ORDER BY received_at, id',
+    [channel, ts],
+  );
   if (rows.length <= 1) return rows[0] ? fromRow(rows[0]) : undefined;
   if (!hint) return undefined;
-  const named = rows.filter((r) => hint.includes(r.id) || (r.number !== null && new RegExp(`#${r.number}\\b`).test(hint)));
+  const named = rows.filter(
+    (r) => hint.includes(r.id) || (r.number !== null && new RegExp(`#${r.number}\\b`).test(hint)),
+  );
   return named.length === 1 && named[0] ? fromRow(named[0]) : undefined;
 }
 
 /** The incidents a storm digest lists, in the order they arrived. */
 export async function incidentsInDigest(q: Q, digestId: number): Promise<Incident[]> {
-  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE digest_id = $1 ORDER BY received_at, id', [digestId]);
+  const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE digest_id = $1 ORDER BY received_at, id', [
+    digestId,
+  ]);
   return rows.map(fromRow);
 }
 
@@ -106,7 +118,10 @@ export async function findIncident(q: Q, ref: string): Promise<Incident | undefi
   const byId = await getIncident(q, text);
   if (byId) return byId;
   if (/^\d{1,9}$/.test(text)) {
-    const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE number = $1 ORDER BY triggered_at DESC LIMIT 1', [Number(text)]);
+    const rows = await q.query<IncidentRow>(
+      'SELECT * FROM incidents WHERE number = $1 ORDER BY triggered_at DESC LIMIT 1',
+      [Number(text)],
+    );
     if (rows[0]) return fromRow(rows[0]);
   }
   const rows = await q.query<IncidentRow>('SELECT * FROM incidents WHERE upper(id) = upper($1)', [text]);
@@ -114,12 +129,16 @@ export async function findIncident(q: Q, ref: string): Promise<Incident | undefi
 }
 
 export async function openIncidents(q: Q): Promise<Incident[]> {
-  const rows = await q.query<IncidentRow>(`SELECT * FROM incidents WHERE pd_status <> 'resolved' ORDER BY severity, triggered_at`);
+  const rows = await q.query<IncidentRow>(
+    `SELECT * FROM incidents WHERE pd_status <> 'resolved' ORDER BY severity, triggered_at`,
+  );
   return rows.map(fromRow);
 }
 
 export async function latestIncident(q: Q): Promise<Incident | undefined> {
-  const rows = await q.query<IncidentRow>(`SELECT * FROM incidents ORDER BY (pd_status <> 'resolved') DESC, received_at DESC LIMIT 1`);
+  const rows = await q.query<IncidentRow>(
+    `SELECT * FROM incidents ORDER BY (pd_status <> 'resolved') DESC, received_at DESC LIMIT 1`,
+  );
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
@@ -137,11 +156,31 @@ export async function insertIncident(q: Q, i: Incident): Promise<boolean> {
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
      ON CONFLICT (id) DO NOTHING RETURNING id`,
     [
-      i.id, i.number ?? null, i.title, i.description ?? null, i.serviceId ?? null, i.serviceName ?? null, i.priority ?? null,
-      i.urgency ?? null, i.severity, i.pdStatus, i.statusAt, i.snapshotAt, i.htmlUrl ?? null, JSON.stringify(i.assignees),
-      i.escalationLevel, i.procedureId ?? null, i.triggeredAt, i.receivedAt, i.acknowledgedAt ?? null,
-      i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null, i.resolvedAt ?? null, i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
-      i.declaredBy ?? null, i.channel ?? null, i.updatedAt,
+      i.id,
+      i.number ?? null,
+      i.title,
+      i.description ?? null,
+      i.serviceId ?? null,
+      i.serviceName ?? null,
+      i.priority ?? null,
+      i.urgency ?? null,
+      i.severity,
+      i.pdStatus,
+      i.statusAt,
+      i.snapshotAt,
+      i.htmlUrl ?? null,
+      JSON.stringify(i.assignees),
+      i.escalationLevel,
+      i.procedureId ?? null,
+      i.triggeredAt,
+      i.receivedAt,
+      i.acknowledgedAt ?? null,
+      i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null,
+      i.resolvedAt ?? null,
+      i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
+      i.declaredBy ?? null,
+      i.channel ?? null,
+      i.updatedAt,
     ],
   );
   return rows.length === 1;
@@ -156,10 +195,27 @@ export async function saveIncident(q: Q, i: Incident): Promise<void> {
        updated_at = $22
      WHERE id = $1`,
     [
-      i.id, i.number ?? null, i.title, i.description ?? null, i.serviceId ?? null, i.serviceName ?? null, i.priority ?? null,
-      i.urgency ?? null, i.severity, i.pdStatus, i.statusAt, i.snapshotAt, i.htmlUrl ?? null, JSON.stringify(i.assignees),
-      i.escalationLevel, i.acknowledgedAt ?? null, i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null, i.mitigatedAt ?? null,
-      i.mitigatedBy ? JSON.stringify(i.mitigatedBy) : null, i.resolvedAt ?? null, i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
+      i.id,
+      i.number ?? null,
+      i.title,
+      i.description ?? null,
+      i.serviceId ?? null,
+      i.serviceName ?? null,
+      i.priority ?? null,
+      i.urgency ?? null,
+      i.severity,
+      i.pdStatus,
+      i.statusAt,
+      i.snapshotAt,
+      i.htmlUrl ?? null,
+      JSON.stringify(i.assignees),
+      i.escalationLevel,
+      i.acknowledgedAt ?? null,
+      i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null,
+      i.mitigatedAt ?? null,
+      i.mitigatedBy ? JSON.stringify(i.mitigatedBy) : null,
+      i.resolvedAt ?? null,
+      i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
       i.updatedAt,
     ],
   );

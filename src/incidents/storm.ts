@@ -6,10 +6,10 @@
 // them) and is posted once, so a storm costs one post per batch, not one per incident. When the
 // storm passes, new incidents get their own root again.
 import type { Sql } from '../store/sql.js';
+import type { WorkflowCtx } from './ctx.js';
 import type { Q } from './store.js';
 import { addTimeline } from './timeline.js';
 import type { Incident } from './types.js';
-import type { WorkflowCtx } from './ctx.js';
 
 export interface Digest {
   id: number;
@@ -55,18 +55,26 @@ const STORM_LOCK = 728_361_095;
  * incident in the open digest (or opens one) and records that in its timeline. Undefined when
  * there is no storm and the incident gets its own root.
  */
-export async function joinStormDigest(q: Q, ctx: WorkflowCtx, i: Incident): Promise<{ digest: Digest; opened: boolean } | undefined> {
+export async function joinStormDigest(
+  q: Q,
+  ctx: WorkflowCtx,
+  i: Incident,
+): Promise<{ digest: Digest; opened: boolean } | undefined> {
   const channel = i.channel;
   if (!channel) return undefined;
-  const { STORM_THRESHOLD: threshold, STORM_PERIOD: period, STORM_DIGEST_WAIT: wait, STORM_DIGEST_BATCH: batch } = ctx.config;
+  const {
+    STORM_THRESHOLD: threshold,
+    STORM_PERIOD: period,
+    STORM_DIGEST_WAIT: wait,
+    STORM_DIGEST_BATCH: batch,
+  } = ctx.config;
   // One page at a time per channel, across replicas, so each counts the pages recorded before it.
   await q.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [STORM_LOCK, channel]);
   // Counted from when the bot received this page, so a worker running behind sees the storm as it came.
-  const recent = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM incidents WHERE channel = $1 AND id <> $2 AND received_at > $3', [
-    channel,
-    i.id,
-    new Date(i.receivedAt.getTime() - period),
-  ]);
+  const recent = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM incidents WHERE channel = $1 AND id <> $2 AND received_at > $3',
+    [channel, i.id, new Date(i.receivedAt.getTime() - period)],
+  );
   const before = recent[0]?.n ?? 0;
   if (before + 1 <= threshold) return undefined;
   const now = ctx.now();
@@ -81,11 +89,10 @@ export async function joinStormDigest(q: Q, ctx: WorkflowCtx, i: Incident): Prom
   let row = open[0];
   const opened = !row;
   if (!row) {
-    const made = await q.query<DigestRow>('INSERT INTO incident_digests (channel, opened_at, closes_at, members) VALUES ($1, $2, $3, 1) RETURNING *', [
-      channel,
-      now,
-      new Date(now.getTime() + wait),
-    ]);
+    const made = await q.query<DigestRow>(
+      'INSERT INTO incident_digests (channel, opened_at, closes_at, members) VALUES ($1, $2, $3, 1) RETURNING *',
+      [channel, now, new Date(now.getTime() + wait)],
+    );
     row = made[0] as DigestRow;
   }
   const digest = fromRow(row);
@@ -128,20 +135,35 @@ export async function getDigest(q: Q, id: number): Promise<Digest | undefined> {
  * Takes the right to post the digest for `leaseMs`, so two workers never post it at once.
  * `triedBefore`: an earlier try started and did not record a ts (it may have posted anyway).
  */
-export async function claimDigestPosting(sql: Pick<Sql, 'tx'>, id: number, now: Date, leaseMs: number): Promise<{ ok: boolean; triedBefore: boolean }> {
+export async function claimDigestPosting(
+  sql: Pick<Sql, 'tx'>,
+  id: number,
+  now: Date,
+  leaseMs: number,
+): Promise<{ ok: boolean; triedBefore: boolean }> {
   return sql.tx(async (q) => {
-    const rows = await q.query<{ root_ts: string | null; posting_until: Date | string | null }>('SELECT root_ts, posting_until FROM incident_digests WHERE id = $1 FOR UPDATE', [id]);
+    const rows = await q.query<{ root_ts: string | null; posting_until: Date | string | null }>(
+      'SELECT root_ts, posting_until FROM incident_digests WHERE id = $1 FOR UPDATE',
+      [id],
+    );
     const row = rows[0];
     if (!row || row.root_ts) return { ok: false, triedBefore: false };
-    if (row.posting_until && new Date(row.posting_until).getTime() >= now.getTime()) return { ok: false, triedBefore: true };
-    await q.query('UPDATE incident_digests SET posting_until = $2 WHERE id = $1', [id, new Date(now.getTime() + leaseMs)]);
+    if (row.posting_until && new Date(row.posting_until).getTime() >= now.getTime())
+      return { ok: false, triedBefore: true };
+    await q.query('UPDATE incident_digests SET posting_until = $2 WHERE id = $1', [
+      id,
+      new Date(now.getTime() + leaseMs),
+    ]);
     return { ok: true, triedBefore: row.posting_until !== null };
   });
 }
 
 /** A try failed: the lease ends now, and is remembered as a try. */
 export async function releaseDigestPosting(q: Q, id: number, now: Date): Promise<void> {
-  await q.query('UPDATE incident_digests SET posting_until = $2 WHERE id = $1 AND root_ts IS NULL', [id, new Date(now.getTime() - 1)]);
+  await q.query('UPDATE incident_digests SET posting_until = $2 WHERE id = $1 AND root_ts IS NULL', [
+    id,
+    new Date(now.getTime() - 1),
+  ]);
 }
 
 /**
@@ -149,8 +171,15 @@ export async function releaseDigestPosting(q: Q, id: number, now: Date): Promise
  * incident's top-level post is now that message, so their own root rows are done without a call.
  */
 export async function digestPosted(q: Q, id: number, ts: string, listed: string[], now: Date): Promise<void> {
-  await q.query('UPDATE incident_digests SET root_ts = COALESCE(root_ts, $2), posting_until = NULL, listed = $3 WHERE id = $1', [id, ts, listed]);
-  await q.query('UPDATE incidents SET root_ts = $3 WHERE digest_id = $1 AND id = ANY($2::text[]) AND root_ts IS NULL', [id, listed, ts]);
+  await q.query(
+    'UPDATE incident_digests SET root_ts = COALESCE(root_ts, $2), posting_until = NULL, listed = $3 WHERE id = $1',
+    [id, ts, listed],
+  );
+  await q.query('UPDATE incidents SET root_ts = $3 WHERE digest_id = $1 AND id = ANY($2::text[]) AND root_ts IS NULL', [
+    id,
+    listed,
+    ts,
+  ]);
   await q.query(
     `UPDATE incident_outbox SET done_at = $3, result = $4, claimed_until = NULL, error = NULL
       WHERE kind = 'root' AND done_at IS NULL AND incident_id = ANY($1::text[])

@@ -17,12 +17,28 @@ export async function addTimeline(q: Q, incidentId: string, e: NewEntry): Promis
   await q.query(
     `INSERT INTO incident_timeline (incident_id, at, kind, actor, text, source, dedupe_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [incidentId, e.at, e.kind, e.actor ? JSON.stringify(e.actor) : null, e.text.slice(0, 4000), e.source, e.dedupeKey ?? null],
+    [
+      incidentId,
+      e.at,
+      e.kind,
+      e.actor ? JSON.stringify(e.actor) : null,
+      e.text.slice(0, 4000),
+      e.source,
+      e.dedupeKey ?? null,
+    ],
   );
 }
 
 export async function timelineOf(q: Q, incidentId: string): Promise<TimelineEntry[]> {
-  const rows = await q.query<{ id: string; incident_id: string; at: Date | string; kind: TimelineKind; actor: Actor | null; text: string; source: TimelineEntry['source'] }>(
+  const rows = await q.query<{
+    id: string;
+    incident_id: string;
+    at: Date | string;
+    kind: TimelineKind;
+    actor: Actor | null;
+    text: string;
+    source: TimelineEntry['source'];
+  }>(
     'SELECT id, incident_id, at, kind, actor, text, source FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id',
     [incidentId],
   );

@@ -14,7 +14,13 @@ export interface DueTimer {
 }
 
 /** Schedules a timer once; an existing one of the same kind keeps its time unless `reschedule`. */
-export async function scheduleTimer(q: Q, incidentId: string, kind: TimerKind, dueAt: Date, reschedule = false): Promise<void> {
+export async function scheduleTimer(
+  q: Q,
+  incidentId: string,
+  kind: TimerKind,
+  dueAt: Date,
+  reschedule = false,
+): Promise<void> {
   await q.query(
     `INSERT INTO incident_timers (incident_id, kind, due_at) VALUES ($1, $2, $3)
      ON CONFLICT (incident_id, kind) DO ${reschedule ? 'UPDATE SET due_at = EXCLUDED.due_at, cancelled_at = NULL WHERE incident_timers.fired_at IS NULL' : 'NOTHING'}`,
@@ -41,10 +47,17 @@ export async function claimDueTimers(q: Q, now: Date, limit: number): Promise<Du
       RETURNING t.id, t.incident_id, t.kind, t.due_at`,
     [now, limit],
   );
-  return rows.map((r) => ({ id: Number(r.id), incidentId: r.incident_id, kind: r.kind, dueAt: r.due_at instanceof Date ? r.due_at : new Date(r.due_at) }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    incidentId: r.incident_id,
+    kind: r.kind,
+    dueAt: r.due_at instanceof Date ? r.due_at : new Date(r.due_at),
+  }));
 }
 
 export async function pendingTimers(q: Pick<Sql, 'query'>): Promise<number> {
-  const rows = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_timers WHERE fired_at IS NULL AND cancelled_at IS NULL');
+  const rows = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM incident_timers WHERE fired_at IS NULL AND cancelled_at IS NULL',
+  );
   return rows[0]?.n ?? 0;
 }

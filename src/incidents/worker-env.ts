@@ -4,10 +4,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Sql } from '../store/sql.js';
-import type { PagerDutyClient } from '../targets/pagerduty.js';
 import type { Targets } from '../targets/index.js';
-import type { IncidentSlack } from './delivery.js';
+import type { PagerDutyClient } from '../targets/pagerduty.js';
 import type { WorkflowCtx } from './ctx.js';
+import type { IncidentSlack } from './delivery.js';
 
 export interface WorkerDeps {
   config: Config;

@@ -5,13 +5,13 @@
 // the work is in apply-events.ts, pd-calls.ts and slack-lanes.ts (send-post.ts, digest-posting.ts).
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { applyNextEvent } from './apply-events.js';
+import type { WorkflowCtx } from './ctx.js';
 import type { IncidentSlack } from './delivery.js';
 import { pdCallLane } from './pd-calls.js';
 import { fireTimer } from './reminders.js';
 import { slackLanes } from './slack-lanes.js';
 import { claimDueTimers } from './timers.js';
 import type { LaneHooks, WorkerDeps, WorkerEnv } from './worker-env.js';
-import type { WorkflowCtx } from './ctx.js';
 
 export { DeliveryError, type DeliveryKind, type IncidentSlack } from './delivery.js';
 export type { WorkerDeps } from './worker-env.js';
@@ -31,7 +31,12 @@ export interface IncidentWorker {
   stop(): Promise<void>;
 }
 
-export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: PagerDutyClient, opts: WorkerOptions = {}): IncidentWorker {
+export function startIncidentWorker(
+  deps: WorkerDeps,
+  slack: IncidentSlack,
+  pd: PagerDutyClient,
+  opts: WorkerOptions = {},
+): IncidentWorker {
   const pollMs = opts.pollMs ?? deps.config.INCIDENT_POLL_INTERVAL;
   const batch = opts.batch ?? 8;
   // A claim outlives the longest call it covers (Slack and PagerDuty calls are bounded at 10 s)
@@ -90,7 +95,8 @@ export function startIncidentWorker(deps: WorkerDeps, slack: IncidentSlack, pd: 
       again = false;
       try {
         if (await round()) again = true;
-        if (failingSince !== undefined) log.info({ downForMs: deps.now().getTime() - failingSince }, 'incident worker recovered');
+        if (failingSince !== undefined)
+          log.info({ downForMs: deps.now().getTime() - failingSince }, 'incident worker recovered');
         failingSince = undefined;
       } catch (err) {
         // The bot store is down or slow: say so, but not four times a second.

@@ -4,8 +4,11 @@
 // arrival order); this module reads the incident, asks, and writes the answer.
 import type { Severity } from '../config.js';
 import { contactsFor } from './contacts.js';
+import type { WorkflowCtx } from './ctx.js';
+import { type Decision, decide, type IncidentEvent, mayEcho, noteOf } from './decide.js';
 import { matchProcedure, specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
+import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
 import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
 import { severityMap, severityOf } from './severity.js';
@@ -13,9 +16,6 @@ import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
 import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';
-import type { WorkflowCtx } from './ctx.js';
-import { type Decision, decide, type IncidentEvent, mayEcho, noteOf } from './decide.js';
-import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
 import type { Actor, Incident, PdRef } from './types.js';
 
 export interface StoredEvent {
@@ -29,7 +29,8 @@ export interface StoredEvent {
 
 export type EventOutcome = 'ping' | 'ignored' | 'created' | 'applied' | 'unchanged' | 'defer';
 
-const refs = (list: Array<{ id: string; summary?: string }> | undefined): PdRef[] => (list ?? []).map((a) => ({ id: a.id, summary: a.summary ?? a.id }));
+const refs = (list: Array<{ id: string; summary?: string }> | undefined): PdRef[] =>
+  (list ?? []).map((a) => ({ id: a.id, summary: a.summary ?? a.id }));
 
 /** Applies one stored PagerDuty event inside the caller's transaction. */
 export async function applyEvent(q: Q, ctx: WorkflowCtx, ev: StoredEvent): Promise<EventOutcome> {
@@ -54,7 +55,8 @@ export async function applyEvent(q: Q, ctx: WorkflowCtx, ev: StoredEvent): Promi
 
   const now = ctx.now();
   let echo = false;
-  if (ev.eventType === 'incident.annotated') echo = await consumeEcho(q, incident.id, ev.eventType, now, noteOf(ev).content);
+  if (ev.eventType === 'incident.annotated')
+    echo = await consumeEcho(q, incident.id, ev.eventType, now, noteOf(ev).content);
   else if (snapshot && mayEcho(ev.eventType)) echo = await consumeEcho(q, incident.id, ev.eventType, now);
   const event: IncidentEvent = { eventId: ev.eventId, type: ev.eventType, at, actor, snapshot, data: ev.data, echo };
   const decision = decide(incident, event, now, { severityMap: severityMap(ctx.config.INCIDENT_SEVERITY_MAP) });
@@ -82,7 +84,12 @@ export interface CreateOptions {
 }
 
 /** Records a new incident and queues its thread; when another event or replica got there first, returns that one, locked. */
-export async function createIncident(q: Q, ctx: WorkflowCtx, s: Snapshot, o: CreateOptions): Promise<{ incident: Incident; created: boolean }> {
+export async function createIncident(
+  q: Q,
+  ctx: WorkflowCtx,
+  s: Snapshot,
+  o: CreateOptions,
+): Promise<{ incident: Incident; created: boolean }> {
   const declaration = o.declaration ?? (s.incident_key ? await declarationByKey(q, s.incident_key) : undefined);
   const map = severityMap(ctx.config.INCIDENT_SEVERITY_MAP);
   const severity: Severity = declaration?.call.severity ?? severityOf(s.priority?.summary, s.urgency, map);
@@ -137,7 +144,10 @@ export async function createIncident(q: Q, ctx: WorkflowCtx, s: Snapshot, o: Cre
     });
   }
   if (!incident.channel) {
-    ctx.log.warn({ incident: incident.id }, 'incident thread refused: INCIDENTS_CHANNEL is not set, so the incident is recorded but nothing is posted');
+    ctx.log.warn(
+      { incident: incident.id },
+      'incident thread refused: INCIDENTS_CHANNEL is not set, so the incident is recorded but nothing is posted',
+    );
   }
   // A page in a storm joins the storm's digest; one declared by a person always gets its own root.
   const storm = declaration ? undefined : await joinStormDigest(q, ctx, incident);
@@ -150,10 +160,19 @@ export async function createIncident(q: Q, ctx: WorkflowCtx, s: Snapshot, o: Cre
       await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
     }
   } else {
-    const specialists = contactsFor(ctx.config.ESCALATION_CONTACTS, specialistRoles(incident.title, incident.serviceName));
+    const specialists = contactsFor(
+      ctx.config.ESCALATION_CONTACTS,
+      specialistRoles(incident.title, incident.serviceName),
+    );
     await enqueuePost(q, incident, { type: 'root' }, now);
-    await enqueuePost(q, incident, { type: 'investigating', description: incident.description?.trim() || incident.title, contacts: specialists }, now);
-    if (incident.procedureId) await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
+    await enqueuePost(
+      q,
+      incident,
+      { type: 'investigating', description: incident.description?.trim() || incident.title, contacts: specialists },
+      now,
+    );
+    if (incident.procedureId)
+      await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
   }
   await scheduleSeverityTimers(q, ctx, incident, false);
   return { incident, created: true };
@@ -162,10 +181,22 @@ export async function createIncident(q: Q, ctx: WorkflowCtx, s: Snapshot, o: Cre
 /** The response-target reminder and, for P1/P2, the engineering lead's escalation, both counted from when the bot received the page. */
 export async function scheduleSeverityTimers(q: Q, ctx: WorkflowCtx, i: Incident, reschedule: boolean): Promise<void> {
   if (i.pdStatus === 'triggered') {
-    await scheduleTimer(q, i.id, 'ack_reminder', new Date(i.receivedAt.getTime() + ctx.config.responseTargets[i.severity]), reschedule);
+    await scheduleTimer(
+      q,
+      i.id,
+      'ack_reminder',
+      new Date(i.receivedAt.getTime() + ctx.config.responseTargets[i.severity]),
+      reschedule,
+    );
   }
   if ((i.severity === 'P1' || i.severity === 'P2') && i.pdStatus !== 'resolved') {
-    await scheduleTimer(q, i.id, 'lead_escalation', new Date(i.receivedAt.getTime() + ctx.config.INCIDENT_LEAD_AFTER), reschedule);
+    await scheduleTimer(
+      q,
+      i.id,
+      'lead_escalation',
+      new Date(i.receivedAt.getTime() + ctx.config.INCIDENT_LEAD_AFTER),
+      reschedule,
+    );
   }
 }
 

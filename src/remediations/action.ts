@@ -1,7 +1,14 @@
 // A remediation action as the safety layer tracks it: what was previewed, who asked, confirmed
 // or approved, its state and where the conversation lives. The store persists it; blocks/ renders it.
 
-export type ActionState = 'pending' | 'awaiting_approval' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+export type ActionState =
+  | 'pending'
+  | 'awaiting_approval'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'expired';
 
 export interface StoredPreview {
   summary: string;

@@ -15,7 +15,10 @@ export const cachePattern = z
   .min(2)
   .max(200)
   .regex(/^[A-Za-z0-9_:.\-*?]+$/, 'a pattern is letters, digits, _ : . - and the wildcards * and ?, such as graph:*')
-  .regex(/^[A-Za-z0-9_:.-]{2,}/, 'a pattern starts with at least two literal characters (a namespace such as graph:*); use `/dmp cache flush` to clear everything')
+  .regex(
+    /^[A-Za-z0-9_:.-]{2,}/,
+    'a pattern starts with at least two literal characters (a namespace such as graph:*); use `/dmp cache flush` to clear everything',
+  )
   .refine((p) => !PROTECTED_KEYS.some((k) => globMatches(p, k)), {
     message: `that pattern would also remove the platform's own state (${PROTECTED_KEYS.join(', ')}), which is not cache`,
   });
@@ -36,9 +39,12 @@ export const clearCache = defineRemediation({
     const details = [
       ...(found.sample.length ? [`for example: ${found.sample.join(', ')}`] : []),
       'Removed with SCAN and UNLINK in batches; no other key is touched.',
-      ...(ctx.targets.redis.prefix ? [`Keys are looked up under the prefix ${ctx.targets.redis.prefix} (DMP_REDIS_PREFIX).`] : []),
+      ...(ctx.targets.redis.prefix
+        ? [`Keys are looked up under the prefix ${ctx.targets.redis.prefix} (DMP_REDIS_PREFIX).`]
+        : []),
     ];
-    if (found.count === 0) return { summary: `0 keys match ${p.pattern}`, details, nothingToDo: `No key matches ${p.pattern}.` };
+    if (found.count === 0)
+      return { summary: `0 keys match ${p.pattern}`, details, nothingToDo: `No key matches ${p.pattern}.` };
     return { summary: `${n} key${found.count === 1 ? '' : 's'} match ${p.pattern} and will be removed`, details };
   },
   async execute(ctx, p) {

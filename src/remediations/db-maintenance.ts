@@ -76,7 +76,9 @@ async function runWithProgress(ctx: ActionContext, client: pg.Client, step: Step
     } finally {
       tick.cancel();
     }
-    await ctx.progress(`:hourglass_flowing_sand: \`${step.sql}\` still running after ${formatDuration(ctx.now().getTime() - started)}`);
+    await ctx.progress(
+      `:hourglass_flowing_sand: \`${step.sql}\` still running after ${formatDuration(ctx.now().getTime() - started)}`,
+    );
   }
 }
 
@@ -86,27 +88,42 @@ export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise
   let failures = 0;
   try {
     for (const step of steps) {
-      const [lock] = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, step.table])).rows;
+      const [lock] = (
+        await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+          LOCK_CLASS,
+          step.table,
+        ])
+      ).rows;
       if (!lock?.ok) {
         failures += 1;
-        lines.push(`\`${step.sql}\`: not started — another maintenance is running on ${step.table}; try again when it has finished`);
+        lines.push(
+          `\`${step.sql}\`: not started — another maintenance is running on ${step.table}; try again when it has finished`,
+        );
         await ctx.progress(`:no_entry: ${lines.at(-1)}`);
         continue;
       }
       try {
-        await ctx.progress(`:arrow_forward: \`${step.sql}\` started (bound: ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)})`);
+        await ctx.progress(
+          `:arrow_forward: \`${step.sql}\` started (bound: ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)})`,
+        );
         const ms = await runWithProgress(ctx, client, step);
         lines.push(`\`${step.sql}\`: finished in ${formatDuration(ms)}`);
         await ctx.progress(`:white_check_mark: ${lines.at(-1)}`);
       } catch (err) {
         failures += 1;
         const e = err as { message?: string; code?: string };
-        const hint = step.sql.includes('CONCURRENTLY') ? ' (a concurrent index build that fails can leave an INVALID index behind; check before retrying)' : '';
+        const hint = step.sql.includes('CONCURRENTLY')
+          ? ' (a concurrent index build that fails can leave an INVALID index behind; check before retrying)'
+          : '';
         const timedOut = classify(err) === ErrorCode.TargetTimeout; // 57014: statement_timeout, the bound
-        lines.push(`\`${step.sql}\`: ${timedOut ? `stopped at the ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)} bound` : `failed: ${e.message ?? String(err)}`}${hint}`);
+        lines.push(
+          `\`${step.sql}\`: ${timedOut ? `stopped at the ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)} bound` : `failed: ${e.message ?? String(err)}`}${hint}`,
+        );
         await ctx.progress(`:x: ${lines.at(-1)}`);
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, step.table]).catch(() => undefined);
+        await client
+          .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, step.table])
+          .catch(() => undefined);
       }
     }
   } finally {
@@ -114,7 +131,10 @@ export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise
   }
   return {
     ok: failures === 0,
-    summary: failures === 0 ? `database maintenance finished: ${steps.map((s) => s.sql).join('; ')}` : `database maintenance: ${failures} of ${steps.length} step${steps.length === 1 ? '' : 's'} did not complete`,
+    summary:
+      failures === 0
+        ? `database maintenance finished: ${steps.map((s) => s.sql).join('; ')}`
+        : `database maintenance: ${failures} of ${steps.length} step${steps.length === 1 ? '' : 's'} did not complete`,
     details: lines,
   };
 }
@@ -137,14 +157,25 @@ async function indexState(ctx: ActionContext): Promise<IndexState> {
 }
 
 async function tableFacts(ctx: ActionContext, tables: readonly MaintainedTable[]): Promise<string[]> {
-  const rows = await ctx.targets.db.query<{ relname: string; live: string; dead: string; size: string; last_vacuum: Date | null; last_autovacuum: Date | null; last_analyze: Date | null }>(
+  const rows = await ctx.targets.db.query<{
+    relname: string;
+    live: string;
+    dead: string;
+    size: string;
+    last_vacuum: Date | null;
+    last_autovacuum: Date | null;
+    last_analyze: Date | null;
+  }>(
     `SELECT relname, n_live_tup AS live, n_dead_tup AS dead, pg_size_pretty(pg_total_relation_size(relid)) AS size,
             last_vacuum, last_autovacuum, COALESCE(last_analyze, last_autoanalyze) AS last_analyze
        FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = ANY($1::text[]) ORDER BY relname`,
     [tables],
   );
   const when = (d: Date | null) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 16) : 'never');
-  return rows.map((r) => `${r.relname}: ${r.size}, ${r.live} live rows, ${r.dead} dead, last vacuum ${when(r.last_vacuum ?? r.last_autovacuum)}, last analyze ${when(r.last_analyze)}`);
+  return rows.map(
+    (r) =>
+      `${r.relname}: ${r.size}, ${r.live} live rows, ${r.dead} dead, last vacuum ${when(r.last_vacuum ?? r.last_autovacuum)}, last analyze ${when(r.last_analyze)}`,
+  );
 }
 
 export const createIndex = defineRemediation({
@@ -158,9 +189,18 @@ export const createIndex = defineRemediation({
   async preview(ctx) {
     const [state, facts] = await Promise.all([indexState(ctx), tableFacts(ctx, ['nodes'])]);
     const details = [...facts, 'Runs outside a transaction on a dedicated connection; progress follows in the thread.'];
-    if (state.exists && state.valid) return { summary: `${INDEX_NAME} already exists (${state.size})`, details, nothingToDo: `${INDEX_NAME} already exists and is valid.` };
+    if (state.exists && state.valid)
+      return {
+        summary: `${INDEX_NAME} already exists (${state.size})`,
+        details,
+        nothingToDo: `${INDEX_NAME} already exists and is valid.`,
+      };
     if (state.exists) {
-      return { summary: `${INDEX_NAME} exists but is INVALID`, details, nothingToDo: `${INDEX_NAME} exists but is INVALID (a failed concurrent build): rebuild it with \`/dmp db reindex\`.` };
+      return {
+        summary: `${INDEX_NAME} exists but is INVALID`,
+        details,
+        nothingToDo: `${INDEX_NAME} exists but is INVALID (a failed concurrent build): rebuild it with \`/dmp db reindex\`.`,
+      };
     }
     return { summary: `create ${INDEX_NAME}: \`${CREATE_INDEX}\``, details };
   },
@@ -177,7 +217,11 @@ export const reindex = defineRemediation({
   label: () => `Reindex ${INDEX_NAME}`,
   async preview(ctx) {
     const state = await indexState(ctx);
-    if (!state.exists) return { summary: `${INDEX_NAME} does not exist`, nothingToDo: `${INDEX_NAME} does not exist: create it with \`/dmp db index\`.` };
+    if (!state.exists)
+      return {
+        summary: `${INDEX_NAME} does not exist`,
+        nothingToDo: `${INDEX_NAME} does not exist: create it with \`/dmp db index\`.`,
+      };
     return {
       summary: `rebuild ${INDEX_NAME} (${state.size}${state.valid ? '' : ', INVALID now'}): \`${REINDEX}\``,
       details: ['Runs outside a transaction on a dedicated connection; progress follows in the thread.'],
@@ -186,7 +230,9 @@ export const reindex = defineRemediation({
   execute: (ctx) => runMaintenance(ctx, [{ table: 'nodes', sql: REINDEX }]),
 });
 
-const vacuumSchema = z.object({ table: z.enum(MAINTAINED_TABLES, { message: 'the table must be nodes, edges or scans' }).optional() });
+const vacuumSchema = z.object({
+  table: z.enum(MAINTAINED_TABLES, { message: 'the table must be nodes, edges or scans' }).optional(),
+});
 
 export const vacuumAnalyze = defineRemediation({
   id: 'vacuum-analyze',
@@ -204,5 +250,9 @@ export const vacuumAnalyze = defineRemediation({
       details: [...facts, 'One table at a time, outside a transaction; progress follows in the thread.'],
     };
   },
-  execute: (ctx, p) => runMaintenance(ctx, (p.table ? [p.table] : [...MAINTAINED_TABLES]).map((t) => ({ table: t, sql: VACUUM[t] }))),
+  execute: (ctx, p) =>
+    runMaintenance(
+      ctx,
+      (p.table ? [p.table] : [...MAINTAINED_TABLES]).map((t) => ({ table: t, sql: VACUUM[t] })),
+    ),
 });

@@ -10,20 +10,20 @@ import { TargetError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redact } from '../redact.js';
 import { type AuditOutcome, recordAudit } from '../store/audit.js';
-import type { ActionState } from './action.js';
 import {
   type ActionRow,
   createAction,
   findOpenByKey,
   getAction,
-  setMessages,
   type StoredPreview,
-  transition,
+  setMessages,
   type TransitionGuard,
   type TransitionSet,
+  transition,
 } from '../store/remediations.js';
 import type { Sql } from '../store/sql.js';
 import type { Targets } from '../targets/index.js';
+import type { ActionState } from './action.js';
 import { findRemediation } from './index.js';
 import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID, type ScanShown } from './mark-scan-failed.js';
 import { createOperators, type Operators } from './operators.js';
@@ -36,7 +36,11 @@ export const REFUSAL =
 export const OWN_APPROVAL =
   'You are not allowed to approve your own request: the two-person rule needs a second operator to press Approve. Nothing was changed.';
 
-export const reasonText = z.string().trim().min(3, 'say in a few words why (at least 3 characters)').max(500, 'keep the reason under 500 characters');
+export const reasonText = z
+  .string()
+  .trim()
+  .min(3, 'say in a few words why (at least 3 characters)')
+  .max(500, 'keep the reason under 500 characters');
 
 export interface Where {
   userId: string;
@@ -87,9 +91,19 @@ interface Step {
  */
 export const STEPS: Record<StepEvent, Step> = {
   confirm: { from: ['pending'], to: ['pending', 'running'], expires: true, attempt: (label) => `confirm ${label}` },
-  reason: { from: ['pending'], to: ['awaiting_approval', 'running'], expires: true, attempt: (label) => `give a reason for ${label}` },
+  reason: {
+    from: ['pending'],
+    to: ['awaiting_approval', 'running'],
+    expires: true,
+    attempt: (label) => `give a reason for ${label}`,
+  },
   approve: { from: ['awaiting_approval'], to: ['running'], expires: true, attempt: (label) => `approve ${label}` },
-  cancel: { from: ['pending', 'awaiting_approval'], to: ['cancelled'], expires: false, attempt: (label) => `cancel ${label}` },
+  cancel: {
+    from: ['pending', 'awaiting_approval'],
+    to: ['cancelled'],
+    expires: false,
+    attempt: (label) => `cancel ${label}`,
+  },
   pick: { from: ['pending'], to: ['pending'], expires: false },
   expire: { from: ['pending', 'awaiting_approval'], to: ['expired'], expires: false },
 };
@@ -101,7 +115,8 @@ export type ScanSubmission = { kind: 'error'; message: string } | { kind: 'runni
 export function sentenceOf(err: unknown): string {
   if (err instanceof UserError) return err.message;
   if (err instanceof TargetError) return err.sentence();
-  if (err instanceof z.ZodError) return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  if (err instanceof z.ZodError)
+    return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
   return redact(`failed: ${(err as Error)?.message ?? String(err)}`);
 }
 
@@ -139,9 +154,21 @@ export class RemediationService {
   }
 
   /** Refuses non-operators (audited); undefined when the user may go on. */
-  async refusal(userId: string, channelId: string | undefined, action: string, text?: string): Promise<string | undefined> {
+  async refusal(
+    userId: string,
+    channelId: string | undefined,
+    action: string,
+    text?: string,
+  ): Promise<string | undefined> {
     if (await this.operators.isOperator(userId)) return undefined;
-    await this.audit({ userId, channelId, action, outcome: 'refused', text: text ?? action, reason: 'not an operator' });
+    await this.audit({
+      userId,
+      channelId,
+      action,
+      outcome: 'refused',
+      text: text ?? action,
+      reason: 'not an operator',
+    });
     return REFUSAL;
   }
 
@@ -149,7 +176,12 @@ export class RemediationService {
   async start(input: Where & { remedy: string; params: unknown; openKey?: string }): Promise<StartResult> {
     const remedy = findRemediation(input.remedy);
     if (!remedy) return { kind: 'invalid', message: `There is no remediation called ${input.remedy}.` };
-    const refused = await this.refusal(input.userId, input.channelId, remedy.id, `preview ${remedy.id} ${JSON.stringify(input.params)}`);
+    const refused = await this.refusal(
+      input.userId,
+      input.channelId,
+      remedy.id,
+      `preview ${remedy.id} ${JSON.stringify(input.params)}`,
+    );
     if (refused) return { kind: 'refused', message: refused };
     if (input.openKey) {
       const open = await findOpenByKey(this.deps.store, input.openKey);
@@ -159,17 +191,39 @@ export class RemediationService {
     let preview: Preview;
     try {
       params = remedy.parse(input.params);
-      preview = await remedy.preview(this.context(async () => {}), params);
+      preview = await remedy.preview(
+        this.context(async () => {}),
+        params,
+      );
     } catch (err) {
       if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError)) throw err;
       const message = sentenceOf(err);
-      await this.audit({ userId: input.userId, channelId: input.channelId, action: remedy.id, outcome: 'refused', text: `preview ${remedy.id}`, reason: message });
+      await this.audit({
+        userId: input.userId,
+        channelId: input.channelId,
+        action: remedy.id,
+        outcome: 'refused',
+        text: `preview ${remedy.id}`,
+        reason: message,
+      });
       return { kind: 'invalid', message };
     }
     const label = remedy.label(params);
-    const stored: StoredPreview = { summary: preview.summary, details: preview.details, choices: preview.choices, nothingToDo: preview.nothingToDo };
+    const stored: StoredPreview = {
+      summary: preview.summary,
+      details: preview.details,
+      choices: preview.choices,
+      nothingToDo: preview.nothingToDo,
+    };
     if (preview.nothingToDo) {
-      await this.audit({ userId: input.userId, channelId: input.channelId, action: remedy.id, outcome: 'previewed', text: `${label}: ${preview.summary}`, detail: { params, nothingToDo: preview.nothingToDo } });
+      await this.audit({
+        userId: input.userId,
+        channelId: input.channelId,
+        action: remedy.id,
+        outcome: 'previewed',
+        text: `${label}: ${preview.summary}`,
+        detail: { params, nothingToDo: preview.nothingToDo },
+      });
       return { kind: 'nothing', remedy, label, preview };
     }
     const full = { ...params, ...preview.pinned };
@@ -196,7 +250,14 @@ export class RemediationService {
       if (open) return { kind: 'duplicate', action: open };
       return { kind: 'invalid', message: 'That preview could not be stored; try again.' };
     }
-    await this.audit({ userId: input.userId, channelId: input.channelId, action: remedy.id, outcome: 'previewed', text: `${label}: ${preview.summary}`, detail: { id: action.id, params: full, highRisk } });
+    await this.audit({
+      userId: input.userId,
+      channelId: input.channelId,
+      action: remedy.id,
+      outcome: 'previewed',
+      text: `${label}: ${preview.summary}`,
+      detail: { id: action.id, params: full, highRisk },
+    });
     return { kind: 'preview', action, remedy, label, highRisk };
   }
 
@@ -211,7 +272,14 @@ export class RemediationService {
       const now = await getAction(this.deps.store, row.id);
       return now ? { kind: 'already', action: now } : { kind: 'unknown' };
     }
-    await this.audit({ userId, channelId: row.channelId, action: row.remedy, outcome: 'expired', text: `${this.labelOf(row)}: the confirmation expired; nothing was done`, detail: { id: row.id } });
+    await this.audit({
+      userId,
+      channelId: row.channelId,
+      action: row.remedy,
+      outcome: 'expired',
+      text: `${this.labelOf(row)}: the confirmation expired; nothing was done`,
+      detail: { id: row.id },
+    });
     return { kind: 'expired', action: expired };
   }
 
@@ -223,15 +291,24 @@ export class RemediationService {
   private async begin(
     event: StepEvent,
     input: { id: string; userId: string; channelId?: string },
-    checks: { validate?: (row: ActionRow) => StepResult | undefined; guard?: (row: ActionRow) => Promise<StepResult | undefined> } = {},
+    checks: {
+      validate?: (row: ActionRow) => StepResult | undefined;
+      guard?: (row: ActionRow) => Promise<StepResult | undefined>;
+    } = {},
   ): Promise<{ row: ActionRow; answer?: undefined } | { answer: StepResult }> {
     const step = STEPS[event];
     const row = await getAction(this.deps.store, input.id);
     if (!row) return { answer: { kind: 'unknown' } };
     if (step.attempt) {
-      const refused = await this.refusal(input.userId, input.channelId ?? row.channelId, row.remedy, step.attempt(this.labelOf(row)));
+      const refused = await this.refusal(
+        input.userId,
+        input.channelId ?? row.channelId,
+        row.remedy,
+        step.attempt(this.labelOf(row)),
+      );
       if (refused) return { answer: { kind: 'refused', message: refused } };
-    } else if (!(await this.operators.isOperator(input.userId))) return { answer: { kind: 'refused', message: REFUSAL } };
+    } else if (!(await this.operators.isOperator(input.userId)))
+      return { answer: { kind: 'refused', message: REFUSAL } };
     const invalid = checks.validate?.(row);
     if (invalid) return { answer: invalid };
     if (!step.from.includes(row.state)) return { answer: { kind: 'already', action: row } };
@@ -242,7 +319,13 @@ export class RemediationService {
   }
 
   /** The one atomic UPDATE of a step: from the states the table allows to one it may lead to. */
-  private async move(event: StepEvent, row: ActionRow, to: ActionState, set?: TransitionSet, guard?: TransitionGuard): Promise<ActionRow | undefined> {
+  private async move(
+    event: StepEvent,
+    row: ActionRow,
+    to: ActionState,
+    set?: TransitionSet,
+    guard?: TransitionGuard,
+  ): Promise<ActionRow | undefined> {
     const step = STEPS[event];
     if (!step.to.includes(to)) throw new Error(`a ${event} cannot lead to ${to}`);
     return transition(this.deps.store, row.id, [...step.from], to, set, guard);
@@ -253,7 +336,10 @@ export class RemediationService {
     const begun = await this.begin('confirm', input);
     if (begun.answer) return begun.answer;
     const { row } = begun;
-    await setMessages(this.deps.store, row.id, { messageTs: input.messageTs, threadTs: input.threadTs ?? input.messageTs });
+    await setMessages(this.deps.store, row.id, {
+      messageTs: input.messageTs,
+      threadTs: input.threadTs ?? input.messageTs,
+    });
     const remedy = findRemediation(row.remedy);
     if (!remedy) return { kind: 'unknown' };
     let params = row.params;
@@ -265,7 +351,13 @@ export class RemediationService {
       if (!kept) return this.settled(row.id, input.userId);
       return { kind: 'needs_reason', action: kept };
     }
-    const running = await this.move('confirm', row, 'running', { confirmedBy: input.userId, params, highRisk }, { unexpiredAt: this.deps.now() });
+    const running = await this.move(
+      'confirm',
+      row,
+      'running',
+      { confirmedBy: input.userId, params, highRisk },
+      { unexpiredAt: this.deps.now() },
+    );
     if (!running) return this.settled(row.id, input.userId);
     return { kind: 'running', action: running };
   }
@@ -274,7 +366,10 @@ export class RemediationService {
   async submitReason(input: { id: string; userId: string; reason: string }): Promise<StepResult> {
     const parsed = reasonText.safeParse(input.reason);
     const begun = await this.begin('reason', input, {
-      validate: (row) => (parsed.success ? undefined : { kind: 'invalid', action: row, message: parsed.error.issues[0]?.message ?? 'a reason is needed' }),
+      validate: (row) =>
+        parsed.success
+          ? undefined
+          : { kind: 'invalid', action: row, message: parsed.error.issues[0]?.message ?? 'a reason is needed' },
     });
     if (begun.answer) return begun.answer;
     if (!parsed.success) return { kind: 'unknown' };
@@ -285,7 +380,11 @@ export class RemediationService {
         'reason',
         row,
         'awaiting_approval',
-        { confirmedBy: input.userId, reason: parsed.data, expiresAt: new Date(now.getTime() + this.deps.config.CONFIRM_TTL) },
+        {
+          confirmedBy: input.userId,
+          reason: parsed.data,
+          expiresAt: new Date(now.getTime() + this.deps.config.CONFIRM_TTL),
+        },
         { unexpiredAt: now },
       );
       if (!waiting) return this.settled(row.id, input.userId);
@@ -300,7 +399,13 @@ export class RemediationService {
       });
       return { kind: 'awaiting', action: waiting };
     }
-    const running = await this.move('reason', row, 'running', { confirmedBy: input.userId, reason: parsed.data }, { unexpiredAt: now });
+    const running = await this.move(
+      'reason',
+      row,
+      'running',
+      { confirmedBy: input.userId, reason: parsed.data },
+      { unexpiredAt: now },
+    );
     if (!running) return this.settled(row.id, input.userId);
     return { kind: 'running', action: running };
   }
@@ -310,15 +415,37 @@ export class RemediationService {
     const begun = await this.begin('approve', input, {
       guard: async (row) => {
         if (input.userId !== row.requestedBy && input.userId !== row.confirmedBy) return undefined;
-        await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'refused', text: `approve ${this.labelOf(row)}`, reason: 'two-person rule: the requester cannot approve', detail: { id: row.id } });
+        await this.audit({
+          userId: input.userId,
+          channelId: row.channelId,
+          action: row.remedy,
+          outcome: 'refused',
+          text: `approve ${this.labelOf(row)}`,
+          reason: 'two-person rule: the requester cannot approve',
+          detail: { id: row.id },
+        });
         return { kind: 'own', action: row, message: OWN_APPROVAL };
       },
     });
     if (begun.answer) return begun.answer;
     const { row } = begun;
-    const running = await this.move('approve', row, 'running', { approvedBy: input.userId }, { unexpiredAt: this.deps.now(), notSameAs: input.userId });
+    const running = await this.move(
+      'approve',
+      row,
+      'running',
+      { approvedBy: input.userId },
+      { unexpiredAt: this.deps.now(), notSameAs: input.userId },
+    );
     if (!running) return this.settled(row.id, input.userId);
-    await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'approved', text: `approved ${this.labelOf(row)}`, reason: row.reason, detail: { id: row.id, requestedBy: row.requestedBy, confirmedBy: row.confirmedBy } });
+    await this.audit({
+      userId: input.userId,
+      channelId: row.channelId,
+      action: row.remedy,
+      outcome: 'approved',
+      text: `approved ${this.labelOf(row)}`,
+      reason: row.reason,
+      detail: { id: row.id, requestedBy: row.requestedBy, confirmedBy: row.confirmedBy },
+    });
     return { kind: 'running', action: running };
   }
 
@@ -328,13 +455,22 @@ export class RemediationService {
     const { row } = begun;
     const cancelled = await this.move('cancel', row, 'cancelled', { cancelledBy: input.userId });
     if (!cancelled) return this.settled(row.id, input.userId);
-    await this.audit({ userId: input.userId, channelId: row.channelId, action: row.remedy, outcome: 'cancelled', text: `cancelled ${this.labelOf(row)}`, detail: { id: row.id } });
+    await this.audit({
+      userId: input.userId,
+      channelId: row.channelId,
+      action: row.remedy,
+      outcome: 'cancelled',
+      text: `cancelled ${this.labelOf(row)}`,
+      detail: { id: row.id },
+    });
     return { kind: 'cancelled', action: cancelled };
   }
 
   /** Remembers ticked checkboxes while the action waits; the Confirm press reads them too. Anything else is ignored quietly. */
   async pick(input: { id: string; userId: string; values: string[] }): Promise<void> {
-    const begun = await this.begin('pick', input, { validate: (row) => (findRemediation(row.remedy)?.select ? undefined : { kind: 'unknown' }) });
+    const begun = await this.begin('pick', input, {
+      validate: (row) => (findRemediation(row.remedy)?.select ? undefined : { kind: 'unknown' }),
+    });
     if (begun.answer) return;
     const select = findRemediation(begun.row.remedy)?.select;
     if (select) await this.move('pick', begun.row, 'pending', { params: select(begun.row.params, input.values) });
@@ -353,12 +489,15 @@ export class RemediationService {
       try {
         outcome = await remedy.execute(this.context(progress), row.params);
       } catch (err) {
-        if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError)) this.deps.log.error({ err, action: row.remedy, id: row.id }, 'remediation failed');
+        if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError))
+          this.deps.log.error({ err, action: row.remedy, id: row.id }, 'remediation failed');
         outcome = { ok: false, summary: sentenceOf(err) };
       }
     }
     outcome = { ...outcome, summary: redact(outcome.summary), details: outcome.details?.map(redact) };
-    const done = (await transition(this.deps.store, row.id, ['running'], outcome.ok ? 'succeeded' : 'failed', { result: outcome })) ?? { ...row, state: outcome.ok ? 'succeeded' : 'failed', result: outcome };
+    const done = (await transition(this.deps.store, row.id, ['running'], outcome.ok ? 'succeeded' : 'failed', {
+      result: outcome,
+    })) ?? { ...row, state: outcome.ok ? 'succeeded' : 'failed', result: outcome };
     await this.audit({
       userId: row.confirmedBy ?? row.requestedBy,
       channelId: row.channelId,
@@ -366,7 +505,14 @@ export class RemediationService {
       outcome: outcome.ok ? 'ok' : 'error',
       text: `${this.labelOf(row)}: ${outcome.summary}`,
       reason: row.reason,
-      detail: { id: row.id, params: row.params, requestedBy: row.requestedBy, confirmedBy: row.confirmedBy, approvedBy: row.approvedBy, details: outcome.details?.slice(0, 20) },
+      detail: {
+        id: row.id,
+        params: row.params,
+        requestedBy: row.requestedBy,
+        confirmedBy: row.confirmedBy,
+        approvedBy: row.approvedBy,
+        details: outcome.details?.slice(0, 20),
+      },
       durationMs: Math.round(performance.now() - started),
     });
     return { action: done, outcome };
@@ -376,7 +522,9 @@ export class RemediationService {
    * For actions whose modal is their confirmation (mark a scan failed): stores the row already
    * running. A second submission of the same modal (same once key) gets undefined and does nothing.
    */
-  async startConfirmed(input: Where & { remedy: string; params: Params; preview: StoredPreview; onceKey: string }): Promise<ActionRow | undefined> {
+  async startConfirmed(
+    input: Where & { remedy: string; params: Params; preview: StoredPreview; onceKey: string },
+  ): Promise<ActionRow | undefined> {
     const remedy = findRemediation(input.remedy);
     if (!remedy) return undefined;
     const params = remedy.parse(input.params);
@@ -415,7 +563,9 @@ export class RemediationService {
         found: {
           id: scan.id,
           lines: describeScan(scan, this.deps.now()),
-          ...(isMarkable(scan) ? {} : { notMarkable: `It is ${scan.status}, not pending or running: there is nothing to mark.` }),
+          ...(isMarkable(scan)
+            ? {}
+            : { notMarkable: `It is ${scan.status}, not pending or running: there is nothing to mark.` }),
         },
       };
     } catch (err) {
@@ -430,23 +580,43 @@ export class RemediationService {
    * per modal and scan (onceKey), so a repeated submission does nothing.
    */
   async submitScanFail(input: Where & { scanId: string; onceKey: string }): Promise<ScanSubmission> {
-    const refused = await this.refusal(input.userId, input.channelId, 'mark-scan-failed', 'submit the mark-scan-failed form');
+    const refused = await this.refusal(
+      input.userId,
+      input.channelId,
+      'mark-scan-failed',
+      'submit the mark-scan-failed form',
+    );
     if (refused) return { kind: 'error', message: refused };
     const parsed = SCAN_ID.safeParse(input.scanId);
     if (!parsed.success) {
-      await this.auditPreview({ userId: input.userId, channelId: input.channelId }, 'mark-scan-failed', 'rejected a scan ID that is not a UUID', { input: input.scanId.slice(0, 100) });
-      return { kind: 'error', message: `That is not a scan ID: a scan ID is a UUID such as 6f1c1b7e-0000-4000-8000-000000000001.` };
+      await this.auditPreview(
+        { userId: input.userId, channelId: input.channelId },
+        'mark-scan-failed',
+        'rejected a scan ID that is not a UUID',
+        { input: input.scanId.slice(0, 100) },
+      );
+      return {
+        kind: 'error',
+        message: `That is not a scan ID: a scan ID is a UUID such as 6f1c1b7e-0000-4000-8000-000000000001.`,
+      };
     }
     const scanId = parsed.data;
     let scan: Awaited<ReturnType<typeof lookupScan>>;
     try {
       scan = await lookupScan({ targets: this.deps.targets }, scanId, 2_000);
     } catch (err) {
-      return { kind: 'error', message: err instanceof TargetError ? err.sentence() : 'The scan could not be looked up; try again.' };
+      return {
+        kind: 'error',
+        message: err instanceof TargetError ? err.sentence() : 'The scan could not be looked up; try again.',
+      };
     }
     if (!scan) return { kind: 'error', message: `There is no scan ${scanId}.` };
     const lines = describeScan(scan, this.deps.now());
-    if (!isMarkable(scan)) return { kind: 'error', message: `Scan ${scanId} is ${scan.status}, not pending or running: there is nothing to mark.` };
+    if (!isMarkable(scan))
+      return {
+        kind: 'error',
+        message: `Scan ${scanId} is ${scan.status}, not pending or running: there is nothing to mark.`,
+      };
     const action = await this.startConfirmed({
       remedy: 'mark-scan-failed',
       params: { scanId },
@@ -461,7 +631,14 @@ export class RemediationService {
 
   /** Audits a preview shown somewhere other than a message (a modal). */
   async auditPreview(where: Where, remedy: string, text: string, detail?: Record<string, unknown>): Promise<void> {
-    await this.audit({ userId: where.userId, channelId: where.channelId, action: remedy, outcome: 'previewed', text, detail });
+    await this.audit({
+      userId: where.userId,
+      channelId: where.channelId,
+      action: remedy,
+      outcome: 'previewed',
+      text,
+      detail,
+    });
   }
 
   labelOf(row: ActionRow): string {
@@ -481,7 +658,16 @@ export class RemediationService {
     return { kind: 'already', action: now };
   }
 
-  private async audit(e: { userId: string; channelId?: string; action: string; outcome: AuditOutcome; text?: string; reason?: string; detail?: Record<string, unknown>; durationMs?: number }): Promise<void> {
+  private async audit(e: {
+    userId: string;
+    channelId?: string;
+    action: string;
+    outcome: AuditOutcome;
+    text?: string;
+    reason?: string;
+    detail?: Record<string, unknown>;
+    durationMs?: number;
+  }): Promise<void> {
     try {
       await recordAudit(this.deps.store, { kind: 'remediation', ...e });
     } catch (err) {

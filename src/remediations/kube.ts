@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import type { ActionContext } from './types.js';
 
 export { type Revision, revisionHistory } from '../targets/rollout.js';
+
 import { REVISION_ANNOTATION, type Revision } from '../targets/rollout.js';
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
@@ -22,7 +23,9 @@ export const objectName = z
 export function assertPlatformDeployment(ctx: ActionContext, name: string): void {
   const allowed = ctx.config.DMP_DEPLOYMENTS;
   if (!allowed.includes(name)) {
-    throw new UserError(`\`${name}\` is not one of the platform's deployments (${allowed.join(', ')}); nothing was changed.`);
+    throw new UserError(
+      `\`${name}\` is not one of the platform's deployments (${allowed.join(', ')}); nothing was changed.`,
+    );
   }
 }
 
@@ -100,20 +103,36 @@ export function rolloutStatus(d: V1Deployment): RolloutState {
   }
   const progressing = (status.conditions ?? []).find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { done: false, failed: true, message: `deployment "${name}" exceeded its progress deadline (ProgressDeadlineExceeded)` };
+    return {
+      done: false,
+      failed: true,
+      message: `deployment "${name}" exceeded its progress deadline (ProgressDeadlineExceeded)`,
+    };
   }
   const want = d.spec?.replicas;
   const updated = status.updatedReplicas ?? 0;
   const replicas = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
   if (want !== undefined && updated < want) {
-    return { done: false, failed: false, message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${want} new replicas have been updated…` };
+    return {
+      done: false,
+      failed: false,
+      message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${want} new replicas have been updated…`,
+    };
   }
   if (replicas > updated) {
-    return { done: false, failed: false, message: `Waiting for deployment "${name}" rollout to finish: ${replicas - updated} old replicas are pending termination…` };
+    return {
+      done: false,
+      failed: false,
+      message: `Waiting for deployment "${name}" rollout to finish: ${replicas - updated} old replicas are pending termination…`,
+    };
   }
   if (available < updated) {
-    return { done: false, failed: false, message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available…` };
+    return {
+      done: false,
+      failed: false,
+      message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available…`,
+    };
   }
   return { done: true, failed: false, message: `deployment "${name}" successfully rolled out` };
 }
@@ -150,7 +169,12 @@ export async function followRollout(ctx: ActionContext, name: string): Promise<F
     if (state.done) return { ok: true, end: 'completed', message: state.message, ms };
     if (state.failed) return { ok: false, end: 'failed', message: state.message, ms };
     if (ms >= timeout) {
-      return { ok: false, end: 'timed_out', message: `rollout of "${name}" not finished after ${formatDuration(timeout)}: ${state.message}`, ms };
+      return {
+        ok: false,
+        end: 'timed_out',
+        message: `rollout of "${name}" not finished after ${formatDuration(timeout)}: ${state.message}`,
+        ms,
+      };
     }
     // Each new status once, and never more than a screenful in the thread.
     if (state.message !== last && posts < 20) {
@@ -178,6 +202,9 @@ export function kubeMessage(err: unknown): Error {
       // plain text body: used as is below
     }
   }
-  const message = body && typeof body === 'object' && 'message' in body ? String((body as { message: unknown }).message) : String(body ?? '');
+  const message =
+    body && typeof body === 'object' && 'message' in body
+      ? String((body as { message: unknown }).message)
+      : String(body ?? '');
   return new Error(`Kubernetes answered ${err.code}${message ? `: ${message}` : ''}`);
 }

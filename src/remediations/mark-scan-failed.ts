@@ -11,7 +11,10 @@ export const SCAN_ID = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a scan ID (a UUID such as 6f1c1b7e-0000-4000-8000-000000000001)');
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'must be a scan ID (a UUID such as 6f1c1b7e-0000-4000-8000-000000000001)',
+  );
 
 export const FAILED_MESSAGE = 'Timeout - manual intervention';
 const MARKABLE = ['pending', 'running'];
@@ -33,8 +36,19 @@ export interface ScanShown {
 }
 
 /** The scan as the operator should see it before changing it; undefined when there is none. */
-export async function lookupScan(ctx: Pick<ActionContext, 'targets'>, id: string, timeoutMs = 2_000): Promise<ScanInfo | undefined> {
-  const rows = await ctx.targets.db.query<{ id: string; status: string; name: string | null; created_at: Date; updated_at: Date; error_message: string | null }>(
+export async function lookupScan(
+  ctx: Pick<ActionContext, 'targets'>,
+  id: string,
+  timeoutMs = 2_000,
+): Promise<ScanInfo | undefined> {
+  const rows = await ctx.targets.db.query<{
+    id: string;
+    status: string;
+    name: string | null;
+    created_at: Date;
+    updated_at: Date;
+    error_message: string | null;
+  }>(
     `SELECT s.id, s.status, r.name, s.created_at, s.updated_at, s.error_message
        FROM scans s LEFT JOIN repositories r ON r.id = s.repository_id
       WHERE s.id = $1`,
@@ -84,7 +98,12 @@ export const markScanFailed = defineRemediation({
     if (!scan) throw new UserError(`There is no scan ${p.scanId}.`);
     const summary = markSummary(scan);
     const details = describeScan(scan, ctx.now());
-    if (!isMarkable(scan)) return { summary, details, nothingToDo: `Scan ${p.scanId} is ${scan.status}, not pending or running: nothing to mark.` };
+    if (!isMarkable(scan))
+      return {
+        summary,
+        details,
+        nothingToDo: `Scan ${p.scanId} is ${scan.status}, not pending or running: nothing to mark.`,
+      };
     return { summary, details };
   },
   async execute(ctx, p) {
@@ -98,7 +117,9 @@ export const markScanFailed = defineRemediation({
     const now = await lookupScan(ctx, p.scanId);
     return {
       ok: false,
-      summary: now ? `scan ${p.scanId} is ${now.status}, no longer pending or running: nothing changed` : `there is no scan ${p.scanId}: nothing changed`,
+      summary: now
+        ? `scan ${p.scanId} is ${now.status}, no longer pending or running: nothing changed`
+        : `there is no scan ${p.scanId}: nothing changed`,
     };
   },
 });

@@ -14,7 +14,9 @@ export function globEscape(text: string): string {
 
 /** Redis glob matching for the `*` and `?` a pattern may contain (brackets are refused earlier). */
 export function globMatches(pattern: string, key: string): boolean {
-  const source = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = [...pattern]
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`, 's').test(key);
 }
 
@@ -43,7 +45,10 @@ export async function countKeys(ctx: ActionContext, pattern: string, deadlineMs:
 }
 
 /** Removes every key matching `pattern` (without the prefix) in batches; returns how many went. */
-export async function unlinkMatching(ctx: ActionContext, pattern: string): Promise<{ removed: number; ms: number; complete: boolean }> {
+export async function unlinkMatching(
+  ctx: ActionContext,
+  pattern: string,
+): Promise<{ removed: number; ms: number; complete: boolean }> {
   const prefix = ctx.targets.redis.prefix;
   const match = `${globEscape(prefix)}${pattern}`;
   const started = ctx.now().getTime();
@@ -59,10 +64,13 @@ export async function unlinkMatching(ctx: ActionContext, pattern: string): Promi
       removed += await ctx.targets.redis.run((r) => r.unlink(...bare));
     }
     if (ctx.now().getTime() >= nextReport) {
-      await ctx.progress(`:hourglass_flowing_sand: ${removed} keys removed so far after ${formatDuration(ctx.now().getTime() - started)}`);
+      await ctx.progress(
+        `:hourglass_flowing_sand: ${removed} keys removed so far after ${formatDuration(ctx.now().getTime() - started)}`,
+      );
       nextReport = ctx.now().getTime() + every;
     }
-    if (ctx.now().getTime() - started > ctx.config.MAINTENANCE_TIMEOUT) return { removed, ms: ctx.now().getTime() - started, complete: false };
+    if (ctx.now().getTime() - started > ctx.config.MAINTENANCE_TIMEOUT)
+      return { removed, ms: ctx.now().getTime() - started, complete: false };
   } while (cursor !== '0');
   return { removed, ms: ctx.now().getTime() - started, complete: true };
 }

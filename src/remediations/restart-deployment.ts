@@ -4,12 +4,21 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { assertPlatformDeployment, followRollout, kubeMessage, objectName, readDeployment, RESTARTED_AT_ANNOTATION, rfc3339 } from './kube.js';
+import {
+  assertPlatformDeployment,
+  followRollout,
+  kubeMessage,
+  objectName,
+  RESTARTED_AT_ANNOTATION,
+  readDeployment,
+  rfc3339,
+} from './kube.js';
 import { defineRemediation } from './types.js';
 
 const schema = z.object({ deployment: objectName });
 
-const PAUSED = (name: string) => `${name} is paused: kubectl refuses to restart a paused deployment (run \`kubectl rollout resume deployment/${name}\` first); nothing was changed.`;
+const PAUSED = (name: string) =>
+  `${name} is paused: kubectl refuses to restart a paused deployment (run \`kubectl rollout resume deployment/${name}\` first); nothing was changed.`;
 
 export const restartDeployment = defineRemediation({
   id: 'restart-deployment',
@@ -48,7 +57,11 @@ export const restartDeployment = defineRemediation({
     await ctx.targets.kube.run(async ({ apps, namespace }) => {
       try {
         return await apps.patchNamespacedDeployment(
-          { name: p.deployment, namespace, body: { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: at } } } } } },
+          {
+            name: p.deployment,
+            namespace,
+            body: { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: at } } } } },
+          },
           setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
         );
       } catch (err) {
@@ -59,7 +72,9 @@ export const restartDeployment = defineRemediation({
     const rollout = await followRollout(ctx, p.deployment);
     return {
       ok: rollout.ok,
-      summary: rollout.ok ? `${p.deployment} restarted: ${rollout.message}` : `${p.deployment} restart did not finish: ${rollout.message}`,
+      summary: rollout.ok
+        ? `${p.deployment} restarted: ${rollout.message}`
+        : `${p.deployment} restart did not finish: ${rollout.message}`,
       details: [`restartedAt: ${at}`],
     };
   },

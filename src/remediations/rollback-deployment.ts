@@ -13,8 +13,8 @@ import {
   followRollout,
   kubeMessage,
   objectName,
-  readDeployment,
   type Revision,
+  readDeployment,
   revisionHistory,
   templateWithoutHash,
 } from './kube.js';
@@ -48,12 +48,15 @@ function pickTarget(name: string, history: Revision[], wanted: number | undefine
     const found = history.find((r) => r.revision === wanted);
     if (!found) {
       const known = history.map((r) => r.revision).join(', ') || 'none';
-      throw new UserError(`Unable to find revision ${wanted} of ${name} (known revisions: ${known}); nothing was changed.`);
+      throw new UserError(
+        `Unable to find revision ${wanted} of ${name} (known revisions: ${known}); nothing was changed.`,
+      );
     }
     return found;
   }
   const previous = history[1];
-  if (!previous) throw new UserError(`No rollout history found for ${name}: there is no previous revision to roll back to.`);
+  if (!previous)
+    throw new UserError(`No rollout history found for ${name}: there is no previous revision to roll back to.`);
   return previous;
 }
 
@@ -70,8 +73,10 @@ async function load(ctx: ActionContext, name: string): Promise<{ d: V1Deployment
 /** The annotations kubectl writes: the skipped ones from the deployment, all others from the ReplicaSet. */
 export function rollbackAnnotations(d: V1Deployment, target: Revision): Record<string, string> {
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.metadata?.annotations ?? {})) if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
-  for (const [k, v] of Object.entries(target.rs.metadata?.annotations ?? {})) if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(d.metadata?.annotations ?? {}))
+    if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(target.rs.metadata?.annotations ?? {}))
+    if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
   return annotations;
 }
 
@@ -87,7 +92,9 @@ export const rollbackDeployment = defineRemediation({
     assertPlatformDeployment(ctx, p.deployment);
     const { d, history } = await load(ctx, p.deployment);
     if (d.spec?.paused) {
-      throw new UserError(`${p.deployment} is paused: kubectl refuses to roll back a paused deployment (resume it first); nothing was changed.`);
+      throw new UserError(
+        `${p.deployment} is paused: kubectl refuses to roll back a paused deployment (resume it first); nothing was changed.`,
+      );
     }
     const target = pickTarget(p.deployment, history, p.revision);
     const current = currentRevision(d, history);
@@ -96,10 +103,16 @@ export const rollbackDeployment = defineRemediation({
       const mark = r.revision === current ? ' ← current' : r.revision === target.revision ? ' ← target' : '';
       return `${describe(r)}${mark}`;
     });
-    details.push(`kubectl equivalent: kubectl rollout undo deployment/${p.deployment}${p.revision ? ` --to-revision=${p.revision}` : ''}`);
+    details.push(
+      `kubectl equivalent: kubectl rollout undo deployment/${p.deployment}${p.revision ? ` --to-revision=${p.revision}` : ''}`,
+    );
     const summary = `${p.deployment}: revision ${current ?? '?'} → ${target.revision} (image ${target.images.join(', ') || '?'}; now ${currentImages || '?'})`;
     if (equalIgnoreHash(target.rs.spec?.template, d.spec?.template)) {
-      return { summary, details, nothingToDo: `The current template already matches revision ${target.revision}: kubectl would skip this rollback.` };
+      return {
+        summary,
+        details,
+        nothingToDo: `The current template already matches revision ${target.revision}: kubectl would skip this rollback.`,
+      };
     }
     return { summary, details, pinned: { toRevision: target.revision, fromRevision: current ?? 0 } };
   },
@@ -109,11 +122,16 @@ export const rollbackDeployment = defineRemediation({
     if (d.spec?.paused) throw new UserError(`${p.deployment} is paused; resume it first. Nothing was changed.`);
     const current = currentRevision(d, history) ?? 0;
     if (p.fromRevision !== undefined && p.fromRevision !== current) {
-      throw new UserError(`${p.deployment} changed since the preview (revision ${p.fromRevision} then, ${current} now); nothing was changed — run the rollback again to see a fresh preview.`);
+      throw new UserError(
+        `${p.deployment} changed since the preview (revision ${p.fromRevision} then, ${current} now); nothing was changed — run the rollback again to see a fresh preview.`,
+      );
     }
     const target = pickTarget(p.deployment, history, p.toRevision ?? p.revision);
     if (equalIgnoreHash(target.rs.spec?.template, d.spec?.template)) {
-      return { ok: true, summary: `skipped rollback: the current template of ${p.deployment} already matches revision ${target.revision}` };
+      return {
+        ok: true,
+        summary: `skipped rollback: the current template of ${p.deployment} already matches revision ${target.revision}`,
+      };
     }
     const patch = [
       { op: 'replace', path: '/spec/template', value: templateWithoutHash(target.rs.spec?.template) },
@@ -121,7 +139,10 @@ export const rollbackDeployment = defineRemediation({
     ];
     await ctx.targets.kube.run(async ({ apps, namespace }) => {
       try {
-        return await apps.patchNamespacedDeployment({ name: p.deployment, namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+        return await apps.patchNamespacedDeployment(
+          { name: p.deployment, namespace, body: patch },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        );
       } catch (err) {
         throw kubeMessage(err);
       }
@@ -131,7 +152,9 @@ export const rollbackDeployment = defineRemediation({
     const what = `${p.deployment}: revision ${current} → ${target.revision} (image ${target.images.join(', ')})`;
     return {
       ok: rollout.ok,
-      summary: rollout.ok ? `rolled back ${what}; ${rollout.message}` : `rolled back ${what}, but the rollout did not finish: ${rollout.message}`,
+      summary: rollout.ok
+        ? `rolled back ${what}; ${rollout.message}`
+        : `rolled back ${what}, but the rollout did not finish: ${rollout.message}`,
     };
   },
 });

@@ -19,7 +19,10 @@ async function firstContainer(ctx: ActionContext, pod: string): Promise<string> 
       throw kubeMessage(err);
     }
   });
-  if (!found) throw new UserError(`There is no pod \`${pod}\` in namespace \`${ctx.targets.kube.namespace}\` (see \`/dmp pods\`).`);
+  if (!found)
+    throw new UserError(
+      `There is no pod \`${pod}\` in namespace \`${ctx.targets.kube.namespace}\` (see \`/dmp pods\`).`,
+    );
   const name = found.spec?.containers?.[0]?.name;
   if (!name) throw new UserError(`Pod \`${pod}\` has no container to run logrotate in.`);
   return name;
@@ -39,7 +42,10 @@ export const rotateLogs = defineRemediation({
   label: (p) => `Rotate logs in ${p.pod}`,
   async preview(ctx, p) {
     const container = await firstContainer(ctx, p.pod);
-    const df = await ctx.targets.kube.run((apis) => execInPod(apis, p.pod, container, DF_COMMAND), EXEC_TIMEOUT_MS + 5_000);
+    const df = await ctx.targets.kube.run(
+      (apis) => execInPod(apis, p.pod, container, DF_COMMAND),
+      EXEC_TIMEOUT_MS + 5_000,
+    );
     return {
       summary: `${p.pod}: run \`${LOGROTATE_COMMAND.join(' ')}\` in container ${container}`,
       details: [`\`${DF_COMMAND.join(' ')}\` now:`, ...outputLines(df)],
@@ -47,12 +53,22 @@ export const rotateLogs = defineRemediation({
   },
   async execute(ctx, p) {
     const container = await firstContainer(ctx, p.pod);
-    const rotate = await ctx.targets.kube.run((apis) => execInPod(apis, p.pod, container, LOGROTATE_COMMAND), EXEC_TIMEOUT_MS + 5_000);
-    const df = await ctx.targets.kube.run((apis) => execInPod(apis, p.pod, container, DF_COMMAND), EXEC_TIMEOUT_MS + 5_000);
+    const rotate = await ctx.targets.kube.run(
+      (apis) => execInPod(apis, p.pod, container, LOGROTATE_COMMAND),
+      EXEC_TIMEOUT_MS + 5_000,
+    );
+    const df = await ctx.targets.kube.run(
+      (apis) => execInPod(apis, p.pod, container, DF_COMMAND),
+      EXEC_TIMEOUT_MS + 5_000,
+    );
     return {
       ok: rotate.exitCode === 0,
       summary: rotate.exitCode === 0 ? `${p.pod}: logs rotated` : `${p.pod}: logrotate exited with ${rotate.exitCode}`,
-      details: [...outputLines(rotate).map((l) => `logrotate: ${l}`), `\`${DF_COMMAND.join(' ')}\` after:`, ...outputLines(df)],
+      details: [
+        ...outputLines(rotate).map((l) => `logrotate: ${l}`),
+        `\`${DF_COMMAND.join(' ')}\` after:`,
+        ...outputLines(df),
+      ],
     };
   },
 });

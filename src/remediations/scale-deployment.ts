@@ -23,19 +23,30 @@ export const scaleDeployment = defineRemediation({
     assertPlatformDeployment(ctx, p.deployment);
     const { SCALE_MIN: min, SCALE_MAX: max } = ctx.config;
     if (p.replicas < min || p.replicas > max) {
-      throw new UserError(`${p.replicas} replicas is outside the allowed range ${min}–${max} (SCALE_MIN, SCALE_MAX); nothing was changed.`);
+      throw new UserError(
+        `${p.replicas} replicas is outside the allowed range ${min}–${max} (SCALE_MIN, SCALE_MAX); nothing was changed.`,
+      );
     }
     const d = await readDeployment(ctx, p.deployment);
     const now = d.spec?.replicas ?? 0;
     const ready = d.status?.readyReplicas ?? 0;
-    const details = [`${ready} of ${now} ready now`, `kubectl equivalent: kubectl scale deployment/${p.deployment} --replicas=${p.replicas}`];
-    if (now === p.replicas) return { summary: `${p.deployment}: replicas ${now} → ${p.replicas}`, details, nothingToDo: `${p.deployment} already runs ${now} replicas.` };
+    const details = [
+      `${ready} of ${now} ready now`,
+      `kubectl equivalent: kubectl scale deployment/${p.deployment} --replicas=${p.replicas}`,
+    ];
+    if (now === p.replicas)
+      return {
+        summary: `${p.deployment}: replicas ${now} → ${p.replicas}`,
+        details,
+        nothingToDo: `${p.deployment} already runs ${now} replicas.`,
+      };
     return { summary: `${p.deployment}: replicas ${now} → ${p.replicas}`, details, pinned: { from: now } };
   },
   async execute(ctx, p) {
     assertPlatformDeployment(ctx, p.deployment);
     const { SCALE_MIN: min, SCALE_MAX: max } = ctx.config;
-    if (p.replicas < min || p.replicas > max) throw new UserError(`${p.replicas} replicas is outside ${min}–${max}; nothing was changed.`);
+    if (p.replicas < min || p.replicas > max)
+      throw new UserError(`${p.replicas} replicas is outside ${min}–${max}; nothing was changed.`);
     const before = (await readDeployment(ctx, p.deployment)).spec?.replicas ?? 0;
     const scale = await ctx.targets.kube.run(async ({ apps, namespace }) => {
       try {

@@ -18,7 +18,9 @@ const pid = z.coerce.number().int().positive();
 
 // Diagnosis buttons (db slow, db locks) name the threshold olderThanMinutes.
 const withAlias = (raw: unknown): unknown =>
-  raw && typeof raw === 'object' && 'olderThanMinutes' in raw && !('minutes' in raw) ? { ...raw, minutes: (raw as { olderThanMinutes: unknown }).olderThanMinutes } : raw;
+  raw && typeof raw === 'object' && 'olderThanMinutes' in raw && !('minutes' in raw)
+    ? { ...raw, minutes: (raw as { olderThanMinutes: unknown }).olderThanMinutes }
+    : raw;
 
 const fields = z.object({
   minutes: z.coerce.number().int('minutes must be a whole number').min(0).max(1440).default(5),
@@ -83,15 +85,19 @@ export const terminateQueries = defineRemediation({
     const backends = await longRunning(ctx, p.minutes);
     const pids = backends.map((b) => b.pid);
     const criteria = `not idle, started more than ${p.minutes} minute${p.minutes === 1 ? '' : 's'} ago, excluding the bot's own connections and replication`;
-    if (!backends.length) return { summary: `no backend matches (${criteria})`, nothingToDo: `No query has been running for more than ${p.minutes} minutes.` };
+    if (!backends.length)
+      return {
+        summary: `no backend matches (${criteria})`,
+        nothingToDo: `No query has been running for more than ${p.minutes} minutes.`,
+      };
     const preselected = p.selected?.filter((x) => pids.includes(x));
     return {
       summary: `${backends.length} backend${backends.length === 1 ? '' : 's'} match (${criteria}): pid${backends.length === 1 ? '' : 's'} ${pids.join(', ')}`,
-      details: [
-        ...backends.map(line),
-        'Confirm terminates the ones ticked, or all of them when none is ticked.',
-      ],
-      choices: backends.slice(0, MAX_CHOICES).map((b) => ({ value: String(b.pid), label: `pid ${b.pid} · ${b.usename ?? '?'} · ${formatDuration(b.secs * 1000)}` })),
+      details: [...backends.map(line), 'Confirm terminates the ones ticked, or all of them when none is ticked.'],
+      choices: backends.slice(0, MAX_CHOICES).map((b) => ({
+        value: String(b.pid),
+        label: `pid ${b.pid} · ${b.usename ?? '?'} · ${formatDuration(b.secs * 1000)}`,
+      })),
       pinned: { pids, ...(preselected?.length ? { selected: preselected } : {}) },
     };
   },

@@ -4,7 +4,7 @@
 import { formatDuration } from '../duration.js';
 import { readSecretMetadata, searchAppLogs } from '../targets/kube-reads.js';
 import { plural, tailDetails } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure } from './types.js';
 
 export const JWT_SECRET = 'jwt-keys';
 export const API_APP = 'api';
@@ -36,7 +36,12 @@ const signingKey: Check = {
   async run({ targets, now }): Promise<Finding> {
     const meta = await readSecretMetadata(targets.kube, JWT_SECRET);
     if (!meta.exists) {
-      return { check: this.title, status: 'critical', summary: `secret ${JWT_SECRET} not found in namespace ${targets.kube.namespace}`, facts: { exists: false, recent: false } };
+      return {
+        check: this.title,
+        status: 'critical',
+        summary: `secret ${JWT_SECRET} not found in namespace ${targets.kube.namespace}`,
+        facts: { exists: false, recent: false },
+      };
     }
     const changed = meta.lastChanged;
     const ageMs = changed ? now.getTime() - changed.getTime() : undefined;
@@ -66,7 +71,8 @@ const authErrors: Check = {
   async run({ targets }): Promise<Finding> {
     const found = await searchAppLogs(targets.kube, API_APP, AUTH_LOG_WINDOW_S, /auth error/i);
     const n = found.matches.length;
-    if (found.pods === 0) return { check: this.title, status: 'warn', summary: `no pods with app=${API_APP}`, facts: { count: 0 } };
+    if (found.pods === 0)
+      return { check: this.title, status: 'warn', summary: `no pods with app=${API_APP}`, facts: { count: 0 } };
     const lines = found.matches.map((m) => `${m.pod}: ${m.line}`);
     return {
       check: this.title,
@@ -101,7 +107,18 @@ export const authFailures: Procedure = {
   summary: 'GitHub OAuth reachability, the jwt-keys secret’s age (never its value), recent "auth error" log lines',
   dashboard: '/grafana/d/api',
   checks: [oauthProvider, signingKey, authErrors],
-  guidance: ['OAuth provider down: enable cached token refresh', 'JWT key rotation: roll back if the rotation was recent', 'Rate limiting: check whether the user is rate limited'],
-  remedies: [{ id: 'rollback-deployment', title: 'Roll back the API', risk: 'high', section: 'Authentication Failures › Resolution 2' }],
+  guidance: [
+    'OAuth provider down: enable cached token refresh',
+    'JWT key rotation: roll back if the rotation was recent',
+    'Rate limiting: check whether the user is rate limited',
+  ],
+  remedies: [
+    {
+      id: 'rollback-deployment',
+      title: 'Roll back the API',
+      risk: 'high',
+      section: 'Authentication Failures › Resolution 2',
+    },
+  ],
   advise: adviseAuth,
 };

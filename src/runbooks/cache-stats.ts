@@ -3,7 +3,7 @@
 // maxmemory, and the keys per namespace counted with a bounded SCAN, never KEYS.
 import type { Redis } from 'ioredis';
 import { plural } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure, type Status } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure, type Status } from './types.js';
 
 export const HIT_RATE_WARN = 0.8;
 export const MEMORY_WARN = 0.8;
@@ -34,13 +34,23 @@ const hitRate: Check = {
     const hits = Number(info.keyspace_hits ?? 0);
     const misses = Number(info.keyspace_misses ?? 0);
     const total = hits + misses;
-    if (total === 0) return { check: this.title, status: 'ok', summary: 'no lookups since the server started (keyspace_hits 0, keyspace_misses 0)', facts: { rate: -1 } };
+    if (total === 0)
+      return {
+        check: this.title,
+        status: 'ok',
+        summary: 'no lookups since the server started (keyspace_hits 0, keyspace_misses 0)',
+        facts: { rate: -1 },
+      };
     const rate = hits / total;
     return {
       check: this.title,
       status: rate < HIT_RATE_WARN ? 'warn' : 'ok',
       summary: `${(rate * 100).toFixed(1)}% (keyspace_hits ${hits}, keyspace_misses ${misses})`,
-      details: [`evicted_keys ${info.evicted_keys ?? '?'}`, `expired_keys ${info.expired_keys ?? '?'}`, `instantaneous_ops_per_sec ${info.instantaneous_ops_per_sec ?? '?'}`],
+      details: [
+        `evicted_keys ${info.evicted_keys ?? '?'}`,
+        `expired_keys ${info.expired_keys ?? '?'}`,
+        `instantaneous_ops_per_sec ${info.instantaneous_ops_per_sec ?? '?'}`,
+      ],
       facts: { rate: Math.round(rate * 1000) / 1000, hits, misses },
     };
   },
@@ -55,12 +65,17 @@ const memory: Check = {
     const max = Number(info.maxmemory ?? 0);
     const ratio = max ? used / max : 0;
     const status: Status = ratio >= MEMORY_CRITICAL ? 'critical' : ratio >= MEMORY_WARN ? 'warn' : 'ok';
-    const limit = max ? `of maxmemory ${info.maxmemory_human ?? max} (${Math.round(ratio * 100)}%), policy ${info.maxmemory_policy ?? '?'}` : 'no maxmemory limit set';
+    const limit = max
+      ? `of maxmemory ${info.maxmemory_human ?? max} (${Math.round(ratio * 100)}%), policy ${info.maxmemory_policy ?? '?'}`
+      : 'no maxmemory limit set';
     return {
       check: this.title,
       status,
       summary: `used_memory_human ${info.used_memory_human ?? '?'} ${limit}`,
-      details: [`used_memory_peak_human ${info.used_memory_peak_human ?? '?'}`, `mem_fragmentation_ratio ${info.mem_fragmentation_ratio ?? '?'}`],
+      details: [
+        `used_memory_peak_human ${info.used_memory_peak_human ?? '?'}`,
+        `mem_fragmentation_ratio ${info.mem_fragmentation_ratio ?? '?'}`,
+      ],
       facts: { used, max, ratio: Math.round(ratio * 1000) / 1000 },
     };
   },
@@ -76,7 +91,11 @@ export interface NamespaceCount {
  * keyPrefix to commands but not to a SCAN's MATCH pattern nor strips it from the keys SCAN
  * returns, so both are done here by hand.
  */
-export async function countNamespaces(redis: Redis, prefix: string, budget = SCAN_BUDGET): Promise<{ counts: NamespaceCount[]; scanned: number; complete: boolean }> {
+export async function countNamespaces(
+  redis: Redis,
+  prefix: string,
+  budget = SCAN_BUDGET,
+): Promise<{ counts: NamespaceCount[]; scanned: number; complete: boolean }> {
   const byNs = new Map<string, number>();
   let cursor = '0';
   let scanned = 0;
@@ -92,7 +111,9 @@ export async function countNamespaces(redis: Redis, prefix: string, budget = SCA
     }
     scanned += keys.length;
   } while (cursor !== '0' && scanned < budget);
-  const counts = [...byNs.entries()].map(([namespace, keys]) => ({ namespace, keys })).sort((a, b) => b.keys - a.keys || a.namespace.localeCompare(b.namespace));
+  const counts = [...byNs.entries()]
+    .map(([namespace, keys]) => ({ namespace, keys }))
+    .sort((a, b) => b.keys - a.keys || a.namespace.localeCompare(b.namespace));
   return { counts, scanned, complete: cursor === '0' };
 }
 
@@ -101,17 +122,39 @@ const namespaces: Check = {
   title: 'Keys by namespace',
   async run({ targets }): Promise<Finding> {
     const prefix = targets.redis.prefix;
-    const [{ counts, scanned, complete }, dbsize] = await targets.redis.run(async (r) => Promise.all([countNamespaces(r, prefix), r.dbsize()]));
+    const [{ counts, scanned, complete }, dbsize] = await targets.redis.run(async (r) =>
+      Promise.all([countNamespaces(r, prefix), r.dbsize()]),
+    );
     const cache = counts.filter((c) => c.namespace.endsWith(':*') && !NOT_CACHE.has(c.namespace));
     const others = counts.filter((c) => !cache.includes(c));
     const biggest = cache[0];
-    const scope = complete ? `${plural(scanned, 'key')}${prefix ? ` under prefix ${prefix}` : ''}` : `sampled the first ${scanned} of ${dbsize} keys`;
+    const scope = complete
+      ? `${plural(scanned, 'key')}${prefix ? ` under prefix ${prefix}` : ''}`
+      : `sampled the first ${scanned} of ${dbsize} keys`;
     return {
       check: this.title,
       status: 'ok',
-      summary: biggest ? `${scope}; the largest cache namespace ${biggest.namespace} with ${biggest.keys}` : `${scope}; no cache namespace`,
-      details: [...cache.slice(0, 10).map((c) => `${c.namespace}  ${c.keys}`), ...(others.length ? [`other keys: ${others.slice(0, 8).map((o) => `${o.namespace} ${o.keys}`).join(', ')}`] : [])],
-      facts: { scanned, complete, biggest: biggest?.namespace ?? '', biggestKeys: biggest?.keys ?? 0, big: cache.filter((c) => c.keys >= BIG_NAMESPACE_KEYS).map((c) => c.namespace) },
+      summary: biggest
+        ? `${scope}; the largest cache namespace ${biggest.namespace} with ${biggest.keys}`
+        : `${scope}; no cache namespace`,
+      details: [
+        ...cache.slice(0, 10).map((c) => `${c.namespace}  ${c.keys}`),
+        ...(others.length
+          ? [
+              `other keys: ${others
+                .slice(0, 8)
+                .map((o) => `${o.namespace} ${o.keys}`)
+                .join(', ')}`,
+            ]
+          : []),
+      ],
+      facts: {
+        scanned,
+        complete,
+        biggest: biggest?.namespace ?? '',
+        biggestKeys: biggest?.keys ?? 0,
+        big: cache.filter((c) => c.keys >= BIG_NAMESPACE_KEYS).map((c) => c.namespace),
+      },
     };
   },
 };
@@ -142,6 +185,13 @@ export const cacheStats: Procedure = {
   summary: 'Redis hit rate, memory against maxmemory, and keys per namespace (bounded SCAN)',
   dashboard: '/grafana/d/health',
   checks: [hitRate, memory, namespaces],
-  remedies: [{ id: 'cache-clear', title: 'Clear a cache namespace', risk: 'medium', section: 'Maintenance Procedures › Cache Maintenance' }],
+  remedies: [
+    {
+      id: 'cache-clear',
+      title: 'Clear a cache namespace',
+      risk: 'medium',
+      section: 'Maintenance Procedures › Cache Maintenance',
+    },
+  ],
   advise: adviseCache,
 };

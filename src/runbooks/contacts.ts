@@ -28,7 +28,9 @@ const table: Check = {
       const id = contacts[r.key];
       const who = id ? contactOf(id) : undefined;
       if (who) return { check: r.role, status: 'ok', summary: [who, ` — ${r.when}`] };
-      const why = id ? `"${id.slice(0, 30)}" in ESCALATION_CONTACTS.${r.key} is not a Slack user (U…) or group (S…) ID` : `not configured — set ESCALATION_CONTACTS.${r.key}`;
+      const why = id
+        ? `"${id.slice(0, 30)}" in ESCALATION_CONTACTS.${r.key} is not a Slack user (U…) or group (S…) ID`
+        : `not configured — set ESCALATION_CONTACTS.${r.key}`;
       return { check: r.role, status: 'unknown', summary: [`${r.runbookContact} (${why}) — ${r.when}`] };
     });
   },

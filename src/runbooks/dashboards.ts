@@ -13,7 +13,9 @@ export const DASHBOARDS = [
 /** The runbook's paths start with /grafana; a GRAFANA_URL that already ends there is not doubled. */
 export function grafanaLink(grafanaUrl: string, path: string): string {
   const base = grafanaUrl.replace(/\/+$/, '');
-  return path.startsWith('/grafana') && base.endsWith('/grafana') ? `${base}${path.slice('/grafana'.length)}` : `${base}${path}`;
+  return path.startsWith('/grafana') && base.endsWith('/grafana')
+    ? `${base}${path.slice('/grafana'.length)}`
+    : `${base}${path}`;
 }
 
 const table: Check = {
@@ -25,7 +27,8 @@ const table: Check = {
       if (!base) return { check: d.name, status: 'ok', summary: `${d.purpose}: ${d.path}` };
       return { check: d.name, status: 'ok', summary: [`${d.purpose}: `, link(grafanaLink(base, d.path))] };
     });
-    if (!base) rows.unshift({ check: 'Grafana', status: 'unknown', summary: 'not configured — set GRAFANA_URL to get links' });
+    if (!base)
+      rows.unshift({ check: 'Grafana', status: 'unknown', summary: 'not configured — set GRAFANA_URL to get links' });
     return rows;
   },
 };

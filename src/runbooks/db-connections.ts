@@ -47,7 +47,9 @@ const byState: Check = {
       check: this.title,
       status,
       summary: rows.length ? rows.map((r) => `${r.state} ${r.n}`).join(', ') : 'no client connection',
-      details: stuck ? [`${plural(stuck.n, 'session')} idle in transaction, the longest for ${Math.round(stuck.oldest_s ?? 0)}s`] : undefined,
+      details: stuck
+        ? [`${plural(stuck.n, 'session')} idle in transaction, the longest for ${Math.round(stuck.oldest_s ?? 0)}s`]
+        : undefined,
     };
   },
 };
@@ -56,7 +58,13 @@ const byClient: Check = {
   id: 'client',
   title: 'By application and user',
   async run({ targets }): Promise<Finding> {
-    const rows = await targets.db.query<{ application_name: string; usename: string | null; datname: string | null; n: number; active: number }>(
+    const rows = await targets.db.query<{
+      application_name: string;
+      usename: string | null;
+      datname: string | null;
+      n: number;
+      active: number;
+    }>(
       `SELECT coalesce(nullif(application_name, ''), '(no application name)') AS application_name, usename, datname,
               count(*)::int AS n, (count(*) FILTER (WHERE state = 'active'))::int AS active
          FROM pg_stat_activity WHERE backend_type = 'client backend'
@@ -66,8 +74,13 @@ const byClient: Check = {
     return {
       check: this.title,
       status: 'ok',
-      summary: top ? `${plural(rows.length, 'client group')}; the largest: ${top.application_name} as ${top.usename ?? '?'} with ${top.n}` : 'no client connection',
-      details: rows.map((r) => `${r.n} (${r.active} active)  ${r.application_name}  user ${r.usename ?? '?'}  database ${r.datname ?? '?'}`),
+      summary: top
+        ? `${plural(rows.length, 'client group')}; the largest: ${top.application_name} as ${top.usename ?? '?'} with ${top.n}`
+        : 'no client connection',
+      details: rows.map(
+        (r) =>
+          `${r.n} (${r.active} active)  ${r.application_name}  user ${r.usename ?? '?'}  database ${r.datname ?? '?'}`,
+      ),
     };
   },
 };

@@ -4,7 +4,7 @@
 import { formatDuration } from '../duration.js';
 import { HIGH_DB_CPU_GUIDANCE, KILL_LONG_QUERIES, LONG_QUERY_MINUTES, terminateQueriesStep } from './db-slow.js';
 import { oneLine, plural, scrubSql } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure } from './types.js';
 
 /** A wait longer than this is an outage in the making, not a blip. */
 export const LONG_WAIT_S = 60;
@@ -47,7 +47,14 @@ const blocked: Check = {
         LIMIT 100`,
     );
     if (rows.length === 0) {
-      return [{ check: this.title, status: 'ok', summary: 'no query is waiting on a lock', facts: { blocked: 0, blockers: 0, oldBlockers: 0 } }];
+      return [
+        {
+          check: this.title,
+          status: 'ok',
+          summary: 'no query is waiting on a lock',
+          facts: { blocked: 0, blockers: 0, oldBlockers: 0 },
+        },
+      ];
     }
     const waiting = [...new Set(rows.map((r) => r.blocked_pid))];
     const blockers = new Map<number, BlockRow>();
@@ -65,7 +72,13 @@ const blocked: Check = {
         (r) =>
           `pid ${r.blocked_pid} (${who(r.blocked_user, r.blocked_app)}) has waited ${formatDuration((r.waiting_s ?? 0) * 1000)}${r.wants ? ` for ${r.wants}` : ''}, blocked by pid ${r.blocking_pid}: ${oneLine(scrubSql(r.blocked_query ?? ''), 140)}`,
       ),
-      facts: { blocked: waiting.length, blockers: blockers.size, oldBlockers: oldBlockers.length, blockedPids: waiting.map(String), blockingPids: [...blockers.keys()].map(String) },
+      facts: {
+        blocked: waiting.length,
+        blockers: blockers.size,
+        oldBlockers: oldBlockers.length,
+        blockedPids: waiting.map(String),
+        blockingPids: [...blockers.keys()].map(String),
+      },
     };
     const holders: Finding = {
       check: 'Blocking sessions',
@@ -89,7 +102,11 @@ function who(user: string | null, app: string | null): string {
 export function adviseDbLocks(findings: Finding[]): NextStep[] {
   const old = Number(factsOf(findings, blocked.title)?.oldBlockers ?? 0);
   if (old === 0) return [];
-  return [terminateQueriesStep(`${plural(old, 'blocking session has', 'blocking sessions have')} been in their query for over ${LONG_QUERY_MINUTES} minutes: kill long-running queries`)];
+  return [
+    terminateQueriesStep(
+      `${plural(old, 'blocking session has', 'blocking sessions have')} been in their query for over ${LONG_QUERY_MINUTES} minutes: kill long-running queries`,
+    ),
+  ];
 }
 
 export const dbLocks: Procedure = {

@@ -63,7 +63,8 @@ const replication: Check = {
       const lag = role.lag_s;
       // With nothing written on the primary, the last replayed transaction ages although nothing is behind.
       const streaming = role.receiver === 'streaming';
-      const status: Status = !streaming || lag === null ? 'warn' : behind === 0 && lag > LAG_WARN_S ? 'ok' : lagStatus(lag, behind);
+      const status: Status =
+        !streaming || lag === null ? 'warn' : behind === 0 && lag > LAG_WARN_S ? 'ok' : lagStatus(lag, behind);
       return [
         {
           check: this.title,
@@ -72,7 +73,11 @@ const replication: Check = {
             lag === null
               ? `replica; nothing replayed yet (replay LSN ${role.replay_lsn ?? 'none'})`
               : `replica (WAL receiver ${role.receiver ?? 'not running'}); last transaction replayed ${formatDuration(lag * 1000)} ago, ${bytes(behind)} received but not yet replayed`,
-          details: [`pg_last_wal_receive_lsn ${role.receive_lsn ?? 'none'}`, `pg_last_wal_replay_lsn ${role.replay_lsn ?? 'none'}`, `pg_last_xact_replay_timestamp ${role.replay_at ? new Date(role.replay_at).toISOString() : 'none'}`],
+          details: [
+            `pg_last_wal_receive_lsn ${role.receive_lsn ?? 'none'}`,
+            `pg_last_wal_replay_lsn ${role.replay_lsn ?? 'none'}`,
+            `pg_last_xact_replay_timestamp ${role.replay_at ? new Date(role.replay_at).toISOString() : 'none'}`,
+          ],
           facts: { replica: true, lagSeconds: Math.round(lag ?? -1) },
         },
       ];
@@ -89,7 +94,12 @@ const replication: Check = {
     );
     const findings: Finding[] = [];
     if (standbys.length === 0) {
-      findings.push({ check: this.title, status: 'ok', summary: 'primary; no replica is streaming from it', facts: { replica: false, standbys: 0 } });
+      findings.push({
+        check: this.title,
+        status: 'ok',
+        summary: 'primary; no replica is streaming from it',
+        facts: { replica: false, standbys: 0 },
+      });
     } else {
       const worstLag = Math.max(...standbys.map((s) => s.replay_lag_s ?? 0));
       const worstBytes = Math.max(...standbys.map((s) => Number(s.bytes_behind ?? 0)));
@@ -110,7 +120,9 @@ const replication: Check = {
         check: 'Replication slots',
         status: idle.some((s) => Number(s.retained ?? 0) > LAG_WARN_BYTES) ? 'warn' : 'ok',
         summary: `${plural(slots.length, 'slot')}, ${idle.length} inactive${idle.length ? ` (${idle.map((s) => s.slot_name).join(', ')}): inactive slots keep WAL on disk` : ''}`,
-        details: slots.map((s) => `${s.slot_name}  ${s.active ? 'active' : 'inactive'}  retains ${bytes(Number(s.retained ?? 0))}`),
+        details: slots.map(
+          (s) => `${s.slot_name}  ${s.active ? 'active' : 'inactive'}  retains ${bytes(Number(s.retained ?? 0))}`,
+        ),
       });
     }
     return findings;

@@ -2,17 +2,30 @@
 // backends of the platform database, oldest query first, flagging those past five minutes.
 import { formatDuration } from '../duration.js';
 import { oneLine, plural, scrubSql } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure } from './types.js';
 
 export const LONG_QUERY_MINUTES = 5;
 
 /** High Database CPU's resolutions, shared by `db slow` and `db locks`. */
-export const HIGH_DB_CPU_GUIDANCE = ['Scale read replicas for read-heavy loads', 'Enable query caching: check the Redis cache hit rate (/dmp cache stats)'];
-export const KILL_LONG_QUERIES = { id: 'terminate-queries', title: 'Kill long-running queries', risk: 'high', section: 'High Database CPU › Resolution 1' } as const;
+export const HIGH_DB_CPU_GUIDANCE = [
+  'Scale read replicas for read-heavy loads',
+  'Enable query caching: check the Redis cache hit rate (/dmp cache stats)',
+];
+export const KILL_LONG_QUERIES = {
+  id: 'terminate-queries',
+  title: 'Kill long-running queries',
+  risk: 'high',
+  section: 'High Database CPU › Resolution 1',
+} as const;
 
 /** The "kill long-running queries" next step, with why it fits. */
 export function terminateQueriesStep(reason: string): NextStep {
-  return { remedy: KILL_LONG_QUERIES.id, label: `Terminate queries over ${LONG_QUERY_MINUTES} min`, reason, params: { olderThanMinutes: LONG_QUERY_MINUTES } };
+  return {
+    remedy: KILL_LONG_QUERIES.id,
+    label: `Terminate queries over ${LONG_QUERY_MINUTES} min`,
+    reason,
+    params: { olderThanMinutes: LONG_QUERY_MINUTES },
+  };
 }
 const SHOWN = 10;
 
@@ -66,7 +79,11 @@ const activeQueries: Check = {
 export function adviseDbSlow(findings: Finding[]): NextStep[] {
   const long = Number(factsOf(findings, activeQueries.title)?.long ?? 0);
   if (long === 0) return [];
-  return [terminateQueriesStep(`${plural(long, 'query has', 'queries have')} run for over ${LONG_QUERY_MINUTES} minutes: kill long-running queries (pg_terminate_backend)`)];
+  return [
+    terminateQueriesStep(
+      `${plural(long, 'query has', 'queries have')} run for over ${LONG_QUERY_MINUTES} minutes: kill long-running queries (pg_terminate_backend)`,
+    ),
+  ];
 }
 
 export const dbSlow: Procedure = {

@@ -3,9 +3,9 @@
 // inside a read-only transaction that is rolled back.
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { headDetails, plural } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure, type Status } from './types.js';
 import { GRAPH_INDEX } from '../targets/platform-db.js';
+import { headDetails, plural } from './lines.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure, type Status } from './types.js';
 
 /** Graphs this large want pagination (Resolution 3) whatever the index. */
 export const LARGE_GRAPH_NODES = 100_000;
@@ -43,7 +43,9 @@ const biggest: Check = {
       check: this.title,
       status: top.nodes >= LARGE_GRAPH_NODES ? 'warn' : 'ok',
       summary: `the largest: ${top.scan_id} with ${top.nodes} nodes${top.nodes >= LARGE_GRAPH_NODES ? ' (very large: paginate)' : ''}`,
-      details: rows.map((r) => `${r.scan_id}  ${r.nodes} nodes  ${r.name ?? '(no repository)'}${r.status ? `  ${r.status}` : ''}`),
+      details: rows.map(
+        (r) => `${r.scan_id}  ${r.nodes} nodes  ${r.name ?? '(no repository)'}${r.status ? `  ${r.status}` : ''}`,
+      ),
       facts: { largest: top.nodes, largestScan: top.scan_id },
     };
   },
@@ -64,12 +66,29 @@ const index: Check = {
       [GRAPH_INDEX],
     );
     if (!row) {
-      return { check: this.title, status: 'critical', summary: `missing: every graph query reads the whole nodes table`, facts: { missing: true, invalid: false } };
+      return {
+        check: this.title,
+        status: 'critical',
+        summary: `missing: every graph query reads the whole nodes table`,
+        facts: { missing: true, invalid: false },
+      };
     }
     if (!row.valid) {
-      return { check: this.title, status: 'critical', summary: `present but invalid (a CREATE INDEX CONCURRENTLY that failed): the planner ignores it`, details: [row.indexdef], facts: { missing: false, invalid: true } };
+      return {
+        check: this.title,
+        status: 'critical',
+        summary: `present but invalid (a CREATE INDEX CONCURRENTLY that failed): the planner ignores it`,
+        details: [row.indexdef],
+        facts: { missing: false, invalid: true },
+      };
     }
-    return { check: this.title, status: 'ok', summary: `present (${row.size})`, details: [row.indexdef], facts: { missing: false, invalid: false } };
+    return {
+      check: this.title,
+      status: 'ok',
+      summary: `present (${row.size})`,
+      details: [row.indexdef],
+      facts: { missing: false, invalid: false },
+    };
   },
 };
 
@@ -78,7 +97,12 @@ const plan: Check = {
   title: 'Query plan',
   async run({ targets, args }): Promise<Finding> {
     const { scanId } = parseGraphArgs(args);
-    if (!scanId) return { check: this.title, status: 'ok', summary: 'give a scan ID to see its plan: /dmp graph timeout <scan-id>' };
+    if (!scanId)
+      return {
+        check: this.title,
+        status: 'ok',
+        summary: 'give a scan ID to see its plan: /dmp graph timeout <scan-id>',
+      };
     // Leave the runner's deadline room to report a statement timeout as such.
     const timeoutMs = Math.max(500, targets.config.CHECK_DEADLINE - 500);
     const { exists, lines } = await targets.db.withClient(
@@ -87,7 +111,10 @@ const plan: Check = {
         try {
           await client.query(`SET LOCAL statement_timeout = ${Math.round(timeoutMs)}`);
           const found = await client.query<{ status: string }>('SELECT status FROM scans WHERE id = $1', [scanId]);
-          const result = await client.query<{ 'QUERY PLAN': string }>('EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM nodes WHERE scan_id = $1', [scanId]);
+          const result = await client.query<{ 'QUERY PLAN': string }>(
+            'EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM nodes WHERE scan_id = $1',
+            [scanId],
+          );
           return { exists: found.rows.length > 0, lines: result.rows.map((r) => r['QUERY PLAN']) };
         } finally {
           await client.query('ROLLBACK').catch(() => undefined);
@@ -100,7 +127,11 @@ const plan: Check = {
     const execMs = Number(/Execution Time: ([\d.]+) ms/.exec(text)?.[1] ?? 0);
     const rows = Number(/\(actual time=[^)]*rows=(\d+)/.exec(text)?.[1] ?? 0);
     const status: Status = execMs > SLOW_PLAN_MS ? 'critical' : seq ? 'warn' : 'ok';
-    const how = seq ? 'a sequential scan of nodes' : /Index (Only )?Scan|Bitmap/.test(text) ? 'an index scan' : 'a plan';
+    const how = seq
+      ? 'a sequential scan of nodes'
+      : /Index (Only )?Scan|Bitmap/.test(text)
+        ? 'an index scan'
+        : 'a plan';
     return {
       check: this.title,
       status,
@@ -125,7 +156,14 @@ export function adviseGraph(findings: Finding[]): NextStep[] {
     ];
   }
   if (idx?.invalid) {
-    return [{ remedy: 'reindex', label: `Reindex ${GRAPH_INDEX}`, reason: `the index is invalid: REINDEX INDEX CONCURRENTLY ${GRAPH_INDEX}`, params: { index: GRAPH_INDEX } }];
+    return [
+      {
+        remedy: 'reindex',
+        label: `Reindex ${GRAPH_INDEX}`,
+        reason: `the index is invalid: REINDEX INDEX CONCURRENTLY ${GRAPH_INDEX}`,
+        params: { index: GRAPH_INDEX },
+      },
+    ];
   }
   return [];
 }
@@ -143,8 +181,18 @@ export const graphTimeout: Procedure = {
   checks: [biggest, index, plan],
   guidance: ['Enable query caching: make sure Redis is working', 'Implement pagination for very large graphs'],
   remedies: [
-    { id: 'create-index', title: 'Create idx_nodes_scan', risk: 'medium', section: 'Graph Queries Timeout › Resolution 1' },
-    { id: 'reindex', title: 'Reindex idx_nodes_scan', risk: 'medium', section: 'Maintenance Procedures › Database Maintenance' },
+    {
+      id: 'create-index',
+      title: 'Create idx_nodes_scan',
+      risk: 'medium',
+      section: 'Graph Queries Timeout › Resolution 1',
+    },
+    {
+      id: 'reindex',
+      title: 'Reindex idx_nodes_scan',
+      risk: 'medium',
+      section: 'Maintenance Procedures › Database Maintenance',
+    },
   ],
   advise: adviseGraph,
 };

@@ -20,7 +20,8 @@ const apiHealth: Check = {
   async run({ targets, signal }) {
     const res = await targets.api.get('/health', { signal });
     const body = (res.body ?? {}) as { status?: string; version?: string };
-    if (res.status !== 200) return { check: this.title, status: 'critical', summary: `GET /health answered ${res.status} in ${res.ms} ms` };
+    if (res.status !== 200)
+      return { check: this.title, status: 'critical', summary: `GET /health answered ${res.status} in ${res.ms} ms` };
     return {
       check: this.title,
       status: healthStatus(body.status),
@@ -35,11 +36,23 @@ const detailedHealth: Check = {
   async run({ targets, signal }): Promise<Finding[]> {
     const res = await targets.api.get('/health/detailed', { admin: true, signal });
     if (res.status === 401 || res.status === 403) {
-      return [{ check: this.title, status: 'critical', summary: `GET /health/detailed refused the admin token (${res.status}) — check DMP_ADMIN_TOKEN` }];
+      return [
+        {
+          check: this.title,
+          status: 'critical',
+          summary: `GET /health/detailed refused the admin token (${res.status}) — check DMP_ADMIN_TOKEN`,
+        },
+      ];
     }
     const components = ((res.body ?? {}) as { components?: Record<string, unknown> }).components;
     if (res.status !== 200 || !components || typeof components !== 'object') {
-      return [{ check: this.title, status: 'critical', summary: `GET /health/detailed answered ${res.status} without components` }];
+      return [
+        {
+          check: this.title,
+          status: 'critical',
+          summary: `GET /health/detailed answered ${res.status} without components`,
+        },
+      ];
     }
     return Object.entries(components).map(([name, value]) => ({
       check: COMPONENT_LABEL[name] ?? name,
@@ -55,11 +68,16 @@ const workersHealth: Check = {
   async run({ targets, signal }) {
     const res = await targets.api.get('/health/workers', { signal });
     const body = (res.body ?? {}) as { status?: string; alive?: number; dead?: number; workers?: unknown[] };
-    if (res.status >= 500 && !body.status) return { check: this.title, status: 'critical', summary: `GET /health/workers answered ${res.status}` };
+    if (res.status >= 500 && !body.status)
+      return { check: this.title, status: 'critical', summary: `GET /health/workers answered ${res.status}` };
     const parts = [body.status ?? `HTTP ${res.status}`];
     if (typeof body.alive === 'number') parts.push(`${body.alive} alive`);
     if (typeof body.dead === 'number') parts.push(`${body.dead} dead`);
-    return { check: this.title, status: healthStatus(body.status ?? (res.status === 200 ? 'healthy' : 'unhealthy')), summary: parts.join(', ') };
+    return {
+      check: this.title,
+      status: healthStatus(body.status ?? (res.status === 200 ? 'healthy' : 'unhealthy')),
+      summary: parts.join(', '),
+    };
   },
 };
 
@@ -91,7 +109,11 @@ const redisPing: Check = {
   async run({ targets }) {
     const started = performance.now();
     const pong = await targets.redis.run((r) => r.ping());
-    return { check: this.title, status: pong === 'PONG' ? 'ok' : 'critical', summary: `${pong} in ${Math.round(performance.now() - started)} ms` };
+    return {
+      check: this.title,
+      status: pong === 'PONG' ? 'ok' : 'critical',
+      summary: `${pong} in ${Math.round(performance.now() - started)} ms`,
+    };
   },
 };
 

@@ -19,9 +19,9 @@ import { scansByStatus } from './scans-by-status.js';
 import { scansStuck } from './scans-stuck.js';
 import { severity } from './severity.js';
 import { tenantsTop } from './tenants-top.js';
+import type { Procedure } from './types.js';
 import { webhooks } from './webhooks.js';
 import { workers } from './workers.js';
-import type { Procedure } from './types.js';
 
 export const PROCEDURES: Procedure[] = [
   health,

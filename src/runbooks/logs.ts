@@ -15,7 +15,10 @@ const MAX_PODS = 10;
 const USAGE = '`/dmp logs <app> [--since 10m] [--grep text]`';
 
 const logArgs = z.object({
-  app: z.string({ error: `Which app? ${USAGE}, e.g. \`/dmp logs api\`.` }).max(63).regex(K8S_NAME, { error: 'not an app label' }),
+  app: z
+    .string({ error: `Which app? ${USAGE}, e.g. \`/dmp logs api\`.` })
+    .max(63)
+    .regex(K8S_NAME, { error: 'not an app label' }),
   since: z
     .string()
     .default(DEFAULT_SINCE)
@@ -50,7 +53,9 @@ export function parseLogArgs(args: string[]): LogArgs {
     } else if (raw.app === undefined) {
       raw.app = a.replace(/^app=/, '');
     } else {
-      throw new UserError(`One app at a time: ${USAGE}. To search for words with spaces, quote them: --grep "auth error".`);
+      throw new UserError(
+        `One app at a time: ${USAGE}. To search for words with spaces, quote them: --grep "auth error".`,
+      );
     }
   }
   const parsed = logArgs.safeParse(raw);
@@ -58,8 +63,12 @@ export function parseLogArgs(args: string[]): LogArgs {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? '');
     if (field === 'app' && raw.app === undefined) throw new UserError(`Which app? ${USAGE}, e.g. \`/dmp logs api\`.`);
-    if (field === 'app') throw new UserError(`"${(raw.app ?? '').slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`);
-    if (field === 'since') throw new UserError(`"${(raw.since ?? '').slice(0, 20)}" is not a duration from 1s to 24h, like 30s, 10m or 2h.`);
+    if (field === 'app')
+      throw new UserError(
+        `"${(raw.app ?? '').slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
+      );
+    if (field === 'since')
+      throw new UserError(`"${(raw.since ?? '').slice(0, 20)}" is not a duration from 1s to 24h, like 30s, 10m or 2h.`);
     throw new UserError(`--grep takes a text of 1 to 200 characters: ${USAGE}.`);
   }
   const { app, since, grep } = parsed.data;
@@ -78,16 +87,26 @@ const recentLogs: Check = {
       const check = `Logs of ${l.pod}`;
       if (l.error) return { check, status: 'critical', summary: l.error };
       const lines = needle ? l.lines.filter((line) => line.toLowerCase().includes(needle)) : l.lines;
-      const what = needle ? `${plural(lines.length, 'line')} containing "${grep}" (of ${l.lines.length})` : plural(lines.length, 'line');
+      const what = needle
+        ? `${plural(lines.length, 'line')} containing "${grep}" (of ${l.lines.length})`
+        : plural(lines.length, 'line');
       return {
         check,
         status: 'ok',
         summary: `${what} in the last ${formatDuration(sinceMs)}${lines.length > SHOWN ? `, the latest ${SHOWN} shown` : ''}`,
         details: lines.length ? tailDetails(lines, SHOWN) : undefined,
-        attachment: lines.length > SHOWN ? { title: `${l.pod} logs, last ${since}${grep ? `, containing "${grep}"` : ''}`, text: lines.join('\n') } : undefined,
+        attachment:
+          lines.length > SHOWN
+            ? { title: `${l.pod} logs, last ${since}${grep ? `, containing "${grep}"` : ''}`, text: lines.join('\n') }
+            : undefined,
       };
     });
-    if (pods.length > MAX_PODS) findings.push({ check: this.title, status: 'ok', summary: `read the ${MAX_PODS} oldest of ${plural(pods.length, 'pod')}; ask for one pod's logs with kubectl for the rest` });
+    if (pods.length > MAX_PODS)
+      findings.push({
+        check: this.title,
+        status: 'ok',
+        summary: `read the ${MAX_PODS} oldest of ${plural(pods.length, 'pod')}; ask for one pod's logs with kubectl for the rest`,
+      });
     return findings;
   },
 };

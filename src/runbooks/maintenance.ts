@@ -5,10 +5,10 @@
 import { formatDuration } from '../duration.js';
 import { DF_COMMAND, execInPod } from '../targets/kube-exec.js';
 import { listAppPods, PLATFORM_APPS } from '../targets/kube-reads.js';
+import { GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 import { cacheChecks } from './cache-stats.js';
 import { plural } from './lines.js';
 import type { Check, Finding, NextStep, Procedure, Status } from './types.js';
-import { GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 
 /** The remediation a full /var/log is answered with (src/remediations/rotate-logs.ts). */
 const ROTATE_LOGS = 'rotate-logs';
@@ -47,7 +47,8 @@ const tables: Check = {
         ORDER BY array_position($1, relname::text)`,
       [[...MAINTAINED_TABLES]],
     );
-    const ago = (d: Date | null): string => (d ? `${formatDuration(now.getTime() - new Date(d).getTime())} ago` : 'never');
+    const ago = (d: Date | null): string =>
+      d ? `${formatDuration(now.getTime() - new Date(d).getTime())} ago` : 'never';
     return MAINTAINED_TABLES.map((name): Finding => {
       const r = rows.find((x) => x.relname === name);
       if (!r) return { check: `Table ${name}`, status: 'unknown', summary: 'not found in this database' };
@@ -57,7 +58,9 @@ const tables: Check = {
       const vacuumAge = r.last_vacuum ? now.getTime() - new Date(r.last_vacuum).getTime() : undefined;
       const overdue = vacuumAge === undefined ? total >= NEVER_VACUUMED_ROWS : vacuumAge > VACUUM_EVERY_MS;
       const status: Status = bloated || overdue ? 'warn' : 'ok';
-      const why = [bloated ? `${Math.round(ratio * 100)}% dead rows` : '', overdue ? 'not vacuumed this week' : ''].filter(Boolean).join(', ');
+      const why = [bloated ? `${Math.round(ratio * 100)}% dead rows` : '', overdue ? 'not vacuumed this week' : '']
+        .filter(Boolean)
+        .join(', ');
       return {
         check: `Table ${name}`,
         status,
@@ -82,11 +85,26 @@ const graphIndex: Check = {
         LIMIT 1`,
       [GRAPH_INDEX],
     );
-    if (!row) return { check: this.title, status: 'warn', summary: 'missing (see /dmp graph timeout)', facts: { reindex: false } };
-    if (!row.valid) return { check: this.title, status: 'critical', summary: `invalid, ${row.size}: rebuild it`, facts: { reindex: true } };
+    if (!row)
+      return {
+        check: this.title,
+        status: 'warn',
+        summary: 'missing (see /dmp graph timeout)',
+        facts: { reindex: false },
+      };
+    if (!row.valid)
+      return {
+        check: this.title,
+        status: 'critical',
+        summary: `invalid, ${row.size}: rebuild it`,
+        facts: { reindex: true },
+      };
     let density: number | undefined;
     if (row.pgstattuple) {
-      const [stat] = await targets.db.query<{ avg_leaf_density: number }>(`SELECT avg_leaf_density::float8 AS avg_leaf_density FROM pgstatindex($1)`, [GRAPH_INDEX]);
+      const [stat] = await targets.db.query<{ avg_leaf_density: number }>(
+        `SELECT avg_leaf_density::float8 AS avg_leaf_density FROM pgstatindex($1)`,
+        [GRAPH_INDEX],
+      );
       density = stat?.avg_leaf_density;
     }
     const fragmented = density !== undefined && !Number.isNaN(density) && density < LEAF_DENSITY_WARN;
@@ -110,22 +128,42 @@ const logVolumes: Check = {
   id: 'logs',
   title: 'Log volumes',
   async run({ targets }): Promise<Finding> {
-    const pods = (await Promise.all(PLATFORM_APPS.map((app) => listAppPods(targets.kube, app)))).flat().filter((p) => p.phase === 'Running');
+    const pods = (await Promise.all(PLATFORM_APPS.map((app) => listAppPods(targets.kube, app))))
+      .flat()
+      .filter((p) => p.phase === 'Running');
     const results = await Promise.all(
       pods.map(async (p) => {
         try {
-          const r = await targets.kube.run((apis) => execInPod(apis, p.name, p.defaultContainer ?? p.containers[0] ?? '', DF_COMMAND));
-          return { pod: p.name, use: r.exitCode === 0 ? usePercent(r.stdout) : undefined, error: r.exitCode === 0 ? undefined : (r.stderr.trim() || `exit ${r.exitCode}`).slice(0, 160) };
+          const r = await targets.kube.run((apis) =>
+            execInPod(apis, p.name, p.defaultContainer ?? p.containers[0] ?? '', DF_COMMAND),
+          );
+          return {
+            pod: p.name,
+            use: r.exitCode === 0 ? usePercent(r.stdout) : undefined,
+            error: r.exitCode === 0 ? undefined : (r.stderr.trim() || `exit ${r.exitCode}`).slice(0, 160),
+          };
         } catch (err) {
           return { pod: p.name, use: undefined, error: String((err as Error)?.message ?? err).slice(0, 160) };
         }
       }),
     );
-    if (results.length === 0) return { check: this.title, status: 'unknown', summary: `no running pods of ${PLATFORM_APPS.join(' or ')}`, facts: { full: [] } };
+    if (results.length === 0)
+      return {
+        check: this.title,
+        status: 'unknown',
+        summary: `no running pods of ${PLATFORM_APPS.join(' or ')}`,
+        facts: { full: [] },
+      };
     const known = results.filter((r) => r.use !== undefined).sort((a, b) => (b.use ?? 0) - (a.use ?? 0));
     const full = known.filter((r) => (r.use ?? 0) >= LOG_VOLUME_WARN);
     const top = known[0];
-    const status: Status = known.some((r) => (r.use ?? 0) >= LOG_VOLUME_CRITICAL) ? 'critical' : full.length ? 'warn' : known.length < results.length ? 'unknown' : 'ok';
+    const status: Status = known.some((r) => (r.use ?? 0) >= LOG_VOLUME_CRITICAL)
+      ? 'critical'
+      : full.length
+        ? 'warn'
+        : known.length < results.length
+          ? 'unknown'
+          : 'ok';
     return {
       check: this.title,
       status,
@@ -143,14 +181,29 @@ export function adviseMaintenance(findings: Finding[]): NextStep[] {
   for (const f of findings) {
     if (f.facts?.needsVacuum) {
       const table = String(f.facts.table);
-      steps.push({ remedy: 'vacuum-analyze', label: `VACUUM ANALYZE ${table}`, reason: `${table}: ${String(f.facts.why)}: vacuum and analyse it (runbook: weekly)`, params: { table } });
+      steps.push({
+        remedy: 'vacuum-analyze',
+        label: `VACUUM ANALYZE ${table}`,
+        reason: `${table}: ${String(f.facts.why)}: vacuum and analyse it (runbook: weekly)`,
+        params: { table },
+      });
     }
     if (f.check === graphIndex.title && f.facts?.reindex) {
-      steps.push({ remedy: 'reindex', label: `Reindex ${GRAPH_INDEX}`, reason: `${GRAPH_INDEX} is ${f.status === 'critical' ? 'invalid' : 'fragmented'}: REINDEX INDEX CONCURRENTLY ${GRAPH_INDEX}`, params: { index: GRAPH_INDEX } });
+      steps.push({
+        remedy: 'reindex',
+        label: `Reindex ${GRAPH_INDEX}`,
+        reason: `${GRAPH_INDEX} is ${f.status === 'critical' ? 'invalid' : 'fragmented'}: REINDEX INDEX CONCURRENTLY ${GRAPH_INDEX}`,
+        params: { index: GRAPH_INDEX },
+      });
     }
     if (f.check === logVolumes.title) {
       for (const pod of ((f.facts?.full as string[] | undefined) ?? []).slice(0, 3)) {
-        steps.push({ remedy: ROTATE_LOGS, label: `Rotate logs in ${pod}`, reason: `/var/log in ${pod} is filling up: force a rotation (logrotate -f /etc/logrotate.conf)`, params: { pod } });
+        steps.push({
+          remedy: ROTATE_LOGS,
+          label: `Rotate logs in ${pod}`,
+          reason: `/var/log in ${pod} is filling up: force a rotation (logrotate -f /etc/logrotate.conf)`,
+          params: { pod },
+        });
       }
     }
   }
@@ -167,9 +220,24 @@ export const maintenance: Procedure = {
   dashboard: '/grafana/d/db',
   checks: [tables, graphIndex, cacheChecks.memory, logVolumes],
   remedies: [
-    { id: 'vacuum-analyze', title: 'VACUUM ANALYZE a table', risk: 'low', section: 'Maintenance Procedures › Database Maintenance' },
-    { id: 'reindex', title: 'Reindex idx_nodes_scan', risk: 'medium', section: 'Maintenance Procedures › Database Maintenance' },
-    { id: ROTATE_LOGS, title: 'Force log rotation in a pod', risk: 'low', section: 'Maintenance Procedures › Log Rotation' },
+    {
+      id: 'vacuum-analyze',
+      title: 'VACUUM ANALYZE a table',
+      risk: 'low',
+      section: 'Maintenance Procedures › Database Maintenance',
+    },
+    {
+      id: 'reindex',
+      title: 'Reindex idx_nodes_scan',
+      risk: 'medium',
+      section: 'Maintenance Procedures › Database Maintenance',
+    },
+    {
+      id: ROTATE_LOGS,
+      title: 'Force log rotation in a pod',
+      risk: 'low',
+      section: 'Maintenance Procedures › Log Rotation',
+    },
   ],
   advise: adviseMaintenance,
 };

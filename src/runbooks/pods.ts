@@ -14,7 +14,10 @@ export function parsePodsArgs(args: string[]): { apps: string[] } {
   if (args.length > 1) throw new UserError('`/dmp pods [app]` takes at most one app, e.g. `/dmp pods api`.');
   const raw = (args[0] ?? '').replace(/^app=/, '');
   const parsed = appName.safeParse(raw);
-  if (!parsed.success) throw new UserError(`"${raw.slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`);
+  if (!parsed.success)
+    throw new UserError(
+      `"${raw.slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
+    );
   return { apps: [parsed.data] };
 }
 
@@ -27,7 +30,8 @@ export function podLine(p: PodSummary, now: Date): string {
 
 export function podsFinding(app: string, pods: PodSummary[], now: Date): Finding {
   const check = `Pods of ${app}`;
-  if (pods.length === 0) return { check, status: 'warn', summary: `no pods with app=${app}`, facts: { pods: 0, ready: 0 } };
+  if (pods.length === 0)
+    return { check, status: 'warn', summary: `no pods with app=${app}`, facts: { pods: 0, ready: 0 } };
   const ready = pods.filter((p) => p.ready).length;
   const restarts = pods.reduce((n, p) => n + p.restarts, 0);
   const crashing = pods.filter((p) => p.reason && CRASHING.test(p.reason) && !p.reason.startsWith('last:'));

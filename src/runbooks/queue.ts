@@ -4,7 +4,7 @@ import { formatDuration } from '../duration.js';
 import { QUEUE_BACKLOG } from './health.js';
 import { oneLine, plural } from './lines.js';
 import { DEAD_AFTER_S, RUNBOOK_REPLICAS, WORKER_DEPLOYMENT } from './scans-stuck.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure, type Status } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure, type Status } from './types.js';
 
 export const QUEUE_KEY = 'scan_queue';
 const TIME_FIELDS = ['enqueued_at', 'queued_at', 'created_at', 'timestamp', 'ts'];
@@ -30,7 +30,9 @@ const depth: Check = {
   title: 'Queue depth',
   async run({ targets, now }): Promise<Finding> {
     // Producers RPUSH and workers pop from the head, so index 0 is the oldest job.
-    const [n, oldest, newest] = await targets.redis.run((r) => Promise.all([r.llen(QUEUE_KEY), r.lrange(QUEUE_KEY, 0, 0), r.lrange(QUEUE_KEY, -1, -1)]));
+    const [n, oldest, newest] = await targets.redis.run((r) =>
+      Promise.all([r.llen(QUEUE_KEY), r.lrange(QUEUE_KEY, 0, 0), r.lrange(QUEUE_KEY, -1, -1)]),
+    );
     const status: Status = n > QUEUE_BACKLOG ? 'warn' : 'ok';
     if (n === 0) return { check: this.title, status, summary: `0 jobs in ${QUEUE_KEY}`, facts: { depth: 0 } };
     const describe = (job: string | undefined): string => {
@@ -41,7 +43,10 @@ const depth: Check = {
       check: this.title,
       status,
       summary: `${plural(n, 'job')} in ${QUEUE_KEY}${n > QUEUE_BACKLOG ? ': backed up' : ''}`,
-      details: n === 1 ? [`only job: ${describe(oldest[0])}`] : [`oldest (head): ${describe(oldest[0])}`, `newest (tail): ${describe(newest[0])}`],
+      details:
+        n === 1
+          ? [`only job: ${describe(oldest[0])}`]
+          : [`oldest (head): ${describe(oldest[0])}`, `newest (tail): ${describe(newest[0])}`],
       facts: { depth: n },
     };
   },
@@ -52,7 +57,9 @@ const workerCount: Check = {
   title: 'Workers',
   async run({ targets, now }): Promise<Finding> {
     const nowS = Math.floor(now.getTime() / 1000);
-    const [registered, alive] = await targets.redis.run((r) => Promise.all([r.hlen('workers'), r.zcount('worker_heartbeats', nowS - DEAD_AFTER_S, '+inf')]));
+    const [registered, alive] = await targets.redis.run((r) =>
+      Promise.all([r.hlen('workers'), r.zcount('worker_heartbeats', nowS - DEAD_AFTER_S, '+inf')]),
+    );
     return {
       check: this.title,
       status: alive === 0 ? 'critical' : 'ok',
@@ -96,8 +103,18 @@ export const queue: Procedure = {
   dashboard: '/grafana/d/queue',
   checks: [depth, workerCount],
   remedies: [
-    { id: 'scale-deployment', title: 'Scale workers', risk: 'medium', section: 'Scans Stuck in Pending › Resolution 1' },
-    { id: 'restart-deployment', title: 'Restart worker pool', risk: 'medium', section: 'Scans Stuck in Pending › Resolution 2' },
+    {
+      id: 'scale-deployment',
+      title: 'Scale workers',
+      risk: 'medium',
+      section: 'Scans Stuck in Pending › Resolution 1',
+    },
+    {
+      id: 'restart-deployment',
+      title: 'Restart worker pool',
+      risk: 'medium',
+      section: 'Scans Stuck in Pending › Resolution 2',
+    },
   ],
   advise: adviseQueue,
 };

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import type { Kube } from '../targets/kube.js';
-import { REVISION_ANNOTATION, type Revision, revisionHistory } from '../targets/rollout.js';
 import { isNotFound, K8S_NAME, kubeApiError, PLATFORM_APPS } from '../targets/kube-reads.js';
+import { REVISION_ANNOTATION, type Revision, revisionHistory } from '../targets/rollout.js';
 import { plural } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure, type Status } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure, type Status } from './types.js';
 
 export { CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION } from '../targets/rollout.js';
 
@@ -52,7 +52,11 @@ export interface RolloutHistory {
  * `kubectl rollout history deployment/<name>`: one entry per ReplicaSet the deployment owns,
  * with its revision, change cause and images; undefined when the deployment does not exist.
  */
-export async function readRolloutHistory(kube: Kube, deployment: string, timeoutMs?: number): Promise<RolloutHistory | undefined> {
+export async function readRolloutHistory(
+  kube: Kube,
+  deployment: string,
+  timeoutMs?: number,
+): Promise<RolloutHistory | undefined> {
   return kube.run(async (apis) => {
     const { apps, namespace } = apis;
     let d: V1Deployment;
@@ -106,11 +110,17 @@ const deploymentName = z.string().max(253).regex(K8S_NAME);
 
 export function parseRolloutArgs(args: string[]): { deployment: string } {
   const [raw, ...rest] = args;
-  if (raw === undefined) throw new UserError(`Which deployment? \`/dmp rollout history ${PLATFORM_APPS[0]}\` or \`/dmp rollout history ${PLATFORM_APPS[1]}\`.`);
+  if (raw === undefined)
+    throw new UserError(
+      `Which deployment? \`/dmp rollout history ${PLATFORM_APPS[0]}\` or \`/dmp rollout history ${PLATFORM_APPS[1]}\`.`,
+    );
   if (rest.length) throw new UserError('`/dmp rollout history <deployment>` takes one deployment.');
   const name = raw.replace(/^(deployment|deploy|deployments)\//, '');
   const parsed = deploymentName.safeParse(name);
-  if (!parsed.success) throw new UserError(`"${name.slice(0, 40)}" is not a deployment name: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`);
+  if (!parsed.success)
+    throw new UserError(
+      `"${name.slice(0, 40)}" is not a deployment name: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
+    );
   return { deployment: parsed.data };
 }
 
@@ -120,9 +130,19 @@ const history: Check = {
   async run({ targets, args, now }): Promise<Finding[]> {
     const { deployment } = parseRolloutArgs(args);
     const h = await readRolloutHistory(targets.kube, deployment);
-    if (!h) return [{ check: this.title, status: 'critical', summary: `no deployment ${deployment} in namespace ${targets.kube.namespace}`, facts: { found: false } }];
+    if (!h)
+      return [
+        {
+          check: this.title,
+          status: 'critical',
+          summary: `no deployment ${deployment} in namespace ${targets.kube.namespace}`,
+          facts: { found: false },
+        },
+      ];
     const current = h.revisions.find((r) => r.current);
-    const previous = h.revisions.find((r) => !r.current && r.revision < (h.currentRevision ?? Number.POSITIVE_INFINITY));
+    const previous = h.revisions.find(
+      (r) => !r.current && r.revision < (h.currentRevision ?? Number.POSITIVE_INFINITY),
+    );
     const s = h.state;
     const failed = s.progressing === 'ProgressDeadlineExceeded';
     const rolling = s.updated < s.desired || s.available < s.desired || s.unavailable > 0;
@@ -179,6 +199,13 @@ export const rolloutHistory: Procedure = {
   dashboard: '/grafana/d/health',
   validateArgs: (args) => void parseRolloutArgs(args),
   checks: [history],
-  remedies: [{ id: 'rollback-deployment', title: 'Roll back the deployment', risk: 'high', section: 'Incident Response › Rollback Procedure' }],
+  remedies: [
+    {
+      id: 'rollback-deployment',
+      title: 'Roll back the deployment',
+      risk: 'high',
+      section: 'Incident Response › Rollback Procedure',
+    },
+  ],
   advise: adviseRollout,
 };

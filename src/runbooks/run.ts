@@ -30,13 +30,26 @@ export function failureFinding(title: string, err: unknown): Finding {
   return { check: title, status: 'critical', summary: prefix };
 }
 
-export async function runProcedure(procedure: Procedure, targets: Targets, args: string[], deadlineMs: number): Promise<Report> {
+export async function runProcedure(
+  procedure: Procedure,
+  targets: Targets,
+  args: string[],
+  deadlineMs: number,
+): Promise<Report> {
   const started = performance.now();
   procedure.validateArgs?.(args);
   const results = await Promise.all(procedure.checks.map((check) => runCheck(check, targets, args, deadlineMs)));
   const findings = results.flat();
   return {
-    procedure: { id: procedure.id, title: procedure.title, section: procedure.section, dashboard: procedure.dashboard, words: procedure.words, group: procedure.group, guidance: procedure.guidance },
+    procedure: {
+      id: procedure.id,
+      title: procedure.title,
+      section: procedure.section,
+      dashboard: procedure.dashboard,
+      words: procedure.words,
+      group: procedure.group,
+      guidance: procedure.guidance,
+    },
     verdict: worst(findings.map((f) => f.status)),
     findings,
     nextSteps: procedure.advise?.(findings, args) ?? [],

@@ -3,7 +3,7 @@
 import { formatDuration } from '../duration.js';
 import { checks as healthChecks, QUEUE_BACKLOG } from './health.js';
 import { plural } from './lines.js';
-import { type Check, factsOf, type Finding, type NextStep, type Procedure } from './types.js';
+import { type Check, type Finding, factsOf, type NextStep, type Procedure } from './types.js';
 
 export const STUCK_AFTER_MS = 5 * 60_000;
 export const DEAD_AFTER_S = 5 * 60;
@@ -20,7 +20,13 @@ const stuckScans: Check = {
       [cutoff],
     );
     const n = Number(count?.n ?? 0);
-    if (n === 0) return { check: this.title, status: 'ok', summary: 'no scan pending for more than 5 minutes', facts: { count: 0 } };
+    if (n === 0)
+      return {
+        check: this.title,
+        status: 'ok',
+        summary: 'no scan pending for more than 5 minutes',
+        facts: { count: 0 },
+      };
     const rows = await targets.db.query<{ id: string; created_at: Date; name: string | null }>(
       `SELECT s.id, s.created_at, r.name FROM scans s LEFT JOIN repositories r ON r.id = s.repository_id
         WHERE s.status = 'pending' AND s.created_at < $1 ORDER BY s.created_at LIMIT 10`,
@@ -31,7 +37,10 @@ const stuckScans: Check = {
       check: this.title,
       status: 'critical',
       summary: `${plural(n, 'scan')} pending for more than 5 minutes, the oldest for ${formatDuration(oldestAge)}`,
-      details: rows.map((r) => `${r.id}  ${r.name ?? '(no repository)'}  pending ${formatDuration(now.getTime() - new Date(r.created_at).getTime())}`),
+      details: rows.map(
+        (r) =>
+          `${r.id}  ${r.name ?? '(no repository)'}  pending ${formatDuration(now.getTime() - new Date(r.created_at).getTime())}`,
+      ),
       facts: { count: n, oldestId: rows[0]?.id ?? '', ids: rows.map((r) => r.id) },
     };
   },
@@ -71,10 +80,18 @@ const deadWorkers: Check = {
   title: 'Dead workers',
   async run({ targets, now }): Promise<Finding> {
     const nowS = Math.floor(now.getTime() / 1000);
-    const flat = await targets.redis.run((r) => r.zrangebyscore('worker_heartbeats', 0, nowS - DEAD_AFTER_S, 'WITHSCORES'));
+    const flat = await targets.redis.run((r) =>
+      r.zrangebyscore('worker_heartbeats', 0, nowS - DEAD_AFTER_S, 'WITHSCORES'),
+    );
     const dead: Array<{ id: string; age: number }> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) dead.push({ id: flat[i] as string, age: nowS - Number(flat[i + 1]) });
-    if (dead.length === 0) return { check: this.title, status: 'ok', summary: 'every heartbeat is fresher than 5 minutes', facts: { dead: 0, ids: [] } };
+    if (dead.length === 0)
+      return {
+        check: this.title,
+        status: 'ok',
+        summary: 'every heartbeat is fresher than 5 minutes',
+        facts: { dead: 0, ids: [] },
+      };
     return {
       check: this.title,
       status: 'critical',
@@ -89,7 +106,9 @@ const workerDeployment: Check = {
   id: 'deployment',
   title: 'Worker deployment',
   async run({ targets }) {
-    const d = await targets.kube.run(({ apps, namespace }) => apps.readNamespacedDeployment({ name: WORKER_DEPLOYMENT, namespace }));
+    const d = await targets.kube.run(({ apps, namespace }) =>
+      apps.readNamespacedDeployment({ name: WORKER_DEPLOYMENT, namespace }),
+    );
     const want = d.spec?.replicas ?? 0;
     const ready = d.status?.readyReplicas ?? 0;
     return {
@@ -147,9 +166,24 @@ export const scansStuck: Procedure = {
   dashboard: '/grafana/d/queue',
   checks: [stuckScans, healthChecks.queueDepth, workers, deadWorkers, workerDeployment],
   remedies: [
-    { id: 'scale-deployment', title: 'Scale workers', risk: 'medium', section: 'Scans Stuck in Pending › Resolution 1' },
-    { id: 'restart-deployment', title: 'Restart worker pool', risk: 'medium', section: 'Scans Stuck in Pending › Resolution 2' },
-    { id: 'mark-scan-failed', title: 'Mark a stuck scan failed', risk: 'low', section: 'Scans Stuck in Pending › Resolution 3' },
+    {
+      id: 'scale-deployment',
+      title: 'Scale workers',
+      risk: 'medium',
+      section: 'Scans Stuck in Pending › Resolution 1',
+    },
+    {
+      id: 'restart-deployment',
+      title: 'Restart worker pool',
+      risk: 'medium',
+      section: 'Scans Stuck in Pending › Resolution 2',
+    },
+    {
+      id: 'mark-scan-failed',
+      title: 'Mark a stuck scan failed',
+      risk: 'low',
+      section: 'Scans Stuck in Pending › Resolution 3',
+    },
   ],
   advise: adviseScansStuck,
 };

@@ -13,7 +13,9 @@ const largest: Check = {
     return {
       check: this.title,
       status: 'ok',
-      summary: top ? `${rows.length === 10 ? 'the top 10' : `all ${rows.length}`} by repositories; the largest ${top.tenant_id} with ${top.count}` : 'no repositories',
+      summary: top
+        ? `${rows.length === 10 ? 'the top 10' : `all ${rows.length}`} by repositories; the largest ${top.tenant_id} with ${top.count}`
+        : 'no repositories',
       details: rows.map((r, i) => `${i + 1}. ${r.tenant_id}  ${r.count} repositories`),
     };
   },

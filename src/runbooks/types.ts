@@ -77,7 +77,9 @@ export interface Procedure {
 }
 
 export interface Report {
-  procedure: Pick<Procedure, 'id' | 'title' | 'section' | 'dashboard' | 'words' | 'guidance'> & { group?: ProcedureGroup };
+  procedure: Pick<Procedure, 'id' | 'title' | 'section' | 'dashboard' | 'words' | 'guidance'> & {
+    group?: ProcedureGroup;
+  };
   verdict: Status;
   findings: Finding[];
   nextSteps: NextStep[];

@@ -37,7 +37,12 @@ const secret: Check = {
   title: 'Webhook secret',
   async run({ targets }): Promise<Finding> {
     const meta = await readSecretMetadata(targets.kube, WEBHOOK_SECRET);
-    if (!meta.exists) return { check: this.title, status: 'critical', summary: `secret ${WEBHOOK_SECRET} not found in namespace ${targets.kube.namespace}` };
+    if (!meta.exists)
+      return {
+        check: this.title,
+        status: 'critical',
+        summary: `secret ${WEBHOOK_SECRET} not found in namespace ${targets.kube.namespace}`,
+      };
     const has = meta.keys.includes(WEBHOOK_SECRET_KEY);
     return {
       check: this.title,
@@ -70,9 +75,14 @@ export const webhooks: Procedure = {
   title: 'Webhook delivery failures',
   section: 'Common Issues › Webhook Delivery Failures',
   group: 'Diagnosis',
-  summary: 'the API’s "webhook" log lines of the last hour, the webhook secret’s github key (never its value), egress to GitHub',
+  summary:
+    'the API’s "webhook" log lines of the last hour, the webhook secret’s github key (never its value), egress to GitHub',
   dashboard: '/grafana/d/api',
   checks: [webhookLogs, secret, outbound],
-  guidance: ['Secret mismatch: regenerate the GitHub webhook secret and update webhook-secrets', 'Network issue: check the egress rules', 'Rate limiting: implement exponential backoff'],
+  guidance: [
+    'Secret mismatch: regenerate the GitHub webhook secret and update webhook-secrets',
+    'Network issue: check the egress rules',
+    'Rate limiting: implement exponential backoff',
+  ],
   remedies: [],
 };

@@ -25,14 +25,33 @@ export async function recordAudit(sql: Pick<Sql, 'query'>, e: AuditEntry): Promi
   await sql.query(
     `INSERT INTO audit_log (user_id, channel_id, kind, action, text, outcome, reason, detail, duration_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [e.userId, e.channelId ?? null, e.kind, e.action, e.text?.slice(0, 2000) ?? null, e.outcome, e.reason ?? null, e.detail ? JSON.stringify(e.detail) : null, e.durationMs ?? null],
+    [
+      e.userId,
+      e.channelId ?? null,
+      e.kind,
+      e.action,
+      e.text?.slice(0, 2000) ?? null,
+      e.outcome,
+      e.reason ?? null,
+      e.detail ? JSON.stringify(e.detail) : null,
+      e.durationMs ?? null,
+    ],
   );
 }
 
 export async function latestAudit(sql: Pick<Sql, 'query'>, limit: number): Promise<AuditRow[]> {
   const rows = await sql.query<{
-    id: string; at: Date | string; user_id: string; channel_id: string | null; kind: AuditKind; action: string;
-    text: string | null; outcome: AuditOutcome; reason: string | null; detail: Record<string, unknown> | null; duration_ms: number | null;
+    id: string;
+    at: Date | string;
+    user_id: string;
+    channel_id: string | null;
+    kind: AuditKind;
+    action: string;
+    text: string | null;
+    outcome: AuditOutcome;
+    reason: string | null;
+    detail: Record<string, unknown> | null;
+    duration_ms: number | null;
   }>('SELECT * FROM audit_log ORDER BY id DESC LIMIT $1', [limit]);
   return rows.map((r) => ({
     id: Number(r.id),

@@ -8,8 +8,14 @@ import { pgliteSql, postgresSql, type Sql } from './sql.js';
 
 export type { Sql };
 
-export async function openStore(config: Pick<Config, 'BOT_DATABASE_URL' | 'DATA_DIR'>, log: Logger, migrations: Migration[]): Promise<Sql> {
-  const sql = config.BOT_DATABASE_URL ? postgresSql(config.BOT_DATABASE_URL, log) : await pgliteSql(join(config.DATA_DIR, 'store'));
+export async function openStore(
+  config: Pick<Config, 'BOT_DATABASE_URL' | 'DATA_DIR'>,
+  log: Logger,
+  migrations: Migration[],
+): Promise<Sql> {
+  const sql = config.BOT_DATABASE_URL
+    ? postgresSql(config.BOT_DATABASE_URL, log)
+    : await pgliteSql(join(config.DATA_DIR, 'store'));
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied, kind: sql.kind }, 'bot store migrated');
   return sql;

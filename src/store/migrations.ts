@@ -69,7 +69,9 @@ const LOCK_KEY = 728_361_094; // any constant shared by every replica
 export async function migrate(sql: Sql, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
   return sql.tx(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-    await q.query(`CREATE TABLE IF NOT EXISTS bot_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await q.query(
+      `CREATE TABLE IF NOT EXISTS bot_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const done = new Set((await q.query<{ id: number }>('SELECT id FROM bot_migrations')).map((r) => r.id));
     const applied: number[] = [];
     for (const m of [...migrations].sort((a, b) => a.id - b.id)) {

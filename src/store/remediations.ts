@@ -200,7 +200,11 @@ export async function transition(
 }
 
 /** Remembers where the confirmation message and the approval request live (first writer wins for the message). */
-export async function setMessages(sql: Pick<Sql, 'query'>, id: string, refs: { messageTs?: string; threadTs?: string; approvalTs?: string }): Promise<void> {
+export async function setMessages(
+  sql: Pick<Sql, 'query'>,
+  id: string,
+  refs: { messageTs?: string; threadTs?: string; approvalTs?: string },
+): Promise<void> {
   await sql.query(
     `UPDATE remediation_actions SET
         message_ts  = COALESCE(message_ts, $2),

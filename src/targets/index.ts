@@ -3,7 +3,13 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { legacyRedactor, type Redactor } from '../redact.js';
 import { createKube, type Kube } from './kube.js';
-import { createPlatformApi, createReachability, type FetchFn, type PlatformApi, type Reachability } from './platform-api.js';
+import {
+  createPlatformApi,
+  createReachability,
+  type FetchFn,
+  type PlatformApi,
+  type Reachability,
+} from './platform-api.js';
 import { createPlatformDb, type PlatformDb } from './platform-db.js';
 import { createPlatformRedis, type PlatformRedis } from './platform-redis.js';
 
@@ -23,7 +29,12 @@ export interface TargetOverrides {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createTargets(config: Config, log: Logger, overrides: TargetOverrides = {}, redactor: Redactor = legacyRedactor): Targets {
+export function createTargets(
+  config: Config,
+  log: Logger,
+  overrides: TargetOverrides = {},
+  redactor: Redactor = legacyRedactor,
+): Targets {
   const fetchFn = overrides.fetch ?? fetch;
   return {
     config,

@@ -37,7 +37,13 @@ function exitCodeOf(status: V1Status | undefined): number {
 }
 
 /** Runs one argument vector in the pod's container and waits for it to finish. */
-export async function execInPod(apis: KubeApis, pod: string, container: string, command: string[], timeoutMs = EXEC_TIMEOUT_MS): Promise<ExecResult> {
+export async function execInPod(
+  apis: KubeApis,
+  pod: string,
+  container: string,
+  command: string[],
+  timeoutMs = EXEC_TIMEOUT_MS,
+): Promise<ExecResult> {
   const out = collector();
   const err = collector();
   let status: V1Status | undefined;

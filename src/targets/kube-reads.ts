@@ -20,7 +20,9 @@ export function kubeApiError(what: string, err: unknown): unknown {
   if (typeof e?.code !== 'number' || e.code < 400) return err;
   let reason = '';
   try {
-    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string; reason?: string } | undefined;
+    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as
+      | { message?: string; reason?: string }
+      | undefined;
     reason = body?.message ?? body?.reason ?? '';
   } catch {
     reason = '';
@@ -34,7 +36,12 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /** Runs one API call and turns its HTTP errors into a readable TargetError. */
-export async function kubeRead<T>(kube: Kube, what: string, fn: (apis: KubeApis) => Promise<T>, timeoutMs?: number): Promise<T> {
+export async function kubeRead<T>(
+  kube: Kube,
+  what: string,
+  fn: (apis: KubeApis) => Promise<T>,
+  timeoutMs?: number,
+): Promise<T> {
   return kube.run(async (apis) => {
     try {
       return await fn(apis);
@@ -87,7 +94,12 @@ export function summarizePod(pod: V1Pod, app: string): PodSummary {
 
 /** `kubectl get pods -l app=<app>`, oldest first. */
 export async function listAppPods(kube: Kube, app: string, timeoutMs?: number): Promise<PodSummary[]> {
-  const list = await kubeRead(kube, `listing pods with app=${app}`, ({ core, namespace }) => core.listNamespacedPod({ namespace, labelSelector: `app=${app}` }), timeoutMs);
+  const list = await kubeRead(
+    kube,
+    `listing pods with app=${app}`,
+    ({ core, namespace }) => core.listNamespacedPod({ namespace, labelSelector: `app=${app}` }),
+    timeoutMs,
+  );
   return list.items
     .map((p) => summarizePod(p, app))
     .sort((a, b) => (a.created?.getTime() ?? 0) - (b.created?.getTime() ?? 0) || a.name.localeCompare(b.name));
@@ -114,7 +126,11 @@ export const LOG_TAIL_LINES = 5_000;
 export const LOG_LIMIT_BYTES = 1_000_000;
 
 /** `kubectl logs -l app=<app> --since=…`: each pod's recent lines, read in parallel. */
-export async function readAppLogs(kube: Kube, app: string, opts: AppLogOptions): Promise<{ pods: PodSummary[]; logs: PodLogs[] }> {
+export async function readAppLogs(
+  kube: Kube,
+  app: string,
+  opts: AppLogOptions,
+): Promise<{ pods: PodSummary[]; logs: PodLogs[] }> {
   const pods = await listAppPods(kube, app, opts.timeoutMs);
   const chosen = pods.slice(0, opts.maxPods ?? 20);
   const logs = await Promise.all(
@@ -136,7 +152,11 @@ export async function readAppLogs(kube: Kube, app: string, opts: AppLogOptions):
         );
         return { pod: p.name, lines: splitLog(text) };
       } catch (err) {
-        return { pod: p.name, lines: [], error: err instanceof TargetError ? err.sentence() : String((err as Error)?.message ?? err) };
+        return {
+          pod: p.name,
+          lines: [],
+          error: err instanceof TargetError ? err.sentence() : String((err as Error)?.message ?? err),
+        };
       }
     }),
   );
@@ -234,7 +254,13 @@ export interface LogSearch {
 }
 
 /** `kubectl logs -l app=<app> --since=… | grep <pattern>`. */
-export async function searchAppLogs(kube: Kube, app: string, sinceSeconds: number, pattern: RegExp, timeoutMs?: number): Promise<LogSearch> {
+export async function searchAppLogs(
+  kube: Kube,
+  app: string,
+  sinceSeconds: number,
+  pattern: RegExp,
+  timeoutMs?: number,
+): Promise<LogSearch> {
   const { pods, logs } = await readAppLogs(kube, app, { sinceSeconds, timeoutMs });
   const matches: LogMatch[] = [];
   for (const l of logs) for (const line of l.lines) if (pattern.test(line)) matches.push({ pod: l.pod, line });

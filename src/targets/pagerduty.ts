@@ -115,7 +115,9 @@ function routeOf(method: string, path: string): string {
     .split('?')[0]
     ?.split('/')
     .filter(Boolean)
-    .map((p) => (/^(incidents|notes|users|services|priorities|oncalls|me|escalation_policies|log_entries)$/.test(p) ? p : ':id'));
+    .map((p) =>
+      /^(incidents|notes|users|services|priorities|oncalls|me|escalation_policies|log_entries)$/.test(p) ? p : ':id',
+    );
   return `${method} /${(parts ?? []).join('/')}`;
 }
 
@@ -129,9 +131,17 @@ function seconds(v: string | null): number | undefined {
 
 function answerOf(res: Response, body: unknown): PdAnswer {
   // PagerDuty names the wait in ratelimit-reset (seconds); Retry-After where a proxy answered.
-  const waits = [seconds(res.headers.get('retry-after')), seconds(res.headers.get('ratelimit-reset'))].filter((n): n is number => n !== undefined);
+  const waits = [seconds(res.headers.get('retry-after')), seconds(res.headers.get('ratelimit-reset'))].filter(
+    (n): n is number => n !== undefined,
+  );
   const retryAfterMs = waits.length ? Math.max(...waits) : undefined;
-  return { status: res.status, body, ...((res.status === 429 || res.status >= 500) && retryAfterMs !== undefined && retryAfterMs > 0 ? { retryAfterMs } : {}) };
+  return {
+    status: res.status,
+    body,
+    ...((res.status === 429 || res.status >= 500) && retryAfterMs !== undefined && retryAfterMs > 0
+      ? { retryAfterMs }
+      : {}),
+  };
 }
 
 /** PagerDuty's error sentence from an error answer: `Invalid Input Provided: Incident Already Resolved`. */

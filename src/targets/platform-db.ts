@@ -17,7 +17,11 @@ export interface QueryOptions {
 
 export interface PlatformDb {
   readonly configured: boolean;
-  query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[], opts?: QueryOptions): Promise<R[]>;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+    opts?: QueryOptions,
+  ): Promise<R[]>;
   /** A dedicated connection, for work that needs one session (locks, maintenance outside a transaction). */
   withClient<T>(fn: (client: pg.PoolClient) => Promise<T>, opts?: QueryOptions): Promise<T>;
   close(): Promise<void>;
@@ -54,17 +58,13 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
     configured: true,
     async query(text, params, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
-      return withDeadline(
-        'postgres',
-        ms + 1_000,
-        async () => {
-          try {
-            return (await pool.query(text, params as unknown[])).rows;
-          } catch (err) {
-            throw err instanceof pg.DatabaseError ? err : toTargetError('postgres', err, CLIENT_SIDE);
-          }
-        },
-      );
+      return withDeadline('postgres', ms + 1_000, async () => {
+        try {
+          return (await pool.query(text, params as unknown[])).rows;
+        } catch (err) {
+          throw err instanceof pg.DatabaseError ? err : toTargetError('postgres', err, CLIENT_SIDE);
+        }
+      });
     },
     async withClient(fn, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;

@@ -14,7 +14,12 @@ export interface PlatformRedis {
 
 const HINT = 'set DMP_REDIS_URL to the platform Redis';
 
-export function createPlatformRedis(url: string | undefined, prefix: string, log: Logger, defaultTimeoutMs = 2_000): PlatformRedis {
+export function createPlatformRedis(
+  url: string | undefined,
+  prefix: string,
+  log: Logger,
+  defaultTimeoutMs = 2_000,
+): PlatformRedis {
   if (!url) {
     return {
       configured: false,

@@ -22,9 +22,16 @@ export async function revisionHistory(apis: KubeApis, d: V1Deployment): Promise<
   const labelSelector = Object.entries(matchLabels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  const list = await apis.apps.listNamespacedReplicaSet({ namespace: apis.namespace, ...(labelSelector ? { labelSelector } : {}) });
+  const list = await apis.apps.listNamespacedReplicaSet({
+    namespace: apis.namespace,
+    ...(labelSelector ? { labelSelector } : {}),
+  });
   const uid = d.metadata?.uid;
-  const owned = list.items.filter((rs) => (rs.metadata?.ownerReferences ?? []).some((o) => o.controller && (uid ? o.uid === uid : o.name === d.metadata?.name)));
+  const owned = list.items.filter((rs) =>
+    (rs.metadata?.ownerReferences ?? []).some(
+      (o) => o.controller && (uid ? o.uid === uid : o.name === d.metadata?.name),
+    ),
+  );
   const out: Revision[] = [];
   for (const rs of owned) {
     const revision = Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]);
@@ -44,4 +51,3 @@ export async function revisionHistory(apis: KubeApis, d: V1Deployment): Promise<
 export function imagesOf(t: V1PodTemplateSpec | undefined): string[] {
   return (t?.spec?.containers ?? []).map((c) => c.image ?? '?');
 }
-

@@ -1,9 +1,10 @@
 // The abuse suite's command half: ten thousand generated `/dmp` texts, and a signed sample of
 // them through the real receiver. No crash, no internal error text, every reply within limits.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommandText } from '../../src/commands/router.js';
+
 import { mulberry32 } from '@dmp-bot/sim/random';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandRegistry } from '../../src/commands/registry.js';
+import { runCommandText } from '../../src/commands/router.js';
 import { startTestBot, type TestBot } from '../helpers/bot.js';
 import { expectWithinSlackLimits, INTERNAL_ERROR } from '../helpers/limits.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
@@ -41,7 +42,17 @@ const NASTY = [
 function generate(count: number, seed = 42): string[] {
   const next = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)] as T;
-  const words = [...new Set(commandRegistry().flatMap((c) => c.words)), 'api', 'scan-workers', 'graph:*', '10', '5m', 'P1', 'incident', 'fail'];
+  const words = [
+    ...new Set(commandRegistry().flatMap((c) => c.words)),
+    'api',
+    'scan-workers',
+    'graph:*',
+    '10',
+    '5m',
+    'P1',
+    'incident',
+    'fail',
+  ];
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     const r = next();
@@ -54,7 +65,12 @@ function generate(count: number, seed = 42): string[] {
         const k = next();
         if (k < 0.55) parts.push(pick(words));
         else if (k < 0.85) parts.push(pick(NASTY));
-        else parts.push(String.fromCodePoint(...Array.from({ length: 1 + Math.floor(next() * 8) }, () => Math.floor(next() * 0x2fff))));
+        else
+          parts.push(
+            String.fromCodePoint(
+              ...Array.from({ length: 1 + Math.floor(next() * 8) }, () => Math.floor(next() * 0x2fff)),
+            ),
+          );
       }
       out.push(parts.join(pick([' ', '  ', '\t', '\n'])));
     }
@@ -71,8 +87,12 @@ describe('abuse: generated /dmp texts', () => {
     db = await createTestDatabase({ schema: true });
     redis = await createTestRedis();
     // Operators unset: every remediation is refused, nothing changes, whatever the text.
-    t = await startTestBot({ env: { DMP_DATABASE_URL: db.url, DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix, CHECK_DEADLINE: '1s' } });
-    await db.client.query(`INSERT INTO repositories VALUES ('11111111-1111-4111-8111-111111111111','22222222-2222-4222-8222-222222222222','acme/api')`);
+    t = await startTestBot({
+      env: { DMP_DATABASE_URL: db.url, DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix, CHECK_DEADLINE: '1s' },
+    });
+    await db.client.query(
+      `INSERT INTO repositories VALUES ('11111111-1111-4111-8111-111111111111','22222222-2222-4222-8222-222222222222','acme/api')`,
+    );
   });
   afterAll(async () => {
     await t?.close();

@@ -9,8 +9,12 @@ const sign = (raw: string, secret = SECRET) => `v1=${createHmac('sha256', secret
 
 describe('abuse: bodies on /pagerduty/webhook', () => {
   let t: TestBot;
-  const stored = async () => (await t.bot.deps.store.query<{ n: number }>('SELECT count(*)::int AS n FROM pd_webhook_events'))[0]?.n ?? 0;
-  const send = (raw: string, headers: Record<string, string>) => t.post('/pagerduty/webhook', raw, { 'content-type': 'application/json', ...headers }).catch(() => ({ status: 413, body: '' }));
+  const stored = async () =>
+    (await t.bot.deps.store.query<{ n: number }>('SELECT count(*)::int AS n FROM pd_webhook_events'))[0]?.n ?? 0;
+  const send = (raw: string, headers: Record<string, string>) =>
+    t
+      .post('/pagerduty/webhook', raw, { 'content-type': 'application/json', ...headers })
+      .catch(() => ({ status: 413, body: '' }));
 
   beforeAll(async () => {
     t = await startTestBot({ env: { PAGERDUTY_WEBHOOK_SECRETS: SECRET, INCIDENTS_CHANNEL: 'C0INCIDENTS' } });
@@ -20,14 +24,29 @@ describe('abuse: bodies on /pagerduty/webhook', () => {
   });
 
   it('refuses a body over the size limit, signed or not', async () => {
-    const raw = JSON.stringify({ event: { id: 'E1', event_type: 'incident.triggered', data: { title: 'x'.repeat(2 * 1024 * 1024) } } });
+    const raw = JSON.stringify({
+      event: { id: 'E1', event_type: 'incident.triggered', data: { title: 'x'.repeat(2 * 1024 * 1024) } },
+    });
     expect((await send(raw, { 'x-pagerduty-signature': sign(raw) })).status).toBe(413);
     expect(await stored()).toBe(0);
   });
 
   it('refuses no signature, a signature by an unknown secret, and a malformed one with 401', async () => {
-    const raw = JSON.stringify({ event: { id: 'E2', event_type: 'incident.triggered', resource_type: 'incident', occurred_at: new Date().toISOString(), data: { id: 'P1', type: 'incident', title: 'Forged' } } });
-    const attempts: Array<Record<string, string>> = [{}, { 'x-pagerduty-signature': sign(raw, 'someone-elses-secret') }, { 'x-pagerduty-signature': 'v1=zz' }, { 'x-pagerduty-signature': `v0=${sign(raw).slice(3)}` }];
+    const raw = JSON.stringify({
+      event: {
+        id: 'E2',
+        event_type: 'incident.triggered',
+        resource_type: 'incident',
+        occurred_at: new Date().toISOString(),
+        data: { id: 'P1', type: 'incident', title: 'Forged' },
+      },
+    });
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { 'x-pagerduty-signature': sign(raw, 'someone-elses-secret') },
+      { 'x-pagerduty-signature': 'v1=zz' },
+      { 'x-pagerduty-signature': `v0=${sign(raw).slice(3)}` },
+    ];
     for (const headers of attempts) {
       expect((await send(raw, headers)).status).toBe(401);
     }

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandRegistry } from '../../src/commands/registry.js';
-import { usageOf } from '../../src/commands/help.js';
 import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usageOf } from '../../src/commands/help.js';
+import { commandRegistry } from '../../src/commands/registry.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { ALICE, controls, eventually, INCIDENTS, startWorld, type World } from '../incidents/world.js';
 
@@ -45,7 +45,10 @@ describe('abuse: a secret sentinel never leaks', () => {
   beforeAll(async () => {
     kube = await startKubeFake();
     seedPlatform(kube);
-    kube.addSecret({ name: 'jwt-keys', data: { 'private.pem': `-----BEGIN KEY-----\n${SENTINEL}\n-----END KEY-----`, 'public.pem': SENTINEL } });
+    kube.addSecret({
+      name: 'jwt-keys',
+      data: { 'private.pem': `-----BEGIN KEY-----\n${SENTINEL}\n-----END KEY-----`, 'public.pem': SENTINEL },
+    });
     kube.addSecret({ name: 'webhook-secrets', data: { github: SENTINEL } });
     api = await startPlatformApiFake({ adminToken: 'the-right-admin-token' });
     platformDb = await createTestDatabase({ schema: true });
@@ -77,16 +80,31 @@ describe('abuse: a secret sentinel never leaks', () => {
       answers.push(res.body);
       expect(res.status, usageOf(c)).toBe(200);
     }
-    const inc = await w.pd.triggerIncident({ title: 'Authentication failures: 401 on login', serviceId: 'PDMPAPI', urgency: 'high' });
+    const inc = await w.pd.triggerIncident({
+      title: 'Authentication failures: 401 on login',
+      serviceId: 'PDMPAPI',
+      urgency: 'high',
+    });
     void inc;
-    const root = await eventually(() => w.roots().find((m) => m.text.includes('Authentication failures')), 10_000, 'the incident root');
+    const root = await eventually(
+      () => w.roots().find((m) => m.text.includes('Authentication failures')),
+      10_000,
+      'the incident root',
+    );
     const ack = controls(w.slack.message(INCIDENTS, root.ts)).find((c) => c.label === 'Acknowledge');
     expect(ack).toBeDefined();
-    await w.click({ actionId: ack?.action_id ?? '', value: ack?.value, blockId: ack?.block_id, messageTs: root.ts, user: ALICE });
+    await w.click({
+      actionId: ack?.action_id ?? '',
+      value: ack?.value,
+      blockId: ack?.block_id,
+      messageTs: root.ts,
+      user: ALICE,
+    });
     // PagerDuty refuses the sentinel token: the failure is reported without it.
     await eventually(() => w.pd.requests.some((r) => r.method === 'PUT'), 10_000, 'the acknowledgement call');
     await new Promise((r) => setTimeout(r, 1_500));
-    for (const b of w.bots) answers.push(await (await fetch(`${b.url}/health`)).text(), await (await fetch(`${b.url}/metrics`)).text());
+    for (const b of w.bots)
+      answers.push(await (await fetch(`${b.url}/health`)).text(), await (await fetch(`${b.url}/metrics`)).text());
 
     const everything = [
       JSON.stringify(w.slack.calls.map((c) => c.args)),

@@ -1,12 +1,20 @@
 // The abuse suite's Slack half: malformed, oversized, replayed and invented requests on
 // /slack/events are refused with the right status and run nothing.
+
+import {
+  blockActionPayload,
+  interactionBody,
+  signSlackRequest,
+  slashCommandBody,
+  viewSubmissionPayload,
+} from '@dmp-bot/sim/slack-signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockActionPayload, interactionBody, signSlackRequest, slashCommandBody, viewSubmissionPayload } from '@dmp-bot/sim/slack-signing';
 import { SIGNING_SECRET, startTestBot, type TestBot } from '../helpers/bot.js';
 
 describe('abuse: bodies on /slack/events', () => {
   let t: TestBot;
-  const auditCount = async () => (await t.bot.deps.store.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log'))[0]?.n ?? 0;
+  const auditCount = async () =>
+    (await t.bot.deps.store.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log'))[0]?.n ?? 0;
 
   beforeAll(async () => {
     t = await startTestBot();
@@ -17,7 +25,9 @@ describe('abuse: bodies on /slack/events', () => {
 
   it('refuses a body over the size limit', async () => {
     const raw = slashCommandBody({ command: '/dmp', text: 'x'.repeat(2 * 1024 * 1024) });
-    const res = await t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw)).catch(() => ({ status: 413, body: '' }));
+    const res = await t
+      .post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw))
+      .catch(() => ({ status: 413, body: '' }));
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(await auditCount()).toBe(0);
   });
@@ -35,14 +45,27 @@ describe('abuse: bodies on /slack/events', () => {
     expect(none.status).toBe(401);
     const forged = await t.post('/slack/events', raw, signSlackRequest('not-the-secret', raw));
     expect(forged.status).toBe(401);
-    const replay = await t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw, Math.floor(Date.now() / 1000) - 301));
+    const replay = await t.post(
+      '/slack/events',
+      raw,
+      signSlackRequest(SIGNING_SECRET, raw, Math.floor(Date.now() / 1000) - 301),
+    );
     expect(replay.status).toBe(401);
     expect(await auditCount()).toBe(0);
     expect(t.slack.calls.filter((c) => c.method.startsWith('chat.'))).toHaveLength(0);
   });
 
   it('answers an action nobody registered with a 4xx and posts nothing', async () => {
-    const raw = interactionBody(blockActionPayload({ user: 'U0ALICE01', channel: 'C0OPS0001', messageTs: '1.000001', actionId: 'drop_all_tables', value: '{}', responseUrl: t.slack.responseUrl() }));
+    const raw = interactionBody(
+      blockActionPayload({
+        user: 'U0ALICE01',
+        channel: 'C0OPS0001',
+        messageTs: '1.000001',
+        actionId: 'drop_all_tables',
+        value: '{}',
+        responseUrl: t.slack.responseUrl(),
+      }),
+    );
     const res = await t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw));
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
@@ -50,7 +73,12 @@ describe('abuse: bodies on /slack/events', () => {
   }, 15_000);
 
   it('answers a modal submission for a view nobody registered with a 4xx and changes nothing', async () => {
-    const raw = interactionBody(viewSubmissionPayload({ user: 'U0ALICE01', view: { callback_id: 'grant_admin', state: { values: { b: { a: { type: 'plain_text_input', value: 'x' } } } } } }));
+    const raw = interactionBody(
+      viewSubmissionPayload({
+        user: 'U0ALICE01',
+        view: { callback_id: 'grant_admin', state: { values: { b: { a: { type: 'plain_text_input', value: 'x' } } } } },
+      }),
+    );
     const before = await auditCount();
     const res = await t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw));
     expect(res.status).toBeGreaterThanOrEqual(400);
@@ -60,7 +88,11 @@ describe('abuse: bodies on /slack/events', () => {
   }, 15_000);
 
   it('serves /health and /metrics beside Slack, and 404s the rest', async () => {
-    const health = (await (await fetch(`${t.url}/health`)).json()) as { status: string; version: string; components: Record<string, string> };
+    const health = (await (await fetch(`${t.url}/health`)).json()) as {
+      status: string;
+      version: string;
+      components: Record<string, string>;
+    };
     expect(health.status).toBe('healthy');
     expect(health.components.store).toBe('healthy');
     const metrics = await (await fetch(`${t.url}/metrics`)).text();

@@ -5,10 +5,29 @@ import { reportMessage } from '../../src/blocks/report.js';
 import type { Report } from '../../src/runbooks/types.js';
 
 const report = (verdict: Report['verdict']): Report => ({
-  procedure: { id: 'webhooks', title: 'Webhook delivery failures', section: 'Common Issues › Webhook Delivery Failures', words: ['webhooks'], guidance: ['Secret mismatch: regenerate the GitHub webhook secret and update webhook-secrets'] },
+  procedure: {
+    id: 'webhooks',
+    title: 'Webhook delivery failures',
+    section: 'Common Issues › Webhook Delivery Failures',
+    words: ['webhooks'],
+    guidance: ['Secret mismatch: regenerate the GitHub webhook secret and update webhook-secrets'],
+  },
   verdict,
-  findings: [{ check: 'Webhook errors', status: verdict, summary: verdict === 'ok' ? 'none in the last hour' : '12 in the last hour' }],
-  nextSteps: [{ remedy: 'rollback-deployment', label: 'Roll back api', reason: 'a recent deploy broke it', params: { deployment: 'api' } }],
+  findings: [
+    {
+      check: 'Webhook errors',
+      status: verdict,
+      summary: verdict === 'ok' ? 'none in the last hour' : '12 in the last hour',
+    },
+  ],
+  nextSteps: [
+    {
+      remedy: 'rollback-deployment',
+      label: 'Roll back api',
+      reason: 'a recent deploy broke it',
+      params: { deployment: 'api' },
+    },
+  ],
   durationMs: 12,
 });
 

@@ -35,7 +35,8 @@ describe('console mode', () => {
     const { code, stdout } = await npmStart('/dmp health\n');
     expect(code).toBe(0);
     expect(stdout).toContain('Platform health');
-    for (const line of ['API server: not configured', 'PostgreSQL: not configured', 'Redis: not configured']) expect(stdout).toContain(line);
+    for (const line of ['API server: not configured', 'PostgreSQL: not configured', 'Redis: not configured'])
+      expect(stdout).toContain(line);
     expect(stdout).toContain('set DMP_DATABASE_URL');
     expect(stdout).toContain('set DMP_REDIS_URL');
     expect(stdout).not.toMatch(/at .*\.js:\d+/); // no stack trace

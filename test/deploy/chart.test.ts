@@ -51,7 +51,11 @@ interface Values {
   livenessProbe: { httpGet: { path: string; port: string } };
   startupProbe: { httpGet: { path: string; port: string } };
   podSecurityContext: { runAsNonRoot: boolean; runAsUser: number };
-  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities: { drop: string[] } };
+  securityContext: {
+    readOnlyRootFilesystem: boolean;
+    allowPrivilegeEscalation: boolean;
+    capabilities: { drop: string[] };
+  };
   preStopSleepSeconds: number;
   terminationGracePeriodSeconds: number;
   podDisruptionBudget: { enabled: boolean };
@@ -74,7 +78,9 @@ const SECRET_VARIABLES = [
 describe('the deploy files', () => {
   it('has a Helm chart with plain YAML that parses', () => {
     const plain = yamlFiles.filter((p) => !isTemplated(read(p)));
-    expect(plain.map((p) => relative(DEPLOY, p))).toEqual(expect.arrayContaining(['helm/dmp-bot/Chart.yaml', 'helm/dmp-bot/values.yaml']));
+    expect(plain.map((p) => relative(DEPLOY, p))).toEqual(
+      expect.arrayContaining(['helm/dmp-bot/Chart.yaml', 'helm/dmp-bot/values.yaml']),
+    );
     for (const path of plain) {
       expect(() => loadAllYaml(read(path)), relative(DEPLOY, path)).not.toThrow();
     }
@@ -92,7 +98,9 @@ describe('the deploy files', () => {
       expect(() => skeleton(text), relative(DEPLOY, path)).not.toThrow();
     }
     const helpers = template('_helpers.tpl');
-    expect(helpers.match(/\{\{-?\s*end\s*-?\}\}/g)?.length).toBe(helpers.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length);
+    expect(helpers.match(/\{\{-?\s*end\s*-?\}\}/g)?.length).toBe(
+      helpers.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length,
+    );
   });
 
   it('runs two replicas by default, ready and alive on /health, with a disruption budget', () => {
@@ -124,9 +132,20 @@ describe('the deploy files', () => {
   it('runs as a non-root user on a read-only root filesystem with an emptyDir for /tmp', () => {
     expect(values.podSecurityContext.runAsNonRoot).toBe(true);
     expect(values.podSecurityContext.runAsUser).toBeGreaterThan(0);
-    expect(values.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(values.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     const [deployment] = skeleton(template('deployment.yaml')) as Array<{
-      spec: { template: { spec: { volumes: Array<{ name: string; emptyDir?: unknown }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } };
+      spec: {
+        template: {
+          spec: {
+            volumes: Array<{ name: string; emptyDir?: unknown }>;
+            containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>;
+          };
+        };
+      };
     }>;
     const pod = deployment?.spec.template.spec;
     expect(pod?.volumes).toEqual([expect.objectContaining({ name: 'tmp', emptyDir: expect.anything() })]);
@@ -153,7 +172,10 @@ describe('the deploy files', () => {
     const fixed = ['PORT', 'DMP_NAMESPACE', 'DATA_DIR', 'KUBECONFIG'];
     const offered = [...Object.keys(values.env), ...Object.keys(values.secrets.values), ...fixed];
     const missing = known.filter((name) => !offered.includes(name));
-    expect(missing, 'src/config.ts reads these but deploy/helm/dmp-bot/values.yaml does not offer them under env or secrets.values').toEqual([]);
+    expect(
+      missing,
+      'src/config.ts reads these but deploy/helm/dmp-bot/values.yaml does not offer them under env or secrets.values',
+    ).toEqual([]);
     const unknown = offered.filter((name) => !known.includes(name));
     expect(unknown, 'values.yaml offers variables src/config.ts does not read').toEqual([]);
   });
@@ -184,7 +206,9 @@ describe('the deploy files', () => {
     expect(grants('', 'pods/exec')).toContain('create');
     expect(grants('', 'pods/exec').every((v) => v === 'create' || v === 'get')).toBe(true);
     const secretRules = rules.filter((r) => r.resources.includes('secrets'));
-    expect(secretRules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['jwt-keys', 'webhook-secrets'], verbs: ['get'] }]);
+    expect(secretRules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['jwt-keys', 'webhook-secrets'], verbs: ['get'] },
+    ]);
     // Nothing else: no wildcards, no delete, no other resources.
     expect(rules.flatMap((r) => [...r.verbs, ...r.resources, ...r.apiGroups])).not.toContain('*');
     expect(rules.flatMap((r) => r.verbs)).not.toContain('delete');
@@ -194,7 +218,10 @@ describe('the deploy files', () => {
   });
 
   it('routes /slack/events and /pagerduty/webhook to the bot through a Service and an optional Ingress', () => {
-    const [service] = skeleton(template('service.yaml')) as Array<{ kind: string; spec: { ports: Array<{ targetPort: string }> } }>;
+    const [service] = skeleton(template('service.yaml')) as Array<{
+      kind: string;
+      spec: { ports: Array<{ targetPort: string }> };
+    }>;
     expect(service?.kind).toBe('Service');
     expect(service?.spec.ports[0]?.targetPort).toBe('http');
     const ingress = template('ingress.yaml');

@@ -7,7 +7,10 @@ import { loadConfig } from '../../src/config.js';
 const root = new URL('../..', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const configSource = read('src/config.ts');
-const schemaSource = configSource.slice(configSource.indexOf('const schema = z.object({'), configSource.indexOf('\n});', configSource.indexOf('const schema = z.object({')));
+const schemaSource = configSource.slice(
+  configSource.indexOf('const schema = z.object({'),
+  configSource.indexOf('\n});', configSource.indexOf('const schema = z.object({')),
+);
 const variables = [...schemaSource.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1] as string);
 
 describe('configuration documentation', () => {

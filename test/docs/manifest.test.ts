@@ -9,7 +9,11 @@ const root = new URL('../..', import.meta.url).pathname;
 const manifest = yaml.load(readFileSync(join(root, 'manifest.yml'), 'utf8')) as {
   features: { slash_commands: Array<{ command: string; url: string }>; app_home: { home_tab_enabled: boolean } };
   oauth_config: { scopes: { bot: string[] } };
-  settings: { event_subscriptions: { request_url: string; bot_events: string[] }; interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+  settings: {
+    event_subscriptions: { request_url: string; bot_events: string[] };
+    interactivity: { is_enabled: boolean; request_url: string };
+    socket_mode_enabled: boolean;
+  };
 };
 
 /** The Web API methods the source calls through a WebClient. */
@@ -21,7 +25,10 @@ function methodsCalled(): Set<string> {
       if (statSync(path).isDirectory()) {
         if (name !== 'sim') walk(path);
       } else if (name.endsWith('.ts')) {
-        for (const m of readFileSync(path, 'utf8').matchAll(/\b(?:client|slack)\.((?:chat|views|users|usergroups|reactions|conversations|files|auth)\.[a-zA-Z.]+)\(/g)) found.add(m[1] as string);
+        for (const m of readFileSync(path, 'utf8').matchAll(
+          /\b(?:client|slack)\.((?:chat|views|users|usergroups|reactions|conversations|files|auth)\.[a-zA-Z.]+)\(/g,
+        ))
+          found.add(m[1] as string);
         if (/filesUploadV2\(/.test(readFileSync(path, 'utf8'))) found.add('files.uploadV2');
       }
     }
@@ -46,9 +53,16 @@ const SCOPE_FOR: Record<string, string[]> = {
 describe('manifest.yml', () => {
   it('declares /dmp, interactivity and the events on the bot’s Slack path', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/dmp']);
-    for (const url of [manifest.features.slash_commands[0]?.url, manifest.settings.event_subscriptions.request_url, manifest.settings.interactivity.request_url]) expect(url).toMatch(/\/slack\/events$/);
+    for (const url of [
+      manifest.features.slash_commands[0]?.url,
+      manifest.settings.event_subscriptions.request_url,
+      manifest.settings.interactivity.request_url,
+    ])
+      expect(url).toMatch(/\/slack\/events$/);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(expect.arrayContaining(['app_home_opened', 'message.channels']));
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(
+      expect.arrayContaining(['app_home_opened', 'message.channels']),
+    );
     expect(typeof manifest.settings.socket_mode_enabled).toBe('boolean');
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
   });
@@ -56,8 +70,14 @@ describe('manifest.yml', () => {
   it('grants a scope for every Web API method the code calls', () => {
     const scopes = new Set(manifest.oauth_config.scopes.bot);
     expect(scopes.has('commands')).toBe(true);
-    const missing = [...methodsCalled()].filter((m) => m in SCOPE_FOR && !(SCOPE_FOR[m] ?? []).every((s) => scopes.has(s)));
+    const missing = [...methodsCalled()].filter(
+      (m) => m in SCOPE_FOR && !(SCOPE_FOR[m] ?? []).every((s) => scopes.has(s)),
+    );
     expect(missing).toEqual([]);
-    expect([...methodsCalled()].filter((m) => !(m in SCOPE_FOR) && !m.startsWith('views.') && m !== 'auth.test' && !m.startsWith('files.slice'))).toEqual([]);
+    expect(
+      [...methodsCalled()].filter(
+        (m) => !(m in SCOPE_FOR) && !m.startsWith('views.') && m !== 'auth.test' && !m.startsWith('files.slice'),
+      ),
+    ).toEqual([]);
   });
 });

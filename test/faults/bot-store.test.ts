@@ -1,7 +1,8 @@
 // The bot's own database down or hung: commands keep answering, /health says "degraded",
 // and it recovers by itself when the database returns.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { startTcpProxy, type TcpProxy } from '@dmp-bot/sim/tcp-proxy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
@@ -9,7 +10,8 @@ describe('faults: the bot store', () => {
   let store: TestDatabase;
   let proxy: TcpProxy;
   let t: TestBot;
-  const health = async () => (await (await fetch(`${t.url}/health`)).json()) as { status: string; components: Record<string, string> };
+  const health = async () =>
+    (await (await fetch(`${t.url}/health`)).json()) as { status: string; components: Record<string, string> };
 
   beforeAll(async () => {
     store = await createTestDatabase({ prefix: 'bot' });

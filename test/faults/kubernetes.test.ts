@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 
 describe('faults: the Kubernetes API', () => {
@@ -36,7 +36,9 @@ describe('faults: the Kubernetes API', () => {
         const res = await t.slash('scans stuck');
         // The check deadline is 1 s; a hung API without one would hold the reply for good.
         expect(performance.now() - started).toBeLessThan(4_000);
-        expect(workerLine(res.json)).toMatch(fault === 'hang' ? /timed out/ : /Kubernetes|failed|HTTP|500|unexpected|JSON/i);
+        expect(workerLine(res.json)).toMatch(
+          fault === 'hang' ? /timed out/ : /Kubernetes|failed|HTTP|500|unexpected|JSON/i,
+        );
         expect(res.body).not.toMatch(/node_modules|\bat \w+ \(/);
       } finally {
         kube.setFault('none');

@@ -2,9 +2,10 @@
 // is kept, retried with backoff (after ratelimit-reset on a 429) and reaches PagerDuty once
 // when it answers again; when it never does, the thread says so. Calls keep within the token's
 // budget a minute.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { PdIncident, PdRequest } from '@dmp-bot/sim/pagerduty-fake';
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controls, eventually, settled, startWorld, type World } from '../incidents/world.js';
 
 describe('faults: the PagerDuty API', () => {
@@ -20,22 +21,39 @@ describe('faults: the PagerDuty API', () => {
     await w?.close();
   });
 
-  const acks = (id: string): PdRequest[] => w.pd.requests.filter((r) => r.method === 'PUT' && r.path === `/incidents/${id}`);
+  const acks = (id: string): PdRequest[] =>
+    w.pd.requests.filter((r) => r.method === 'PUT' && r.path === `/incidents/${id}`);
 
   /** Pages, waits for the root, presses its Acknowledge; returns the incident id and its root. */
-  async function pageAndAcknowledge(title: string, before?: () => void | Promise<void>): Promise<{ id: string; root: SlackMessage }> {
+  async function pageAndAcknowledge(
+    title: string,
+    before?: () => void | Promise<void>,
+  ): Promise<{ id: string; root: SlackMessage }> {
     const inc = await w.pd.triggerIncident({ title, serviceId: 'PDMPAPI', urgency: 'high' });
     await settled(w);
     const root = w.roots().find((m) => m.text.includes(title)) as SlackMessage;
     const ack = controls(root).find((c) => c.label === 'Acknowledge');
     await before?.();
-    expect(await w.click({ actionId: ack?.action_id as string, value: ack?.value, blockId: ack?.block_id, messageTs: root.ts })).toBe(200);
+    expect(
+      await w.click({
+        actionId: ack?.action_id as string,
+        value: ack?.value,
+        blockId: ack?.block_id,
+        messageTs: root.ts,
+      }),
+    ).toBe(200);
     // Slack shows it at once, whatever PagerDuty is doing.
-    await eventually(() => w.replies(root.ts).find((m) => m.text.includes('Acknowledged by')), 8_000, 'the acknowledgement in the thread');
+    await eventually(
+      () => w.replies(root.ts).find((m) => m.text.includes('Acknowledged by')),
+      8_000,
+      'the acknowledgement in the thread',
+    );
     return { id: inc.id, root };
   }
 
-  const failedTry = async (id: string) => (await w.db.client.query(`SELECT 1 FROM pd_outbox WHERE incident_id = $1 AND error IS NOT NULL`, [id])).rows.length > 0;
+  const failedTry = async (id: string) =>
+    (await w.db.client.query(`SELECT 1 FROM pd_outbox WHERE incident_id = $1 AND error IS NOT NULL`, [id])).rows
+      .length > 0;
 
   const faults = [
     { kind: 'down', set: () => w.pd.down(), clear: () => w.pd.up() },
@@ -70,7 +88,13 @@ describe('faults: the PagerDuty API', () => {
     // pdjs answers the first three 429s itself, a second apart; the fourth reaches the bot,
     // which pauses the token's budget for as long as ratelimit-reset says.
     const { id } = await pageAndAcknowledge('PagerDuty 429 page: login failures', () => w.pd.rateLimit(2, 4));
-    const limited = await eventually(() => w.pd.rateLimited.filter((r) => r.path === `/incidents/${id}`).length === 4 && w.pd.rateLimited.filter((r) => r.path === `/incidents/${id}`), 12_000, 'four 429s');
+    const limited = await eventually(
+      () =>
+        w.pd.rateLimited.filter((r) => r.path === `/incidents/${id}`).length === 4 &&
+        w.pd.rateLimited.filter((r) => r.path === `/incidents/${id}`),
+      12_000,
+      'four 429s',
+    );
     const gaps = limited.slice(1).map((r, i) => r.at - (limited[i]?.at ?? 0));
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(900);
     await eventually(() => acks(id).length > 0, 12_000, 'the acknowledgement in PagerDuty');
@@ -86,10 +110,17 @@ describe('faults: the PagerDuty API', () => {
     await w.start({ PAGERDUTY_TIMEOUT: '1s', PAGERDUTY_RETRY_FOR: '3s' });
     try {
       const { id, root } = await pageAndAcknowledge('PagerDuty gone page: graph timeouts', () => w.pd.down());
-      const told = await eventually(() => w.replies(root.ts).find((m) => m.text.includes('PagerDuty did not take the acknowledgement')), 15_000, 'the failure in the thread');
+      const told = await eventually(
+        () => w.replies(root.ts).find((m) => m.text.includes('PagerDuty did not take the acknowledgement')),
+        15_000,
+        'the failure in the thread',
+      );
       expect(told.text).toContain('unreachable');
       expect(told.text).toContain('<@U0ALICE01>, please do it in PagerDuty');
-      const { rows } = await w.db.client.query<{ failed: boolean }>(`SELECT failed FROM pd_outbox WHERE incident_id = $1 AND kind = 'ack'`, [id]);
+      const { rows } = await w.db.client.query<{ failed: boolean }>(
+        `SELECT failed FROM pd_outbox WHERE incident_id = $1 AND kind = 'ack'`,
+        [id],
+      );
       expect(rows).toEqual([{ failed: true }]);
       await w.pd.up();
       await new Promise((r) => setTimeout(r, 1_500));
@@ -105,7 +136,10 @@ describe('faults: the PagerDuty API', () => {
     await w.start({ PAGERDUTY_RATE_LIMIT: '60' });
     await w.start({ PAGERDUTY_RATE_LIMIT: '60' });
     const incidents: PdIncident[] = [];
-    for (let n = 0; n < 10; n++) incidents.push(await w.pd.triggerIncident({ title: `Paced page ${n}: scans stuck`, serviceId: 'PDMPWRK', urgency: 'high' }));
+    for (let n = 0; n < 10; n++)
+      incidents.push(
+        await w.pd.triggerIncident({ title: `Paced page ${n}: scans stuck`, serviceId: 'PDMPWRK', urgency: 'high' }),
+      );
     await settled(w);
     const started = Date.now();
     await Promise.all(
@@ -116,7 +150,10 @@ describe('faults: the PagerDuty API', () => {
       }),
     );
     await eventually(() => incidents.every((inc) => acks(inc.id).length > 0), 20_000, 'every acknowledgement');
-    const times = w.pd.requests.filter((r) => r.at >= started).map((r) => r.at).sort((a, b) => a - b);
+    const times = w.pd.requests
+      .filter((r) => r.at >= started)
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     let busiest = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
       while (j < times.length && (times[j] as number) < (times[i] as number) + 1000) j++;

@@ -1,9 +1,10 @@
 // The fault suite for the platform's PostgreSQL, Redis and API: down, hung, slow and
 // garbage. The bot answers within its deadline with "unreachable"/"timed out", keeps
 // serving everything else, and recovers by itself when the target comes back.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { startTcpProxy, type TcpProxy } from '@dmp-bot/sim/tcp-proxy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { createTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -115,6 +116,4 @@ describe('faults: the platform targets', () => {
     const ok = await t.slash('health');
     expect(line(ok.json, 'API server')).toMatch(/^healthy/);
   });
-
-
 });

@@ -2,10 +2,10 @@
 // database, carries on: the thread keeps its one root, the pending response-target timer
 // fires once, and the acknowledgement goes to PagerDuty once.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PagerDutyFake, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
-import { blockActionPayload, interactionBody, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { blockActionPayload, interactionBody, signSlackRequest } from '@dmp-bot/sim/slack-signing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -85,28 +85,57 @@ describe('SIGKILL in the middle of an incident', () => {
   it('continues the thread, fires the pending timer once and acknowledges once after a restart', async () => {
     const first = await startBotProcess();
     await pd.triggerIncident({ title: 'Scans stuck in pending after deploy', serviceId: 'PDMPWRK', urgency: 'high' });
-    const rootMsg = await until(() => slack.topLevel(CHANNEL).find((m) => m.text.includes('Scans stuck in pending after deploy')), 'the root post');
+    const rootMsg = await until(
+      () => slack.topLevel(CHANNEL).find((m) => m.text.includes('Scans stuck in pending after deploy')),
+      'the root post',
+    );
 
     // Killed before the 4 s response target passes: no drain, no goodbye.
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
 
     const second = await startBotProcess();
-    const reminder = await until(() => slack.thread(CHANNEL, rootMsg.ts).find((m) => /not acknowledged after/.test(m.text)), 'the response-target reminder');
+    const reminder = await until(
+      () => slack.thread(CHANNEL, rootMsg.ts).find((m) => /not acknowledged after/.test(m.text)),
+      'the response-target reminder',
+    );
     expect(reminder).toBeDefined();
 
-    const blocks = (slack.message(CHANNEL, rootMsg.ts)?.blocks ?? []) as Array<{ type: string; block_id?: string; elements?: Array<{ action_id: string; value?: string; text?: { text: string } }> }>;
-    const ack = blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })) : [])).find((e) => e.text?.text === 'Acknowledge');
+    const blocks = (slack.message(CHANNEL, rootMsg.ts)?.blocks ?? []) as Array<{
+      type: string;
+      block_id?: string;
+      elements?: Array<{ action_id: string; value?: string; text?: { text: string } }>;
+    }>;
+    const ack = blocks
+      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })) : []))
+      .find((e) => e.text?.text === 'Acknowledge');
     expect(ack).toBeDefined();
     const raw = interactionBody(
-      blockActionPayload({ user: 'U0ALICE01', channel: CHANNEL, messageTs: rootMsg.ts, actionId: ack?.action_id ?? '', value: ack?.value, blockId: ack?.block_id, responseUrl: slack.responseUrl({ channel: CHANNEL, messageTs: rootMsg.ts }) }),
+      blockActionPayload({
+        user: 'U0ALICE01',
+        channel: CHANNEL,
+        messageTs: rootMsg.ts,
+        actionId: ack?.action_id ?? '',
+        value: ack?.value,
+        blockId: ack?.block_id,
+        responseUrl: slack.responseUrl({ channel: CHANNEL, messageTs: rootMsg.ts }),
+      }),
     );
-    const res = await fetch(`${second.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SECRET, raw), body: raw });
+    const res = await fetch(`${second.url}/slack/events`, {
+      method: 'POST',
+      headers: signSlackRequest(SECRET, raw),
+      body: raw,
+    });
     expect(res.status).toBe(200);
-    await until(() => slack.thread(CHANNEL, rootMsg.ts).find((m) => /Acknowledged by/.test(m.text)), 'the acknowledgement in the thread');
+    await until(
+      () => slack.thread(CHANNEL, rootMsg.ts).find((m) => /Acknowledged by/.test(m.text)),
+      'the acknowledgement in the thread',
+    );
     await new Promise((r) => setTimeout(r, 1_500));
 
-    expect(slack.topLevel(CHANNEL).filter((m) => m.text.includes('Scans stuck in pending after deploy'))).toHaveLength(1);
+    expect(slack.topLevel(CHANNEL).filter((m) => m.text.includes('Scans stuck in pending after deploy'))).toHaveLength(
+      1,
+    );
     expect(slack.thread(CHANNEL, rootMsg.ts).filter((m) => /not acknowledged after/.test(m.text))).toHaveLength(1);
     expect(slack.thread(CHANNEL, rootMsg.ts).filter((m) => /Acknowledged by/.test(m.text))).toHaveLength(1);
     const acks = pd.requests.filter((r) => r.method === 'PUT' && JSON.stringify(r.body).includes('acknowledged'));

@@ -1,8 +1,9 @@
 // The Slack API down, hung, erroring, answering garbage or 429: the incident outbox keeps every
 // post, sends each once and in its thread's order when Slack is back, and a 429 on one channel
 // holds that channel only.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { SlackCall } from '@dmp-bot/sim/slack-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { event, eventually, INCIDENTS, page, settled, startWorld, textOf, type World } from '../incidents/world.js';
 
 const OTHER = 'C0OTHERCHAN';
@@ -20,9 +21,17 @@ describe('faults: the Slack API', () => {
     await w?.close();
   });
 
-  const rootCalls = (title: string): SlackCall[] => w.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined && JSON.stringify(c.args).includes(title));
+  const rootCalls = (title: string): SlackCall[] =>
+    w.slack
+      .callsTo('chat.postMessage')
+      .filter((c) => c.args.thread_ts === undefined && JSON.stringify(c.args).includes(title));
   const rootRowTried = async (id: string) =>
-    (await w.db.client.query(`SELECT 1 FROM incident_outbox WHERE incident_id = $1 AND kind = 'root' AND error IS NOT NULL`, [id])).rows.length > 0;
+    (
+      await w.db.client.query(
+        `SELECT 1 FROM incident_outbox WHERE incident_id = $1 AND kind = 'root' AND error IS NOT NULL`,
+        [id],
+      )
+    ).rows.length > 0;
 
   const faults = [
     { kind: 'down', set: () => w.slack.down(), clear: () => w.slack.up() },
@@ -58,8 +67,19 @@ describe('faults: the Slack API', () => {
       const roots = w.roots().filter((m) => textOf(m).includes(title));
       expect(roots).toHaveLength(1);
       const thread = w.replies(roots[0]?.ts as string);
-      expect(thread.map((m) => (m.text.startsWith('Investigating:') ? 'investigating' : textOf(m).includes('Automatic diagnosis') ? 'diagnosis' : m.text))).toEqual(['investigating', 'diagnosis']);
-      const { rows } = await w.db.client.query<{ failed: boolean }>('SELECT failed FROM incident_outbox WHERE incident_id = $1', [id]);
+      expect(
+        thread.map((m) =>
+          m.text.startsWith('Investigating:')
+            ? 'investigating'
+            : textOf(m).includes('Automatic diagnosis')
+              ? 'diagnosis'
+              : m.text,
+        ),
+      ).toEqual(['investigating', 'diagnosis']);
+      const { rows } = await w.db.client.query<{ failed: boolean }>(
+        'SELECT failed FROM incident_outbox WHERE incident_id = $1',
+        [id],
+      );
       expect(rows.every((r) => !r.failed)).toBe(true);
       if (f.kind === 'answering 429') {
         // Retry-After (1 s) was honoured before the post went again.
@@ -70,7 +90,7 @@ describe('faults: the Slack API', () => {
     }, 40_000);
   }
 
-  it('a 429 on one channel holds that channel only: another channel\'s posts go on meanwhile', async () => {
+  it("a 429 on one channel holds that channel only: another channel's posts go on meanwhile", async () => {
     // A second replica on the same store whose incidents go to another channel.
     const other = await w.start({ INCIDENTS_CHANNEL: OTHER });
     try {
@@ -78,7 +98,11 @@ describe('faults: the Slack API', () => {
       const held = 'Held page: scans stuck in pending';
       const free = 'Free page: webhook deliveries failing';
       await w.deliver(event('incident.triggered', page({ id: 'QHELDCHAN01', title: held })));
-      const limited = await eventually(() => w.slack.rateLimited.find((r) => r.channel === INCIDENTS), 8_000, 'the 429 on #incidents');
+      const limited = await eventually(
+        () => w.slack.rateLimited.find((r) => r.channel === INCIDENTS),
+        8_000,
+        'the 429 on #incidents',
+      );
       // Any replica may apply a stored event; stop the first so the free page is surely made by
       // the replica whose channel is OTHER. Its lanes also carry on #incidents' held posts.
       const first = w.bots.find((b) => b !== other);
@@ -86,7 +110,9 @@ describe('faults: the Slack API', () => {
       await w.deliver(event('incident.triggered', page({ id: 'QFREECHAN01', title: free })), { to: other });
       await settled(w, 30_000);
 
-      const heldPosts = w.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === INCIDENTS && c.at > limited.at);
+      const heldPosts = w.slack
+        .callsTo('chat.postMessage')
+        .filter((c) => c.args.channel === INCIDENTS && c.at > limited.at);
       const freePosts = w.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === OTHER);
       expect(freePosts).toHaveLength(3); // root, Investigating, diagnosis
       expect(rootCalls(held)).toHaveLength(1);

@@ -1,9 +1,10 @@
 // The safety layer end to end, through signed Slack requests into the real receiver and the
 // Kubernetes fake: operators only, a preview before any change, once-only confirmation, the
 // two-person rule for high-risk actions, expiry, cancellation, and every step in the audit log.
+
+import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../src/blocks/remediation-ids.js';
-import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import {
@@ -28,7 +29,8 @@ describe('remediation safety, over signed Slack requests', () => {
   let t: TestBot;
 
   const replicas = (name: string) => kube.fake.getDeployment(name)?.spec.replicas;
-  const scalePatches = () => kube.fake.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/scan-workers/scale'));
+  const scalePatches = () =>
+    kube.fake.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/scan-workers/scale'));
 
   beforeAll(async () => {
     kube = await startTestKube();
@@ -84,7 +86,10 @@ describe('remediation safety, over signed Slack requests', () => {
     const [a, b] = await Promise.all([press(t, message!, 'Confirm'), press(t, message!, 'Confirm')]);
     expect([a.status, b.status]).toEqual([200, 200]);
 
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.includes('scaled')), 'the outcome in the thread');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.includes('scaled')),
+      'the outcome in the thread',
+    );
     expect(outcome.text).toContain('replicas 3 → 8');
     expect(replicas('scan-workers')).toBe(8);
     expect(scalePatches().length - patchesBefore).toBe(1);
@@ -126,14 +131,19 @@ describe('remediation safety, over signed Slack requests', () => {
     await press(t, asPosted, 'Confirm', CAROL);
     await until(() => toldTo(t, CAROL).includes('cancelled'), 'the note that it was cancelled');
     expect(replicas('scan-workers')).toBe(8);
-    expect((await auditRows(t, 'scale-deployment')).some((r) => r.outcome === 'cancelled' && r.user_id === CAROL)).toBe(true);
+    expect((await auditRows(t, 'scale-deployment')).some((r) => r.outcome === 'cancelled' && r.user_id === CAROL)).toBe(
+      true,
+    );
   });
 
   it('does nothing when the confirmation has expired', async () => {
     const { message } = await slashShown(t, 'scale scan-workers 2');
     const id = button(message, 'Confirm').value;
     // Five minutes pass.
-    await t.bot.deps.store.query(`UPDATE remediation_actions SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    await t.bot.deps.store.query(
+      `UPDATE remediation_actions SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [id],
+    );
     const before = scalePatches().length;
     await press(t, message!, 'Confirm');
     const updated = await until(() => {
@@ -155,7 +165,10 @@ describe('remediation safety, over signed Slack requests', () => {
       user: BOB,
       text: 'Scale scan-workers to 5',
     });
-    const preview = await until(() => thread(t, diagnosisTs).find((m) => buttonsOf(m).some((b) => b.label === 'Confirm')), 'the preview in the thread');
+    const preview = await until(
+      () => thread(t, diagnosisTs).find((m) => buttonsOf(m).some((b) => b.label === 'Confirm')),
+      'the preview in the thread',
+    );
     expect(textOf(preview)).toContain('replicas 8 → 5');
     // A second press of the same diagnosis button while the first preview waits starts nothing new.
     await t.click({
@@ -167,7 +180,10 @@ describe('remediation safety, over signed Slack requests', () => {
     await until(() => toldTo(t, BOB).includes('already waiting'), 'the duplicate note');
     expect(thread(t, diagnosisTs).filter((m) => buttonsOf(m).length)).toHaveLength(1);
     await press(t, preview, 'Confirm', BOB);
-    await until(() => thread(t, diagnosisTs).find((m) => m.text.includes('scaled')), 'the outcome in the diagnosis thread');
+    await until(
+      () => thread(t, diagnosisTs).find((m) => m.text.includes('scaled')),
+      'the outcome in the diagnosis thread',
+    );
     expect(replicas('scan-workers')).toBe(5);
   });
 
@@ -186,22 +202,49 @@ describe('remediation safety, over signed Slack requests', () => {
       expect(view.callback_id).toBe(REASON_MODAL);
       const submitted = await t.submit({
         user: ALICE,
-        view: { callback_id: REASON_MODAL, private_metadata: view.private_metadata, state: { values: { [REASON_BLOCK]: { [REASON_INPUT]: { type: 'plain_text_input', value: 'JWT rotation in 1.2.3 broke logins' } } } } },
+        view: {
+          callback_id: REASON_MODAL,
+          private_metadata: view.private_metadata,
+          state: {
+            values: {
+              [REASON_BLOCK]: {
+                [REASON_INPUT]: { type: 'plain_text_input', value: 'JWT rotation in 1.2.3 broke logins' },
+              },
+            },
+          },
+        },
       });
       expect(submitted.status).toBe(200);
 
-      const request = await until(() => thread(t, message!.ts).find((m) => buttonsOf(m).some((b) => b.label === 'Approve')), 'the approval request');
+      const request = await until(
+        () => thread(t, message!.ts).find((m) => buttonsOf(m).some((b) => b.label === 'Approve')),
+        'the approval request',
+      );
       expect(textOf(request)).toContain('JWT rotation in 1.2.3 broke logins');
       // The confirmation is updated just after the request is posted: wait for it, not race it.
-      await until(() => buttonsOf(t.slack.message(CHANNEL, message!.ts)).length === 0, 'the confirmation without its buttons');
+      await until(
+        () => buttonsOf(t.slack.message(CHANNEL, message!.ts)).length === 0,
+        'the confirmation without its buttons',
+      );
 
       await press(t, request, 'Approve', ALICE);
-      await until(() => toldTo(t, ALICE).includes('not allowed to approve your own request'), 'the refusal of the own approval');
+      await until(
+        () => toldTo(t, ALICE).includes('not allowed to approve your own request'),
+        'the refusal of the own approval',
+      );
       expect(kube.fake.getDeployment('api')?.spec.template.spec.containers[0]?.image).toBe('ghcr.io/dmp/api:1.2.3');
-      expect((await auditRows(t, 'rollback-deployment')).some((r) => r.outcome === 'refused' && r.user_id === ALICE && /two-person/.test(r.reason ?? ''))).toBe(true);
+      expect(
+        (await auditRows(t, 'rollback-deployment')).some(
+          (r) => r.outcome === 'refused' && r.user_id === ALICE && /two-person/.test(r.reason ?? ''),
+        ),
+      ).toBe(true);
 
       await press(t, request, 'Approve', BOB);
-      const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith('Roll back api: rolled back')), 'the rollback outcome', 15_000);
+      const outcome = await until(
+        () => thread(t, message!.ts).find((m) => m.text.startsWith('Roll back api: rolled back')),
+        'the rollback outcome',
+        15_000,
+      );
       expect(outcome.text).toContain('revision 3 → 2');
       expect(outcome.text).toContain('successfully rolled out');
       expect(kube.fake.getDeployment('api')?.spec.template.spec.containers[0]?.image).toBe('ghcr.io/dmp/api:1.2.2');

@@ -1,12 +1,12 @@
 // The runbook procedures through the signed Slack HTTP path: a whole bot against real
 // PostgreSQL and Redis, the Kubernetes fake and a GitHub stand-in, driven with /dmp commands.
 import { readFileSync } from 'node:fs';
+import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
+import { type ReachabilityFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROCEDURES } from '../../src/runbooks/index.js';
-import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
-import { type ReachabilityFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
@@ -85,12 +85,20 @@ describe('runbook procedures over signed HTTP', () => {
     try {
       const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
       const waiterPid = (await waiter.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
-      await holder.query(`INSERT INTO repositories (id, tenant_id, name) VALUES ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', 'acme/api')`);
+      await holder.query(
+        `INSERT INTO repositories (id, tenant_id, name) VALUES ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', 'acme/api')`,
+      );
       await holder.query('BEGIN');
-      await holder.query(`UPDATE repositories SET name = 'acme/api-v2' WHERE id = '11111111-1111-4111-8111-111111111111'`);
-      const waiting = waiter.query(`UPDATE repositories SET name = 'acme/api-v3' WHERE id = '11111111-1111-4111-8111-111111111111'`);
+      await holder.query(
+        `UPDATE repositories SET name = 'acme/api-v2' WHERE id = '11111111-1111-4111-8111-111111111111'`,
+      );
+      const waiting = waiter.query(
+        `UPDATE repositories SET name = 'acme/api-v3' WHERE id = '11111111-1111-4111-8111-111111111111'`,
+      );
       for (let i = 0; i < 100; i++) {
-        const r = await db.client.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [waiterPid]);
+        const r = await db.client.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [
+          waiterPid,
+        ]);
         if (r.rows.length) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -128,7 +136,10 @@ describe('runbook procedures over signed HTTP', () => {
     expect(reply).toMatch(/…and \d+ more lines/);
     const pod = kube.fake.pods('api')[0]?.metadata.name as string;
     expect(reply).toContain(`Logs of ${pod}`);
-    await t.slack.waitFor((a) => a.kind === 'call' && a.method === 'files.completeUploadExternal' && allText(a.args).includes(pod), 10_000);
+    await t.slack.waitFor(
+      (a) => a.kind === 'call' && a.method === 'files.completeUploadExternal' && allText(a.args).includes(pod),
+      10_000,
+    );
     const file = t.slack.files.slice(before).find((f) => f.title.startsWith(`${pod} logs`));
     expect(file?.content.split('\n').length).toBeGreaterThan(100);
   });
@@ -148,7 +159,14 @@ describe('runbook procedures over signed HTTP', () => {
     expect(hooks.reply).toContain('secret webhook-secrets has key github');
     // Let any upload of long lines finish before looking at everything Slack saw.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const seen = [auth.body, hooks.body, allText(t.slack.calls), allText(t.slack.responses), allText(t.slack.files.map((f) => f.content)), t.logs.join('\n')].join('\n');
+    const seen = [
+      auth.body,
+      hooks.body,
+      allText(t.slack.calls),
+      allText(t.slack.responses),
+      allText(t.slack.files.map((f) => f.content)),
+      t.logs.join('\n'),
+    ].join('\n');
     const values = [...(await secretValues('jwt-keys')), ...(await secretValues('webhook-secrets'))];
     expect(values.length).toBeGreaterThan(4);
     for (const v of values) expect(seen).not.toContain(v);
@@ -173,14 +191,38 @@ describe('runbook procedures over signed HTTP', () => {
   it('the registry covers every diagnosis section of the runbook', () => {
     const sections = PROCEDURES.map((p) => p.section);
     expect(issues().length).toBeGreaterThanOrEqual(5);
-    for (const issue of issues()) expect(sections.some((s) => s.startsWith(`Common Issues › ${issue}`)), issue).toBe(true);
+    for (const issue of issues())
+      expect(
+        sections.some((s) => s.startsWith(`Common Issues › ${issue}`)),
+        issue,
+      ).toBe(true);
     const health = subsections('Health Checks');
     expect(health).toEqual(expect.arrayContaining(['API Health', 'Database Health', 'Queue Health']));
     // /dmp health runs the whole section; the database and queue parts have commands of their own too.
-    for (const sub of health) expect(sections.some((s) => s === 'Health Checks' || s.startsWith(`Health Checks › ${sub}`)), sub).toBe(true);
-    for (const sub of ['Database Health', 'Queue Health']) expect(sections.some((s) => s.startsWith(`Health Checks › ${sub}`)), sub).toBe(true);
-    for (const other of ['Severity Levels', 'Rollback Procedure', 'Maintenance Procedures', 'Monitoring Dashboards', 'Escalation Contacts', 'Database Queries', 'Pod Management', 'Cache Operations']) {
-      expect(sections.some((s) => s.includes(other)), other).toBe(true);
+    for (const sub of health)
+      expect(
+        sections.some((s) => s === 'Health Checks' || s.startsWith(`Health Checks › ${sub}`)),
+        sub,
+      ).toBe(true);
+    for (const sub of ['Database Health', 'Queue Health'])
+      expect(
+        sections.some((s) => s.startsWith(`Health Checks › ${sub}`)),
+        sub,
+      ).toBe(true);
+    for (const other of [
+      'Severity Levels',
+      'Rollback Procedure',
+      'Maintenance Procedures',
+      'Monitoring Dashboards',
+      'Escalation Contacts',
+      'Database Queries',
+      'Pod Management',
+      'Cache Operations',
+    ]) {
+      expect(
+        sections.some((s) => s.includes(other)),
+        other,
+      ).toBe(true);
     }
   });
 });

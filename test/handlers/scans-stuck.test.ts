@@ -1,25 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { createTestRedis, seedWorkers, type TestRedis } from '../helpers/redis.js';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
-import { REDIS_URL } from '../helpers/redis.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { createTestRedis, REDIS_URL, seedWorkers, type TestRedis } from '../helpers/redis.js';
 
 describe('/dmp scans stuck over signed HTTP', () => {
   let db: TestDatabase;
   let redis: TestRedis;
   let t: TestBot;
-  const stuck = ['6f1c1b7e-0000-4000-8000-000000000001', '6f1c1b7e-0000-4000-8000-000000000002', '6f1c1b7e-0000-4000-8000-000000000003'];
+  const stuck = [
+    '6f1c1b7e-0000-4000-8000-000000000001',
+    '6f1c1b7e-0000-4000-8000-000000000002',
+    '6f1c1b7e-0000-4000-8000-000000000003',
+  ];
 
   beforeAll(async () => {
     db = await createTestDatabase({ schema: true });
     redis = await createTestRedis();
-    await db.client.query(`INSERT INTO repositories (id, tenant_id, name) VALUES ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', 'acme/api')`);
+    await db.client.query(
+      `INSERT INTO repositories (id, tenant_id, name) VALUES ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', 'acme/api')`,
+    );
     for (const id of stuck) {
-      await db.client.query(`INSERT INTO scans (id, repository_id, status, created_at) VALUES ($1, '11111111-1111-4111-8111-111111111111', 'pending', now() - interval '20 minutes')`, [id]);
+      await db.client.query(
+        `INSERT INTO scans (id, repository_id, status, created_at) VALUES ($1, '11111111-1111-4111-8111-111111111111', 'pending', now() - interval '20 minutes')`,
+        [id],
+      );
     }
-    await db.client.query(`INSERT INTO scans (id, repository_id, status) VALUES ('6f1c1b7e-0000-4000-8000-00000000000f', '11111111-1111-4111-8111-111111111111', 'pending')`);
-    await seedWorkers(redis.redis, { queue: 42, alive: ['worker-1', 'worker-2', 'worker-4'], dead: ['worker-3', 'worker-5'] });
-    t = await startTestBot({ env: { DMP_DATABASE_URL: db.url, DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix } });
+    await db.client.query(
+      `INSERT INTO scans (id, repository_id, status) VALUES ('6f1c1b7e-0000-4000-8000-00000000000f', '11111111-1111-4111-8111-111111111111', 'pending')`,
+    );
+    await seedWorkers(redis.redis, {
+      queue: 42,
+      alive: ['worker-1', 'worker-2', 'worker-4'],
+      dead: ['worker-3', 'worker-5'],
+    });
+    t = await startTestBot({
+      env: { DMP_DATABASE_URL: db.url, DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix },
+    });
   });
 
   afterAll(async () => {
@@ -42,7 +58,9 @@ describe('/dmp scans stuck over signed HTTP', () => {
     for (const id of stuck) expect(text).toContain(id);
     expect(text).not.toContain('6f1c1b7e-0000-4000-8000-00000000000f');
     expect(text).toContain('acme/api');
-    const buttons = ((res.json as { blocks: Array<{ type: string; elements?: Array<{ text: { text: string } }> }> }).blocks)
+    const buttons = (
+      res.json as { blocks: Array<{ type: string; elements?: Array<{ text: { text: string } }> }> }
+    ).blocks
       .filter((b) => b.type === 'actions')
       .flatMap((b) => b.elements ?? [])
       .map((e) => e.text.text);
@@ -61,13 +79,19 @@ describe('/dmp scans stuck over signed HTTP', () => {
   });
 
   it('writes the command to the audit log', async () => {
-    const rows = await t.bot.deps.store.query<{ text: string; outcome: string }>(`SELECT text, outcome FROM audit_log WHERE text = '/dmp scans stuck'`);
+    const rows = await t.bot.deps.store.query<{ text: string; outcome: string }>(
+      `SELECT text, outcome FROM audit_log WHERE text = '/dmp scans stuck'`,
+    );
     expect(rows[0]?.outcome).toBe('ok');
   });
 
   it('refuses a request with a bad signature and runs nothing', async () => {
     const before = await t.bot.deps.store.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log');
-    const res = await t.post('/slack/events', 'command=%2Fdmp&text=health', { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': 'v0=deadbeef', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) });
+    const res = await t.post('/slack/events', 'command=%2Fdmp&text=health', {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-signature': 'v0=deadbeef',
+      'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+    });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     const stale = await t.slash('health', { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });

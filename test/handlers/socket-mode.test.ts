@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBot, type BotHandle } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
 import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { SLACK_DEFAULTS } from '@dmp-bot/sim/slack-signing';
 import { type SocketModeFake, startSocketModeFake } from '@dmp-bot/sim/slack-socket-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BotHandle, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 describe('Socket Mode', () => {
@@ -17,7 +17,13 @@ describe('Socket Mode', () => {
     slack = await startSlackFake();
     socket = await startSocketModeFake(slack);
     store = await createTestDatabase({ prefix: 'bot' });
-    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-sock', SLACK_APP_TOKEN: 'xapp-1-sock', SLACK_API_URL: slack.apiUrl, PORT: '0', BOT_DATABASE_URL: store.url } as NodeJS.ProcessEnv);
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-sock',
+      SLACK_APP_TOKEN: 'xapp-1-sock',
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      BOT_DATABASE_URL: store.url,
+    } as NodeJS.ProcessEnv);
     expect(config.slackMode).toBe('socket');
     bot = await startBot(config, { log: createLogger('silent'), host: '127.0.0.1' });
     await socket.connected();
@@ -31,8 +37,15 @@ describe('Socket Mode', () => {
 
   it('answers a slash command in its envelope ack, and still serves /health on PORT', async () => {
     const ack = await socket.send('slash_commands', {
-      token: 'x', team_id: SLACK_DEFAULTS.teamId, channel_id: SLACK_DEFAULTS.channelId, user_id: SLACK_DEFAULTS.userId,
-      command: '/dmp', text: 'help', response_url: slack.responseUrl({ channel: SLACK_DEFAULTS.channelId }), trigger_id: '1.2.3', api_app_id: 'A0DMPBOT1',
+      token: 'x',
+      team_id: SLACK_DEFAULTS.teamId,
+      channel_id: SLACK_DEFAULTS.channelId,
+      user_id: SLACK_DEFAULTS.userId,
+      command: '/dmp',
+      text: 'help',
+      response_url: slack.responseUrl({ channel: SLACK_DEFAULTS.channelId }),
+      trigger_id: '1.2.3',
+      api_app_id: 'A0DMPBOT1',
     });
     expect(JSON.stringify(ack)).toContain('/dmp scans stuck');
     expect(slack.callsTo('apps.connections.open')).toHaveLength(1);

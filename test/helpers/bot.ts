@@ -1,8 +1,7 @@
 // Starts a whole bot in HTTP mode against wire-level fakes and real PostgreSQL/Redis, and
 // drives it as Slack does: signed slash commands, button clicks and modal submissions.
-import { startBot, type BotHandle } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+
+import { type SlackFake, type SlackFakeOptions, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import {
   type BlockActionInput,
   blockActionPayload,
@@ -13,7 +12,9 @@ import {
   type ViewSubmissionInput,
   viewSubmissionPayload,
 } from '@dmp-bot/sim/slack-signing';
-import { type SlackFake, type SlackFakeOptions, startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { type BotHandle, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f2a';
@@ -26,9 +27,16 @@ export interface TestBot {
   store: TestDatabase;
   /** Log lines the bot wrote (JSON strings), for secret-leak assertions. */
   logs: string[];
-  slash(text: string, opts?: { user?: string; channel?: string; timestamp?: number }): Promise<{ status: number; body: string; json: unknown; responseUrl: string }>;
-  click(input: Omit<BlockActionInput, 'responseUrl' | 'user' | 'channel'> & { user?: string; channel?: string }): Promise<{ status: number; body: string }>;
-  submit(input: Omit<ViewSubmissionInput, 'user'> & { user?: string }): Promise<{ status: number; body: string; json: unknown }>;
+  slash(
+    text: string,
+    opts?: { user?: string; channel?: string; timestamp?: number },
+  ): Promise<{ status: number; body: string; json: unknown; responseUrl: string }>;
+  click(
+    input: Omit<BlockActionInput, 'responseUrl' | 'user' | 'channel'> & { user?: string; channel?: string },
+  ): Promise<{ status: number; body: string }>;
+  submit(
+    input: Omit<ViewSubmissionInput, 'user'> & { user?: string },
+  ): Promise<{ status: number; body: string; json: unknown }>;
   post(path: string, rawBody: string, headers: Record<string, string>): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
@@ -58,7 +66,8 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
     const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: rawBody });
     return { status: res.status, body: await res.text() };
   };
-  const signedPost = (raw: string, timestamp?: number) => post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw, timestamp));
+  const signedPost = (raw: string, timestamp?: number) =>
+    post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw, timestamp));
 
   return {
     bot,
@@ -67,8 +76,17 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
     store,
     logs,
     async slash(text, o = {}) {
-      const responseUrl = slack.responseUrl({ channel: o.channel ?? SLACK_DEFAULTS.channelId, user: o.user ?? SLACK_DEFAULTS.userId });
-      const raw = slashCommandBody({ command: '/dmp', text, user_id: o.user ?? SLACK_DEFAULTS.userId, channel_id: o.channel ?? SLACK_DEFAULTS.channelId, response_url: responseUrl });
+      const responseUrl = slack.responseUrl({
+        channel: o.channel ?? SLACK_DEFAULTS.channelId,
+        user: o.user ?? SLACK_DEFAULTS.userId,
+      });
+      const raw = slashCommandBody({
+        command: '/dmp',
+        text,
+        user_id: o.user ?? SLACK_DEFAULTS.userId,
+        channel_id: o.channel ?? SLACK_DEFAULTS.channelId,
+        response_url: responseUrl,
+      });
       const res = await signedPost(raw, o.timestamp);
       let json: unknown;
       try {
@@ -85,7 +103,9 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
       return signedPost(interactionBody(blockActionPayload({ ...input, user, channel, responseUrl })));
     },
     async submit(input) {
-      const res = await signedPost(interactionBody(viewSubmissionPayload({ ...input, user: input.user ?? SLACK_DEFAULTS.userId })));
+      const res = await signedPost(
+        interactionBody(viewSubmissionPayload({ ...input, user: input.user ?? SLACK_DEFAULTS.userId })),
+      );
       let json: unknown;
       try {
         json = res.body ? JSON.parse(res.body) : undefined;

@@ -1,7 +1,12 @@
 // What Slack itself would refuse, checked on every reply the suites see.
 import { expect } from 'vitest';
 
-type Block = { type: string; text?: { text: string }; elements?: Array<{ text?: string | { text: string } }>; fields?: Array<{ text: string }> };
+type Block = {
+  type: string;
+  text?: { text: string };
+  elements?: Array<{ text?: string | { text: string } }>;
+  fields?: Array<{ text: string }>;
+};
 
 export function expectWithinSlackLimits(message: { text?: string; blocks?: unknown[] }): void {
   const blocks = (message.blocks ?? []) as Block[];
@@ -19,4 +24,5 @@ export function expectWithinSlackLimits(message: { text?: string; blocks?: unkno
 }
 
 /** Text that would betray an internal error to a user. */
-export const INTERNAL_ERROR = /\bat [\w.<>]+ \(|node:internal|TypeError|ReferenceError|SyntaxError|ECONNREFUSED 127|\/work\/|\/node_modules\/|\bundefined\b|\[object Object\]/;
+export const INTERNAL_ERROR =
+  /\bat [\w.<>]+ \(|node:internal|TypeError|ReferenceError|SyntaxError|ECONNREFUSED 127|\/work\/|\/node_modules\/|\bundefined\b|\[object Object\]/;

@@ -33,9 +33,16 @@ export async function createTestRedis(): Promise<TestRedis> {
 }
 
 /** The runbook's "Scans Stuck" world: a queue, registered workers and their heartbeats. */
-export async function seedWorkers(redis: Redis, opts: { queue: number; alive: string[]; dead: string[]; nowS?: number }): Promise<void> {
+export async function seedWorkers(
+  redis: Redis,
+  opts: { queue: number; alive: string[]; dead: string[]; nowS?: number },
+): Promise<void> {
   const now = opts.nowS ?? Math.floor(Date.now() / 1000);
-  if (opts.queue) await redis.rpush('scan_queue', ...Array.from({ length: opts.queue }, (_, i) => JSON.stringify({ scan_id: `job-${i}` })));
+  if (opts.queue)
+    await redis.rpush(
+      'scan_queue',
+      ...Array.from({ length: opts.queue }, (_, i) => JSON.stringify({ scan_id: `job-${i}` })),
+    );
   for (const id of opts.alive) {
     await redis.hset('workers', id, JSON.stringify({ status: 'busy', pid: 100 }));
     await redis.zadd('worker_heartbeats', now - 10, id);

@@ -1,9 +1,10 @@
 // Drives the remediation flow as Slack would: a slash command's reply becomes a message in the
 // channel (Slack posts the ack's in_channel body), its buttons are pressed by operators, and
 // the thread is read back from the Slack fake.
-import { expect } from 'vitest';
+
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { blockActionPayload, interactionBody, SLACK_DEFAULTS, signSlackRequest } from '@dmp-bot/sim/slack-signing';
+import { expect } from 'vitest';
 import { SIGNING_SECRET, type TestBot } from './bot.js';
 
 export const ALICE = 'U0ALICE01';
@@ -25,7 +26,11 @@ interface Block {
   elements?: Element[];
 }
 
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function until<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const started = Date.now();
   for (;;) {
     const v = await fn();
@@ -36,29 +41,51 @@ export async function until<T>(fn: () => T | undefined | false | Promise<T | und
 }
 
 /** Runs `/dmp <text>` and, as Slack does with an in_channel ack, posts the reply into the channel. */
-export async function slashShown(t: TestBot, text: string, user = ALICE): Promise<{ json: Record<string, unknown>; message?: SlackMessage }> {
+export async function slashShown(
+  t: TestBot,
+  text: string,
+  user = ALICE,
+): Promise<{ json: Record<string, unknown>; message?: SlackMessage }> {
   const res = await t.slash(text, { user });
   expect(res.status).toBe(200);
   const json = (res.json ?? {}) as Record<string, unknown>;
   if (!json.text && !json.blocks) return { json };
   const before = t.slack.messages.length;
-  await fetch(res.responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+  await fetch(res.responseUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(json),
+  });
   const message = t.slack.messages.slice(before).find((m) => m.via === 'response_url');
   return { json, message };
 }
 
-export function buttonsOf(m: { blocks?: unknown[] } | undefined): Array<{ label: string; actionId: string; value: string; blockId?: string }> {
+export function buttonsOf(
+  m: { blocks?: unknown[] } | undefined,
+): Array<{ label: string; actionId: string; value: string; blockId?: string }> {
   const out: Array<{ label: string; actionId: string; value: string; blockId?: string }> = [];
   for (const b of (m?.blocks ?? []) as Block[]) {
     if (b.type !== 'actions') continue;
-    for (const e of b.elements ?? []) if (e.type === 'button') out.push({ label: e.text?.text ?? '', actionId: e.action_id ?? '', value: e.value ?? '', blockId: b.block_id });
+    for (const e of b.elements ?? [])
+      if (e.type === 'button')
+        out.push({ label: e.text?.text ?? '', actionId: e.action_id ?? '', value: e.value ?? '', blockId: b.block_id });
   }
   return out;
 }
 
-export function button(m: { blocks?: unknown[] } | undefined, label: string | RegExp): { label: string; actionId: string; value: string; blockId?: string } {
+export function button(
+  m: { blocks?: unknown[] } | undefined,
+  label: string | RegExp,
+): { label: string; actionId: string; value: string; blockId?: string } {
   const found = buttonsOf(m).find((b) => (typeof label === 'string' ? b.label === label : label.test(b.label)));
-  if (!found) throw new Error(`no button ${String(label)} among ${buttonsOf(m).map((b) => b.label).join(', ') || 'none'}`);
+  if (!found)
+    throw new Error(
+      `no button ${String(label)} among ${
+        buttonsOf(m)
+          .map((b) => b.label)
+          .join(', ') || 'none'
+      }`,
+    );
   return found;
 }
 
@@ -72,10 +99,29 @@ export async function press(
 ): Promise<{ status: number; body: string }> {
   const b = button(m, label);
   if (!state) {
-    return t.click({ actionId: b.actionId, value: b.value, blockId: b.blockId, messageTs: m.ts, threadTs: m.thread_ts, user, channel: m.channel, text: b.label });
+    return t.click({
+      actionId: b.actionId,
+      value: b.value,
+      blockId: b.blockId,
+      messageTs: m.ts,
+      threadTs: m.thread_ts,
+      user,
+      channel: m.channel,
+      text: b.label,
+    });
   }
   const responseUrl = t.slack.responseUrl({ channel: m.channel, user, messageTs: m.ts });
-  const payload = blockActionPayload({ actionId: b.actionId, value: b.value, blockId: b.blockId, messageTs: m.ts, threadTs: m.thread_ts, user, channel: m.channel, text: b.label, responseUrl });
+  const payload = blockActionPayload({
+    actionId: b.actionId,
+    value: b.value,
+    blockId: b.blockId,
+    messageTs: m.ts,
+    threadTs: m.thread_ts,
+    user,
+    channel: m.channel,
+    text: b.label,
+    responseUrl,
+  });
   const raw = interactionBody({ ...payload, state: { values: state } });
   return t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw));
 }
@@ -97,7 +143,10 @@ export function toldTo(t: TestBot, user: string): string {
     .join('\n');
 }
 
-export async function auditRows(t: TestBot, action?: string): Promise<Array<{ user_id: string; action: string; outcome: string; text: string | null; reason: string | null }>> {
+export async function auditRows(
+  t: TestBot,
+  action?: string,
+): Promise<Array<{ user_id: string; action: string; outcome: string; text: string | null; reason: string | null }>> {
   return t.bot.deps.store.query(
     `SELECT user_id, action, outcome, text, reason FROM audit_log WHERE kind = 'remediation' ${action ? 'AND action = $1' : ''} ORDER BY id`,
     action ? [action] : [],
@@ -105,7 +154,14 @@ export async function auditRows(t: TestBot, action?: string): Promise<Array<{ us
 }
 
 /** Ticks checkboxes on a message, as Slack reports a checkbox change (a block action of its own). */
-export async function tick(t: TestBot, m: SlackMessage, blockId: string, actionId: string, values: string[], user = ALICE): Promise<{ status: number; body: string }> {
+export async function tick(
+  t: TestBot,
+  m: SlackMessage,
+  blockId: string,
+  actionId: string,
+  values: string[],
+  user = ALICE,
+): Promise<{ status: number; body: string }> {
   const responseUrl = t.slack.responseUrl({ channel: m.channel, user, messageTs: m.ts });
   const payload = blockActionPayload({ actionId, blockId, messageTs: m.ts, user, channel: m.channel, responseUrl });
   const action = {

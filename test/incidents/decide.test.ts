@@ -41,7 +41,15 @@ const snap = (over: Partial<Snapshot> = {}): Snapshot => ({
   ...over,
 });
 
-const ev = (type: string, at: Date, over: Partial<IncidentEvent> = {}): IncidentEvent => ({ eventId: `E-${type}`, type, at, actor: alice, data: {}, echo: false, ...over });
+const ev = (type: string, at: Date, over: Partial<IncidentEvent> = {}): IncidentEvent => ({
+  eventId: `E-${type}`,
+  type,
+  at,
+  actor: alice,
+  data: {},
+  echo: false,
+  ...over,
+});
 
 interface Case {
   name: string;
@@ -84,12 +92,27 @@ const cases: Case[] = [
     name: 'resolved: the post-mortem opens',
     incident: { pdStatus: 'acknowledged', statusAt: t(30), acknowledgedAt: t(30) },
     event: ev('incident.resolved', t(50), { snapshot: snap({ status: 'resolved' }) }),
-    expect: { status: 'resolved', save: true, timeline: ['resolved:Resolved in PagerDuty'], posts: ['change:resolved'], cancel: ['ack_reminder'], resolved: true, incident: { resolvedAt: t(50), resolvedBy: alice } },
+    expect: {
+      status: 'resolved',
+      save: true,
+      timeline: ['resolved:Resolved in PagerDuty'],
+      posts: ['change:resolved'],
+      cancel: ['ack_reminder'],
+      resolved: true,
+      incident: { resolvedAt: t(50), resolvedBy: alice },
+    },
   },
   {
     name: 'out of order: resolved arrives before acknowledged, and resolves',
     event: ev('incident.resolved', t(50), { snapshot: snap({ status: 'resolved' }) }),
-    expect: { status: 'resolved', save: true, timeline: ['resolved:Resolved in PagerDuty'], posts: ['change:resolved'], cancel: ['ack_reminder'], resolved: true },
+    expect: {
+      status: 'resolved',
+      save: true,
+      timeline: ['resolved:Resolved in PagerDuty'],
+      posts: ['change:resolved'],
+      cancel: ['ack_reminder'],
+      resolved: true,
+    },
   },
   {
     name: 'out of order: the late acknowledged after resolved changes nothing',
@@ -101,33 +124,78 @@ const cases: Case[] = [
     name: 'redelivery of an acknowledgement already applied: recorded as confirmed, not posted',
     incident: { pdStatus: 'acknowledged', statusAt: t(30), snapshotAt: t(30), acknowledgedAt: t(30) },
     event: ev('incident.acknowledged', t(30), { snapshot: snap({ status: 'acknowledged' }) }),
-    expect: { status: 'acknowledged', save: false, changed: false, timeline: ['pagerduty:Confirmed in PagerDuty: acknowledged'], posts: [] },
+    expect: {
+      status: 'acknowledged',
+      save: false,
+      changed: false,
+      timeline: ['pagerduty:Confirmed in PagerDuty: acknowledged'],
+      posts: [],
+    },
   },
   {
     name: 'reopened: resolution and mitigation are cleared',
-    incident: { pdStatus: 'resolved', statusAt: t(50), snapshotAt: t(50), resolvedAt: t(50), resolvedBy: alice, mitigatedAt: t(45) },
+    incident: {
+      pdStatus: 'resolved',
+      statusAt: t(50),
+      snapshotAt: t(50),
+      resolvedAt: t(50),
+      resolvedBy: alice,
+      mitigatedAt: t(45),
+    },
     event: ev('incident.reopened', t(55), { snapshot: snap({ status: 'triggered' }) }),
-    expect: { status: 'triggered', save: true, timeline: ['reopened:Reopened in PagerDuty'], posts: ['change:reopened'], incident: { resolvedAt: undefined, resolvedBy: undefined, mitigatedAt: undefined } },
+    expect: {
+      status: 'triggered',
+      save: true,
+      timeline: ['reopened:Reopened in PagerDuty'],
+      posts: ['change:reopened'],
+      incident: { resolvedAt: undefined, resolvedBy: undefined, mitigatedAt: undefined },
+    },
   },
   {
     name: 'reassigned: the new assignees are taken and named',
     event: ev('incident.reassigned', t(20), { snapshot: snap({ assignees: [{ id: 'PCAROL', summary: 'Carol' }] }) }),
-    expect: { status: 'triggered', save: true, timeline: ['reassigned:Reassigned in PagerDuty to Carol'], posts: ['change:reassigned'], incident: { assignees: [{ id: 'PCAROL', summary: 'Carol' }] } },
+    expect: {
+      status: 'triggered',
+      save: true,
+      timeline: ['reassigned:Reassigned in PagerDuty to Carol'],
+      posts: ['change:reassigned'],
+      incident: { assignees: [{ id: 'PCAROL', summary: 'Carol' }] },
+    },
   },
   {
     name: 'escalated: one level up',
     event: ev('incident.escalated', t(20), { snapshot: snap() }),
-    expect: { save: true, timeline: ['escalated:Escalated in PagerDuty, now with Bob'], posts: ['change:escalated'], incident: { escalationLevel: 2 } },
+    expect: {
+      save: true,
+      timeline: ['escalated:Escalated in PagerDuty, now with Bob'],
+      posts: ['change:escalated'],
+      incident: { escalationLevel: 2 },
+    },
   },
   {
     name: 'priority changed: severity follows and its timers are set again',
     event: ev('incident.priority_updated', t(20), { snapshot: snap({ priority: { id: 'PR3', summary: 'P3' } }) }),
-    expect: { save: true, timeline: ['priority:Priority changed in PagerDuty: priority P3, severity P1 → P3'], posts: ['change:priority'], reschedule: true, incident: { severity: 'P3', priority: 'P3' } },
+    expect: {
+      save: true,
+      timeline: ['priority:Priority changed in PagerDuty: priority P3, severity P1 → P3'],
+      posts: ['change:priority'],
+      reschedule: true,
+      incident: { severity: 'P3', priority: 'P3' },
+    },
   },
   {
     name: 'priority change that the bot made itself (an echo): taken, recorded as confirmed, not posted',
-    event: ev('incident.priority_updated', t(20), { snapshot: snap({ priority: { id: 'PR3', summary: 'P3' } }), echo: true }),
-    expect: { save: true, timeline: ['pagerduty:Confirmed in PagerDuty: priority updated'], posts: [], reschedule: true, incident: { severity: 'P3' } },
+    event: ev('incident.priority_updated', t(20), {
+      snapshot: snap({ priority: { id: 'PR3', summary: 'P3' } }),
+      echo: true,
+    }),
+    expect: {
+      save: true,
+      timeline: ['pagerduty:Confirmed in PagerDuty: priority updated'],
+      posts: [],
+      reschedule: true,
+      incident: { severity: 'P3' },
+    },
   },
   {
     name: 'annotated: the note goes on the timeline and into the thread, the incident is not saved',

@@ -1,8 +1,9 @@
 // GET /metrics during an incident: webhook events by type and result, PagerDuty calls and
 // errors, the outbound queues (Slack by channel, PagerDuty), timers pending, incidents open,
 // read from the store when scraped.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controls, event, eventually, INCIDENTS, page, settled, startWorld, type World } from './world.js';
 
 /** The value of one sample, by metric name and labels; undefined when absent. */
@@ -31,9 +32,16 @@ describe('/metrics', () => {
   });
 
   it('counts webhooks and PagerDuty calls, and reads queue depths, timers and open incidents from the store', async () => {
-    const inc = await w.pd.triggerIncident({ title: 'Metrics page: API returns 504', serviceId: 'PDMPAPI', urgency: 'high' });
+    const inc = await w.pd.triggerIncident({
+      title: 'Metrics page: API returns 504',
+      serviceId: 'PDMPAPI',
+      urgency: 'high',
+    });
     // A redelivery of the same event.
-    const redelivered = event('incident.triggered', page({ id: 'QMETRICS0001', title: 'Metrics page two: scans stuck' }));
+    const redelivered = event(
+      'incident.triggered',
+      page({ id: 'QMETRICS0001', title: 'Metrics page two: scans stuck' }),
+    );
     await w.deliver(redelivered);
     await w.deliver(redelivered);
     await settled(w);
@@ -41,13 +49,17 @@ describe('/metrics', () => {
     let text = await scrape();
     expect(sample(text, 'dmp_bot_webhook_events_total', { type: 'incident.triggered', result: 'stored' })).toBe(2);
     expect(sample(text, 'dmp_bot_webhook_events_total', { type: 'incident.triggered', result: 'duplicate' })).toBe(1);
-    expect(sample(text, 'dmp_bot_webhook_events_processed_total', { type: 'incident.triggered', outcome: 'created' })).toBe(2);
+    expect(
+      sample(text, 'dmp_bot_webhook_events_processed_total', { type: 'incident.triggered', outcome: 'created' }),
+    ).toBe(2);
     expect(sample(text, 'dmp_bot_incidents_open')).toBe(2);
     // Each P2 has its response-target reminder and the lead's escalation waiting.
     expect(sample(text, 'dmp_bot_timers_pending')).toBe(4);
     expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'slack' })).toBe(0);
     expect(sample(text, 'dmp_bot_slack_outbox_pending', { channel: INCIDENTS })).toBe(0);
-    expect(sample(text, 'dmp_bot_api_calls_total', { service: 'slack', method: 'chat.postMessage', result: '200' })).toBeGreaterThanOrEqual(6);
+    expect(
+      sample(text, 'dmp_bot_api_calls_total', { service: 'slack', method: 'chat.postMessage', result: '200' }),
+    ).toBeGreaterThanOrEqual(6);
 
     // PagerDuty down: the acknowledgement waits in its queue, and the failures are counted.
     await w.pd.down();
@@ -55,10 +67,20 @@ describe('/metrics', () => {
       const root = w.roots().find((m) => m.text.includes('Metrics page: API')) as SlackMessage;
       const ack = controls(root).find((c) => c.label === 'Acknowledge');
       await w.click({ actionId: ack?.action_id as string, value: ack?.value, messageTs: root.ts });
-      text = await eventually(async () => {
-        const t = await scrape();
-        return (sample(t, 'dmp_bot_api_errors_total', { service: 'pagerduty', method: 'PUT /incidents/:id', reason: 'unreachable' }) ?? 0) >= 1 ? t : undefined;
-      }, 8_000, 'a counted PagerDuty failure');
+      text = await eventually(
+        async () => {
+          const t = await scrape();
+          return (sample(t, 'dmp_bot_api_errors_total', {
+            service: 'pagerduty',
+            method: 'PUT /incidents/:id',
+            reason: 'unreachable',
+          }) ?? 0) >= 1
+            ? t
+            : undefined;
+        },
+        8_000,
+        'a counted PagerDuty failure',
+      );
       expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'pagerduty' })).toBe(1);
       expect(sample(text, 'dmp_bot_timers_pending')).toBe(3);
     } finally {
@@ -67,7 +89,9 @@ describe('/metrics', () => {
     await eventually(() => w.pd.incidents.get(inc.id)?.status === 'acknowledged', 10_000, 'the acknowledgement');
     await settled(w);
     text = await scrape();
-    expect(sample(text, 'dmp_bot_api_calls_total', { service: 'pagerduty', method: 'PUT /incidents/:id', result: '200' })).toBe(1);
+    expect(
+      sample(text, 'dmp_bot_api_calls_total', { service: 'pagerduty', method: 'PUT /incidents/:id', result: '200' }),
+    ).toBe(1);
     expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'pagerduty' })).toBe(0);
     expect(sample(text, 'dmp_bot_incidents_open')).toBe(2);
   }, 40_000);

@@ -2,7 +2,18 @@
 // not the arrival order. And the post-mortem's timeline and durations match the events sent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PM_ACTION_ITEMS, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIEW } from '../../src/blocks/incident-ids.js';
-import { ALICE, controls, event, eventually, INCIDENTS, page, settled, startWorld, textOf, type World } from './world.js';
+import {
+  ALICE,
+  controls,
+  event,
+  eventually,
+  INCIDENTS,
+  page,
+  settled,
+  startWorld,
+  textOf,
+  type World,
+} from './world.js';
 
 const DANA_PD = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
 const at = (base: number, ms: number) => new Date(base + ms);
@@ -23,8 +34,18 @@ describe('late and out-of-order PagerDuty events', () => {
 
   it('an acknowledgement that arrives before its page opens the thread acknowledged, and the late page does not reopen it', async () => {
     const t0 = Date.now() - 120_000;
-    const incident = page({ id: 'QORDERACKFIRST', title: 'Ack before trigger', created_at: new Date(t0).toISOString() });
-    await w.deliver(event('incident.acknowledged', { ...incident, status: 'acknowledged' }, { occurredAt: at(t0, 60_000), agent: DANA_PD }));
+    const incident = page({
+      id: 'QORDERACKFIRST',
+      title: 'Ack before trigger',
+      created_at: new Date(t0).toISOString(),
+    });
+    await w.deliver(
+      event(
+        'incident.acknowledged',
+        { ...incident, status: 'acknowledged' },
+        { occurredAt: at(t0, 60_000), agent: DANA_PD },
+      ),
+    );
     await settled(w);
     await w.deliver(event('incident.triggered', incident, { occurredAt: at(t0, 0), agent: null }));
     await settled(w);
@@ -38,7 +59,11 @@ describe('late and out-of-order PagerDuty events', () => {
     expect(thread[0]?.text).toBe('Investigating: Ack before trigger');
     const { rows } = await w.db.client.query(`SELECT pd_status FROM incidents WHERE id = 'QORDERACKFIRST'`);
     expect(rows).toEqual([{ pd_status: 'acknowledged' }]);
-    const kinds = (await w.db.client.query(`SELECT kind FROM incident_timeline WHERE incident_id = 'QORDERACKFIRST' AND kind <> 'diagnosis' ORDER BY at, id`)).rows.map((r) => r.kind);
+    const kinds = (
+      await w.db.client.query(
+        `SELECT kind FROM incident_timeline WHERE incident_id = 'QORDERACKFIRST' AND kind <> 'diagnosis' ORDER BY at, id`,
+      )
+    ).rows.map((r) => r.kind);
     expect(kinds).toEqual(['triggered', 'acknowledged']);
   });
 
@@ -46,17 +71,27 @@ describe('late and out-of-order PagerDuty events', () => {
     const t0 = Date.now() - 600_000;
     const incident = page({ id: 'QORDERRESOLVED', title: 'Resolved early', created_at: new Date(t0).toISOString() });
     await w.deliver(event('incident.triggered', incident, { occurredAt: at(t0, 0), agent: null }));
-    await w.deliver(event('incident.resolved', { ...incident, status: 'resolved' }, { occurredAt: at(t0, 300_000), agent: DANA_PD }));
+    await w.deliver(
+      event('incident.resolved', { ...incident, status: 'resolved' }, { occurredAt: at(t0, 300_000), agent: DANA_PD }),
+    );
     await settled(w);
     const root = rootOf('Resolved early')[0];
     const before = w.replies(root?.ts ?? '').length;
-    await w.deliver(event('incident.acknowledged', { ...incident, status: 'acknowledged' }, { occurredAt: at(t0, 60_000), agent: DANA_PD }));
+    await w.deliver(
+      event(
+        'incident.acknowledged',
+        { ...incident, status: 'acknowledged' },
+        { occurredAt: at(t0, 60_000), agent: DANA_PD },
+      ),
+    );
     await w.deliver(event('incident.triggered', incident, { occurredAt: at(t0, 0), agent: null }));
     await settled(w);
     await new Promise((r) => setTimeout(r, 300));
     expect(w.replies(root?.ts ?? '').length).toBe(before);
     expect(textOf(w.slack.message(INCIDENTS, root?.ts ?? ''))).toContain('Resolved');
-    expect((await w.db.client.query(`SELECT pd_status FROM incidents WHERE id = 'QORDERRESOLVED'`)).rows).toEqual([{ pd_status: 'resolved' }]);
+    expect((await w.db.client.query(`SELECT pd_status FROM incidents WHERE id = 'QORDERRESOLVED'`)).rows).toEqual([
+      { pd_status: 'resolved' },
+    ]);
     // PagerDuty reopens it later: that is news.
     await w.deliver(event('incident.reopened', incident, { occurredAt: at(t0, 540_000), agent: DANA_PD }));
     await eventually(() => w.replies(root?.ts ?? '').find((m) => m.text.includes('Reopened by Dana On-Call')));
@@ -72,7 +107,11 @@ describe('late and out-of-order PagerDuty events', () => {
     expect(rootOf('Note before trigger')).toHaveLength(0);
     await w.deliver(event('incident.triggered', incident));
     const root = await eventually(() => rootOf('Note before trigger')[0]);
-    await eventually(() => w.replies(root.ts).find((m) => m.text.includes('Note from Dana On-Call in PagerDuty: Looking at it')), 10_000, 'the deferred note');
+    await eventually(
+      () => w.replies(root.ts).find((m) => m.text.includes('Note from Dana On-Call in PagerDuty: Looking at it')),
+      10_000,
+      'the deferred note',
+    );
   });
 });
 
@@ -80,7 +119,13 @@ describe('the post-mortem', () => {
   let w: World;
   const t0 = Math.floor(Date.now() / 1000) * 1000 - 2 * 3_600_000;
   const id = 'QPOSTMORTEM001';
-  const incident = page({ id, title: 'Graph API timeouts', number: 42, created_at: new Date(t0).toISOString(), priority: { summary: 'P2' } });
+  const incident = page({
+    id,
+    title: 'Graph API timeouts',
+    number: 42,
+    created_at: new Date(t0).toISOString(),
+    priority: { summary: 'P2' },
+  });
 
   beforeAll(async () => {
     w = await startWorld({ POSTMORTEM_DUE: '48h' });
@@ -93,10 +138,32 @@ describe('the post-mortem', () => {
 
   it('is posted and uploaded on resolution, with the timeline and durations of the events sent', async () => {
     await w.deliver(event('incident.triggered', incident, { occurredAt: at(t0, 0), agent: null }));
-    await w.deliver(event('incident.acknowledged', { ...incident, status: 'acknowledged' }, { occurredAt: at(t0, 192_000), agent: DANA_PD }));
-    await w.deliver(event('incident.annotated', incident, { occurredAt: at(t0, 600_000), agent: DANA_PD, note: { content: 'Graph cache cleared' } }));
-    await w.deliver(event('incident.resolved', { ...incident, status: 'resolved' }, { occurredAt: at(t0, 47 * 60_000), agent: DANA_PD }));
-    const file = await eventually(() => w.slack.files.find((f) => f.name === 'postmortem-42.md'), 10_000, 'the post-mortem file');
+    await w.deliver(
+      event(
+        'incident.acknowledged',
+        { ...incident, status: 'acknowledged' },
+        { occurredAt: at(t0, 192_000), agent: DANA_PD },
+      ),
+    );
+    await w.deliver(
+      event('incident.annotated', incident, {
+        occurredAt: at(t0, 600_000),
+        agent: DANA_PD,
+        note: { content: 'Graph cache cleared' },
+      }),
+    );
+    await w.deliver(
+      event(
+        'incident.resolved',
+        { ...incident, status: 'resolved' },
+        { occurredAt: at(t0, 47 * 60_000), agent: DANA_PD },
+      ),
+    );
+    const file = await eventually(
+      () => w.slack.files.find((f) => f.name === 'postmortem-42.md'),
+      10_000,
+      'the post-mortem file',
+    );
     await settled(w);
     const root = w.roots().find((m) => m.text.includes('Graph API timeouts'));
     expect(file.thread_ts).toBe(root?.ts);
@@ -106,18 +173,29 @@ describe('the post-mortem', () => {
     expect(doc).toContain('**Time to resolve:** 47m');
     const day = new Date(t0).toISOString().slice(0, 10);
     const hms = (ms: number) => new Date(t0 + ms).toISOString().slice(11, 19);
-    expect(doc).toContain(`| ${day} ${hms(0)} | PagerDuty | Triggered in PagerDuty: Graph API timeouts (P2, DMP Scan Workers) |`);
+    expect(doc).toContain(
+      `| ${day} ${hms(0)} | PagerDuty | Triggered in PagerDuty: Graph API timeouts (P2, DMP Scan Workers) |`,
+    );
     expect(doc).toContain(`| ${day} ${hms(192_000)} | Dana On-Call | Acknowledged in PagerDuty |`);
     expect(doc).toContain(`| ${day} ${hms(600_000)} | Dana On-Call | Note in PagerDuty: Graph cache cleared |`);
     expect(doc).toContain(`| ${day} ${hms(47 * 60_000)} | Dana On-Call | Resolved in PagerDuty |`);
-    const order = ['Triggered in PagerDuty', 'Acknowledged in PagerDuty', 'Note in PagerDuty', 'Resolved in PagerDuty'].map((s) => doc.indexOf(s));
+    const order = [
+      'Triggered in PagerDuty',
+      'Acknowledged in PagerDuty',
+      'Note in PagerDuty',
+      'Resolved in PagerDuty',
+    ].map((s) => doc.indexOf(s));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(doc).toContain(`**Post-mortem due:** ${new Date(t0 + 47 * 60_000 + 48 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
-    for (const part of ['## Summary', '## Impact', '## Root cause', '## Action items', '## Learnings']) expect(doc).toContain(part);
+    expect(doc).toContain(
+      `**Post-mortem due:** ${new Date(t0 + 47 * 60_000 + 48 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19)} UTC`,
+    );
+    for (const part of ['## Summary', '## Impact', '## Root cause', '## Action items', '## Learnings'])
+      expect(doc).toContain(part);
     // The thread carries the same figures.
     const post = w.replies(root?.ts ?? '').find((m) => m.text.startsWith('Post-mortem for Graph API timeouts'));
     expect(post?.text).toBe('Post-mortem for Graph API timeouts: time to acknowledge 3m 12s, time to resolve 47m');
-    const stored = (await w.db.client.query('SELECT due_at FROM incident_postmortems WHERE incident_id = $1', [id])).rows[0] as { due_at: Date };
+    const stored = (await w.db.client.query('SELECT due_at FROM incident_postmortems WHERE incident_id = $1', [id]))
+      .rows[0] as { due_at: Date };
     expect(stored.due_at.getTime()).toBe(t0 + 47 * 60_000 + 48 * 3_600_000);
   });
 
@@ -125,8 +203,15 @@ describe('the post-mortem', () => {
     const root = w.roots().find((m) => m.text.includes('Graph API timeouts'));
     const post = w.replies(root?.ts ?? '').find((m) => m.text.startsWith('Post-mortem for'));
     const fill = controls(post).find((c) => c.label === 'Fill in');
-    await w.click({ actionId: fill?.action_id ?? '', value: fill?.value, messageTs: post?.ts ?? '', threadTs: root?.ts });
-    const opened = (await w.slack.waitFor((a) => a.kind === 'call' && a.method === 'views.open')) as unknown as { args: { view: { callback_id: string; private_metadata: string } } };
+    await w.click({
+      actionId: fill?.action_id ?? '',
+      value: fill?.value,
+      messageTs: post?.ts ?? '',
+      threadTs: root?.ts,
+    });
+    const opened = (await w.slack.waitFor((a) => a.kind === 'call' && a.method === 'views.open')) as unknown as {
+      args: { view: { callback_id: string; private_metadata: string } };
+    };
     expect(opened.args.view.callback_id).toBe(POSTMORTEM_VIEW);
     expect(opened.args.view.private_metadata).toBe(id);
     const files = w.slack.files.length;
@@ -134,17 +219,32 @@ describe('the post-mortem', () => {
       callback_id: POSTMORTEM_VIEW,
       private_metadata: id,
       values: {
-        [PM_ROOT_CAUSE]: { value: { type: 'plain_text_input', value: 'A missing index on nodes made graph queries scan the table' } },
-        [PM_ACTION_ITEMS]: { value: { type: 'plain_text_input', value: 'Create idx_nodes_scan\nAlert on graph p95 > 2s' } },
+        [PM_ROOT_CAUSE]: {
+          value: { type: 'plain_text_input', value: 'A missing index on nodes made graph queries scan the table' },
+        },
+        [PM_ACTION_ITEMS]: {
+          value: { type: 'plain_text_input', value: 'Create idx_nodes_scan\nAlert on graph p95 > 2s' },
+        },
         [PM_LEARNINGS]: { value: { type: 'plain_text_input', value: 'The cache hid the regression for a week' } },
       },
     });
     expect(res.status).toBe(200);
-    const updated = await eventually(() => w.slack.files.length > files && w.slack.files[w.slack.files.length - 1], 8_000, 'the updated file');
+    const updated = await eventually(
+      () => w.slack.files.length > files && w.slack.files[w.slack.files.length - 1],
+      8_000,
+      'the updated file',
+    );
     expect(updated ? updated.content : '').toContain('A missing index on nodes made graph queries scan the table');
     expect(updated ? updated.content : '').toContain('- [ ] Create idx_nodes_scan');
-    const { rows } = await w.db.client.query('SELECT root_cause, learnings, document, updated_by FROM incident_postmortems WHERE incident_id = $1', [id]);
-    expect(rows[0]).toMatchObject({ root_cause: 'A missing index on nodes made graph queries scan the table', learnings: 'The cache hid the regression for a week', updated_by: ALICE });
+    const { rows } = await w.db.client.query(
+      'SELECT root_cause, learnings, document, updated_by FROM incident_postmortems WHERE incident_id = $1',
+      [id],
+    );
+    expect(rows[0]).toMatchObject({
+      root_cause: 'A missing index on nodes made graph queries scan the table',
+      learnings: 'The cache hid the regression for a week',
+      updated_by: ALICE,
+    });
     expect(rows[0]?.document).toContain('## Root cause\n\nA missing index on nodes made graph queries scan the table');
     await eventually(() => w.replies(root?.ts ?? '').find((m) => textOf(m).includes('Updated by <@U0ALICE01>')));
     const shown = await w.slash(`postmortem ${id}`);

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALICE, controls, eventually, INCIDENTS, settled, startWorld, type World } from './world.js';
 
 describe('a remediation in an incident thread', () => {
@@ -25,22 +25,54 @@ describe('a remediation in an incident thread', () => {
   });
 
   it('records the press and the outcome of a restart confirmed in the thread', async () => {
-    const inc = await w.pd.triggerIncident({ title: 'Workers dead, scans stuck', serviceId: 'PDMPWRK', urgency: 'high' });
+    const inc = await w.pd.triggerIncident({
+      title: 'Workers dead, scans stuck',
+      serviceId: 'PDMPWRK',
+      urgency: 'high',
+    });
     await settled(w);
-    const root = await eventually(() => w.roots().find((m) => m.text.includes('Workers dead, scans stuck')), 10_000, 'the root');
+    const root = await eventually(
+      () => w.roots().find((m) => m.text.includes('Workers dead, scans stuck')),
+      10_000,
+      'the root',
+    );
     const before = kube.listReplicaSets('scan-workers').length;
-    await w.click({ actionId: 'remedy:restart-deployment:0', value: JSON.stringify({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } }), messageTs: root.ts, threadTs: root.ts });
-    const preview = await eventually(() => w.replies(root.ts).find((m) => controls(m).some((c) => c.label === 'Confirm')), 10_000, 'the preview with Confirm');
+    await w.click({
+      actionId: 'remedy:restart-deployment:0',
+      value: JSON.stringify({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } }),
+      messageTs: root.ts,
+      threadTs: root.ts,
+    });
+    const preview = await eventually(
+      () => w.replies(root.ts).find((m) => controls(m).some((c) => c.label === 'Confirm')),
+      10_000,
+      'the preview with Confirm',
+    );
     const confirm = controls(preview).find((c) => c.label === 'Confirm');
-    await w.click({ actionId: confirm?.action_id ?? '', value: confirm?.value, blockId: confirm?.block_id, messageTs: preview.ts, threadTs: root.ts });
+    await w.click({
+      actionId: confirm?.action_id ?? '',
+      value: confirm?.value,
+      blockId: confirm?.block_id,
+      messageTs: preview.ts,
+      threadTs: root.ts,
+    });
     await eventually(() => kube.listReplicaSets('scan-workers').length > before, 10_000, 'a new ReplicaSet');
-    const rows = await eventually(async () => {
-      const r = (await w.db.client.query<{ text: string }>(`SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'remediation' ORDER BY id`, [inc.id])).rows;
-      return r.length >= 3 && r;
-    }, 15_000, 'press, confirm and outcome in the timeline');
-    const texts = rows.map((r) => r.text).join("\n");
+    const rows = await eventually(
+      async () => {
+        const r = (
+          await w.db.client.query<{ text: string }>(
+            `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'remediation' ORDER BY id`,
+            [inc.id],
+          )
+        ).rows;
+        return r.length >= 3 && r;
+      },
+      15_000,
+      'press, confirm and outcome in the timeline',
+    );
+    const texts = rows.map((r) => r.text).join('\n');
     expect(texts).toMatch(/pressed/);
-    const outcome = rows.map((r) => r.text).find((t) => !t.endsWith("pressed"));
+    const outcome = rows.map((r) => r.text).find((t) => !t.endsWith('pressed'));
     expect(outcome).toMatch(/^Remediation: .*scan-workers/);
     expect(w.slack.topLevel(INCIDENTS).filter((m) => m.text.includes('Workers dead, scans stuck'))).toHaveLength(1);
   }, 40_000);

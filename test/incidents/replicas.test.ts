@@ -1,8 +1,20 @@
 // Restarts and replicas: bot processes on one BOT_DATABASE_URL never post twice for one event,
 // never lose one, and fire each timer once; a thread outlives the process that opened it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
-import { controls, event, eventually, INCIDENTS, LEAD, page, settled, startWorld, textOf, type World } from './world.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  controls,
+  event,
+  eventually,
+  INCIDENTS,
+  LEAD,
+  page,
+  settled,
+  startWorld,
+  textOf,
+  type World,
+} from './world.js';
 
 describe('a restart between page and acknowledgement', () => {
   let w: World;
@@ -43,26 +55,44 @@ describe('a restart between page and acknowledgement', () => {
     await w.click({ actionId: 'incident:ack', value: inc.id, messageTs: root.ts });
     await eventually(() => w.pd.incidents.get(inc.id)?.status === 'acknowledged', 12_000, 'the third attempt');
     await settled(w);
-    const { rows } = await w.db.client.query(`SELECT attempts, status, done_at IS NOT NULL AS done, failed FROM pd_outbox WHERE incident_id = $1`, [inc.id]);
+    const { rows } = await w.db.client.query(
+      `SELECT attempts, status, done_at IS NOT NULL AS done, failed FROM pd_outbox WHERE incident_id = $1`,
+      [inc.id],
+    );
     expect(rows).toEqual([{ attempts: 3, status: 200, done: true, failed: false }]);
     expect(w.replies(root.ts).filter((m) => m.text.includes('Acknowledged by'))).toHaveLength(1);
     expect(w.replies(root.ts).filter((m) => m.text.includes('did not take'))).toHaveLength(0);
   });
 
   it('does not lose an acknowledgement PagerDuty could not take before the restart, and sends it once', async () => {
-    const inc = await w.pd.triggerIncident({ title: 'PagerDuty down during ack', serviceId: 'PDMPAPI', priority: 'P3' });
+    const inc = await w.pd.triggerIncident({
+      title: 'PagerDuty down during ack',
+      serviceId: 'PDMPAPI',
+      priority: 'P3',
+    });
     await settled(w);
     const root = w.roots().find((m) => m.text.includes('PagerDuty down during ack')) as SlackMessage;
     await w.pd.down();
     await w.click({ actionId: 'incident:ack', value: inc.id, messageTs: root.ts });
-    await eventually(async () => {
-      const { rows } = await w.db.client.query(`SELECT attempts, error FROM pd_outbox WHERE incident_id = $1 AND kind = 'ack'`, [inc.id]);
-      return rows[0] && rows[0].attempts >= 1 && rows[0].error;
-    }, 8_000, 'a failed attempt');
+    await eventually(
+      async () => {
+        const { rows } = await w.db.client.query(
+          `SELECT attempts, error FROM pd_outbox WHERE incident_id = $1 AND kind = 'ack'`,
+          [inc.id],
+        );
+        return rows[0] && rows[0].attempts >= 1 && rows[0].error;
+      },
+      8_000,
+      'a failed attempt',
+    );
     for (const p of [...w.bots]) await w.stop(p);
     await w.pd.up();
     await w.start();
-    await eventually(() => w.pd.incidents.get(inc.id)?.status === 'acknowledged', 15_000, 'the acknowledgement to reach PagerDuty');
+    await eventually(
+      () => w.pd.incidents.get(inc.id)?.status === 'acknowledged',
+      15_000,
+      'the acknowledgement to reach PagerDuty',
+    );
     await settled(w);
     expect(w.pd.requests.filter((r) => r.method === 'PUT' && r.path === `/incidents/${inc.id}`)).toHaveLength(1);
     expect(w.replies(root.ts).filter((m) => m.text.includes('Acknowledged by'))).toHaveLength(1);
@@ -85,9 +115,14 @@ describe('two replicas on one database', () => {
   it('post one thread when both receive the same webhook at once', async () => {
     const [a, b] = w.bots;
     const trigger = event('incident.triggered', page({ id: 'QREPLICAS00001', title: 'Both replicas got it' }));
-    const answers = await Promise.all([w.deliver(trigger, { to: a, webhookId: 'wh-r-1' }), w.deliver(trigger, { to: b, webhookId: 'wh-r-2' })]);
+    const answers = await Promise.all([
+      w.deliver(trigger, { to: a, webhookId: 'wh-r-1' }),
+      w.deliver(trigger, { to: b, webhookId: 'wh-r-2' }),
+    ]);
     expect(answers.map((r) => r.status)).toEqual([200, 200]);
-    expect((await Promise.all(answers.map((r) => r.json() as Promise<{ status: string }>))).map((j) => j.status).sort()).toEqual(['duplicate', 'stored']);
+    expect(
+      (await Promise.all(answers.map((r) => r.json() as Promise<{ status: string }>))).map((j) => j.status).sort(),
+    ).toEqual(['duplicate', 'stored']);
     await settled(w);
     await new Promise((r) => setTimeout(r, 500));
     const roots = w.roots().filter((m) => m.text.includes('Both replicas got it'));
@@ -98,15 +133,26 @@ describe('two replicas on one database', () => {
   });
 
   it('share a burst of pages between them: one thread each, none twice, none lost', async () => {
-    const incidents = Array.from({ length: 12 }, (_, n) => page({ id: `QBURST${String(n).padStart(8, '0')}`, title: `Burst page ${n}` }));
+    const incidents = Array.from({ length: 12 }, (_, n) =>
+      page({ id: `QBURST${String(n).padStart(8, '0')}`, title: `Burst page ${n}` }),
+    );
     // Each page and its redelivery go to different replicas.
-    await Promise.all(incidents.flatMap((inc, n) => {
-      const ev = event('incident.triggered', inc);
-      return [w.deliver(ev, { to: w.bots[n % 2] }), w.deliver(ev, { to: w.bots[(n + 1) % 2] })];
-    }));
+    await Promise.all(
+      incidents.flatMap((inc, n) => {
+        const ev = event('incident.triggered', inc);
+        return [w.deliver(ev, { to: w.bots[n % 2] }), w.deliver(ev, { to: w.bots[(n + 1) % 2] })];
+      }),
+    );
     await settled(w, 20_000);
     for (let n = 0; n < incidents.length; n++) {
-      const roots = w.roots().filter((m) => m.text.includes(`Burst page ${n} `) || m.text.endsWith(`Burst page ${n}`) || m.text.includes(`Burst page ${n} —`));
+      const roots = w
+        .roots()
+        .filter(
+          (m) =>
+            m.text.includes(`Burst page ${n} `) ||
+            m.text.endsWith(`Burst page ${n}`) ||
+            m.text.includes(`Burst page ${n} —`),
+        );
       expect(roots, `Burst page ${n}`).toHaveLength(1);
       expect(w.replies(roots[0]?.ts ?? '').filter((m) => m.text.startsWith('Investigating:'))).toHaveLength(1);
     }
@@ -146,19 +192,36 @@ describe('response-target timers', () => {
     await settled(w);
     const late = rootOf('Database pool saturated');
     const quick = rootOf('Acknowledged in time');
-    await w.click({ actionId: 'incident:ack', value: controls(quick).find((c) => c.label === 'Acknowledge')?.value, messageTs: quick.ts });
-    const reminder = await eventually(() => w.replies(late.ts).find((m) => m.text.includes('not acknowledged after 2s')), 6_000, 'the reminder');
+    await w.click({
+      actionId: 'incident:ack',
+      value: controls(quick).find((c) => c.label === 'Acknowledge')?.value,
+      messageTs: quick.ts,
+    });
+    const reminder = await eventually(
+      () => w.replies(late.ts).find((m) => m.text.includes('not acknowledged after 2s')),
+      6_000,
+      'the reminder',
+    );
     // The on-call is the PagerDuty assignee, found in Slack by email.
     expect(reminder.text).toContain('<@U0DANA001>');
-    const lead = await eventually(() => w.replies(late.ts).find((m) => m.text.includes('unresolved after 3s')), 6_000, 'the lead escalation');
+    const lead = await eventually(
+      () => w.replies(late.ts).find((m) => m.text.includes('unresolved after 3s')),
+      6_000,
+      'the lead escalation',
+    );
     expect(lead.text).toContain(`<@${LEAD}> (Engineering lead)`);
     expect(lead.text).toContain('<!subteam^S0DBATEAM1> (Database admin)');
     await new Promise((r) => setTimeout(r, 2_500));
     expect(count(late, 'not acknowledged after')).toBe(1);
     expect(count(late, 'unresolved after')).toBe(1);
     expect(count(quick, 'not acknowledged after')).toBe(0);
-    const { rows } = await w.db.client.query(`SELECT kind, fired_at IS NOT NULL AS fired FROM incident_timers t JOIN incidents i ON i.id = t.incident_id WHERE i.title = 'Database pool saturated' ORDER BY kind`);
-    expect(rows).toEqual([{ kind: 'ack_reminder', fired: true }, { kind: 'lead_escalation', fired: true }]);
+    const { rows } = await w.db.client.query(
+      `SELECT kind, fired_at IS NOT NULL AS fired FROM incident_timers t JOIN incidents i ON i.id = t.incident_id WHERE i.title = 'Database pool saturated' ORDER BY kind`,
+    );
+    expect(rows).toEqual([
+      { kind: 'ack_reminder', fired: true },
+      { kind: 'lead_escalation', fired: true },
+    ]);
   });
 
   it('survive a restart: a timer due while no bot ran fires once when one starts', async () => {

@@ -53,7 +53,7 @@ describe('severity', () => {
 });
 
 describe('the diagnosis an incident gets', () => {
-  it('follows the runbook\'s common issues from the title, then the service', () => {
+  it("follows the runbook's common issues from the title, then the service", () => {
     expect(matchProcedure('Scans stuck in pending', undefined)).toBe('scans-stuck');
     expect(matchProcedure('Alert: something odd', 'DMP Scan Workers')).toBe('scans-stuck');
     expect(matchProcedure('High database CPU', 'DMP API')).toBe('db-slow');
@@ -72,21 +72,38 @@ describe('the diagnosis an incident gets', () => {
 });
 
 describe('X-PagerDuty-Signature', () => {
-  const vectors = JSON.parse(readFileSync(new URL('../../fixtures/pagerduty/signature-test-vectors.json', import.meta.url), 'utf8')) as {
-    vectors: Array<{ secret: string; file: string; valid_signature?: string; invalid_signature_expect_reject?: string }>;
+  const vectors = JSON.parse(
+    readFileSync(new URL('../../fixtures/pagerduty/signature-test-vectors.json', import.meta.url), 'utf8'),
+  ) as {
+    vectors: Array<{
+      secret: string;
+      file: string;
+      valid_signature?: string;
+      invalid_signature_expect_reject?: string;
+    }>;
   };
   const body = (file: string) => readFileSync(new URL(`../../fixtures/pagerduty/${file}`, import.meta.url));
 
   it('matches every published test vector, and refuses the invalid ones', () => {
     for (const v of vectors.vectors) {
-      if (v.valid_signature) expect(verifyPagerDutySignature(body(v.file), v.valid_signature, [v.secret]), v.file).toBe(true);
-      if (v.invalid_signature_expect_reject) expect(verifyPagerDutySignature(body(v.file), v.invalid_signature_expect_reject, [v.secret]), v.file).toBe(false);
+      if (v.valid_signature)
+        expect(verifyPagerDutySignature(body(v.file), v.valid_signature, [v.secret]), v.file).toBe(true);
+      if (v.invalid_signature_expect_reject)
+        expect(verifyPagerDutySignature(body(v.file), v.invalid_signature_expect_reject, [v.secret]), v.file).toBe(
+          false,
+        );
     }
   });
 
   it('accepts any of several signatures against any of several secrets, and nothing without a secret', () => {
-    const v = vectors.vectors.find((x) => x.valid_signature) as { secret: string; file: string; valid_signature: string };
-    expect(verifyPagerDutySignature(body(v.file), `v1=${'0'.repeat(64)}, ${v.valid_signature}`, ['rotated-new', v.secret])).toBe(true);
+    const v = vectors.vectors.find((x) => x.valid_signature) as {
+      secret: string;
+      file: string;
+      valid_signature: string;
+    };
+    expect(
+      verifyPagerDutySignature(body(v.file), `v1=${'0'.repeat(64)}, ${v.valid_signature}`, ['rotated-new', v.secret]),
+    ).toBe(true);
     expect(verifyPagerDutySignature(body(v.file), v.valid_signature, [])).toBe(false);
     expect(verifyPagerDutySignature(body(v.file), undefined, [v.secret])).toBe(false);
     expect(verifyPagerDutySignature(body(v.file), v.valid_signature.replace('v1=', 'v2='), [v.secret])).toBe(false);

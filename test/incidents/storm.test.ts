@@ -2,9 +2,21 @@
 // digests instead of a root each; every one stays findable, acknowledgeable (PagerDuty called
 // with the clicker's email) and recorded; two replicas together keep the channel's pace; and
 // when the storm passes, incidents get their own root again.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { SlackCall, SlackMessage } from '@dmp-bot/sim/slack-fake';
-import { ALICE, controls, event, eventually, INCIDENTS, page, settled, startWorld, textOf, type World } from './world.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ALICE,
+  controls,
+  event,
+  eventually,
+  INCIDENTS,
+  page,
+  settled,
+  startWorld,
+  textOf,
+  type World,
+} from './world.js';
 
 const PAGES = 40;
 const THRESHOLD = 5;
@@ -16,7 +28,10 @@ const title = (n: number) => `Storm page ${String(n).padStart(2, '0')}: scan que
 
 /** The most calls naming `channel` within any one second. */
 function busiestSecond(calls: SlackCall[], channel: string): number {
-  const times = calls.filter((c) => c.args.channel === channel).map((c) => c.at).sort((a, b) => a - b);
+  const times = calls
+    .filter((c) => c.args.channel === channel)
+    .map((c) => c.at)
+    .sort((a, b) => a - b);
   let most = 0;
   for (let start = 0, end = 0; start < times.length; start++) {
     while (end < times.length && (times[end] as number) < (times[start] as number) + 1000) end++;
@@ -49,7 +64,10 @@ describe('an alert storm', () => {
         const inc = w.pd.seedIncident({ title: title(n), serviceId: 'PDMPWRK', urgency: 'high' });
         ids[n] = inc.id;
         numbers[n] = inc.incident_number;
-        return w.deliver(event('incident.triggered', page({ id: inc.id, number: inc.incident_number, title: title(n) })), { to: w.bots[n % 2] });
+        return w.deliver(
+          event('incident.triggered', page({ id: inc.id, number: inc.incident_number, title: title(n) })),
+          { to: w.bots[n % 2] },
+        );
       }),
     );
     await settled(w, 60_000);
@@ -62,14 +80,19 @@ describe('an alert storm', () => {
   const topLevelWith = (text: string): SlackMessage[] => w.roots().filter((m) => textOf(m).includes(text));
 
   it('records every page once and names each incident in exactly one top-level post', async () => {
-    const { rows } = await w.db.client.query<{ n: number; digested: number }>('SELECT count(*)::int AS n, count(digest_id)::int AS digested FROM incidents');
+    const { rows } = await w.db.client.query<{ n: number; digested: number }>(
+      'SELECT count(*)::int AS n, count(digest_id)::int AS digested FROM incidents',
+    );
     expect(rows[0]).toEqual({ n: PAGES, digested: PAGES - THRESHOLD });
     for (let n = 1; n <= PAGES; n++) expect(topLevelWith(title(n)), title(n)).toHaveLength(1);
-    const digests = (await w.db.client.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_digests')).rows[0]?.n ?? 0;
+    const digests =
+      (await w.db.client.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_digests')).rows[0]?.n ?? 0;
     expect(digests).toBeGreaterThanOrEqual(Math.ceil((PAGES - THRESHOLD) / BATCH));
     // The first pages, before the storm, have roots of their own; the rest share a few digests.
     expect(w.roots()).toHaveLength(THRESHOLD + digests);
-    const { rows: roots } = await w.db.client.query<{ n: number; d: number }>(`SELECT count(*)::int AS n, count(DISTINCT incident_id)::int AS d FROM incident_outbox WHERE kind = 'root'`);
+    const { rows: roots } = await w.db.client.query<{ n: number; d: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT incident_id)::int AS d FROM incident_outbox WHERE kind = 'root'`,
+    );
     expect(roots[0]).toEqual({ n: PAGES, d: PAGES });
   });
 
@@ -84,7 +107,9 @@ describe('an alert storm', () => {
       const thread = w.replies(d.ts);
       expect(thread.filter((m) => m.text.startsWith('Investigating: alert storm'))).toHaveLength(1);
     }
-    const coalesced = await w.db.client.query(`SELECT count(*)::int AS n FROM incident_timeline WHERE kind = 'coalesced'`);
+    const coalesced = await w.db.client.query(
+      `SELECT count(*)::int AS n FROM incident_timeline WHERE kind = 'coalesced'`,
+    );
     expect(coalesced.rows[0]?.n).toBe(PAGES - THRESHOLD);
   });
 
@@ -96,17 +121,33 @@ describe('an alert storm', () => {
     expect(busiestSecond(posts, INCIDENTS)).toBeLessThanOrEqual(BURST + RATE + 1);
   });
 
-  it('acknowledges one incident of a digest: PagerDuty is called with the clicker\'s email, its line and thread say so', async () => {
+  it("acknowledges one incident of a digest: PagerDuty is called with the clicker's email, its line and thread say so", async () => {
     const n = PAGES - 3;
     const id = ids[n] as string;
     const digest = topLevelWith(title(n))[0] as SlackMessage;
     const acksBefore = controls(digest).filter((c) => c.label === 'Acknowledge').length;
     const ack = controls(digest).find((c) => c.label === 'Acknowledge' && c.value === id);
     expect(ack).toBeDefined();
-    expect(await w.click({ actionId: ack?.action_id as string, value: id, blockId: ack?.block_id, messageTs: digest.ts, user: ALICE })).toBe(200);
-    const reply = await eventually(() => w.replies(digest.ts).find((m) => m.text.includes('Acknowledged by <@U0ALICE01>')), 10_000, 'the acknowledgement in the digest thread');
+    expect(
+      await w.click({
+        actionId: ack?.action_id as string,
+        value: id,
+        blockId: ack?.block_id,
+        messageTs: digest.ts,
+        user: ALICE,
+      }),
+    ).toBe(200);
+    const reply = await eventually(
+      () => w.replies(digest.ts).find((m) => m.text.includes('Acknowledged by <@U0ALICE01>')),
+      10_000,
+      'the acknowledgement in the digest thread',
+    );
     expect(reply.text).toContain(title(n));
-    const put = await eventually(() => w.pd.requests.find((r) => r.method === 'PUT' && r.path === `/incidents/${id}`), 10_000, 'the PagerDuty acknowledgement');
+    const put = await eventually(
+      () => w.pd.requests.find((r) => r.method === 'PUT' && r.path === `/incidents/${id}`),
+      10_000,
+      'the PagerDuty acknowledgement',
+    );
     expect(put.headers.from).toBe('alice@example.com');
     expect(put.body).toEqual({ incident: { type: 'incident_reference', status: 'acknowledged' } });
     await settled(w, 30_000);
@@ -115,7 +156,9 @@ describe('an alert storm', () => {
     expect(mine.map((c) => c.label)).toEqual(['Resolve']);
     // The other incidents of the digest keep theirs.
     expect(controls(now).filter((c) => c.label === 'Acknowledge')).toHaveLength(acksBefore - 1);
-    const timeline = (await w.db.client.query('SELECT kind FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id', [id])).rows.map((r) => r.kind);
+    const timeline = (
+      await w.db.client.query('SELECT kind FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id', [id])
+    ).rows.map((r) => r.kind);
     expect(timeline).toEqual(expect.arrayContaining(['triggered', 'coalesced', 'diagnosis', 'acknowledged']));
     expect(w.pd.requests.filter((r) => r.method === 'PUT' && r.path === `/incidents/${id}`)).toHaveLength(1);
   }, 40_000);
@@ -124,8 +167,21 @@ describe('an alert storm', () => {
     const n = PAGES - 1;
     const digest = topLevelWith(title(n))[0] as SlackMessage;
     expect(await w.say(`:pushpin: #${numbers[n]} drained the queue by hand`, digest.ts)).toBe(200);
-    await eventually(async () => (await w.db.client.query(`SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND kind = 'pinned'`, [ids[n]])).rows.length === 1, 8_000, 'the pinned note');
-    await eventually(() => w.pd.requests.find((r) => r.method === 'POST' && r.path === `/incidents/${ids[n]}/notes`), 8_000, 'the PagerDuty note');
+    await eventually(
+      async () =>
+        (
+          await w.db.client.query(`SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND kind = 'pinned'`, [
+            ids[n],
+          ])
+        ).rows.length === 1,
+      8_000,
+      'the pinned note',
+    );
+    await eventually(
+      () => w.pd.requests.find((r) => r.method === 'POST' && r.path === `/incidents/${ids[n]}/notes`),
+      8_000,
+      'the PagerDuty note',
+    );
     // A note that names no incident of the digest is not pinned on a guess.
     expect(await w.say(':pushpin: something happened', digest.ts)).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
@@ -135,15 +191,25 @@ describe('an alert storm', () => {
 
   it('gives incidents their own root again once the storm has passed', async () => {
     // STORM_PERIOD is 4 s here: wait it out, then page again.
-    const last = (await w.db.client.query<{ at: Date }>('SELECT max(received_at) AS at FROM incidents')).rows[0]?.at as Date;
+    const last = (await w.db.client.query<{ at: Date }>('SELECT max(received_at) AS at FROM incidents')).rows[0]
+      ?.at as Date;
     await new Promise((r) => setTimeout(r, Math.max(0, last.getTime() + 4_200 - Date.now())));
     const inc = w.pd.seedIncident({ title: 'After the storm: API latency', serviceId: 'PDMPAPI', urgency: 'high' });
-    await w.deliver(event('incident.triggered', page({ id: inc.id, number: inc.incident_number, title: 'After the storm: API latency' })));
+    await w.deliver(
+      event(
+        'incident.triggered',
+        page({ id: inc.id, number: inc.incident_number, title: 'After the storm: API latency' }),
+      ),
+    );
     await settled(w, 20_000);
     const own = topLevelWith('After the storm: API latency');
     expect(own).toHaveLength(1);
     expect(own[0]?.text).not.toContain('Alert storm');
-    expect(controls(own[0]).filter((c) => c.label === 'Acknowledge').map((c) => c.value)).toEqual([inc.id]);
+    expect(
+      controls(own[0])
+        .filter((c) => c.label === 'Acknowledge')
+        .map((c) => c.value),
+    ).toEqual([inc.id]);
     expect(w.replies(own[0]?.ts as string)[0]?.text).toBe('Investigating: After the storm: API latency');
   }, 30_000);
 });

@@ -1,9 +1,19 @@
 // POST /pagerduty/webhook: signatures (captured bodies with their real secrets, forged ones, a
 // rotation with two), storing before answering, redeliveries, pings, and a missing channel.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pingEvent, signPagerDuty } from '@dmp-bot/sim/pagerduty-signing';
-import { event, eventually, INCIDENTS, OLD_WEBHOOK_SECRET, page, settled, startWorld, WEBHOOK_SECRET, type World } from './world.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  event,
+  eventually,
+  INCIDENTS,
+  OLD_WEBHOOK_SECRET,
+  page,
+  settled,
+  startWorld,
+  WEBHOOK_SECRET,
+  type World,
+} from './world.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/pagerduty/${name}`, import.meta.url), 'utf8');
 const vectors = JSON.parse(fixture('signature-test-vectors.json')) as {
@@ -17,7 +27,12 @@ async function storedEvents(w: World): Promise<number> {
   return Number(rows[0]?.n);
 }
 
-function post(w: World, raw: string, signature: string | undefined, webhookId = crypto.randomUUID()): Promise<Response> {
+function post(
+  w: World,
+  raw: string,
+  signature: string | undefined,
+  webhookId = crypto.randomUUID(),
+): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-webhook-id': webhookId };
   if (signature !== undefined) headers['x-pagerduty-signature'] = signature;
   return fetch(`${w.bots[0]?.url}/pagerduty/webhook`, { method: 'POST', headers, body: raw });
@@ -28,7 +43,9 @@ describe('PagerDuty webhooks: signatures and storage', () => {
 
   beforeAll(async () => {
     // The captured bodies were signed with their authors' secrets; the bot knows those too, as during a rotation.
-    w = await startWorld({ PAGERDUTY_WEBHOOK_SECRETS: [WEBHOOK_SECRET, OLD_WEBHOOK_SECRET, CAPTURED_SECRET, GO_SECRET].join(',') });
+    w = await startWorld({
+      PAGERDUTY_WEBHOOK_SECRETS: [WEBHOOK_SECRET, OLD_WEBHOOK_SECRET, CAPTURED_SECRET, GO_SECRET].join(','),
+    });
     await w.start();
   });
 
@@ -58,7 +75,9 @@ describe('PagerDuty webhooks: signatures and storage', () => {
     const thread = w.replies(captured?.ts ?? '');
     expect(thread.some((m) => m.text.includes('Acknowledged by Ben'))).toBe(true);
     expect(thread.some((m) => m.text.includes('Resolved by Ben'))).toBe(true);
-    expect(thread.some((m) => m.text.includes("Note from Ben in PagerDuty: Resolution Note: I'm resolving it"))).toBe(true);
+    expect(thread.some((m) => m.text.includes("Note from Ben in PagerDuty: Resolution Note: I'm resolving it"))).toBe(
+      true,
+    );
   });
 
   it('refuses a forged signature with 401 and stores nothing', async () => {
@@ -76,9 +95,14 @@ describe('PagerDuty webhooks: signatures and storage', () => {
 
   it('accepts a rotated secret: two signatures, one of them by the new secret', async () => {
     const incident = page({ id: 'QROTATION00001', title: 'Rotation page' });
-    const res = await w.deliver(event('incident.triggered', incident), { secrets: ['secret-not-known-yet', WEBHOOK_SECRET] });
+    const res = await w.deliver(event('incident.triggered', incident), {
+      secrets: ['secret-not-known-yet', WEBHOOK_SECRET],
+    });
     expect(res.status).toBe(200);
-    const old = await w.deliver(event('incident.annotated', incident, { note: { content: 'signed by the old secret only' } }), { secrets: [OLD_WEBHOOK_SECRET] });
+    const old = await w.deliver(
+      event('incident.annotated', incident, { note: { content: 'signed by the old secret only' } }),
+      { secrets: [OLD_WEBHOOK_SECRET] },
+    );
     expect(old.status).toBe(200);
     await settled(w);
     const root = w.roots().find((m) => m.text.includes('Rotation page'));
@@ -93,7 +117,12 @@ describe('PagerDuty webhooks: signatures and storage', () => {
     expect(first.status).toBe(200);
     await settled(w);
     const root = w.roots().find((m) => m.text.includes('Redelivered page'));
-    const before = { roots: w.roots().length, replies: w.replies(root?.ts ?? '').length, events: await storedEvents(w), calls: w.slack.calls.length };
+    const before = {
+      roots: w.roots().length,
+      replies: w.replies(root?.ts ?? '').length,
+      events: await storedEvents(w),
+      calls: w.slack.calls.length,
+    };
     // The same delivery again, and the same event in a new delivery.
     const again = await w.deliver(trigger, { webhookId: 'wh-redelivery-1' });
     const resent = await w.deliver(trigger, { webhookId: 'wh-redelivery-2' });
@@ -121,12 +150,16 @@ describe('PagerDuty webhooks: signatures and storage', () => {
     const ev = event('incident.triggered', incident);
     const res = await w.deliver(ev);
     expect(res.status).toBe(200);
-    const { rows } = await w.db.client.query('SELECT event_type FROM pd_webhook_events WHERE event_id = $1', [ev.event.id]);
+    const { rows } = await w.db.client.query('SELECT event_type FROM pd_webhook_events WHERE event_id = $1', [
+      ev.event.id,
+    ]);
     expect(rows).toEqual([{ event_type: 'incident.triggered' }]);
     // The bot store refuses writes: PagerDuty is told to retry, and nothing is half-stored.
     await w.db.client.query('ALTER TABLE pd_webhook_events RENAME TO pd_webhook_events_away');
     try {
-      const refused = await w.deliver(event('incident.triggered', page({ id: 'QSTOREFAIL0001', title: 'Could not store' })));
+      const refused = await w.deliver(
+        event('incident.triggered', page({ id: 'QSTOREFAIL0001', title: 'Could not store' })),
+      );
       expect(refused.status).toBeGreaterThanOrEqual(500);
     } finally {
       await w.db.client.query('ALTER TABLE pd_webhook_events_away RENAME TO pd_webhook_events');
@@ -157,7 +190,11 @@ describe('PagerDuty webhooks without INCIDENTS_CHANNEL', () => {
     const incident = page({ id: 'QNOCHANNEL0001', title: 'Nowhere to post' });
     const res = await w.deliver(event('incident.triggered', incident));
     expect(res.status).toBe(200);
-    await eventually(() => w.bots[0]?.logs.some((l) => l.includes('INCIDENTS_CHANNEL is not set')), 5_000, 'the log line');
+    await eventually(
+      () => w.bots[0]?.logs.some((l) => l.includes('INCIDENTS_CHANNEL is not set')),
+      5_000,
+      'the log line',
+    );
     // The line is logged inside the event's transaction: wait for it to commit before looking.
     await settled(w);
     expect(w.slack.callsTo('chat.postMessage')).toHaveLength(0);

@@ -1,11 +1,16 @@
 // An incident world for the tests: the Slack fake, the PagerDuty fake (echoing every change back
 // as a signed webhook), one bot database, and as many bot processes on it as a test starts —
 // so restarts and replicas are real: stop one, start another on the same BOT_DATABASE_URL.
-import { startBot, type BotHandle } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { deliverWebhook, incidentEvent, type IncidentEventOptions, type WebhookEnvelope, type WebhookIncident } from '@dmp-bot/sim/pagerduty-signing';
+
 import { type PagerDutyFake, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
+import {
+  deliverWebhook,
+  type IncidentEventOptions,
+  incidentEvent,
+  type WebhookEnvelope,
+  type WebhookIncident,
+} from '@dmp-bot/sim/pagerduty-signing';
+import { type SlackFake, type SlackMessage, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import {
   blockActionPayload,
   eventCallbackBody,
@@ -15,7 +20,9 @@ import {
   slashCommandBody,
   viewSubmissionPayload,
 } from '@dmp-bot/sim/slack-signing';
-import { type SlackFake, type SlackMessage, startSlackFake } from '@dmp-bot/sim/slack-fake';
+import { type BotHandle, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-incidents';
@@ -44,10 +51,31 @@ export interface World {
   start(env?: Record<string, string | undefined>): Promise<BotProcess>;
   stop(p: BotProcess): Promise<void>;
   /** Delivers a signed webhook to a bot process (the first by default). */
-  deliver(event: WebhookEnvelope, opts?: { to?: BotProcess; secrets?: string[]; webhookId?: string; rawBody?: string }): Promise<Response>;
+  deliver(
+    event: WebhookEnvelope,
+    opts?: { to?: BotProcess; secrets?: string[]; webhookId?: string; rawBody?: string },
+  ): Promise<Response>;
   /** Slack-side: a user clicks a button (or picks an option) on a message in #incidents. */
-  click(input: { actionId: string; value?: string; blockId?: string; messageTs: string; threadTs?: string; user?: string; selected?: string; to?: BotProcess }): Promise<number>;
-  submit(view: { callback_id: string; private_metadata?: string; values: Record<string, Record<string, Record<string, unknown>>>; id?: string }, user?: string, to?: BotProcess): Promise<{ status: number; body: string }>;
+  click(input: {
+    actionId: string;
+    value?: string;
+    blockId?: string;
+    messageTs: string;
+    threadTs?: string;
+    user?: string;
+    selected?: string;
+    to?: BotProcess;
+  }): Promise<number>;
+  submit(
+    view: {
+      callback_id: string;
+      private_metadata?: string;
+      values: Record<string, Record<string, Record<string, unknown>>>;
+      id?: string;
+    },
+    user?: string,
+    to?: BotProcess,
+  ): Promise<{ status: number; body: string }>;
   slash(text: string, user?: string, to?: BotProcess): Promise<{ status: number; json: unknown; body: string }>;
   /** Slack-side: a user writes in a thread (an Events API message event). */
   say(text: string, threadTs: string, user?: string, to?: BotProcess): Promise<number>;
@@ -109,7 +137,8 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     async stop(p) {
       await p.bot.stop();
       bots.splice(bots.indexOf(p), 1);
-      if (pd.webhookTarget?.url.startsWith(p.url)) pd.webhookTarget = bots[0] ? { url: `${bots[0].url}/pagerduty/webhook`, secrets: [WEBHOOK_SECRET] } : undefined;
+      if (pd.webhookTarget?.url.startsWith(p.url))
+        pd.webhookTarget = bots[0] ? { url: `${bots[0].url}/pagerduty/webhook`, secrets: [WEBHOOK_SECRET] } : undefined;
     },
     deliver(event, o = {}) {
       const to = o.to ?? bots[0];
@@ -132,10 +161,16 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         ...(input.value === undefined ? {} : { value: input.value }),
         ...(input.blockId ? { blockId: input.blockId } : {}),
         ...(input.threadTs ? { threadTs: input.threadTs } : {}),
-        ...(input.selected ? { selectedOption: { text: { type: 'plain_text' as const, text: input.selected }, value: input.selected } } : {}),
+        ...(input.selected
+          ? { selectedOption: { text: { type: 'plain_text' as const, text: input.selected }, value: input.selected } }
+          : {}),
       });
       const raw = interactionBody(payload);
-      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      const res = await fetch(`${to.url}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest(SIGNING_SECRET, raw),
+        body: raw,
+      });
       await res.text();
       return res.status;
     },
@@ -144,10 +179,19 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       const raw = interactionBody(
         viewSubmissionPayload({
           user,
-          view: { callback_id: view.callback_id, private_metadata: view.private_metadata ?? '', state: { values: view.values }, ...(view.id ? { id: view.id } : {}) },
+          view: {
+            callback_id: view.callback_id,
+            private_metadata: view.private_metadata ?? '',
+            state: { values: view.values },
+            ...(view.id ? { id: view.id } : {}),
+          },
         }),
       );
-      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      const res = await fetch(`${to.url}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest(SIGNING_SECRET, raw),
+        body: raw,
+      });
       return { status: res.status, body: await res.text() };
     },
     async slash(text, user = ALICE, to = bots[0]) {
@@ -159,7 +203,11 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         channel_id: SLACK_DEFAULTS.channelId,
         response_url: slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user }),
       });
-      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      const res = await fetch(`${to.url}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest(SIGNING_SECRET, raw),
+        body: raw,
+      });
       const body = await res.text();
       let json: unknown;
       try {
@@ -171,12 +219,28 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     },
     async say(text, threadTs, user = ALICE, to) {
       const ts = `${Math.floor(Date.now() / 1000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
-      return world.event({ type: 'message', channel: INCIDENTS, channel_type: 'channel', user, text, ts, thread_ts: threadTs, event_ts: ts }, to);
+      return world.event(
+        {
+          type: 'message',
+          channel: INCIDENTS,
+          channel_type: 'channel',
+          user,
+          text,
+          ts,
+          thread_ts: threadTs,
+          event_ts: ts,
+        },
+        to,
+      );
     },
     async event(event, to = bots[0]) {
       if (!to) throw new Error('no bot running');
       const raw = eventCallbackBody(event);
-      const res = await fetch(`${to.url}/slack/events`, { method: 'POST', headers: signSlackRequest(SIGNING_SECRET, raw), body: raw });
+      const res = await fetch(`${to.url}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest(SIGNING_SECRET, raw),
+        body: raw,
+      });
       await res.text();
       return res.status;
     },
@@ -210,7 +274,11 @@ export function event(type: string, incident: WebhookIncident, opts: IncidentEve
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 8_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 8_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -228,26 +296,34 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
 /** Waits until nothing is left to do in the bot store: events processed, outboxes sent. */
 export async function settled(w: World, ms = 10_000): Promise<void> {
   await w.pd.settled();
-  await eventually(async () => {
-    const [row] = (
-      await w.db.client.query<{ n: number }>(
-        `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL)
+  await eventually(
+    async () => {
+      const [row] = (
+        await w.db.client.query<{ n: number }>(
+          `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL)
               + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL)
               + (SELECT count(*) FROM pd_outbox WHERE done_at IS NULL) AS n`,
-      )
-    ).rows;
-    return Number(row?.n) === 0;
-  }, ms, 'the bot to settle');
+        )
+      ).rows;
+      return Number(row?.n) === 0;
+    },
+    ms,
+    'the bot to settle',
+  );
   await w.pd.settled();
   // PagerDuty's echoes of the bot's own calls, once delivered, are processed too.
-  await eventually(async () => {
-    const [row] = (
-      await w.db.client.query<{ n: number }>(
-        `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL) + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL) AS n`,
-      )
-    ).rows;
-    return Number(row?.n) === 0;
-  }, ms, 'the echoes to settle');
+  await eventually(
+    async () => {
+      const [row] = (
+        await w.db.client.query<{ n: number }>(
+          `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL) + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL) AS n`,
+        )
+      ).rows;
+      return Number(row?.n) === 0;
+    },
+    ms,
+    'the echoes to settle',
+  );
 }
 
 export function textOf(m: SlackMessage | undefined): string {
@@ -255,9 +331,21 @@ export function textOf(m: SlackMessage | undefined): string {
 }
 
 /** The buttons and selects of a message, by label/placeholder. */
-export function controls(m: SlackMessage | undefined): Array<{ type: string; label: string; action_id: string; value?: string; block_id?: string; options?: Array<{ value: string; text: { text: string } }>; initial?: string }> {
+export function controls(m: SlackMessage | undefined): Array<{
+  type: string;
+  label: string;
+  action_id: string;
+  value?: string;
+  block_id?: string;
+  options?: Array<{ value: string; text: { text: string } }>;
+  initial?: string;
+}> {
   const out: ReturnType<typeof controls> = [];
-  for (const b of (m?.blocks ?? []) as Array<{ type: string; block_id?: string; elements?: Array<Record<string, unknown>> }>) {
+  for (const b of (m?.blocks ?? []) as Array<{
+    type: string;
+    block_id?: string;
+    elements?: Array<Record<string, unknown>>;
+  }>) {
     if (b.type !== 'actions') continue;
     for (const e of b.elements ?? []) {
       const label = ((e.text ?? e.placeholder) as { text?: string } | undefined)?.text ?? '';

@@ -2,16 +2,20 @@
 // seconds, migrates an empty database by itself, drains on SIGTERM and exits 0; a wrong
 // setting stops it with one line naming the variable, and no secret.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
 function start(env: Record<string, string>): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, ['dist/main.js'], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -22,9 +26,13 @@ function start(env: Record<string, string>): { child: ChildProcess; out: () => s
   return { child, out: () => out };
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-async function waitForHealth(port: number, ms = 15_000): Promise<{ status: string; components: Record<string, string> }> {
+async function waitForHealth(
+  port: number,
+  ms = 15_000,
+): Promise<{ status: string; components: Record<string, string> }> {
   const until = Date.now() + ms;
   for (;;) {
     try {
@@ -52,13 +60,23 @@ describe('the bot process', () => {
 
   it('answers /health in HTTP mode, creates its tables in an empty database, and drains on SIGTERM with exit 0', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const { child, out } = start({ SLACK_BOT_TOKEN: 'xoxb-life-1234', SLACK_SIGNING_SECRET: 'life-secret', SLACK_API_URL: slack.apiUrl, PORT: String(port), BOT_DATABASE_URL: store.url });
+    const { child, out } = start({
+      SLACK_BOT_TOKEN: 'xoxb-life-1234',
+      SLACK_SIGNING_SECRET: 'life-secret',
+      SLACK_API_URL: slack.apiUrl,
+      PORT: String(port),
+      BOT_DATABASE_URL: store.url,
+    });
     const code = exited(child);
     const health = await waitForHealth(port);
     expect(health.status).toBe('healthy');
     expect(health.components.slack).toBe('http');
-    const tables = await store.client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
-    expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(expect.arrayContaining(['audit_log', 'bot_migrations']));
+    const tables = await store.client.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(
+      expect.arrayContaining(['audit_log', 'bot_migrations']),
+    );
     child.kill('SIGTERM');
     expect(await code).toBe(0);
     expect(out()).not.toContain('xoxb-life-1234');
@@ -67,11 +85,21 @@ describe('the bot process', () => {
 
   it("keeps running and answering commands when Slack's API is unreachable at start-up", async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const { child } = start({ SLACK_BOT_TOKEN: 'xoxb-offline', SLACK_SIGNING_SECRET: 'offline-secret', SLACK_API_URL: 'http://127.0.0.1:9/api/', PORT: String(port), BOT_DATABASE_URL: store.url });
+    const { child } = start({
+      SLACK_BOT_TOKEN: 'xoxb-offline',
+      SLACK_SIGNING_SECRET: 'offline-secret',
+      SLACK_API_URL: 'http://127.0.0.1:9/api/',
+      PORT: String(port),
+      BOT_DATABASE_URL: store.url,
+    });
     const code = exited(child);
     await waitForHealth(port);
     const raw = slashCommandBody({ command: '/dmp', text: 'help' });
-    const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signSlackRequest('offline-secret', raw), body: raw });
+    const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      method: 'POST',
+      headers: signSlackRequest('offline-secret', raw),
+      body: raw,
+    });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('/dmp scans stuck');
     await new Promise((r) => setTimeout(r, 1_000));
@@ -84,13 +112,25 @@ describe('the bot process', () => {
     const api = await startPlatformApiFake();
     api.setFault('hang');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const { child } = start({ SLACK_BOT_TOKEN: 'xoxb-drain', SLACK_SIGNING_SECRET: 'drain-secret', SLACK_API_URL: slack.apiUrl, PORT: String(port), BOT_DATABASE_URL: store.url, DMP_API_URL: api.url, CHECK_DEADLINE: '4s' });
+    const { child } = start({
+      SLACK_BOT_TOKEN: 'xoxb-drain',
+      SLACK_SIGNING_SECRET: 'drain-secret',
+      SLACK_API_URL: slack.apiUrl,
+      PORT: String(port),
+      BOT_DATABASE_URL: store.url,
+      DMP_API_URL: api.url,
+      CHECK_DEADLINE: '4s',
+    });
     const code = exited(child);
     try {
       await waitForHealth(port);
       const responseUrl = slack.responseUrl({ channel: 'C0OPS0001', user: 'U0ALICE01' });
       const raw = slashCommandBody({ command: '/dmp', text: 'health', response_url: responseUrl });
-      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signSlackRequest('drain-secret', raw), body: raw });
+      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest('drain-secret', raw),
+        body: raw,
+      });
       expect(await res.text()).toContain('Checking');
       // Acked; the checks are still waiting on the hung API when SIGTERM comes.
       child.kill('SIGTERM');

@@ -24,7 +24,9 @@ describe('cache remediations', () => {
     pipeline.hset('workers', 'worker-1', '{}');
     await pipeline.exec();
     await neighbour.redis.set('graph:1', 'not ours');
-    t = await startTestBot({ env: { DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix, DMP_OPERATORS: `${ALICE},${BOB}` } });
+    t = await startTestBot({
+      env: { DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix, DMP_OPERATORS: `${ALICE},${BOB}` },
+    });
   });
 
   afterAll(async () => {
@@ -38,7 +40,10 @@ describe('cache remediations', () => {
     expect(textOf(message)).toContain('1200 keys match graph:*');
     expect(await redis.redis.exists('graph:0')).toBe(1);
     await press(t, message!, 'Confirm');
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith('Clear cache graph:*:')), 'the outcome');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.startsWith('Clear cache graph:*:')),
+      'the outcome',
+    );
     expect(outcome.text).toContain('1200 keys matching graph:* removed');
 
     const raw = new Redis(REDIS_URL);
@@ -79,13 +84,25 @@ describe('cache remediations', () => {
       view: {
         callback_id: REASON_MODAL,
         private_metadata: (call.args.view as { private_metadata: string }).private_metadata,
-        state: { values: { [REASON_BLOCK]: { [REASON_INPUT]: { type: 'plain_text_input', value: 'stale graph cache after the migration' } } } },
+        state: {
+          values: {
+            [REASON_BLOCK]: {
+              [REASON_INPUT]: { type: 'plain_text_input', value: 'stale graph cache after the migration' },
+            },
+          },
+        },
       },
     });
-    const request = await until(() => thread(t, message!.ts).find((m) => buttonsOf(m).some((b) => b.label === 'Approve')), 'the approval request');
+    const request = await until(
+      () => thread(t, message!.ts).find((m) => buttonsOf(m).some((b) => b.label === 'Approve')),
+      'the approval request',
+    );
     expect(await redis.redis.get('user:42')).toBe('keep');
     await press(t, request, 'Approve', BOB);
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith('Flush the cache database:')), 'the flush outcome');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.startsWith('Flush the cache database:')),
+      'the flush outcome',
+    );
     expect(outcome.text).toMatch(/\d+ keys under .* removed/);
     expect(await redis.redis.exists('user:42', 'graphql:schema', 'scan_queue', 'workers')).toBe(0);
     expect(await neighbour.redis.get('graph:1')).toBe('not ours');

@@ -1,19 +1,31 @@
 // The Kubernetes remediations end to end against the Kubernetes fake (which applies patches and
 // runs a deployment controller as the API server does): restart, rollback, rollout status and
 // log rotation through the exec API. The two-person rule is off here, as configuration allows.
+
+import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../src/blocks/remediation-ids.js';
-import { seedPlatform } from '@dmp-bot/sim/k8s-fake';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
-import { ALICE, auditRows, buttonsOf, CHANNEL, press, slashShown, textOf, thread, until } from '../helpers/remediation.js';
+import {
+  ALICE,
+  auditRows,
+  buttonsOf,
+  CHANNEL,
+  press,
+  slashShown,
+  textOf,
+  thread,
+  until,
+} from '../helpers/remediation.js';
 
 describe('Kubernetes remediations', () => {
   let kube: TestKube;
   let t: TestBot;
 
   const image = (name: string) => kube.fake.getDeployment(name)?.spec.template.spec.containers[0]?.image;
-  const patches = (name: string) => kube.fake.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/deployments/${name}`));
+  const patches = (name: string) =>
+    kube.fake.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/deployments/${name}`));
 
   /** Confirms a high-risk preview: the reason modal, submitted by the same operator (rule off). */
   async function confirmWithReason(message: Parameters<typeof press>[1], reason: string): Promise<void> {
@@ -23,7 +35,11 @@ describe('Kubernetes remediations', () => {
     const view = call.args.view as { private_metadata: string };
     const res = await t.submit({
       user: ALICE,
-      view: { callback_id: REASON_MODAL, private_metadata: view.private_metadata, state: { values: { [REASON_BLOCK]: { [REASON_INPUT]: { type: 'plain_text_input', value: reason } } } } },
+      view: {
+        callback_id: REASON_MODAL,
+        private_metadata: view.private_metadata,
+        state: { values: { [REASON_BLOCK]: { [REASON_INPUT]: { type: 'plain_text_input', value: reason } } } },
+      },
     });
     expect(res.status).toBe(200);
   }
@@ -55,7 +71,10 @@ describe('Kubernetes remediations', () => {
     expect(textOf(message)).not.toContain('second operator');
     const startedAt = Date.now();
     await press(t, message!, 'Confirm');
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith('Restart scan-workers:')), 'the restart outcome');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.startsWith('Restart scan-workers:')),
+      'the restart outcome',
+    );
     expect(outcome.text).toContain('deployment "scan-workers" successfully rolled out');
 
     const d = kube.fake.getDeployment('scan-workers');
@@ -64,7 +83,9 @@ describe('Kubernetes remediations', () => {
     expect(Math.abs(Date.parse(restartedAt) - startedAt)).toBeLessThan(60_000);
     const patch = patches('scan-workers').at(-1);
     expect(patch?.contentType).toContain('application/strategic-merge-patch+json');
-    expect(patch?.body).toEqual({ spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } } });
+    expect(patch?.body).toEqual({
+      spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } },
+    });
     const rsAfter = kube.fake.listReplicaSets('scan-workers');
     expect(rsAfter).toHaveLength(rsBefore.length + 1);
     const newest = rsAfter.at(-1);
@@ -92,11 +113,16 @@ describe('Kubernetes remediations', () => {
     const text = textOf(message);
     expect(text).toContain('api: revision 3 → 1 (image ghcr.io/dmp/api:1.2.1');
     expect(text).toContain('revision 2 (ghcr.io/dmp/api:1.2.2; release 1.2.2: webhook retry backoff (deploy #431))');
-    const rs1 = kube.fake.listReplicaSets('api').find((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === '1');
+    const rs1 = kube.fake
+      .listReplicaSets('api')
+      .find((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === '1');
     const before = kube.fake.getDeployment('api');
 
     await confirmWithReason(message!, 'back to the release before the JWT change');
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith('Roll back api to revision 1: rolled back')), 'the rollback outcome');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.startsWith('Roll back api to revision 1: rolled back')),
+      'the rollback outcome',
+    );
     expect(outcome.text).toContain('successfully rolled out');
     expect(image('api')).toBe('ghcr.io/dmp/api:1.2.1');
 
@@ -109,7 +135,9 @@ describe('Kubernetes remediations', () => {
     expect(template.metadata.labels).toEqual({ app: 'api' });
     const annotations = ops[1]?.value as Record<string, string>;
     expect(annotations['kubernetes.io/change-cause']).toBe(rs1?.metadata.annotations?.['kubernetes.io/change-cause']);
-    expect(annotations['deployment.kubernetes.io/revision']).toBe(before?.metadata.annotations?.['deployment.kubernetes.io/revision']);
+    expect(annotations['deployment.kubernetes.io/revision']).toBe(
+      before?.metadata.annotations?.['deployment.kubernetes.io/revision'],
+    );
     expect(annotations).not.toHaveProperty('deployment.kubernetes.io/desired-replicas');
     const rows = await auditRows(t, 'rollback-deployment');
     expect(rows.at(-1)).toMatchObject({ outcome: 'ok', reason: 'back to the release before the JWT change' });
@@ -135,9 +163,15 @@ describe('Kubernetes remediations', () => {
     await new Promise((r) => setTimeout(r, 1_000 - (Date.now() % 1_000) + 50));
     const { message } = await slashShown(t, 'restart scan-workers');
     await press(t, message!, 'Confirm');
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith('Restart scan-workers:')), 'the failed outcome');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.startsWith('Restart scan-workers:')),
+      'the failed outcome',
+    );
     expect(outcome.text).toContain('ProgressDeadlineExceeded');
-    await until(() => textOf(t.slack.message(CHANNEL, message!.ts)).includes('Failed'), 'the confirmation marked failed');
+    await until(
+      () => textOf(t.slack.message(CHANNEL, message!.ts)).includes('Failed'),
+      'the confirmation marked failed',
+    );
     expect((await auditRows(t, 'restart-deployment')).at(-1)?.outcome).toBe('error');
   });
 
@@ -147,7 +181,10 @@ describe('Kubernetes remediations', () => {
     expect(textOf(message)).toContain('78%');
     expect(textOf(message)).toContain('/var/log');
     await press(t, message!, 'Confirm');
-    const outcome = await until(() => thread(t, message!.ts).find((m) => m.text.startsWith(`Rotate logs in ${pod}:`)), 'the rotation outcome');
+    const outcome = await until(
+      () => thread(t, message!.ts).find((m) => m.text.startsWith(`Rotate logs in ${pod}:`)),
+      'the rotation outcome',
+    );
     expect(outcome.text).toContain('logs rotated');
     expect(textOf(outcome)).toContain('31%');
     const execs = kube.fake.requests.filter((r) => r.path.endsWith(`/pods/${pod}/exec`)).map((r) => r.query.command);

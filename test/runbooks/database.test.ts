@@ -35,14 +35,21 @@ describe('database procedures', () => {
         ('11111111-1111-4111-8111-111111111113', $2, 'acme/cli'), ('11111111-1111-4111-8111-111111111114', $3, 'globex/web')`,
       [REPO, TENANT_A, TENANT_B],
     );
-    await db.client.query(`INSERT INTO scans (id, repository_id, status) VALUES ($1, $3, 'completed'), ($2, $3, 'completed')`, [BIG_SCAN, SMALL_SCAN, REPO]);
+    await db.client.query(
+      `INSERT INTO scans (id, repository_id, status) VALUES ($1, $3, 'completed'), ($2, $3, 'completed')`,
+      [BIG_SCAN, SMALL_SCAN, REPO],
+    );
     await db.client.query(
       `INSERT INTO scans (id, repository_id, status)
        SELECT gen_random_uuid(), $1, s FROM unnest(ARRAY['pending','pending','pending','running','failed']) AS s`,
       [REPO],
     );
-    await db.client.query(`INSERT INTO nodes (scan_id, name) SELECT $1, 'pkg-' || g FROM generate_series(1, 250) g`, [BIG_SCAN]);
-    await db.client.query(`INSERT INTO nodes (scan_id, name) SELECT $1, 'pkg-' || g FROM generate_series(1, 40) g`, [SMALL_SCAN]);
+    await db.client.query(`INSERT INTO nodes (scan_id, name) SELECT $1, 'pkg-' || g FROM generate_series(1, 250) g`, [
+      BIG_SCAN,
+    ]);
+    await db.client.query(`INSERT INTO nodes (scan_id, name) SELECT $1, 'pkg-' || g FROM generate_series(1, 40) g`, [
+      SMALL_SCAN,
+    ]);
     await db.client.query('ANALYZE');
     t = makeTargets({ DMP_DATABASE_URL: db.url });
   });
@@ -65,7 +72,10 @@ describe('database procedures', () => {
         await holder.query('LOCK TABLE scans IN ACCESS EXCLUSIVE MODE');
         const waiting = waiter.query(`SELECT count(*) FROM scans`);
         await waitFor('the waiter to block', async () => {
-          const r = await db.client.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [waiterPid]);
+          const r = await db.client.query(
+            `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`,
+            [waiterPid],
+          );
           return r.rows.length ? true : undefined;
         });
 
@@ -124,8 +134,12 @@ describe('database procedures', () => {
     });
 
     it('offers to terminate queries older than 5 minutes when there are some', () => {
-      const steps = adviseDbSlow([{ check: 'Active queries', status: 'warn', summary: '', facts: { active: 3, long: 2, longPids: ['41', '42'] } }]);
-      expect(steps).toEqual([expect.objectContaining({ remedy: 'terminate-queries', params: { olderThanMinutes: 5 } })]);
+      const steps = adviseDbSlow([
+        { check: 'Active queries', status: 'warn', summary: '', facts: { active: 3, long: 2, longPids: ['41', '42'] } },
+      ]);
+      expect(steps).toEqual([
+        expect.objectContaining({ remedy: 'terminate-queries', params: { olderThanMinutes: 5 } }),
+      ]);
     });
 
     it('keeps a password typed into SQL out of the report', async () => {
@@ -153,11 +167,14 @@ describe('database procedures', () => {
       try {
         const report = await t.run('db-connections');
         const usage = finding(report, 'Connections');
-        const [row] = (await db.client.query<{ max: number }>(`SELECT current_setting('max_connections')::int AS max`)).rows;
+        const [row] = (await db.client.query<{ max: number }>(`SELECT current_setting('max_connections')::int AS max`))
+          .rows;
         expect(usage.summary).toContain(`of max_connections ${row?.max}`);
         expect(finding(report, 'By state').summary).toMatch(/idle \d+/);
         const byApp = finding(report, 'By application and user');
-        expect(byApp.details?.some((d) => /^1 \(0 active\) {2}conn-counter {2}user postgres {2}database /.test(d))).toBe(true);
+        expect(
+          byApp.details?.some((d) => /^1 \(0 active\) {2}conn-counter {2}user postgres {2}database /.test(d)),
+        ).toBe(true);
       } finally {
         await extra.end();
       }
@@ -195,16 +212,23 @@ describe('database procedures', () => {
 
     it('answers a bad scan id with a sentence', async () => {
       await expect(t.run('graph-timeout', ['not-a-uuid'])).rejects.toThrow(UserError);
-      await expect(t.run('graph-timeout', ['not-a-uuid'])).rejects.toThrow('"not-a-uuid" is not a scan ID: scan IDs are UUIDs');
+      await expect(t.run('graph-timeout', ['not-a-uuid'])).rejects.toThrow(
+        '"not-a-uuid" is not a scan ID: scan IDs are UUIDs',
+      );
     });
 
     it('finds idx_nodes_scan missing and offers to create it', async () => {
       await db.client.query('DROP INDEX idx_nodes_scan');
       try {
         const report = await t.run('graph-timeout', [BIG_SCAN]);
-        expect(finding(report, 'Index idx_nodes_scan')).toMatchObject({ status: 'critical', summary: expect.stringContaining('missing') });
+        expect(finding(report, 'Index idx_nodes_scan')).toMatchObject({
+          status: 'critical',
+          summary: expect.stringContaining('missing'),
+        });
         expect(finding(report, 'Query plan').summary).toContain('a sequential scan of nodes');
-        expect(report.nextSteps).toEqual([expect.objectContaining({ remedy: 'create-index', params: { index: 'idx_nodes_scan' } })]);
+        expect(report.nextSteps).toEqual([
+          expect.objectContaining({ remedy: 'create-index', params: { index: 'idx_nodes_scan' } }),
+        ]);
       } finally {
         await db.client.query('CREATE INDEX idx_nodes_scan ON nodes (scan_id)');
       }
@@ -227,10 +251,15 @@ describe('database procedures', () => {
   describe('/dmp maintenance', () => {
     it('finds dead rows in edges and offers VACUUM ANALYZE for that table only', async () => {
       await db.client.query('ALTER TABLE edges SET (autovacuum_enabled = false)');
-      await db.client.query(`INSERT INTO edges (scan_id, source_id, target_id) SELECT $1, g, g + 1 FROM generate_series(1, 3000) g`, [BIG_SCAN]);
+      await db.client.query(
+        `INSERT INTO edges (scan_id, source_id, target_id) SELECT $1, g, g + 1 FROM generate_series(1, 3000) g`,
+        [BIG_SCAN],
+      );
       await db.client.query('DELETE FROM edges WHERE source_id <= 2000');
       await waitFor('the statistics to show the dead rows', async () => {
-        const r = await db.client.query<{ dead: string }>(`SELECT n_dead_tup AS dead FROM pg_stat_user_tables WHERE relname = 'edges'`);
+        const r = await db.client.query<{ dead: string }>(
+          `SELECT n_dead_tup AS dead FROM pg_stat_user_tables WHERE relname = 'edges'`,
+        );
         return Number(r.rows[0]?.dead ?? 0) >= 2000 ? true : undefined;
       });
       const report = await t.run('maintenance');
@@ -248,7 +277,13 @@ describe('database procedures', () => {
     const bare = makeTargets({});
     try {
       const report = await bare.run('db-locks');
-      expect(report.findings).toEqual([expect.objectContaining({ check: 'Blocked queries', status: 'unknown', summary: expect.stringContaining('not configured') })]);
+      expect(report.findings).toEqual([
+        expect.objectContaining({
+          check: 'Blocked queries',
+          status: 'unknown',
+          summary: expect.stringContaining('not configured'),
+        }),
+      ]);
     } finally {
       await bare.close();
     }

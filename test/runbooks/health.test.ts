@@ -1,10 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { health } from '../../src/runbooks/health.js';
 import { runProcedure } from '../../src/runbooks/run.js';
-import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { closeTargets, createTargets } from '../../src/targets/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { createTestRedis, REDIS_URL, type TestRedis } from '../helpers/redis.js';
@@ -51,7 +51,15 @@ describe('/dmp health (Health Checks)', () => {
   });
 
   const env = (over: Record<string, string> = {}) =>
-    loadConfig({ DMP_DATABASE_URL: db.url, DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix, DMP_API_URL: api.url, DMP_ADMIN_TOKEN: 'admin-token-123', CHECK_DEADLINE: '1s', ...over } as NodeJS.ProcessEnv);
+    loadConfig({
+      DMP_DATABASE_URL: db.url,
+      DMP_REDIS_URL: REDIS_URL,
+      DMP_REDIS_PREFIX: redis.prefix,
+      DMP_API_URL: api.url,
+      DMP_ADMIN_TOKEN: 'admin-token-123',
+      CHECK_DEADLINE: '1s',
+      ...over,
+    } as NodeJS.ProcessEnv);
 
   it('reports every component of a healthy platform, with the queue depth as itself', async () => {
     const targets = createTargets(env(), log);

@@ -1,12 +1,13 @@
 // The runbook's Kubernetes procedures against the Kubernetes fake through the real client:
 // pods, logs, rollout history, authentication failures and webhook failures, plus the
 // reference tables that need no target at all.
+
+import { type SeedSummary, seedPlatform } from '@dmp-bot/sim/k8s-fake';
+import { type ReachabilityFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSummary } from '../../src/blocks/report.js';
 import { UserError } from '../../src/errors.js';
-import { seedPlatform, type SeedSummary } from '@dmp-bot/sim/k8s-fake';
-import { type ReachabilityFake, startReachabilityFake } from '@dmp-bot/sim/platform-api-fake';
 import { readRolloutHistory } from '../../src/runbooks/rollout-history.js';
 import { startTestKube, type TestKube } from '../helpers/kube.js';
 import { finding, makeTargets, reportText, type TestTargets } from '../helpers/targets.js';
@@ -48,7 +49,8 @@ describe('Kubernetes procedures', () => {
       const api = finding(report, 'Pods of api');
       expect(api.summary).toBe('3 pods, 3 ready, 0 restarts');
       const names = kube.fake.pods('api').map((p) => p.metadata.name);
-      for (const name of names) expect(api.details?.some((d) => d.startsWith(`${name}  Running  ready 1/1  restarts 0  age `))).toBe(true);
+      for (const name of names)
+        expect(api.details?.some((d) => d.startsWith(`${name}  Running  ready 1/1  restarts 0  age `))).toBe(true);
       expect(api.details?.[0]).toMatch(/node ip-10-0-\d-\d+\.ec2\.internal/);
       expect(finding(report, 'Pods of scan-workers').summary).toBe('3 pods, 3 ready, 0 restarts');
       expect(report.verdict).toBe('ok');
@@ -64,7 +66,8 @@ describe('Kubernetes procedures', () => {
           s.ready = false;
           s.state = { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' } };
         }
-        for (const c of p.status.conditions ?? []) if (c.type === 'Ready' || c.type === 'ContainersReady') c.status = 'False';
+        for (const c of p.status.conditions ?? [])
+          if (c.type === 'Ready' || c.type === 'ContainersReady') c.status = 'False';
       });
       const report = await t.run('pods', ['scan-workers']);
       expect(report.findings.map((f) => f.check)).toEqual(['Pods of scan-workers']);
@@ -119,7 +122,9 @@ describe('Kubernetes procedures', () => {
       const report = await t.run('rollout-history', ['api']);
       const f = finding(report, 'Revisions');
       expect(f.summary).toBe('api at revision 3 (ghcr.io/dmp/api:1.2.3); 3 revisions kept');
-      expect(f.details?.[0]).toMatch(/^revision 3 \(current\) {2}api-\w+ {2}ghcr\.io\/dmp\/api:1\.2\.3 {2}created 1d 2h ago {2}3\/3 ready {2}release 1\.2\.3: JWT key rotation support \(deploy #447\)$/);
+      expect(f.details?.[0]).toMatch(
+        /^revision 3 \(current\) {2}api-\w+ {2}ghcr\.io\/dmp\/api:1\.2\.3 {2}created 1d 2h ago {2}3\/3 ready {2}release 1\.2\.3: JWT key rotation support \(deploy #447\)$/,
+      );
       expect(finding(report, 'Rollout status').summary).toBe('api: successfully rolled out, 3 of 3 available');
       expect(report.nextSteps).toEqual([]);
     });
@@ -138,9 +143,13 @@ describe('Kubernetes procedures', () => {
       expect(github.requests.at(-1)?.method).toBe('HEAD');
       const key = finding(report, 'JWT signing key');
       expect(key.status).toBe('ok');
-      expect(key.summary).toMatch(/^secret jwt-keys holds 2 keys \(private\.pem, public\.pem\), last changed 88d( \d+s)? ago$/);
+      expect(key.summary).toMatch(
+        /^secret jwt-keys holds 2 keys \(private\.pem, public\.pem\), last changed 88d( \d+s)? ago$/,
+      );
       const errors = finding(report, 'Auth errors in API logs');
-      expect(errors.summary).toBe(`${seeded.authErrorsLast10m} "auth error" lines in the last 10 minutes across 3 pods`);
+      expect(errors.summary).toBe(
+        `${seeded.authErrorsLast10m} "auth error" lines in the last 10 minutes across 3 pods`,
+      );
       expect(errors.details?.every((d) => d.includes('auth error'))).toBe(true);
       expect(report.nextSteps).toEqual([]);
       const text = reportText(report);
@@ -149,12 +158,18 @@ describe('Kubernetes procedures', () => {
     });
 
     it('offers a rollback of api when the signing key changed within a day', async () => {
-      kube.fake.addSecret({ name: 'jwt-keys', data: { 'private.pem': 'rotated-private-key-material-0001', 'public.pem': 'rotated-public-key-material-0001' }, creationTimestamp: new Date(Date.now() - 2 * 3_600_000) });
+      kube.fake.addSecret({
+        name: 'jwt-keys',
+        data: { 'private.pem': 'rotated-private-key-material-0001', 'public.pem': 'rotated-public-key-material-0001' },
+        creationTimestamp: new Date(Date.now() - 2 * 3_600_000),
+      });
       const report = await t.run('auth-failures');
       const key = finding(report, 'JWT signing key');
       expect(key.status).toBe('warn');
       expect(key.summary).toMatch(/last changed 2h( \d+s)? ago: a recent rotation$/);
-      expect(report.nextSteps).toEqual([expect.objectContaining({ remedy: 'rollback-deployment', params: { deployment: 'api' } })]);
+      expect(report.nextSteps).toEqual([
+        expect.objectContaining({ remedy: 'rollback-deployment', params: { deployment: 'api' } }),
+      ]);
       expect(reportText(report)).not.toContain('rotated-private-key-material-0001');
       expect(reportText(report)).not.toContain(Buffer.from('rotated-private-key-material-0001').toString('base64'));
     });
@@ -164,7 +179,10 @@ describe('Kubernetes procedures', () => {
       const e = makeTargets({ KUBECONFIG: empty.kubeconfig, GITHUB_API_URL: `${github.url}/` });
       try {
         const report = await e.run('auth-failures');
-        expect(finding(report, 'JWT signing key')).toMatchObject({ status: 'critical', summary: 'secret jwt-keys not found in namespace empty' });
+        expect(finding(report, 'JWT signing key')).toMatchObject({
+          status: 'critical',
+          summary: 'secret jwt-keys not found in namespace empty',
+        });
         expect(finding(report, 'Auth errors in API logs').summary).toBe('no pods with app=api');
       } finally {
         await e.close();
@@ -177,9 +195,13 @@ describe('Kubernetes procedures', () => {
     it('counts the webhook lines of the last hour, finds the github key and POSTs to GitHub', async () => {
       const report = await t.run('webhooks');
       const logs = finding(report, 'Webhook log lines');
-      expect(logs.summary).toBe(`${seeded.webhookFailuresLastHour} "webhook" lines in the last hour across 3 pods, ${seeded.webhookFailuresLastHour} of them failures`);
+      expect(logs.summary).toBe(
+        `${seeded.webhookFailuresLastHour} "webhook" lines in the last hour across 3 pods, ${seeded.webhookFailuresLastHour} of them failures`,
+      );
       expect(logs.status).toBe('warn');
-      expect(finding(report, 'Webhook secret').summary).toMatch(/^secret webhook-secrets has key github, last changed /);
+      expect(finding(report, 'Webhook secret').summary).toMatch(
+        /^secret webhook-secrets has key github, last changed /,
+      );
       expect(finding(report, 'Outbound to GitHub').summary).toMatch(/^POST .* answered 404 in \d+ ms: egress works$/);
       expect(github.requests.at(-1)?.method).toBe('POST');
       const text = reportText(report);
@@ -193,7 +215,10 @@ describe('Kubernetes procedures', () => {
       await github.down();
       try {
         const report = await t.run('webhooks');
-        expect(finding(report, 'Outbound to GitHub')).toMatchObject({ status: 'critical', summary: expect.stringMatching(/^GitHub: unreachable/) });
+        expect(finding(report, 'Outbound to GitHub')).toMatchObject({
+          status: 'critical',
+          summary: expect.stringMatching(/^GitHub: unreachable/),
+        });
       } finally {
         await github.up();
       }
@@ -208,11 +233,15 @@ describe('Kubernetes procedures', () => {
         const report = await t.run('maintenance');
         const f = finding(report, 'Log volumes');
         expect(f.status).toBe('critical');
-        expect(renderSummary(f.summary).startsWith(`/var/log at most 93% full (${pod}); 1 pod at 80% or more`)).toBe(true);
+        expect(renderSummary(f.summary).startsWith(`/var/log at most 93% full (${pod}); 1 pod at 80% or more`)).toBe(
+          true,
+        );
         expect(f.details).toContain(`${pod}  93%`);
         // The scan worker crash-looping since an earlier test cannot be exec'd into; the rest read 78%.
         expect(f.details?.filter((d) => d.endsWith('  78%')).length).toBeGreaterThanOrEqual(4);
-        expect(report.nextSteps.filter((s) => s.params.pod !== undefined)).toEqual([expect.objectContaining({ params: { pod } })]);
+        expect(report.nextSteps.filter((s) => s.params.pod !== undefined)).toEqual([
+          expect.objectContaining({ params: { pod } }),
+        ]);
         // Without a database the table checks say so on their own lines.
         expect(finding(report, 'Tables').summary).toContain('not configured');
       } finally {
@@ -225,7 +254,9 @@ describe('Kubernetes procedures', () => {
     const bare = makeTargets({});
     try {
       const report = await bare.run('pods');
-      expect(report.findings).toEqual([expect.objectContaining({ status: 'unknown', summary: expect.stringContaining('not configured') })]);
+      expect(report.findings).toEqual([
+        expect.objectContaining({ status: 'unknown', summary: expect.stringContaining('not configured') }),
+      ]);
     } finally {
       await bare.close();
     }
@@ -235,7 +266,10 @@ describe('Kubernetes procedures', () => {
     await kube.fake.down();
     try {
       const report = await t.run('rollout-history', ['api']);
-      expect(finding(report, 'Revisions')).toMatchObject({ status: 'critical', summary: expect.stringMatching(/^Kubernetes: (unreachable|timed out)/) });
+      expect(finding(report, 'Revisions')).toMatchObject({
+        status: 'critical',
+        summary: expect.stringMatching(/^Kubernetes: (unreachable|timed out)/),
+      });
     } finally {
       await kube.fake.up();
     }
@@ -258,7 +292,9 @@ describe('reference procedures', () => {
   it('/dmp dashboards links each dashboard under GRAFANA_URL, or says it is not configured', async () => {
     const linked = makeTargets({ GRAFANA_URL: 'https://grafana.example.com/grafana/' });
     const report = await linked.run('dashboards');
-    expect(renderSummary(finding(report, 'Queue').summary)).toBe('Job processing rates: <https://grafana.example.com/grafana/d/queue>');
+    expect(renderSummary(finding(report, 'Queue').summary)).toBe(
+      'Job processing rates: <https://grafana.example.com/grafana/d/queue>',
+    );
     expect(report.findings).toHaveLength(5);
     const bare = makeTargets({});
     const plain = await bare.run('dashboards');
@@ -274,7 +310,9 @@ describe('reference procedures', () => {
     expect(renderSummary(finding(report, 'Engineering Lead').summary)).toBe('<@U0LEAD1> — P1, P2 unresolved &gt;1hr');
     expect(renderSummary(finding(report, 'Database Admin').summary)).toBe('<!subteam^S0DBAS1> — Database issues');
     expect(finding(report, 'Security').status).toBe('unknown');
-    expect(renderSummary(finding(report, 'Security').summary)).toContain('not configured — set ESCALATION_CONTACTS.security');
+    expect(renderSummary(finding(report, 'Security').summary)).toContain(
+      'not configured — set ESCALATION_CONTACTS.security',
+    );
     await t.close();
   });
 });

@@ -11,11 +11,17 @@ describe('Redis procedures', () => {
 
   beforeAll(async () => {
     redis = await createTestRedis();
-    await seedWorkers(redis.redis, { queue: 0, alive: ['worker-1', 'worker-2', 'worker-4'], dead: ['worker-3', 'worker-5'] });
+    await seedWorkers(redis.redis, {
+      queue: 0,
+      alive: ['worker-1', 'worker-2', 'worker-4'],
+      dead: ['worker-3', 'worker-5'],
+    });
     const now = Date.now();
     await redis.redis.rpush(
       'scan_queue',
-      ...Array.from({ length: 42 }, (_, i) => JSON.stringify({ scan_id: `job-${i}`, enqueued_at: new Date(now - (42 - i) * 60_000).toISOString() })),
+      ...Array.from({ length: 42 }, (_, i) =>
+        JSON.stringify({ scan_id: `job-${i}`, enqueued_at: new Date(now - (42 - i) * 60_000).toISOString() }),
+      ),
     );
     const graph = redis.redis.pipeline();
     for (let i = 0; i < 1_200; i++) graph.set(`graph:scan-${i}`, 'x');
@@ -47,9 +53,13 @@ describe('Redis procedures', () => {
     expect(f.status).toBe('critical');
     expect(f.summary).toBe('5 registered, 3 alive, 2 dead: worker-3, worker-5');
     // Seeded 15 minutes and 10 seconds ago; a second may tick between seeding and reading.
-    expect(f.details).toContainEqual(expect.stringMatching(/^worker-3 {2}busy {2}last heartbeat 15m( \ds)? ago {2}DEAD$/));
+    expect(f.details).toContainEqual(
+      expect.stringMatching(/^worker-3 {2}busy {2}last heartbeat 15m( \ds)? ago {2}DEAD$/),
+    );
     expect(f.details).toContainEqual(expect.stringMatching(/^worker-1 {2}busy {2}last heartbeat 1[01]s ago$/));
-    expect(report.nextSteps).toEqual([expect.objectContaining({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } })]);
+    expect(report.nextSteps).toEqual([
+      expect.objectContaining({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } }),
+    ]);
   });
 
   it('/dmp cache stats gives the hit rate, memory and keys per namespace under the prefix', async () => {
@@ -63,14 +73,18 @@ describe('Redis procedures', () => {
     expect(ns.summary).toBe(`1233 keys under prefix ${redis.prefix}; the largest cache namespace graph:* with 1200`);
     expect(ns.details?.slice(0, 2)).toEqual(['graph:*  1200', 'session:*  30']);
     expect(ns.details?.[2]).toContain('scan_queue 1');
-    expect(report.nextSteps).toEqual([expect.objectContaining({ remedy: 'cache-clear', params: { pattern: 'graph:*' } })]);
+    expect(report.nextSteps).toEqual([
+      expect.objectContaining({ remedy: 'cache-clear', params: { pattern: 'graph:*' } }),
+    ]);
   });
 
   it('says Redis is not configured when DMP_REDIS_URL is unset', async () => {
     const bare = makeTargets({});
     try {
       const report = await bare.run('queue');
-      expect(report.findings.every((f) => f.status === 'unknown' && renderSummary(f.summary).startsWith('not configured'))).toBe(true);
+      expect(
+        report.findings.every((f) => f.status === 'unknown' && renderSummary(f.summary).startsWith('not configured')),
+      ).toBe(true);
     } finally {
       await bare.close();
     }
@@ -80,7 +94,10 @@ describe('Redis procedures', () => {
     const down = makeTargets({ DMP_REDIS_URL: 'redis://127.0.0.1:1/0' });
     try {
       const report = await down.run('workers');
-      expect(finding(report, 'Workers')).toMatchObject({ status: 'critical', summary: expect.stringMatching(/Redis: (unreachable|timed out)/) });
+      expect(finding(report, 'Workers')).toMatchObject({
+        status: 'critical',
+        summary: expect.stringMatching(/Redis: (unreachable|timed out)/),
+      });
     } finally {
       await down.close();
     }

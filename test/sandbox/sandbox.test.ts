@@ -43,7 +43,9 @@ class Newcomer {
       if (m) return m;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`never saw ${pattern}; the sandbox printed:\n${this.output.slice(from).slice(-4_000)}\nstderr:\n${this.errors.slice(-2_000)}`);
+    throw new Error(
+      `never saw ${pattern}; the sandbox printed:\n${this.output.slice(from).slice(-4_000)}\nstderr:\n${this.errors.slice(-2_000)}`,
+    );
   }
 
   /** The number the console shows before the last button with this label. */
@@ -76,7 +78,9 @@ describe('npm run sandbox: a newcomer tries the runbook and a whole incident', {
   beforeAll(async () => {
     // Port 3000 may be anybody's: the sandbox must take another when PORT is taken.
     blocker = createServer();
-    takenPort = await new Promise<number>((resolve) => blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)));
+    takenPort = await new Promise<number>((resolve) =>
+      blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)),
+    );
     tmp = mkdtempSync(join(tmpdir(), 'dmp-sandbox-test-'));
     you = new Newcomer({ PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmp, PORT: String(takenPort) });
   });
@@ -141,7 +145,10 @@ describe('npm run sandbox: a newcomer tries the runbook and a whole incident', {
 
   it('pages through the simulated PagerDuty: the webhook reaches the bot and the thread appears in #incidents', async () => {
     const at = you.type('/dmp sandbox page scans-stuck');
-    await you.sees(/PagerDuty delivered a signed `incident\.triggered` webhook to `POST \/pagerduty\/webhook`: HTTP 2\d\d/, at);
+    await you.sees(
+      /PagerDuty delivered a signed `incident\.triggered` webhook to `POST \/pagerduty\/webhook`: HTTP 2\d\d/,
+      at,
+    );
     await you.sees(/#incidents\n.*Scans stuck in pending for over 15 minutes[\s\S]*\[\d+\] Acknowledge/, at);
     await you.sees(/Investigating: Scans stuck in pending for over 15 minutes/, at);
     // The automatic diagnosis in the thread runs against the restarted workers.
@@ -161,7 +168,10 @@ describe('npm run sandbox: a newcomer tries the runbook and a whole incident', {
     const at = await you.press(/Resolve/, 0);
     await you.sees(/Resolved by @U0CONSOLE/, at);
     // The post-mortem streams in line by line: wait for its timeline to reach the acknowledgement.
-    const postmortem = await you.sees(/Post-mortem: Scans stuck in pending[\s\S]*Time to acknowledge[\s\S]*Timeline[\s\S]*Triggered in PagerDuty[\s\S]*Acknowledged in Slack/, at);
+    const postmortem = await you.sees(
+      /Post-mortem: Scans stuck in pending[\s\S]*Time to acknowledge[\s\S]*Timeline[\s\S]*Triggered in PagerDuty[\s\S]*Acknowledged in Slack/,
+      at,
+    );
     expect(postmortem[0]).toMatch(/Time to acknowledge\s+\d+s/);
   });
 

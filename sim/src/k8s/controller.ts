@@ -12,8 +12,8 @@ import {
   type ObjectMeta,
   type Pod,
   type PodTemplateSpec,
-  randomSuffix,
   type ReplicaSet,
+  randomSuffix,
   safeEncode,
   timestamp,
 } from './objects.js';
@@ -177,7 +177,14 @@ export class DeploymentController {
     if (!newRS) {
       newRS = this.createReplicaSet(d, newRevision, at);
       started = true;
-      setCondition(d.status, 'Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${newRS.metadata.name}"`, at);
+      setCondition(
+        d.status,
+        'Progressing',
+        'True',
+        'NewReplicaSetCreated',
+        `Created new replica set "${newRS.metadata.name}"`,
+        at,
+      );
     } else if (revisionOf(newRS) < newRevision) {
       // An old template is back (kubectl rollout undo): its ReplicaSet becomes the newest revision.
       const annotations = { ...newRS.metadata.annotations };
@@ -190,7 +197,14 @@ export class DeploymentController {
       }
       newRS.metadata.annotations = annotations;
       started = true;
-      setCondition(d.status, 'Progressing', 'True', 'FoundNewReplicaSet', `Found new replica set "${newRS.metadata.name}"`, at);
+      setCondition(
+        d.status,
+        'Progressing',
+        'True',
+        'FoundNewReplicaSet',
+        `Found new replica set "${newRS.metadata.name}"`,
+        at,
+      );
     }
     const rsAnnotations = { ...newRS.metadata.annotations };
     for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
@@ -220,7 +234,14 @@ export class DeploymentController {
       this.rsPodState.set(newRS.metadata.uid, 'pending');
       this.scaleReplicaSet(newRS, Math.max(surge, this.store.podsOf(newRS).length), at);
       this.setReplicaAnnotations(d, newRS);
-      setCondition(d.status, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${newRS.metadata.name}" is progressing.`, at);
+      setCondition(
+        d.status,
+        'Progressing',
+        'True',
+        'ReplicaSetUpdated',
+        `ReplicaSet "${newRS.metadata.name}" is progressing.`,
+        at,
+      );
       if (fail && this.rolloutDelayMs === 0) {
         this.failRollout(key, d, newRS, at);
       } else {
@@ -265,7 +286,14 @@ export class DeploymentController {
     this.setPodState(newRS, 'running', at);
     this.scaleReplicaSet(newRS, d.spec.replicas, at);
     this.setReplicaAnnotations(d, newRS);
-    setCondition(d.status, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${newRS.metadata.name}" has successfully progressed.`, at);
+    setCondition(
+      d.status,
+      'Progressing',
+      'True',
+      'NewReplicaSetAvailable',
+      `ReplicaSet "${newRS.metadata.name}" has successfully progressed.`,
+      at,
+    );
     // Keep revisionHistoryLimit old ReplicaSets, as the controller's cleanup does.
     const limit = d.spec.revisionHistoryLimit ?? 10;
     const idle = oldRSs.filter((rs) => rs.spec.replicas === 0).sort((a, b) => revisionOf(a) - revisionOf(b));
@@ -280,7 +308,14 @@ export class DeploymentController {
     this.rsPodState.set(newRS.metadata.uid, 'crashloop');
     this.setPodState(newRS, 'crashloop', at);
     this.failedRollouts.set(key, newRS.metadata.uid);
-    setCondition(d.status, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${newRS.metadata.name}" has timed out progressing.`, at);
+    setCondition(
+      d.status,
+      'Progressing',
+      'False',
+      'ProgressDeadlineExceeded',
+      `ReplicaSet "${newRS.metadata.name}" has timed out progressing.`,
+      at,
+    );
   }
 
   private setReplicaAnnotations(d: Deployment, rs: ReplicaSet): void {
@@ -356,7 +391,11 @@ export class DeploymentController {
     if (pods.length > rs.spec.replicas) {
       // Like the ReplicaSet controller: unready pods go first, then the youngest.
       const victims = [...pods]
-        .sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp))
+        .sort(
+          (a, b) =>
+            Number(isReady(a)) - Number(isReady(b)) ||
+            b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp),
+        )
         .slice(0, pods.length - rs.spec.replicas);
       for (const pod of victims) this.store.removePod(pod);
     }
@@ -392,7 +431,14 @@ export class DeploymentController {
     if (ready >= d.spec.replicas - maxUnavailable(d)) {
       setCondition(status, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', at);
     } else {
-      setCondition(status, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', at);
+      setCondition(
+        status,
+        'Available',
+        'False',
+        'MinimumReplicasUnavailable',
+        'Deployment does not have minimum availability.',
+        at,
+      );
     }
     d.status = status;
     this.store.touch('deployments', d);
@@ -400,11 +446,15 @@ export class DeploymentController {
 
   /** After a pod changed or went away outside the controller: recreate and recount. */
   refreshOwners(pod: Pod): void {
-    const rs = [...this.store.replicaSets.values()].find((r) => (pod.metadata.ownerReferences ?? []).some((o) => o.uid === r.metadata.uid));
+    const rs = [...this.store.replicaSets.values()].find((r) =>
+      (pod.metadata.ownerReferences ?? []).some((o) => o.uid === r.metadata.uid),
+    );
     if (!rs) return;
     const at = this.clock();
     this.reconcilePods(rs, at);
-    const d = [...this.store.deployments.values()].find((dep) => (rs.metadata.ownerReferences ?? []).some((o) => o.uid === dep.metadata.uid));
+    const d = [...this.store.deployments.values()].find((dep) =>
+      (rs.metadata.ownerReferences ?? []).some((o) => o.uid === dep.metadata.uid),
+    );
     if (d) this.refreshStatus(d, at);
   }
 

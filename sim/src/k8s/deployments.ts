@@ -12,11 +12,14 @@ import { type Store, storeKey } from './store.js';
 
 function stringMap(value: unknown, field: string): Labels | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isObj(value)) throw badRequest(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type map[string]string`);
+  if (!isObj(value))
+    throw badRequest(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type map[string]string`);
   const out: Labels = {};
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') {
-      throw badRequest(`json: cannot unmarshal ${v === null ? 'null' : typeof v} into Go struct field ${field} of type string`);
+      throw badRequest(
+        `json: cannot unmarshal ${v === null ? 'null' : typeof v} into Go struct field ${field} of type string`,
+      );
     }
     out[k] = v;
   }
@@ -34,13 +37,16 @@ export function defaultContainer(raw: Obj): Container {
   c.resources ??= {};
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
-  if (Array.isArray(c.ports)) c.ports = c.ports.map((p) => (isObj(p) && p.protocol === undefined ? { ...p, protocol: 'TCP' } : p));
+  if (Array.isArray(c.ports))
+    c.ports = c.ports.map((p) => (isObj(p) && p.protocol === undefined ? { ...p, protocol: 'TCP' } : p));
   return c as Container;
 }
 
 export function defaultPodSpec(raw: Obj): PodSpec {
   const spec: Obj = { ...raw };
-  spec.containers = (Array.isArray(spec.containers) ? spec.containers : []).map((c) => defaultContainer(isObj(c) ? c : {}));
+  spec.containers = (Array.isArray(spec.containers) ? spec.containers : []).map((c) =>
+    defaultContainer(isObj(c) ? c : {}),
+  );
   spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
@@ -59,7 +65,9 @@ function validateDeployment(input: unknown, urlName: string, current: Deployment
     throw badRequest(`Deployment in version "v1" cannot be handled as a ${String(input.kind)}`);
   }
   if (input.apiVersion !== undefined && input.apiVersion !== 'apps/v1') {
-    throw badRequest(`the API version in the data (${String(input.apiVersion)}) does not match the expected API version (apps/v1)`);
+    throw badRequest(
+      `the API version in the data (${String(input.apiVersion)}) does not match the expected API version (apps/v1)`,
+    );
   }
   const meta = isObj(input.metadata) ? input.metadata : {};
   const name = typeof meta.name === 'string' ? meta.name : urlName;
@@ -145,7 +153,11 @@ function validateDeployment(input: unknown, urlName: string, current: Deployment
   const strategy = nextSpec.strategy as Obj;
   strategy.type ??= 'RollingUpdate';
   if (strategy.type === 'RollingUpdate') {
-    strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...(isObj(strategy.rollingUpdate) ? strategy.rollingUpdate : {}) };
+    strategy.rollingUpdate = {
+      maxSurge: '25%',
+      maxUnavailable: '25%',
+      ...(isObj(strategy.rollingUpdate) ? strategy.rollingUpdate : {}),
+    };
   }
   nextSpec.revisionHistoryLimit ??= 10;
   nextSpec.progressDeadlineSeconds ??= 600;
@@ -173,12 +185,23 @@ function validateDeployment(input: unknown, urlName: string, current: Deployment
 
 export function parseReplicas(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(value ?? null)}: must be greater than or equal to 0`, {
-      name,
-      group: 'autoscaling',
-      kind: 'Scale',
-      causes: [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(value ?? null)}: must be greater than or equal to 0` }],
-    });
+    throw new ApiError(
+      422,
+      'Invalid',
+      `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(value ?? null)}: must be greater than or equal to 0`,
+      {
+        name,
+        group: 'autoscaling',
+        kind: 'Scale',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            field: 'spec.replicas',
+            message: `Invalid value: ${JSON.stringify(value ?? null)}: must be greater than or equal to 0`,
+          },
+        ],
+      },
+    );
   }
   return value;
 }

@@ -20,7 +20,13 @@ export interface ExecResult {
 export type ExecHandler = (pod: string, container: string, command: string[]) => ExecResult | Promise<ExecResult>;
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const EXEC_PROTOCOLS = ['v4.channel.k8s.io', 'v5.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+const EXEC_PROTOCOLS = [
+  'v4.channel.k8s.io',
+  'v5.channel.k8s.io',
+  'v3.channel.k8s.io',
+  'v2.channel.k8s.io',
+  'channel.k8s.io',
+];
 
 // WebSocket framing, server side: enough for the exec channel protocol.
 
@@ -63,11 +69,18 @@ function wsParse(buffer: Buffer): { opcode: number; payload: Buffer; size: numbe
   if (masked) offset += 4;
   if (buffer.length < offset + length) return undefined;
   const payload = Buffer.from(buffer.subarray(offset, offset + length));
-  if (masked) for (let i = 0; i < payload.length; i++) payload.writeUInt8(payload.readUInt8(i) ^ buffer.readUInt8(maskAt + (i % 4)), i);
+  if (masked)
+    for (let i = 0; i < payload.length; i++)
+      payload.writeUInt8(payload.readUInt8(i) ^ buffer.readUInt8(maskAt + (i % 4)), i);
   return { opcode, payload, size: offset + length };
 }
 
-export function rawHttpResponse(socket: Duplex, code: number, body: string | Buffer, contentType = 'application/json'): void {
+export function rawHttpResponse(
+  socket: Duplex,
+  code: number,
+  body: string | Buffer,
+  contentType = 'application/json',
+): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   socket.end(
     Buffer.concat([
@@ -111,9 +124,15 @@ export async function serveExec(
     return refuseUpgrade(socket, record, 400, error as ApiError);
   }
   const command = url.searchParams.getAll('command');
-  if (command.length === 0) return refuseUpgrade(socket, record, 400, badRequest('you must specify at least 1 command'));
+  if (command.length === 0)
+    return refuseUpgrade(socket, record, 400, badRequest('you must specify at least 1 command'));
   if (!pod.status.containerStatuses?.find((c) => c.name === container)?.state.running) {
-    return refuseUpgrade(socket, record, 400, badRequest(`unable to upgrade connection: container not found ("${container}")`));
+    return refuseUpgrade(
+      socket,
+      record,
+      400,
+      badRequest(`unable to upgrade connection: container not found ("${container}")`),
+    );
   }
   const key = req.headers['sec-websocket-key'];
   if (typeof key !== 'string') return refuseUpgrade(socket, record, 400, badRequest('Upgrade request required'));
@@ -122,7 +141,9 @@ export async function serveExec(
     .map((p) => p.trim())
     .filter(Boolean);
   const protocol = EXEC_PROTOCOLS.find((p) => offered.includes(p));
-  const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+  const accept = createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
   socket.write(
     `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${
       protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''
@@ -161,7 +182,8 @@ export async function serveExec(
     };
   }
   if (socket.destroyed || closing) return;
-  const channel = (n: number, data: string | Buffer): Buffer => wsFrame(0x2, Buffer.concat([Buffer.from([n]), Buffer.from(data)]));
+  const channel = (n: number, data: string | Buffer): Buffer =>
+    wsFrame(0x2, Buffer.concat([Buffer.from([n]), Buffer.from(data)]));
   if (url.searchParams.get('stdout') !== 'false' && result.stdout) socket.write(channel(1, result.stdout));
   if (url.searchParams.get('stderr') !== 'false' && result.stderr) socket.write(channel(2, result.stderr));
   const status =
@@ -238,7 +260,13 @@ export function defaultExecHandler(volumes: LogVolumes): ExecHandler {
       }
       case 'logrotate': {
         const config = args.filter((a) => !a.startsWith('-'))[0];
-        if (!config) return { stdout: '', stderr: 'logrotate 3.21.0 - Copyright (C) 1995-2001 Red Hat, Inc.\nUsage: logrotate [OPTION...] <configfile>\n', exitCode: 1 };
+        if (!config)
+          return {
+            stdout: '',
+            stderr:
+              'logrotate 3.21.0 - Copyright (C) 1995-2001 Red Hat, Inc.\nUsage: logrotate [OPTION...] <configfile>\n',
+            exitCode: 1,
+          };
         if (config !== '/etc/logrotate.conf') {
           return { stdout: '', stderr: `error: cannot stat ${config}: No such file or directory\n`, exitCode: 1 };
         }
@@ -263,11 +291,19 @@ function dfTable(mount: string, usagePercent: number, human: boolean): string {
   const used = (sizeGiB * usagePercent) / 100;
   const avail = sizeGiB - used;
   const fmt = (gib: number): string =>
-    human ? (gib >= 10 ? `${Math.ceil(gib)}G` : `${(Math.ceil(gib * 10) / 10).toFixed(1)}G`) : String(Math.round(gib * 1024 * 1024));
+    human
+      ? gib >= 10
+        ? `${Math.ceil(gib)}G`
+        : `${(Math.ceil(gib * 10) / 10).toFixed(1)}G`
+      : String(Math.round(gib * 1024 * 1024));
   const device = mount === '/' ? '/dev/nvme0n1p1' : '/dev/nvme1n1';
-  const header = human ? 'Filesystem      Size  Used Avail Use% Mounted on' : 'Filesystem     1K-blocks     Used Available Use% Mounted on';
+  const header = human
+    ? 'Filesystem      Size  Used Avail Use% Mounted on'
+    : 'Filesystem     1K-blocks     Used Available Use% Mounted on';
   const widths = human ? [14, 5, 5, 5, 4] : [14, 10, 8, 9, 4];
   const cells = [device, fmt(sizeGiB), fmt(used), fmt(avail), `${usagePercent}%`];
-  const row = cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 14) : cell.padStart(widths[i] ?? 5))).join(' ');
+  const row = cells
+    .map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 14) : cell.padStart(widths[i] ?? 5)))
+    .join(' ');
   return `${header}\n${row} ${mount}\n`;
 }

@@ -21,13 +21,15 @@ export function podLog(store: Store, clock: () => Date, namespace: string, name:
   let lines = store.logs.get(storeKey(namespace, name)) ?? [];
   if (sinceSeconds) {
     const seconds = Number(sinceSeconds);
-    if (!Number.isFinite(seconds) || seconds < 1) throw invalidLogOption('sinceSeconds', sinceSeconds, 'must be greater than 0');
+    if (!Number.isFinite(seconds) || seconds < 1)
+      throw invalidLogOption('sinceSeconds', sinceSeconds, 'must be greater than 0');
     const from = clock().getTime() - seconds * 1000;
     lines = lines.filter((l) => l.at.getTime() >= from);
   }
   if (sinceTime) {
     const from = Date.parse(sinceTime);
-    if (Number.isNaN(from)) throw badRequest(`parsing time "${sinceTime}" as "2006-01-02T15:04:05Z07:00": cannot parse`);
+    if (Number.isNaN(from))
+      throw badRequest(`parsing time "${sinceTime}" as "2006-01-02T15:04:05Z07:00": cannot parse`);
     lines = lines.filter((l) => l.at.getTime() >= from);
   }
   const tail = q.get('tailLines');

@@ -99,7 +99,8 @@ function strategicMergeList(original: unknown, patch: unknown[], path: string[])
   }
   const out = Array.isArray(original) ? [...original] : [];
   for (const item of patch) {
-    if (!isObj(item)) throw badRequest(`unable to merge list "${last}": element ${JSON.stringify(item)} is not an object`);
+    if (!isObj(item))
+      throw badRequest(`unable to merge list "${last}": element ${JSON.stringify(item)} is not an object`);
     const keyValue = item[key];
     if (keyValue === undefined) {
       throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
@@ -162,14 +163,15 @@ function pointerGet(doc: unknown, tokens: string[]): { found: boolean; value: un
 function pointerParent(doc: unknown, tokens: string[], op: string, raw: string): { parent: unknown; last: string } {
   const parentTokens = tokens.slice(0, -1);
   const { found, value } = pointerGet(doc, parentTokens);
-  if (!found || (value === null || typeof value !== 'object')) {
+  if (!found || value === null || typeof value !== 'object') {
     throw badRequest(`jsonpatch ${op} operation does not apply: doc is missing path: "${raw}"`);
   }
   return { parent: value, last: tokens[tokens.length - 1] ?? '' };
 }
 
 function arrayIndex(token: string, length: number, allowEnd: boolean, op: string): number {
-  if (!/^(0|[1-9]\d*)$/.test(token)) throw badRequest(`jsonpatch ${op} operation does not apply: invalid index: ${token}`);
+  if (!/^(0|[1-9]\d*)$/.test(token))
+    throw badRequest(`jsonpatch ${op} operation does not apply: invalid index: ${token}`);
   const index = Number(token);
   if (index > length || (!allowEnd && index === length)) {
     throw badRequest(`jsonpatch ${op} operation does not apply: index out of bounds`);
@@ -195,7 +197,8 @@ function pointerRemove(doc: unknown, tokens: string[], op: string, raw: string):
     return { doc, removed: parent.splice(index, 1)[0] };
   }
   const obj = parent as Obj;
-  if (!Object.hasOwn(obj, last)) throw badRequest(`jsonpatch ${op} operation does not apply: doc is missing key: ${raw}`);
+  if (!Object.hasOwn(obj, last))
+    throw badRequest(`jsonpatch ${op} operation does not apply: doc is missing key: ${raw}`);
   const removed = obj[last];
   delete obj[last];
   return { doc, removed };
@@ -240,7 +243,9 @@ export function jsonPatch(document: unknown, operations: unknown): unknown {
         const rawFrom = String(operation.from);
         const from = parsePointer(operation.from, op);
         if (rawPath.startsWith(`${rawFrom}/`)) {
-          throw badRequest(`jsonpatch move operation does not apply: cannot move ${rawFrom} into its own child ${rawPath}`);
+          throw badRequest(
+            `jsonpatch move operation does not apply: cannot move ${rawFrom} into its own child ${rawPath}`,
+          );
         }
         const { doc: rest, removed } = pointerRemove(doc, from, 'move', rawFrom);
         doc = pointerAdd(rest, path, removed, rawPath);
@@ -249,7 +254,8 @@ export function jsonPatch(document: unknown, operations: unknown): unknown {
       case 'copy': {
         const rawFrom = String(operation.from);
         const source = pointerGet(doc, parsePointer(operation.from, op));
-        if (!source.found) throw badRequest(`jsonpatch copy operation does not apply: doc is missing from path: ${rawFrom}`);
+        if (!source.found)
+          throw badRequest(`jsonpatch copy operation does not apply: doc is missing from path: ${rawFrom}`);
         doc = pointerAdd(doc, path, clone(source.value), rawPath);
         break;
       }
@@ -257,7 +263,11 @@ export function jsonPatch(document: unknown, operations: unknown): unknown {
         const current = pointerGet(doc, path);
         const expected = Object.hasOwn(operation, 'value') ? operation.value : undefined;
         if (!current.found || !deepEqual(current.value, expected)) {
-          throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${rawPath} failed: test failed`);
+          throw new ApiError(
+            422,
+            'Invalid',
+            `the server rejected our request due to an error in our request: testing value ${rawPath} failed: test failed`,
+          );
         }
         break;
       }
@@ -292,7 +302,9 @@ export function applyPatch(contentType: string | undefined, document: unknown, b
   }
   if (type === 'application/json-patch+json') return jsonPatch(document, patch);
   if (!isObj(patch)) {
-    throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`);
+    throw badRequest(
+      `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`,
+    );
   }
   if (type === 'application/merge-patch+json') return jsonMergePatch(document, patch);
   return strategicMergePatch(document, patch);

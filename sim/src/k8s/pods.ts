@@ -78,11 +78,21 @@ export function applyPodState(pod: Pod, state: PodState, at: Date): void {
     status: ok ? 'True' : 'False',
     lastProbeTime: null,
     lastTransitionTime: ts,
-    ...(ok ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${pod.spec.containers.map((c) => c.name).join(' ')}]` }),
+    ...(ok
+      ? {}
+      : {
+          reason: 'ContainersNotReady',
+          message: `containers with unready status: [${pod.spec.containers.map((c) => c.name).join(' ')}]`,
+        }),
   });
   pod.status.phase = state === 'pending' ? 'Pending' : 'Running';
   pod.status.conditions = [
-    { type: 'PodReadyToStartContainers', status: state === 'pending' ? 'False' : 'True', lastProbeTime: null, lastTransitionTime: ts },
+    {
+      type: 'PodReadyToStartContainers',
+      status: state === 'pending' ? 'False' : 'True',
+      lastProbeTime: null,
+      lastTransitionTime: ts,
+    },
     { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: pod.metadata.creationTimestamp },
     condition('Ready', ready),
     condition('ContainersReady', ready),
@@ -94,7 +104,16 @@ export function applyPodState(pod: Pod, state: PodState, at: Date): void {
     const containerID = `containerd://${sha256(`${pod.metadata.uid}/${c.name}/${ts}`)}`;
     const restarts = previous.get(c.name)?.restartCount ?? 0;
     if (state === 'pending') {
-      return { name: c.name, image, imageID: '', ready: false, started: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} };
+      return {
+        name: c.name,
+        image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { waiting: { reason: 'ContainerCreating' } },
+        lastState: {},
+      };
     }
     if (state === 'crashloop') {
       const restartCount = Math.max(restarts, 5);
@@ -139,7 +158,9 @@ export function containerOf(pod: Pod, requested: string | null): string {
     return requested;
   }
   if (names.length !== 1) {
-    throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`);
+    throw badRequest(
+      `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`,
+    );
   }
   return names[0] as string;
 }

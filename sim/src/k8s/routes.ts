@@ -45,8 +45,23 @@ const DISCOVERY: Record<string, unknown> = {
     kind: 'APIResourceList',
     groupVersion: 'v1',
     resources: [
-      { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get'], shortNames: ['ns'] },
-      { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['delete', 'get', 'list', 'watch'], shortNames: ['po'], categories: ['all'] },
+      {
+        name: 'namespaces',
+        singularName: 'namespace',
+        namespaced: false,
+        kind: 'Namespace',
+        verbs: ['get'],
+        shortNames: ['ns'],
+      },
+      {
+        name: 'pods',
+        singularName: 'pod',
+        namespaced: true,
+        kind: 'Pod',
+        verbs: ['delete', 'get', 'list', 'watch'],
+        shortNames: ['po'],
+        categories: ['all'],
+      },
       { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
       { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
       { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list', 'watch'] },
@@ -58,10 +73,34 @@ const DISCOVERY: Record<string, unknown> = {
     apiVersion: 'v1',
     groupVersion: 'apps/v1',
     resources: [
-      { name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['get', 'list', 'patch', 'update', 'watch'], shortNames: ['deploy'], categories: ['all'] },
-      { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+      {
+        name: 'deployments',
+        singularName: 'deployment',
+        namespaced: true,
+        kind: 'Deployment',
+        verbs: ['get', 'list', 'patch', 'update', 'watch'],
+        shortNames: ['deploy'],
+        categories: ['all'],
+      },
+      {
+        name: 'deployments/scale',
+        singularName: '',
+        namespaced: true,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      },
       { name: 'deployments/status', singularName: '', namespaced: true, kind: 'Deployment', verbs: ['get'] },
-      { name: 'replicasets', singularName: 'replicaset', namespaced: true, kind: 'ReplicaSet', verbs: ['get', 'list', 'watch'], shortNames: ['rs'], categories: ['all'] },
+      {
+        name: 'replicasets',
+        singularName: 'replicaset',
+        namespaced: true,
+        kind: 'ReplicaSet',
+        verbs: ['get', 'list', 'watch'],
+        shortNames: ['rs'],
+        categories: ['all'],
+      },
     ],
   },
 };
@@ -80,7 +119,14 @@ export function route(
   if (path === '/version' && method === 'GET') {
     return {
       status: 200,
-      json: { major: '1', minor: '30', gitVersion: 'v1.30.4', platform: 'linux/amd64', goVersion: 'go1.22.5', compiler: 'gc' },
+      json: {
+        major: '1',
+        minor: '30',
+        gitVersion: 'v1.30.4',
+        platform: 'linux/amd64',
+        goVersion: 'go1.22.5',
+        compiler: 'gc',
+      },
     };
   }
   if (path === '/healthz' || path === '/livez' || path === '/readyz') return { status: 200, text: 'ok' };
@@ -118,7 +164,15 @@ export function route(
   if (resource === 'events') {
     if (name !== undefined) throw routeNotFound();
     if (method !== 'GET') throw methodNotAllowed();
-    return { status: 200, json: { kind: 'EventList', apiVersion: 'v1', metadata: { resourceVersion: String(api.store.resourceVersion) }, items: [] } };
+    return {
+      status: 200,
+      json: {
+        kind: 'EventList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(api.store.resourceVersion) },
+        items: [],
+      },
+    };
   }
   if (name === undefined) {
     if (method !== 'GET') throw methodNotAllowed();
@@ -174,14 +228,20 @@ export function route(
         if (!isObj(next)) throw badRequest('the body of the request was not a Scale object');
         const meta = isObj(next.metadata) ? next.metadata : {};
         if (meta.name !== undefined && meta.name !== name) {
-          throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
+          throw badRequest(
+            `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+          );
         }
       } else {
         next = applyPatch(contentType, scaleOf(current), body);
       }
       const scale = isObj(next) ? next : {};
       const meta = isObj(scale.metadata) ? scale.metadata : {};
-      if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '' && meta.resourceVersion !== current.metadata.resourceVersion) {
+      if (
+        typeof meta.resourceVersion === 'string' &&
+        meta.resourceVersion !== '' &&
+        meta.resourceVersion !== current.metadata.resourceVersion
+      ) {
         throw conflict('deployments', name);
       }
       const replicas = parseReplicas(isObj(scale.spec) ? scale.spec.replicas : undefined, name);
@@ -215,7 +275,13 @@ function namespaceObject(api: ApiContext, name: string): unknown {
   };
 }
 
-function replaceDeployment(api: ApiContext, name: string, body: string, current: Deployment, dryRun: boolean): Deployment {
+function replaceDeployment(
+  api: ApiContext,
+  name: string,
+  body: string,
+  current: Deployment,
+  dryRun: boolean,
+): Deployment {
   let input: unknown;
   try {
     input = JSON.parse(body);

@@ -3,9 +3,9 @@
  * release history, the secrets, and an hour of api logs with the failures the runbook greps for.
  */
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mulberry32 } from '../random.js';
 import type { LogLine } from './objects.js';
 import type { KubeFake } from './server.js';
-import { mulberry32 } from '../random.js';
 
 export interface SeedSummary {
   /** "auth error: invalid JWT signature" lines in the api pods' logs in the last 10 minutes. */
@@ -27,7 +27,6 @@ function jwtKeyPair(): { privateKey: string; publicKey: string } {
   return jwtKeys;
 }
 
-
 /**
  * Builds the DMP platform: `api` (3 replicas, revisions 1.2.1 → 1.2.2 → 1.2.3),
  * `scan-workers` (3 replicas), secrets `jwt-keys` and `webhook-secrets`, and api logs for
@@ -47,7 +46,13 @@ export function seedPlatform(fake: KubeFake, now: Date = fake.now()): SeedSummar
       { name: 'JWT_KEYS_DIR', value: '/etc/dmp/jwt' },
     ],
     resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } },
-    readinessProbe: { httpGet: { path: '/health', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+    readinessProbe: {
+      httpGet: { path: '/health', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
   });
 
   fake.addDeployment({
@@ -126,13 +131,22 @@ export function seedPlatform(fake: KubeFake, now: Date = fake.now()): SeedSummar
     at,
     text: `${at.toISOString()} ${level.padEnd(5)} ${text}`,
   });
-  const requestId = (): string => `req_${Math.floor(random() * 0xffffffff).toString(16).padStart(8, '0')}`;
+  const requestId = (): string =>
+    `req_${Math.floor(random() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0')}`;
   for (const podName of apiPods) {
     const lines = byPod.get(podName) ?? [];
     for (let ms = 65 * 60_000; ms > 0; ms -= 15_000 + Math.floor(random() * 30_000)) {
       const at = new Date(t - ms);
       const status = random() < 0.96 ? 200 : 404;
-      lines.push(line(at, 'INFO', `[http] ${pick(routes)} ${status} ${5 + Math.floor(random() * 180)}ms tenant=${pick(tenants)} request_id=${requestId()}`));
+      lines.push(
+        line(
+          at,
+          'INFO',
+          `[http] ${pick(routes)} ${status} ${5 + Math.floor(random() * 180)}ms tenant=${pick(tenants)} request_id=${requestId()}`,
+        ),
+      );
     }
     byPod.set(podName, lines);
   }
@@ -140,13 +154,21 @@ export function seedPlatform(fake: KubeFake, now: Date = fake.now()): SeedSummar
   const authErrorMinutes = [2, 4.5, 7, 8.5, 23, 41];
   authErrorMinutes.forEach((m, i) => {
     podAt(i).push(
-      line(minutes(m), 'ERROR', `[auth] auth error: invalid JWT signature kid=dmp-2024-11 path=/api/v1/graph/dependencies tenant=${pick(tenants)} request_id=${requestId()}`),
+      line(
+        minutes(m),
+        'ERROR',
+        `[auth] auth error: invalid JWT signature kid=dmp-2024-11 path=/api/v1/graph/dependencies tenant=${pick(tenants)} request_id=${requestId()}`,
+      ),
     );
   });
   const webhookMinutes = [3, 12, 19, 34, 52];
   webhookMinutes.forEach((m, i) => {
     podAt(i + 1).push(
-      line(minutes(m), 'WARN', `[webhooks] webhook delivery failed: 401 from github delivery=${randomUUID()} repo=${pick(repos)} attempt=${1 + (i % 3)}`),
+      line(
+        minutes(m),
+        'WARN',
+        `[webhooks] webhook delivery failed: 401 from github delivery=${randomUUID()} repo=${pick(repos)} attempt=${1 + (i % 3)}`,
+      ),
     );
   });
   for (const [podName, lines] of byPod) fake.setPodLogs(podName, lines);

@@ -32,7 +32,10 @@ export function parseLabelSelector(text: string | undefined): Requirement[] {
   return splitTopLevel(text).map((term) => {
     let m = new RegExp(`^(${KEY})\\s+(in|notin)\\s+\\(([^)]*)\\)$`).exec(term);
     if (m?.[1] && m[2] && m[3] !== undefined) {
-      const values = m[3].split(',').map((v) => v.trim()).filter(Boolean);
+      const values = m[3]
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
       return { key: m[1], op: m[2] === 'in' ? 'in' : 'notin', values };
     }
     m = new RegExp(`^!\\s*(${KEY})$`).exec(term);
@@ -108,7 +111,8 @@ export function parseFieldSelector(text: string | undefined, resource: Resource)
   if (!text?.trim()) return [];
   return splitTopLevel(text).map((term) => {
     const m = /^([A-Za-z.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
-    if (!m?.[1] || !m[2] || m[3] === undefined) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
+    if (!m?.[1] || !m[2] || m[3] === undefined)
+      throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
     if (!FIELDS[resource].includes(m[1])) {
       throw badRequest(`field label not supported: ${m[1]}`);
     }

@@ -14,7 +14,15 @@ import { defaultContainer, defaultPodSpec, writeDeployment } from './deployments
 import { ApiError } from './errors.js';
 import { defaultExecHandler, type ExecHandler, LogVolumes, rawHttpResponse, refuseUpgrade, serveExec } from './exec.js';
 import { clone } from './json.js';
-import { type Deployment, type Labels, type LogLine, type Pod, type ReplicaSet, type Secret, timestamp } from './objects.js';
+import {
+  type Deployment,
+  type Labels,
+  type LogLine,
+  type Pod,
+  type ReplicaSet,
+  type Secret,
+  timestamp,
+} from './objects.js';
 import { type ApiContext, type Reply, route } from './routes.js';
 import { Store, storeKey } from './store.js';
 
@@ -118,7 +126,11 @@ export class KubeFake {
     this.server = createServer((req, res) => {
       this.onRequest(req, res).catch((error: unknown) => {
         if (!res.headersSent && !res.destroyed) {
-          this.send(res, 500, new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`).toStatus());
+          this.send(
+            res,
+            500,
+            new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`).toStatus(),
+          );
         }
       });
     });
@@ -256,7 +268,9 @@ export class KubeFake {
     if (this.store.deployments.has(key)) throw new Error(`deployment ${opts.name} already exists`);
     const at = opts.createdAt ?? this.clock();
     const labels = opts.labels ?? { app: opts.name };
-    const containers = (opts.containers ?? [{ name: opts.name }]).map((c) => defaultContainer({ ...c, image: c.image ?? opts.image }));
+    const containers = (opts.containers ?? [{ name: opts.name }]).map((c) =>
+      defaultContainer({ ...c, image: c.image ?? opts.image }),
+    );
     const d: Deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -304,7 +318,10 @@ export class KubeFake {
     const draft = clone(current);
     mutate(draft);
     draft.metadata.resourceVersion = current.metadata.resourceVersion;
-    writeDeployment(this.store, this.controller, name, draft, current, { at: opts.at, immediate: opts.at !== undefined });
+    writeDeployment(this.store, this.controller, name, draft, current, {
+      at: opts.at,
+      immediate: opts.at !== undefined,
+    });
     return clone(this.store.deployments.get(storeKey(this.namespace, name)) as Deployment);
   }
 
@@ -322,7 +339,9 @@ export class KubeFake {
         ...(opts.annotations ? { annotations: { ...opts.annotations } } : {}),
       },
       type: opts.type ?? 'Opaque',
-      data: Object.fromEntries(Object.entries(opts.data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+      data: Object.fromEntries(
+        Object.entries(opts.data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
+      ),
     };
     this.store.secrets.set(storeKey(this.namespace, opts.name), secret);
     this.store.emit('secrets', 'ADDED', secret);
@@ -343,7 +362,8 @@ export class KubeFake {
   listReplicaSets(deploymentName: string): ReplicaSet[] {
     const d = this.store.deployments.get(storeKey(this.namespace, deploymentName));
     if (!d) return [];
-    return this.store.ownedReplicaSets(d)
+    return this.store
+      .ownedReplicaSets(d)
       .sort((a, b) => revisionOf(a) - revisionOf(b))
       .map(clone);
   }
@@ -381,7 +401,11 @@ export class KubeFake {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     if (this.fault === 'hang') return;
     if (this.fault === 'error') {
-      this.send(res, 500, new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out').toStatus());
+      this.send(
+        res,
+        500,
+        new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out').toStatus(),
+      );
       return;
     }
     if (this.fault === 'garbage') {
@@ -398,7 +422,10 @@ export class KubeFake {
       if (body.length > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large');
       reply = route(this.api, req.method ?? 'GET', url, body.toString('utf8'), req.headers['content-type'], res);
     } catch (error) {
-      const e = error instanceof ApiError ? error : new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`);
+      const e =
+        error instanceof ApiError
+          ? error
+          : new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`);
       this.send(res, e.code, e.toStatus());
       return;
     }
@@ -456,13 +483,20 @@ export class KubeFake {
     const record = this.record(req, url, Buffer.alloc(0));
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     if (this.fault === 'hang') return;
-    if (this.fault === 'error') return refuseUpgrade(socket, record, 500, new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'));
+    if (this.fault === 'error')
+      return refuseUpgrade(
+        socket,
+        record,
+        500,
+        new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'),
+      );
     if (this.fault === 'garbage') {
       record.status = 200;
       rawHttpResponse(socket, 200, GARBAGE);
       return;
     }
-    if (!this.authorized(req)) return refuseUpgrade(socket, record, 401, new ApiError(401, 'Unauthorized', 'Unauthorized'));
+    if (!this.authorized(req))
+      return refuseUpgrade(socket, record, 401, new ApiError(401, 'Unauthorized', 'Unauthorized'));
     await serveExec(this.store, this.execHandler, req, url, socket, record);
   }
 }

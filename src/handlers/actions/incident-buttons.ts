@@ -5,7 +5,15 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE, INCIDENT_RESOLVE } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
-import { acknowledge, type ActionCtx, type ActionResult, escalate, mitigate, resolve, type SlackUser } from '../../incidents/actions.js';
+import {
+  type ActionCtx,
+  type ActionResult,
+  acknowledge,
+  escalate,
+  mitigate,
+  resolve,
+  type SlackUser,
+} from '../../incidents/actions.js';
 import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
 
 type Act = (ctx: ActionCtx, incidentId: string, by: SlackUser) => Promise<ActionResult>;

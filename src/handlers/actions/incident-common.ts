@@ -24,7 +24,7 @@ export async function slackUser(client: WebClient, deps: Pick<Deps, 'log'>, user
       ...(u?.profile?.email ? { email: u.profile.email } : {}),
     };
   } catch (err) {
-    deps.log.warn({ err, user: userId }, 'users.info failed; acting without the user\'s email');
+    deps.log.warn({ err, user: userId }, "users.info failed; acting without the user's email");
     return { slackId: userId };
   }
 }
@@ -37,9 +37,15 @@ interface ActionBody {
 }
 
 /** The incident a click is about: the button's value, else its block id, else the message it sits on. */
-export async function incidentOf(deps: Deps, body: ActionBody, action: { value?: string; block_id?: string }): Promise<string> {
+export async function incidentOf(
+  deps: Deps,
+  body: ActionBody,
+  action: { value?: string; block_id?: string },
+): Promise<string> {
   if (action.value && /^[A-Za-z0-9_-]{1,64}$/.test(action.value)) return action.value;
-  const fromBlock = action.block_id?.startsWith(INCIDENT_BLOCK_PREFIX) ? action.block_id.slice(INCIDENT_BLOCK_PREFIX.length).split(':')[0] : undefined;
+  const fromBlock = action.block_id?.startsWith(INCIDENT_BLOCK_PREFIX)
+    ? action.block_id.slice(INCIDENT_BLOCK_PREFIX.length).split(':')[0]
+    : undefined;
   if (fromBlock) return fromBlock;
   const channel = body.channel?.id ?? body.container?.channel_id;
   const ts = body.container?.thread_ts ?? body.message?.thread_ts ?? body.container?.message_ts ?? body.message?.ts;
@@ -55,14 +61,24 @@ async function tellUser(client: WebClient, body: ActionBody, text: string): Prom
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (!channel) return;
   const thread = body.container?.thread_ts ?? body.message?.thread_ts;
-  await client.chat.postEphemeral({ channel, user: body.user.id, text: redact(text), ...(thread ? { thread_ts: thread } : {}) });
+  await client.chat.postEphemeral({
+    channel,
+    user: body.user.id,
+    text: redact(text),
+    ...(thread ? { thread_ts: thread } : {}),
+  });
 }
 
 /**
  * Runs one incident action for a click: the domain decides, the worker is woken to post, and a
  * refusal or failure is told to the clicker in a sentence (the cause goes to the log).
  */
-export async function runIncidentAction(deps: Deps, client: WebClient, body: ActionBody, work: () => Promise<ActionResult>): Promise<void> {
+export async function runIncidentAction(
+  deps: Deps,
+  client: WebClient,
+  body: ActionBody,
+  work: () => Promise<ActionResult>,
+): Promise<void> {
   let text: string | undefined;
   try {
     const result = await work();
@@ -72,7 +88,7 @@ export async function runIncidentAction(deps: Deps, client: WebClient, body: Act
     if (err instanceof UserError) text = err.message;
     else {
       deps.log.error({ err }, 'incident action failed');
-      text = 'That did not work: the details are in the bot\'s log.';
+      text = "That did not work: the details are in the bot's log.";
     }
   }
   if (text) {

@@ -13,8 +13,12 @@ export function register(app: App, deps: Deps): void {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
       const incidentId = await incidentOf(deps, body, action);
-      const [incident, pm] = await Promise.all([getIncident(deps.store, incidentId), getPostmortem(deps.store, incidentId)]);
-      if (!incident || !pm) throw new UserError('This incident has no post-mortem yet: it opens when the incident is resolved.');
+      const [incident, pm] = await Promise.all([
+        getIncident(deps.store, incidentId),
+        getPostmortem(deps.store, incidentId),
+      ]);
+      if (!incident || !pm)
+        throw new UserError('This incident has no post-mortem yet: it opens when the incident is resolved.');
       await client.views.open({ trigger_id: body.trigger_id, view: postmortemModal(incident, pm) });
       return { ok: true, text: [] };
     });

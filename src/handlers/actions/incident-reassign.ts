@@ -11,8 +11,12 @@ export function register(app: App, deps: Deps): void {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
       const incidentId = await incidentOf(deps, body, { block_id: action.block_id });
-      if (!action.selected_user || !/^[UW][A-Z0-9]+$/.test(action.selected_user)) throw new UserError('Pick a person to reassign to.');
-      const [by, to] = await Promise.all([slackUser(client, deps, body.user.id), slackUser(client, deps, action.selected_user)]);
+      if (!action.selected_user || !/^[UW][A-Z0-9]+$/.test(action.selected_user))
+        throw new UserError('Pick a person to reassign to.');
+      const [by, to] = await Promise.all([
+        slackUser(client, deps, body.user.id),
+        slackUser(client, deps, action.selected_user),
+      ]);
       return reassign(incidentCtx(deps), incidentId, by, to);
     });
   });

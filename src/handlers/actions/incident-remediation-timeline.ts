@@ -33,7 +33,11 @@ export function register(app: App, deps: Deps): void {
           const incident = await incidentByThread(deps.store, channel, thread);
           if (incident) {
             const label = action.text?.text ?? action.selected_option?.text?.text ?? id;
-            await recordActivity(incidentCtx(deps), incident.id, { actor: { slackId: b.user.id, name: b.user.name }, kind: 'remediation', text: `Remediation: ${label} pressed` });
+            await recordActivity(incidentCtx(deps), incident.id, {
+              actor: { slackId: b.user.id, name: b.user.name },
+              kind: 'remediation',
+              text: `Remediation: ${label} pressed`,
+            });
           }
         } catch (err) {
           deps.log.warn({ err }, 'could not record a remediation in the incident timeline');

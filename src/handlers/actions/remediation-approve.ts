@@ -18,11 +18,19 @@ export function register(app: App, deps: Deps): void {
       case 'expired': {
         const label = service.labelOf(res.action);
         await update(deps, client, place.channelId, place.messageTs, expiredMessage(res.action, label), respond);
-        if (res.action.messageTs && res.action.messageTs !== place.messageTs) await update(deps, client, res.action.channelId, res.action.messageTs, expiredMessage(res.action, label));
+        if (res.action.messageTs && res.action.messageTs !== place.messageTs)
+          await update(deps, client, res.action.channelId, res.action.messageTs, expiredMessage(res.action, label));
         return;
       }
       case 'running': {
-        await update(deps, client, place.channelId, place.messageTs, approvedMessage(res.action, service.labelOf(res.action)), respond);
+        await update(
+          deps,
+          client,
+          place.channelId,
+          place.messageTs,
+          approvedMessage(res.action, service.labelOf(res.action)),
+          respond,
+        );
         // The confirmation message is updated by runAndReport; this click's response_url belongs to the approval.
         return runAndReport(deps, client, res.action);
       }

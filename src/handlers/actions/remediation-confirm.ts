@@ -8,7 +8,9 @@ import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
 
 /** The ticked checkboxes, when the message has them (Slack sends the message's state with the click). */
 function picked(body: BlockAction, id: string): string[] | undefined {
-  const state = body.state?.values?.[pickBlockId(id)]?.[REMEDIATION_PICK] as { selected_options?: Array<{ value?: string }> } | undefined;
+  const state = body.state?.values?.[pickBlockId(id)]?.[REMEDIATION_PICK] as
+    | { selected_options?: Array<{ value?: string }> }
+    | undefined;
   if (!state?.selected_options) return undefined;
   return state.selected_options.map((o) => o.value ?? '').filter(Boolean);
 }
@@ -24,18 +26,42 @@ export function register(app: App, deps: Deps): void {
     if (refused) return tell(deps, client, place, refused, respond);
     switch (res.kind) {
       case 'expired':
-        await update(deps, client, place.channelId, place.messageTs, expiredMessage(res.action, service.labelOf(res.action)), respond);
-        return tell(deps, client, place, 'This confirmation expired; nothing was done. Run the command again for a fresh preview.', respond);
+        await update(
+          deps,
+          client,
+          place.channelId,
+          place.messageTs,
+          expiredMessage(res.action, service.labelOf(res.action)),
+          respond,
+        );
+        return tell(
+          deps,
+          client,
+          place,
+          'This confirmation expired; nothing was done. Run the command again for a fresh preview.',
+          respond,
+        );
       case 'needs_reason':
         try {
           await client.views.open({
             trigger_id: body.trigger_id,
-            view: reasonModal(res.action, service.labelOf(res.action), JSON.stringify({ id: res.action.id }), deps.config.TWO_PERSON_RULE),
+            view: reasonModal(
+              res.action,
+              service.labelOf(res.action),
+              JSON.stringify({ id: res.action.id }),
+              deps.config.TWO_PERSON_RULE,
+            ),
           });
         } catch (err) {
           // An expired trigger or a Slack hiccup: say so, or the action waits for a reason nobody was asked for.
           deps.log.warn({ err }, 'could not open the reason form');
-          return tell(deps, client, place, 'Slack did not open the form asking for a reason; press Confirm again.', respond);
+          return tell(
+            deps,
+            client,
+            place,
+            'Slack did not open the form asking for a reason; press Confirm again.',
+            respond,
+          );
         }
         return;
       case 'running':

@@ -9,6 +9,10 @@ export function register(app: App, deps: Deps): void {
     await ack();
     const id = action.block_id.startsWith(`${PICK_BLOCK}:`) ? action.block_id.slice(PICK_BLOCK.length + 1) : '';
     if (!id) return;
-    await deps.remediations.pick({ id, userId: body.user.id, values: action.selected_options.map((o) => o.value ?? '') });
+    await deps.remediations.pick({
+      id,
+      userId: body.user.id,
+      values: action.selected_options.map((o) => o.value ?? ''),
+    });
   });
 }

@@ -27,10 +27,18 @@ export function register(app: App, deps: Deps): void {
     }
     const thread = threadOf(place);
     if (value.remedy === 'mark-scan-failed') {
-      const refused = await service.refusal(place.userId, place.channelId, 'mark-scan-failed', 'open the mark-scan-failed form');
+      const refused = await service.refusal(
+        place.userId,
+        place.channelId,
+        'mark-scan-failed',
+        'open the mark-scan-failed form',
+      );
       if (refused) return tell(deps, client, place, refused, respond);
       const scanId = typeof value.params.scanId === 'string' ? value.params.scanId : undefined;
-      const view = scanFailModalFor({ channelId: place.channelId, threadTs: thread }, await service.showScan({ userId: place.userId, channelId: place.channelId, threadTs: thread }, scanId));
+      const view = scanFailModalFor(
+        { channelId: place.channelId, threadTs: thread },
+        await service.showScan({ userId: place.userId, channelId: place.channelId, threadTs: thread }, scanId),
+      );
       await client.views.open({ trigger_id: body.trigger_id, view });
       return;
     }
@@ -52,7 +60,13 @@ export function register(app: App, deps: Deps): void {
         await post(deps, client, place.channelId, thread, nothingToDoMessage(res.label, res.preview), respond);
         return;
       case 'preview': {
-        const message = previewMessage({ action: res.action, label: res.label, highRisk: res.highRisk, twoPerson: deps.config.TWO_PERSON_RULE, ttlMs: deps.config.CONFIRM_TTL });
+        const message = previewMessage({
+          action: res.action,
+          label: res.label,
+          highRisk: res.highRisk,
+          twoPerson: deps.config.TWO_PERSON_RULE,
+          ttlMs: deps.config.CONFIRM_TTL,
+        });
         const ts = await post(deps, client, place.channelId, thread, message, respond);
         if (ts) await service.attachMessage(res.action.id, { messageTs: ts });
       }

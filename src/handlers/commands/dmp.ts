@@ -2,9 +2,9 @@
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
-import type { Deps } from '../../deps.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
+import type { Deps } from '../../deps.js';
 import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
@@ -38,7 +38,13 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
       const message = await work;
       log.info({ command: command_name, ms: Math.round(performance.now() - received), inline: false }, 'late reply');
       if (message.modal) {
-        await respondLate(respond, client, where, { text: 'That took too long to open a form; run the command again.', blocks: [] }, log);
+        await respondLate(
+          respond,
+          client,
+          where,
+          { text: 'That took too long to open a form; run the command again.', blocks: [] },
+          log,
+        );
         return;
       }
       await respondLate(respond, client, where, message, log);

@@ -10,7 +10,15 @@ const PIN = ':pushpin:';
 
 export function register(app: App, deps: Deps): void {
   app.event('message', async ({ event, client }) => {
-    const m = event as { subtype?: string; channel?: string; user?: string; text?: string; ts?: string; thread_ts?: string; bot_id?: string };
+    const m = event as {
+      subtype?: string;
+      channel?: string;
+      user?: string;
+      text?: string;
+      ts?: string;
+      thread_ts?: string;
+      bot_id?: string;
+    };
     if (m.subtype || m.bot_id || !m.user || !m.channel || !m.thread_ts || !m.ts || !m.text?.includes(PIN)) return;
     if (deps.config.INCIDENTS_CHANNEL && m.channel !== deps.config.INCIDENTS_CHANNEL) return;
     try {
@@ -18,9 +26,16 @@ export function register(app: App, deps: Deps): void {
       const incident = await incidentByThread(deps.store, m.channel, m.thread_ts, m.text);
       if (!incident) return;
       const content = m.text.split(PIN).join(' ').replace(/\s+/g, ' ').trim();
-      const result = await pinNote(incidentCtx(deps), incident.id, await slackUser(client, deps, m.user), content, `${m.channel}:${m.ts}`);
+      const result = await pinNote(
+        incidentCtx(deps),
+        incident.id,
+        await slackUser(client, deps, m.user),
+        content,
+        `${m.channel}:${m.ts}`,
+      );
       deps.wakeIncidents?.();
-      if (result.ok) await client.reactions.add({ channel: m.channel, timestamp: m.ts, name: 'pushpin' }).catch(() => undefined);
+      if (result.ok)
+        await client.reactions.add({ channel: m.channel, timestamp: m.ts, name: 'pushpin' }).catch(() => undefined);
     } catch (err) {
       deps.log.warn({ err }, 'could not record a pinned message');
     }

@@ -2,21 +2,39 @@
 // is created in PagerDuty through the outbox and its thread opens in #incidents.
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
+import {
+  DECLARE_DESCRIPTION,
+  DECLARE_SERVICE,
+  DECLARE_SEVERITY,
+  DECLARE_TITLE,
+  DECLARE_VIEW,
+} from '../../blocks/incident-ids.js';
 import { renderRich } from '../../blocks/mrkdwn.js';
-import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, DECLARE_VIEW } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { declare } from '../../incidents/actions.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
 
 const declaration = z.object({
-  title: z.string().trim().min(3, 'Give the incident a title of a few words.').max(250, 'Keep the title under 250 characters.'),
+  title: z
+    .string()
+    .trim()
+    .min(3, 'Give the incident a title of a few words.')
+    .max(250, 'Keep the title under 250 characters.'),
   severity: z.enum(['P1', 'P2', 'P3', 'P4'], { message: 'Pick a severity.' }),
-  serviceId: z.string().trim().regex(/^[A-Z0-9]{2,20}$/i, 'That is not a PagerDuty service ID (like PABC123).'),
+  serviceId: z
+    .string()
+    .trim()
+    .regex(/^[A-Z0-9]{2,20}$/i, 'That is not a PagerDuty service ID (like PABC123).'),
   description: z.string().trim().max(3000).optional(),
 });
 
-const FIELD_BLOCK: Record<string, string> = { title: DECLARE_TITLE, severity: DECLARE_SEVERITY, serviceId: DECLARE_SERVICE, description: DECLARE_DESCRIPTION };
+const FIELD_BLOCK: Record<string, string> = {
+  title: DECLARE_TITLE,
+  severity: DECLARE_SEVERITY,
+  serviceId: DECLARE_SERVICE,
+  description: DECLARE_DESCRIPTION,
+};
 
 type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
 
@@ -50,9 +68,14 @@ export function register(app: App, deps: Deps): void {
       deps.wakeIncidents?.();
       await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });
     } catch (err) {
-      const text = err instanceof UserError ? err.message : 'The incident could not be declared: the details are in the bot\'s log.';
+      const text =
+        err instanceof UserError
+          ? err.message
+          : "The incident could not be declared: the details are in the bot's log.";
       if (!(err instanceof UserError)) deps.log.error({ err }, 'declaring an incident failed');
-      await client.chat.postMessage({ channel: body.user.id, text }).catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
+      await client.chat
+        .postMessage({ channel: body.user.id, text })
+        .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
     }
   });
 }

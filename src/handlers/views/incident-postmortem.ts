@@ -2,8 +2,8 @@
 // stored document, which is posted again in the thread.
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import { renderRich } from '../../blocks/mrkdwn.js';
 import { PM_ACTION_ITEMS, PM_IMPACT, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIEW } from '../../blocks/incident-ids.js';
+import { renderRich } from '../../blocks/mrkdwn.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { fillPostmortem } from '../../incidents/actions.js';
@@ -19,20 +19,38 @@ export function register(app: App, deps: Deps): void {
     const incidentId = view.private_metadata;
     const values = view.state.values as Values;
     const get = (block: string) => values[block]?.value?.value ?? undefined;
-    const parsed = fields.safeParse({ rootCause: get(PM_ROOT_CAUSE), actionItems: get(PM_ACTION_ITEMS), learnings: get(PM_LEARNINGS), impact: get(PM_IMPACT) });
+    const parsed = fields.safeParse({
+      rootCause: get(PM_ROOT_CAUSE),
+      actionItems: get(PM_ACTION_ITEMS),
+      learnings: get(PM_LEARNINGS),
+      impact: get(PM_IMPACT),
+    });
     if (!parsed.success || !/^[A-Za-z0-9_-]{1,64}$/.test(incidentId)) {
-      await ack({ response_action: 'errors', errors: { [PM_ROOT_CAUSE]: 'Each answer must be under 3000 characters.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [PM_ROOT_CAUSE]: 'Each answer must be under 3000 characters.' },
+      });
       return;
     }
     await ack();
     try {
-      const result = await fillPostmortem(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), parsed.data);
+      const result = await fillPostmortem(
+        incidentCtx(deps),
+        incidentId,
+        await slackUser(client, deps, body.user.id),
+        parsed.data,
+      );
       deps.wakeIncidents?.();
       if (!result.ok) await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });
     } catch (err) {
-      const message = err instanceof UserError ? err.message : 'The post-mortem could not be saved: the details are in the bot\'s log.';
+      const message =
+        err instanceof UserError
+          ? err.message
+          : "The post-mortem could not be saved: the details are in the bot's log.";
       if (!(err instanceof UserError)) deps.log.error({ err }, 'saving a post-mortem failed');
-      await client.chat.postMessage({ channel: body.user.id, text: message }).catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
+      await client.chat
+        .postMessage({ channel: body.user.id, text: message })
+        .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
     }
   });
 }

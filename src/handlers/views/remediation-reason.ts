@@ -16,7 +16,10 @@ export function register(app: App, deps: Deps): void {
     try {
       id = meta.parse(JSON.parse(view.private_metadata)).id;
     } catch {
-      await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'This form lost track of its action; start again from the command.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [REASON_BLOCK]: 'This form lost track of its action; start again from the command.' },
+      });
       return;
     }
     const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? '';
@@ -28,14 +31,29 @@ export function register(app: App, deps: Deps): void {
     }
     switch (res.kind) {
       case 'expired':
-        await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'This confirmation expired; nothing was done. Run the command again.' } });
-        await update(deps, client, res.action.channelId, res.action.messageTs, expiredMessage(res.action, service.labelOf(res.action)));
+        await ack({
+          response_action: 'errors',
+          errors: { [REASON_BLOCK]: 'This confirmation expired; nothing was done. Run the command again.' },
+        });
+        await update(
+          deps,
+          client,
+          res.action.channelId,
+          res.action.messageTs,
+          expiredMessage(res.action, service.labelOf(res.action)),
+        );
         return;
       case 'awaiting': {
         await ack();
         const a = res.action;
         const label = service.labelOf(a);
-        const ts = await post(deps, client, a.channelId, a.threadTs ?? a.messageTs, approvalRequestMessage(a, label, deps.config.CONFIRM_TTL));
+        const ts = await post(
+          deps,
+          client,
+          a.channelId,
+          a.threadTs ?? a.messageTs,
+          approvalRequestMessage(a, label, deps.config.CONFIRM_TTL),
+        );
         if (ts) await service.attachMessage(a.id, { approvalTs: ts });
         await update(deps, client, a.channelId, a.messageTs, awaitingMessage(a, label));
         return;
