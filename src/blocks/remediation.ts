@@ -99,13 +99,13 @@ export function previewMessage(v: PreviewView): Message {
     block_id: CONFIRM_BLOCK,
     elements: [button('Confirm', REMEDIATION_CONFIRM, a.id, 'primary'), button('Cancel', REMEDIATION_CANCEL, a.id)],
   });
-  return { text: `Confirm: ${v.label} — ${a.preview.summary}`, blocks: fitBlocks(blocks) };
+  return { text: esc(`Confirm: ${v.label} — ${a.preview.summary}`), blocks: fitBlocks(blocks) };
 }
 
 export function nothingToDoMessage(label: string, preview: StoredPreview): Message {
   const text = `${label}: nothing to do. ${preview.nothingToDo ?? ''}`.trim();
   return {
-    text,
+    text: esc(text),
     blocks: fitBlocks([
       section(`:information_source: ${strong(label)}: nothing to do.\n${esc(preview.nothingToDo ?? '')}`),
       context(esc(preview.summary)),
@@ -171,7 +171,7 @@ export function outcomeMessage(
 ): Message {
   const icon = outcome.ok ? ':white_check_mark:' : ':x:';
   return {
-    text: `${label}: ${outcome.summary}`,
+    text: esc(`${label}: ${outcome.summary}`),
     blocks: fitBlocks([
       section(`${icon} ${strong(label)}: ${esc(outcome.summary)}`),
       ...detailBlocks(outcome.details, 30),
@@ -194,13 +194,13 @@ export function approvalRequestMessage(a: ActionRow, label: string, ttlMs: numbe
       elements: [button('Approve', REMEDIATION_APPROVE, a.id, 'primary'), button('Cancel', REMEDIATION_CANCEL, a.id)],
     },
   ];
-  return { text: `Approval needed: ${label} — ${a.preview.summary}`, blocks: fitBlocks(blocks) };
+  return { text: esc(`Approval needed: ${label} — ${a.preview.summary}`), blocks: fitBlocks(blocks) };
 }
 
 export function approvedMessage(a: ActionRow, label: string): Message {
   const line = `:white_check_mark: Approved by ${who(a.approvedBy)} — ${people(a)}`;
   return {
-    text: `Approved: ${label}`,
+    text: esc(`Approved: ${label}`),
     blocks: [section(`:lock: ${strong(label)}: ${esc(a.preview.summary)}`), context(line)],
   };
 }
