@@ -19,6 +19,7 @@ export function pacedPagerDuty(
     token,
     baseUrl: deps.config.PAGERDUTY_API_URL,
     timeoutMs,
+    now: deps.now,
     ...(token
       ? {
           limiter: storeLimiter(

@@ -42,9 +42,12 @@ export interface PagerDutyOptions {
   limiter?: RequestLimiter;
   /** Told of every call: its route (`PUT /incidents/:id`) and its HTTP status or error code. */
   observe?: (route: string, result: string) => void;
+  /** The clock an HTTP-date Retry-After is measured against. */
+  now?: () => Date;
 }
 
 export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
+  const now = opts.now ?? (() => new Date());
   const base = opts.baseUrl.replace(/\/+$/, '');
   const observe = (route: string, result: string) => {
     try {
@@ -85,12 +88,12 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
               ...(ro.data ? { data: ro.data } : {}),
               ...(ro.query ? { queryParameters: ro.query } : {}),
             });
-            return answerOf(res.response ?? (res as unknown as Response), res.data);
+            return answerOf(res.response ?? (res as unknown as Response), res.data, now);
           } catch (err) {
             // pdjs rejects with the Response itself when the body is not JSON (a proxy's page, garbage).
             if (err && typeof err === 'object' && 'status' in err && typeof (err as Response).status === 'number') {
               const r = err as Response & { response?: Response };
-              return answerOf(r.response ?? r, undefined);
+              return answerOf(r.response ?? r, undefined, now);
             }
             throw err;
           }
@@ -121,17 +124,17 @@ function routeOf(method: string, path: string): string {
   return `${method} /${(parts ?? []).join('/')}`;
 }
 
-function seconds(v: string | null): number | undefined {
+function seconds(v: string | null, now: () => Date): number | undefined {
   if (v === null) return undefined;
   const n = Number(v);
   if (Number.isFinite(n) && n >= 0) return n * 1000;
   const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now().getTime());
 }
 
-function answerOf(res: Response, body: unknown): PdAnswer {
+function answerOf(res: Response, body: unknown, now: () => Date): PdAnswer {
   // PagerDuty names the wait in ratelimit-reset (seconds); Retry-After where a proxy answered.
-  const waits = [seconds(res.headers.get('retry-after')), seconds(res.headers.get('ratelimit-reset'))].filter(
+  const waits = [seconds(res.headers.get('retry-after'), now), seconds(res.headers.get('ratelimit-reset'), now)].filter(
     (n): n is number => n !== undefined,
   );
   const retryAfterMs = waits.length ? Math.max(...waits) : undefined;
