@@ -78,27 +78,15 @@ export class Redactor {
 // Compatibility for callers not yet handed a Redactor (handlers' Slack payloads, remediations,
 // TargetError's message): they use this one, which every bot's Redactor shares its secrets with
 // (startBot calls share). New code takes the Redactor it is given instead.
-const legacy = new Redactor();
-
 /** The Redactor the free functions below use; startBot's Redactor shares its secrets with it. */
-export const legacyRedactor: Redactor = legacy;
-
-/** @deprecated Add to the Redactor you were handed. */
-export function registerSecret(value: string | undefined): void {
-  legacy.add(value);
-}
-
-/** @deprecated Add to the Redactor you were handed. */
-export function registerUrlSecret(url: string | undefined): void {
-  legacy.addUrl(url);
-}
+export const legacyRedactor = new Redactor();
 
 /** Prefer the Redactor you were handed. */
 export function redact(text: string): string {
-  return legacy.redact(text);
+  return legacyRedactor.redact(text);
 }
 
 /** Prefer the Redactor you were handed. */
 export function redactDeep<T>(value: T): T {
-  return legacy.redactDeep(value);
+  return legacyRedactor.redactDeep(value);
 }
