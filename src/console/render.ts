@@ -215,17 +215,15 @@ function elementChoices(
     }
     case 'users_select':
     case 'multi_users_select': {
-      const parts = names
-        .users()
-        .map((u) =>
-          add({
-            ...base,
-            kind: 'users_select',
-            label: `@${u.name}`,
-            user: u.id,
-            selected: { text: u.name, value: u.id },
-          }),
-        );
+      const parts = names.users().map((u) =>
+        add({
+          ...base,
+          kind: 'users_select',
+          label: `@${u.name}`,
+          user: u.id,
+          selected: { text: u.name, value: u.id },
+        }),
+      );
       return menu(name || 'Pick a person', parts.length ? parts : ['(nobody else in this workspace)']);
     }
     case 'checkboxes':
