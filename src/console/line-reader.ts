@@ -33,7 +33,7 @@ export class LineReader {
   constructor(
     input: Readable,
     private readonly output: Writable,
-    opts: LineReaderOptions,
+    private readonly opts: LineReaderOptions,
   ) {
     this.interactive = opts.interactive;
     this.rl = opts.interactive
@@ -49,6 +49,9 @@ export class LineReader {
       : createInterface({ input, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
     this.rl.on('line', (line) => {
       this.interrupts = 0;
+      // Tab completion leaves a trailing space: recall the command without it.
+      const h = this.history();
+      if (h?.[0] !== undefined && h[0] !== h[0].trim()) h[0] = h[0].trim();
       this.deliver(line);
     });
     this.rl.on('close', () => {
@@ -109,11 +112,17 @@ export class LineReader {
     });
   }
 
+  /** readline's own history, newest first (typed as internal in @types/node). */
+  private history(): string[] | undefined {
+    return (this.rl as unknown as { history?: string[] }).history;
+  }
+
   /** Form answers are no commands to recall: out of the history they go. */
   private forget(line: string, ask: AskOptions): string {
-    if (ask.noHistory && line !== '') {
-      const h = (this.rl as unknown as { history?: string[] }).history;
-      if (h?.[0] === line) h.shift();
+    const h = this.history();
+    if (ask.noHistory && line.trim() !== '' && h?.[0] === line.trim()) {
+      h.shift();
+      saveHistory(this.opts.historyFile, h);
     }
     return line;
   }
@@ -152,7 +161,8 @@ function saveHistory(file: string | undefined, history: string[]): void {
   if (!file) return;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${history.slice(0, HISTORY_SIZE).join('\n')}\n`, { mode: 0o600 });
+    const lines = [...new Set(history.map((l) => l.trim()).filter(Boolean))].slice(0, HISTORY_SIZE);
+    writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   } catch {
     // A read-only DATA_DIR costs the history, not the session.
   }

@@ -103,7 +103,11 @@ describe('console rendering', () => {
           return;
         case 'controls': {
           await ack();
-          const posted = await client.chat.postMessage({ channel: command.channel_id, text: 'incident', blocks: controls });
+          const posted = await client.chat.postMessage({
+            channel: command.channel_id,
+            text: 'incident',
+            blocks: controls,
+          });
           lastTs = String(posted.ts);
           return;
         }
@@ -135,7 +139,10 @@ describe('console rendering', () => {
                   {
                     type: 'checkboxes',
                     action_id: 'pick_pids',
-                    options: ['101', '202', '303'].map((p) => ({ text: { type: 'plain_text', text: `pid ${p}` }, value: p })),
+                    options: ['101', '202', '303'].map((p) => ({
+                      text: { type: 'plain_text', text: `pid ${p}` },
+                      value: p,
+                    })),
                   },
                 ],
               },
@@ -202,7 +209,11 @@ describe('console rendering', () => {
       selected_option: { value: 'mitigated' },
     });
     await press(numberOf('@alice', at));
-    expect(actions.at(-1)?.actions[0]).toMatchObject({ type: 'users_select', action_id: 'reassign', selected_user: 'U0ALICE' });
+    expect(actions.at(-1)?.actions[0]).toMatchObject({
+      type: 'users_select',
+      action_id: 'reassign',
+      selected_user: 'U0ALICE',
+    });
     await press(numberOf('P2', at));
     expect(actions.at(-1)?.actions[0]).toMatchObject({ type: 'static_select', selected_option: { value: 'P2' } });
   });

@@ -161,7 +161,8 @@ describe('npm run sandbox: a newcomer tries the runbook and a whole incident', {
     const at = await you.press(/Acknowledge/, 0);
     await you.sees(new RegExp(`Acknowledged by ${me} after`), at);
     await new Promise((r) => setTimeout(r, 2_000));
-    const threadPosts = you.output.slice(at).match(new RegExp(`#incidents\\s+↳\\n\\s+\\S*\\s*Acknowledged by ${me}`, 'g')) ?? [];
+    const threadPosts =
+      you.output.slice(at).match(new RegExp(`#incidents\\s+↳\\n\\s+\\S*\\s*Acknowledged by ${me}`, 'g')) ?? [];
     expect(threadPosts).toHaveLength(1);
     await you.sees(/Status\n.*Acknowledged/, at);
   });
