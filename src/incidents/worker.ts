@@ -8,6 +8,7 @@ import { applyNextEvent } from './apply-events.js';
 import type { WorkflowCtx } from './ctx.js';
 import type { IncidentSlack } from './delivery.js';
 import { pdCallLane } from './pd-calls.js';
+import { statuspageLane } from '../statuspage/lane.js';
 import { fireTimer } from './reminders.js';
 import { slackLanes } from './slack-lanes.js';
 import { claimDueTimers } from './timers.js';
@@ -59,6 +60,7 @@ export function startIncidentWorker(
   };
   const pdCalls = pdCallLane(env, hooks);
   const slackPosts = slackLanes(env, hooks);
+  const statusPage = statuspageLane(env, hooks);
 
   async function fireTimers(): Promise<boolean> {
     return deps.store.tx(async (q) => {
@@ -82,12 +84,13 @@ export function startIncidentWorker(
     // channel never holds the events and timers (nor, for Slack, the other channels).
     if (await pdCalls.start()) busy = true;
     if (!stopped && (await slackPosts.start())) busy = true;
+    if (!stopped && (await statusPage.start())) busy = true;
     return busy;
   }
 
   /** Everything in flight beside the loop (tests and drains wait for it). */
   async function inFlight(): Promise<void> {
-    await Promise.all([...pdCalls.inFlight(), ...slackPosts.inFlight()]);
+    await Promise.all([...pdCalls.inFlight(), ...slackPosts.inFlight(), ...statusPage.inFlight()]);
   }
 
   async function drain(): Promise<void> {

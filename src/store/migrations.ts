@@ -3,6 +3,7 @@
 // drive both node-postgres and embedded PGlite, and the whole set is a list of SQL strings.
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Migration } from './migration.js';
+import { STATUS_MIGRATIONS } from './status-migrations.js';
 import type { Sql } from './sql.js';
 
 export const MIGRATIONS: Migration[] = [
@@ -62,6 +63,7 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   ...INCIDENT_MIGRATIONS,
+  ...STATUS_MIGRATIONS,
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica
