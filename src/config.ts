@@ -168,7 +168,9 @@ const schema = z.object({
   PAGERDUTY_RATE_LIMIT: z.coerce.number().int().min(1).default(960),
   PAGERDUTY_RETRY_FOR: duration('10m'),
   // Status page, stakeholder updates, verification (issue 11): Atlassian Statuspage and the update cadence.
-  STATUSPAGE_API_URL: url('STATUSPAGE_API_URL').transform((v) => `${(v ?? 'https://api.statuspage.io/v1/').replace(/\/+$/, '')}/`),
+  STATUSPAGE_API_URL: url('STATUSPAGE_API_URL').transform(
+    (v) => `${(v ?? 'https://api.statuspage.io/v1/').replace(/\/+$/, '')}/`,
+  ),
   STATUSPAGE_API_KEY: optionalText,
   STATUSPAGE_PAGE_ID: optionalText,
   STATUSPAGE_COMPONENTS: jsonObject(z.partialRecord(z.enum(PLATFORM_COMPONENTS), z.string().trim().min(1))).transform(

@@ -125,7 +125,8 @@ export async function startStatuspageFake(opts: StatuspageFakeOptions): Promise<
 
   const field = <T extends readonly string[]>(value: unknown, allowed: T, name: string): T[number] | undefined => {
     if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !allowed.includes(value)) throw unprocessable(`${name} is not included in the list`);
+    if (typeof value !== 'string' || !allowed.includes(value))
+      throw unprocessable(`${name} is not included in the list`);
     return value as T[number];
   };
 
@@ -174,7 +175,13 @@ export async function startStatuspageFake(opts: StatuspageFakeOptions): Promise<
 
   const addUpdate = (inc: SpIncident, body: string, affected: SpIncidentUpdate['affected_components']) => {
     const at = now().toISOString();
-    inc.incident_updates.unshift({ id: newId(), status: inc.status, body, created_at: at, affected_components: affected });
+    inc.incident_updates.unshift({
+      id: newId(),
+      status: inc.status,
+      body,
+      created_at: at,
+      affected_components: affected,
+    });
     inc.updated_at = at;
     if (inc.status === 'monitoring') inc.monitoring_at ??= at;
     if (inc.status === 'resolved') inc.resolved_at ??= at;
@@ -258,7 +265,11 @@ export async function startStatuspageFake(opts: StatuspageFakeOptions): Promise<
     const last = lastAt.get(key);
     const gap = 1000 / rate;
     if (last !== undefined && t - last < gap)
-      return answer(429, { error: 'Rate limit exceeded' }, { 'retry-after': String(Math.ceil((gap - (t - last)) / 1000)) });
+      return answer(
+        429,
+        { error: 'Rate limit exceeded' },
+        { 'retry-after': String(Math.ceil((gap - (t - last)) / 1000)) },
+      );
     lastAt.set(key, t);
     if (raw.length > 0 && body === undefined) return answer(400, { error: 'Request body is not valid JSON' });
     try {

@@ -8,6 +8,7 @@ import { enqueuePost } from './outbox.js';
 import { getPostmortem, isComplete, utc } from './postmortem.js';
 import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
+import { fireUpdateReminder } from './stakeholder-updates.js';
 import type { DueTimer } from './timers.js';
 
 /** Fires one claimed timer; true when it posted something. */
@@ -42,6 +43,8 @@ export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<bo
       });
       return enqueuePost(q, i, { type: 'lead_escalation', afterMs, contacts }, now);
     }
+    case 'update_reminder':
+      return fireUpdateReminder(q, ctx, i, t);
     case 'postmortem_reminder_1':
     case 'postmortem_reminder_2': {
       const pm = await getPostmortem(q, i.id);

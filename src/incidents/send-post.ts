@@ -6,6 +6,9 @@ import { contactFor, contactsFor } from './contacts.js';
 import { DeliveryError } from './delivery.js';
 import { sendDigest } from './digest-posting.js';
 import { specialistRoles } from './match.js';
+import { withRecentDeployments } from './recent-deploys.js';
+import { recordDiagnosis } from './verification.js';
+import { sendVerification } from './verification-run.js';
 import { completePost, laterRootUpdate, type OutboxRow } from './outbox.js';
 import { refreshPostmortem } from './postmortem.js';
 import { incidentsInDigest, setRootTs } from './store.js';
@@ -48,8 +51,14 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
     case 'diagnosis': {
       const procedure = findProcedure(intent.procedureId) ?? findProcedure('health');
       if (!procedure) throw new DeliveryError(`no procedure ${intent.procedureId}`, 'permanent');
-      const report = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
+      const ran = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
+      // A new thread's automatic diagnosis reviews the recent deployments too (runbook: investigate).
+      const report = intent.actor
+        ? ran
+        : await withRecentDeployments(ran, deps.targets, deps.config.DMP_DEPLOYMENTS, i, deps.config.CHECK_DEADLINE);
       await slack.postReport(i, report, intent.actor);
+      // The baseline the next verification compares with.
+      await recordDiagnosis(deps.store, i.id, ran, deps.now());
       const counts = ['critical', 'warn', 'unknown']
         .map((s) => [s, report.findings.filter((f) => f.status === s).length] as const)
         .filter(([, n]) => n > 0);
@@ -83,6 +92,9 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       );
       break;
     }
+    case 'verification':
+      await sendVerification(env, row, i, intent);
+      return;
     case 'ack_reminder':
       await slack.postReply(i, { ...intent, onCall: await onCallMentions(env, i) });
       break;

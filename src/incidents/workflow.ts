@@ -13,6 +13,8 @@ import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
 import { severityMap, severityOf } from './severity.js';
 import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
+import { statusPageOnResolved } from '../statuspage/store.js';
+import { scheduleUpdateReminder } from './stakeholder-updates.js';
 import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';
@@ -198,12 +200,14 @@ export async function scheduleSeverityTimers(q: Q, ctx: WorkflowCtx, i: Incident
       reschedule,
     );
   }
+  await scheduleUpdateReminder(q, ctx, i);
 }
 
 /** Resolution: timers stop, the post-mortem opens with its due date and reminders. */
 export async function onResolved(q: Q, ctx: WorkflowCtx, i: Incident): Promise<void> {
   const now = ctx.now();
-  await cancelTimers(q, i.id, ['ack_reminder', 'lead_escalation'], now);
+  await cancelTimers(q, i.id, ['ack_reminder', 'lead_escalation', 'update_reminder'], now);
+  await statusPageOnResolved(q, ctx, i);
   const pm = await openPostmortem(q, i, ctx.config.POSTMORTEM_DUE, now);
   await enqueuePost(q, i, { type: 'postmortem' }, now);
   const window = pm.dueAt.getTime() - pm.resolvedAt.getTime();

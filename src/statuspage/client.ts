@@ -38,7 +38,11 @@ export async function statuspageRequest(
     // Not JSON (a proxy's error page): kept as text for the error line.
   }
   const retry = Number(res.headers.get('retry-after'));
-  return { status: res.status, body: parsed, ...(Number.isFinite(retry) && retry > 0 ? { retryAfterMs: retry * 1000 } : {}) };
+  return {
+    status: res.status,
+    body: parsed,
+    ...(Number.isFinite(retry) && retry > 0 ? { retryAfterMs: retry * 1000 } : {}),
+  };
 }
 
 /** One line saying what Statuspage answered, for the thread and the log. */

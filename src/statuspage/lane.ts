@@ -164,7 +164,14 @@ async function runCall(env: WorkerEnv, row: CallRow): Promise<void> {
            status = COALESCE($4, status), name = COALESCE($5, name),
            components = components || $6::jsonb
          WHERE incident_id = $1`,
-        [row.incidentId, body.id ?? null, body.shortlink ?? null, a.status ?? null, a.name ?? null, JSON.stringify(a.components ?? {})],
+        [
+          row.incidentId,
+          body.id ?? null,
+          body.shortlink ?? null,
+          a.status ?? null,
+          a.name ?? null,
+          JSON.stringify(a.components ?? {}),
+        ],
       );
       const i = await getIncident(q, row.incidentId);
       const sp = await statusPageOf(q, row.incidentId);

@@ -75,7 +75,12 @@ export function statusPageDraft(
   config: Config,
   i: Incident,
   open: StatusPageRow | undefined,
-): { name: string; status: SpIncidentStatus; body: string; impact: Partial<Record<PlatformComponent, SpComponentStatus>> } {
+): {
+  name: string;
+  status: SpIncidentStatus;
+  body: string;
+  impact: Partial<Record<PlatformComponent, SpComponentStatus>>;
+} {
   const t = publicTemplate(i.procedureId);
   if (open) {
     const impact: Partial<Record<PlatformComponent, SpComponentStatus>> = {};
@@ -93,7 +98,12 @@ export async function submitStatusPage(
   q: Q,
   ctx: WorkflowCtx,
   i: Incident,
-  input: { name: string; status: SpIncidentStatus; body: string; impact: Partial<Record<PlatformComponent, SpComponentStatus>> },
+  input: {
+    name: string;
+    status: SpIncidentStatus;
+    body: string;
+    impact: Partial<Record<PlatformComponent, SpComponentStatus>>;
+  },
   actor: Actor,
 ): Promise<'opened' | 'corrected'> {
   const now = ctx.now();
@@ -108,7 +118,14 @@ export async function submitStatusPage(
       `INSERT INTO incident_status_pages (incident_id, name, status, components, opened_at, opened_by) VALUES ($1, $2, $3, $4, $5, $6)`,
       [i.id, input.name, input.status, JSON.stringify(components), now, JSON.stringify(actor)],
     );
-    await enqueueSpCall(q, i.id, 'create', { reason: 'open', name: input.name, status: input.status, body: input.body, components }, now, actor);
+    await enqueueSpCall(
+      q,
+      i.id,
+      'create',
+      { reason: 'open', name: input.name, status: input.status, body: input.body, components },
+      now,
+      actor,
+    );
     await addTimeline(q, i.id, {
       at: now,
       kind: 'status_page',
@@ -122,7 +139,14 @@ export async function submitStatusPage(
   const merged: Record<string, SpComponentStatus> = {};
   for (const id of Object.keys(open.components)) merged[id] = 'operational';
   Object.assign(merged, components);
-  await enqueueSpCall(q, i.id, 'update', { reason: 'correction', name: input.name, status: input.status, body: input.body, components: merged }, now, actor);
+  await enqueueSpCall(
+    q,
+    i.id,
+    'update',
+    { reason: 'correction', name: input.name, status: input.status, body: input.body, components: merged },
+    now,
+    actor,
+  );
   await addTimeline(q, i.id, {
     at: now,
     kind: 'status_page',
@@ -150,11 +174,24 @@ export async function statusPageOnResolved(q: Q, ctx: WorkflowCtx, i: Incident):
   const components: Record<string, SpComponentStatus> = {};
   for (const id of Object.keys(open.components)) components[id] = 'operational';
   const body = publicTemplate(i.procedureId).resolved;
-  await enqueueSpCall(q, i.id, 'update', { reason: 'resolved', status: 'resolved', body, components }, ctx.now(), i.resolvedBy);
+  await enqueueSpCall(
+    q,
+    i.id,
+    'update',
+    { reason: 'resolved', status: 'resolved', body, components },
+    ctx.now(),
+    i.resolvedBy,
+  );
 }
 
 /** A stakeholder update reaches the open status page as an update in its current status. */
-export async function statusPageOnUpdate(q: Q, ctx: WorkflowCtx, i: Incident, message: string, actor: Actor): Promise<boolean> {
+export async function statusPageOnUpdate(
+  q: Q,
+  ctx: WorkflowCtx,
+  i: Incident,
+  message: string,
+  actor: Actor,
+): Promise<boolean> {
   if (!statuspageConfigured(ctx.config)) return false;
   const open = await statusPageOf(q, i.id);
   if (!open || open.status === 'resolved') return false;

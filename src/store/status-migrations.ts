@@ -44,6 +44,7 @@ export const STATUS_MIGRATIONS: Migration[] = [
         procedure_id text NOT NULL,
         checks       jsonb NOT NULL,
         critical     boolean NOT NULL,
+        changes      jsonb NOT NULL DEFAULT '[]',
         outbox_id    bigint UNIQUE
       );
       CREATE INDEX incident_verifications_incident ON incident_verifications (incident_id, id);
