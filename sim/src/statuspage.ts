@@ -117,8 +117,8 @@ export async function startStatuspageFake(opts: StatuspageFakeOptions): Promise<
   const components = new Map<string, SpComponent>(
     Object.entries(opts.components).map(([id, name]) => [id, { id, name, status: 'operational' }]),
   );
-  // The last request time per key, for the limit of `rate` a second.
-  const lastAt = new Map<string, number>();
+  // The window each key last called in, for the limit of `rate` a second.
+  const lastWindow = new Map<string, number>();
   let forced = { n: 0, retryAfter: 1 };
   let seq = 0;
   const newId = () => `sp${(++seq).toString(36).padStart(4, '0')}${Math.random().toString(36).slice(2, 8)}`;
@@ -256,22 +256,26 @@ export async function startStatuspageFake(opts: StatuspageFakeOptions): Promise<
       json(res, status, payload, extra);
     };
     const key = /^OAuth (.+)$/.exec(headers.authorization ?? '')?.[1];
-    if (key !== opts.apiKey) return answer(401, { error: 'Could not authenticate' });
-    const t = now().getTime();
+    if (key !== opts.apiKey) {
+      answer(401, { error: 'Could not authenticate' });
+      return;
+    }
     if (forced.n > 0) {
       forced.n -= 1;
-      return answer(429, { error: 'Rate limit exceeded' }, { 'retry-after': String(forced.retryAfter) });
+      answer(429, { error: 'Rate limit exceeded' }, { 'retry-after': String(forced.retryAfter) });
+      return;
     }
-    const last = lastAt.get(key);
-    const gap = 1000 / rate;
-    if (last !== undefined && t - last < gap)
-      return answer(
-        429,
-        { error: 'Rate limit exceeded' },
-        { 'retry-after': String(Math.ceil((gap - (t - last)) / 1000)) },
-      );
-    lastAt.set(key, t);
-    if (raw.length > 0 && body === undefined) return answer(400, { error: 'Request body is not valid JSON' });
+    // A fixed window per key: `rate` requests in each second (at 1 a second, one per whole second).
+    const window = Math.floor((now().getTime() * rate) / 1000);
+    if (lastWindow.get(key) === window) {
+      answer(429, { error: 'Rate limit exceeded' }, { 'retry-after': '1' });
+      return;
+    }
+    lastWindow.set(key, window);
+    if (raw.length > 0 && body === undefined) {
+      answer(400, { error: 'Request body is not valid JSON' });
+      return;
+    }
     try {
       const [status, payload] = route(method, path, body);
       answer(status, payload);

@@ -62,7 +62,7 @@ export async function fireUpdateReminder(q: Q, ctx: WorkflowCtx, i: Incident, t:
   const now = ctx.now();
   const last = await lastUpdateAt(q, i);
   // An update came after this timer was set: count the period from it instead.
-  if (last.getTime() + cadence > t.dueAt.getTime() + 1000) {
+  if (last.getTime() + cadence > t.dueAt.getTime()) {
     await q.query('UPDATE incident_timers SET fired_at = NULL, due_at = $2 WHERE id = $1', [
       t.id,
       new Date(last.getTime() + cadence),
