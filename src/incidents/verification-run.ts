@@ -19,7 +19,7 @@ export async function sendVerification(
   const procedure = findProcedure(i.procedureId ?? 'health') ?? findProcedure('health');
   if (!procedure) return completePost(deps.store, row.id, deps.now());
   const report = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
-  const before = await latestChecks(deps.store, i.id, procedure.id);
+  const before = await latestChecks(deps.store, i.id, procedure.id, row.id);
   const after = checkStates(report.findings);
   const changes = changesBetween(before, after);
   const wrong = after.filter((c) => c.status !== 'ok');
@@ -33,15 +33,16 @@ export async function sendVerification(
     wrong,
     critical,
   };
-  await slack.postReply(i, verified);
   const now = deps.now();
+  // Recorded before it is posted (a retried post records it again, once): Resolve may read it the moment it shows.
+  await recordDiagnosis(deps.store, i.id, report, now, {
+    trigger: intent.trigger,
+    ...(intent.label ? { label: intent.label } : {}),
+    outboxId: row.id,
+    changes,
+  });
+  await slack.postReply(i, verified);
   await deps.store.tx(async (q) => {
-    await recordDiagnosis(q, i.id, report, now, {
-      trigger: intent.trigger,
-      ...(intent.label ? { label: intent.label } : {}),
-      outboxId: row.id,
-      changes,
-    });
     await addTimeline(q, i.id, {
       at: now,
       kind: 'verification',

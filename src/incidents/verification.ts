@@ -114,10 +114,17 @@ export async function latestVerification(q: Q, incidentId: string): Promise<Veri
   return r ? toVerification(r) : undefined;
 }
 
-export async function latestChecks(q: Q, incidentId: string, procedureId: string): Promise<CheckState[] | undefined> {
+/** The checks of the incident's last diagnosis with this procedure (a retried verification does not compare with itself). */
+export async function latestChecks(
+  q: Q,
+  incidentId: string,
+  procedureId: string,
+  exceptOutboxId?: number,
+): Promise<CheckState[] | undefined> {
   const [r] = await q.query<{ checks: CheckState[] }>(
-    'SELECT checks FROM incident_verifications WHERE incident_id = $1 AND procedure_id = $2 ORDER BY id DESC LIMIT 1',
-    [incidentId, procedureId],
+    `SELECT checks FROM incident_verifications WHERE incident_id = $1 AND procedure_id = $2
+        AND ($3::bigint IS NULL OR outbox_id IS NULL OR outbox_id <> $3) ORDER BY id DESC LIMIT 1`,
+    [incidentId, procedureId, exceptOutboxId ?? null],
   );
   return r?.checks;
 }
