@@ -108,7 +108,7 @@ describe('the status page and stakeholder updates of an incident', () => {
     await eventually(() => sp.incidents.get(spId)?.status === 'monitoring', 15_000, 'the page in monitoring');
     const patch = spCalls().find((r) => r.method === 'PATCH' && r.status === 200);
     expect(patch?.path).toBe(`/v1/pages/${SP_PAGE}/incidents/${spId}`);
-    expect((patch?.body as { incident: { status: string } }).incident.status).toBe('monitoring');
+    expect(patch?.body).toMatchObject({ incident: { status: 'monitoring' } });
     await replyWith(root, 'Status page updated');
     await replyWith(root, 'Verification after Mitigated');
 
