@@ -5,7 +5,7 @@
 // of one request a second per key (429 with Retry-After). The sandbox lists its incidents.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { headerRecord, json, parseJson, splitUrl, startHttpServer, type FakeHttpServer } from './http-server.js';
+import { type FakeHttpServer, headerRecord, json, parseJson, splitUrl, startHttpServer } from './http-server.js';
 
 export const INCIDENT_STATUSES = ['investigating', 'identified', 'monitoring', 'resolved', 'postmortem'] as const;
 export const COMPONENT_STATUSES = [

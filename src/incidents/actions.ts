@@ -6,6 +6,7 @@ import type { Severity } from '../config.js';
 import { channel, type Inline, type RichText, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { findProcedure } from '../runbooks/index.js';
+import { statusPageOnMitigated } from '../statuspage/store.js';
 import type { Sql } from '../store/sql.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
@@ -15,7 +16,6 @@ import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers } from './timers.js';
 import { type Actor, type Incident, PHASE_LABEL, phaseOf } from './types.js';
-import { statusPageOnMitigated } from '../statuspage/store.js';
 import { requestVerification } from './verification.js';
 import { onResolved, scheduleSeverityTimers } from './workflow.js';
 

@@ -6,9 +6,9 @@ import type { WorkflowCtx } from './ctx.js';
 import { specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { getPostmortem, isComplete, utc } from './postmortem.js';
+import { fireUpdateReminder } from './stakeholder-updates.js';
 import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
-import { fireUpdateReminder } from './stakeholder-updates.js';
 import type { DueTimer } from './timers.js';
 
 /** Fires one claimed timer; true when it posted something. */

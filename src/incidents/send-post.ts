@@ -6,14 +6,14 @@ import { contactFor, contactsFor } from './contacts.js';
 import { DeliveryError } from './delivery.js';
 import { sendDigest } from './digest-posting.js';
 import { specialistRoles } from './match.js';
-import { withRecentDeployments } from './recent-deploys.js';
-import { recordDiagnosis } from './verification.js';
-import { sendVerification } from './verification-run.js';
 import { completePost, laterRootUpdate, type OutboxRow } from './outbox.js';
 import { refreshPostmortem } from './postmortem.js';
+import { withRecentDeployments } from './recent-deploys.js';
 import { incidentsInDigest, setRootTs } from './store.js';
 import { addTimeline, timelineOf } from './timeline.js';
 import type { Incident, Mention } from './types.js';
+import { recordDiagnosis } from './verification.js';
+import { sendVerification } from './verification-run.js';
 import type { WorkerEnv } from './worker-env.js';
 
 /** Sends the post; throws a DeliveryError (or anything else, taken as `failed`) when Slack did not take it. */

@@ -2,9 +2,10 @@
 // message goes to the thread, to PagerDuty as a status update and to the open status page, all
 // from one transaction; and a P1/P2 without an update for its UPDATE_CADENCE (from the trigger,
 // then from the last update) gets one reminder in the thread per period.
+
+import type { RichText } from '../domain/text.js';
 import { statusPageOnUpdate } from '../statuspage/store.js';
 import { updateTemplate } from '../statuspage/templates.js';
-import type { RichText } from '../domain/text.js';
 import type { Sql } from '../store/sql.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';

@@ -2,8 +2,9 @@
 // finishes in its thread and when Mitigated is pressed, and says which checks changed
 // (`Dead workers: critical → ok`) and which are still wrong. Every diagnosis of the incident is
 // kept (its checks and their statuses), so each verification compares against the one before.
-import { formatDuration } from '../duration.js';
+
 import type { RichText } from '../domain/text.js';
+import { formatDuration } from '../duration.js';
 import type { Finding, Report } from '../runbooks/types.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';

@@ -3,12 +3,13 @@
 // claimed in the bot store first, so several replicas share the work and each piece runs once.
 // It polls briefly and is woken at once when a webhook has been stored. This module is the loop;
 // the work is in apply-events.ts, pd-calls.ts and slack-lanes.ts (send-post.ts, digest-posting.ts).
+
+import { statuspageLane } from '../statuspage/lane.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { applyNextEvent } from './apply-events.js';
 import type { WorkflowCtx } from './ctx.js';
 import type { IncidentSlack } from './delivery.js';
 import { pdCallLane } from './pd-calls.js';
-import { statuspageLane } from '../statuspage/lane.js';
 import { fireTimer } from './reminders.js';
 import { slackLanes } from './slack-lanes.js';
 import { claimDueTimers } from './timers.js';

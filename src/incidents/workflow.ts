@@ -3,6 +3,7 @@
 // row lock. decide.ts makes the decisions (by the incident's state and the event's time, not
 // arrival order); this module reads the incident, asks, and writes the answer.
 import type { Severity } from '../config.js';
+import { statusPageOnResolved } from '../statuspage/store.js';
 import { contactsFor } from './contacts.js';
 import type { WorkflowCtx } from './ctx.js';
 import { type Decision, decide, type IncidentEvent, mayEcho, noteOf } from './decide.js';
@@ -12,9 +13,8 @@ import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pager
 import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
 import { severityMap, severityOf } from './severity.js';
-import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
-import { statusPageOnResolved } from '../statuspage/store.js';
 import { scheduleUpdateReminder } from './stakeholder-updates.js';
+import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
 import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers, scheduleTimer } from './timers.js';

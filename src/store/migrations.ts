@@ -3,8 +3,8 @@
 // drive both node-postgres and embedded PGlite, and the whole set is a list of SQL strings.
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Migration } from './migration.js';
-import { STATUS_MIGRATIONS } from './status-migrations.js';
 import type { Sql } from './sql.js';
+import { STATUS_MIGRATIONS } from './status-migrations.js';
 
 export const MIGRATIONS: Migration[] = [
   {

@@ -25,8 +25,8 @@ import {
   type SpComponentStatus,
   type SpIncidentStatus,
 } from '../../statuspage/templates.js';
-import { criticalReason } from '../actions/incident-status-page.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
+import { criticalReason } from '../actions/incident-status-page.js';
 
 type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
 
