@@ -193,6 +193,45 @@ describe('the status page and stakeholder updates of an incident', () => {
     expect(entry?.text).toContain('the status page');
   }, 90_000);
 
+  it('retries through a 429 (after its Retry-After) and a 500, and the change still lands once', async () => {
+    const { id, root } = await page('Scans stuck: queue not draining (us-2)');
+    await eventually(() => controls(current(root)).some((c) => c.label === 'Status page'), 8_000, 'the control');
+    const views = w.slack.views.size;
+    await press(root, 'Status page');
+    await openedView('incident_status_page', views);
+    const from = sp.requests.length;
+    sp.rateLimitNext(1, 1);
+    await w.submit({
+      callback_id: 'incident_status_page',
+      private_metadata: id,
+      values: {
+        sp_name: input('Delays processing scans'),
+        sp_status: select('investigating'),
+        sp_body: input('Queue not draining.'),
+        'sp_component:queue': select('degraded_performance'),
+      },
+    });
+    await replyWith(root, 'Status page incident opened');
+    const creates = sp.requests.slice(from).filter((r) => r.method === 'POST');
+    expect(creates.map((r) => r.status)).toEqual([429, 201]);
+    const spId = [...sp.incidents.values()].find((i) =>
+      i.incident_updates.some((u) => u.body === 'Queue not draining.'),
+    )?.id as string;
+
+    // Statuspage answers 500 once: the monitoring change is retried and lands.
+    sp.http.setFault('error', { times: 1 });
+    await press(root, 'Mitigated', DANA);
+    await eventually(() => sp.incidents.get(spId)?.status === 'monitoring', 20_000, 'monitoring after a retry');
+    expect(sp.incidents.get(spId)?.incident_updates.filter((u) => u.status === 'monitoring')).toHaveLength(1);
+    const [row] = (
+      await w.db.client.query<{ attempts: number; failed: boolean }>(
+        `SELECT attempts, failed FROM statuspage_outbox WHERE incident_id = $1 AND args->>'reason' = 'mitigated'`,
+        [id],
+      )
+    ).rows;
+    expect(row).toEqual({ attempts: 2, failed: false });
+  }, 90_000);
+
   it('says in the thread when Statuspage refuses a call', async () => {
     const { id, root } = await page('Scans stuck: worker-9 silent');
     const views = w.slack.views.size;
