@@ -83,7 +83,8 @@ export function statusReply(i: Incident, intent: PostIntent): Message | undefine
       const verdict = intent.critical
         ? ':x: Still critical: do not resolve yet.'
         : ':white_check_mark: Nothing critical: the mitigation is verified.';
-      const text = `${intent.critical ? ':mag:' : ':white_check_mark:'} ${head}\n${still}\n${verdict}`;
+      // The reply starts with the word "Verification" (the contract), the verdict's emoji after.
+      const text = `${head}\n${still}\n${verdict}`;
       return { text, blocks: [section(text)] };
     }
     case 'status_page': {

@@ -90,7 +90,7 @@ describe('verification after a remediation, and recent deployments', () => {
   it('verifies a restart that brings the dead workers back, and the post-mortem times the mitigation by it', async () => {
     await deadWorkers();
     const { inc, root, verification } = await pageAndRestart('Workers dead, scans stuck (eu-1)', true);
-    expect(verification.text).toMatch(/^:white_check_mark: Verification after Restart scan-workers/);
+    expect(verification.text).toMatch(/^Verification after Restart scan-workers/);
     expect(verification.text).toContain('Dead workers: critical → ok');
     expect(verification.text).toContain('Nothing critical');
 
