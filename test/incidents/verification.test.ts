@@ -107,12 +107,20 @@ describe('verification after a remediation, and recent deployments', () => {
     );
     expect(v?.critical).toBe(false);
     expect(v?.changes).toEqual(expect.arrayContaining([{ check: 'Dead workers', before: 'critical', after: 'ok' }]));
-    const timeline = (
-      await w.db.client.query<{ text: string }>(
-        `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'verification'`,
-        [inc.id],
-      )
-    ).rows.map((x) => x.text);
+    // The timeline records it once the reply is out.
+    const timeline = await eventually(
+      async () => {
+        const rows = (
+          await w.db.client.query<{ text: string }>(
+            `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'verification'`,
+            [inc.id],
+          )
+        ).rows.map((x) => x.text);
+        return rows.length ? rows : undefined;
+      },
+      10_000,
+      'the verification in the timeline',
+    );
     expect(timeline.join('\n')).toContain('Dead workers: critical → ok');
 
     // Not critical any more: Resolve resolves at once, and the post-mortem times the mitigation.
@@ -179,10 +187,18 @@ describe('verification after a remediation, and recent deployments', () => {
 
     await w.submit({ callback_id: 'incident_resolve_confirm', private_metadata: inc.id, values: {} });
     await eventually(async () => (await state()) === 'resolved', 10_000, 'resolved after confirming');
-    const texts = (
-      await w.db.client.query<{ text: string }>('SELECT text FROM incident_timeline WHERE incident_id = $1', [inc.id])
-    ).rows.map((x) => x.text);
-    expect(texts.some((t) => t.startsWith('Resolved although the latest verification was critical'))).toBe(true);
+    const confirmed = await eventually(
+      async () =>
+        (
+          await w.db.client.query<{ text: string }>(
+            `SELECT text FROM incident_timeline WHERE incident_id = $1 AND text LIKE 'Resolved although the latest verification was critical%'`,
+            [inc.id],
+          )
+        ).rows[0],
+      10_000,
+      'the confirmed resolution in the timeline',
+    );
+    expect(confirmed.text).toContain('Dead workers');
   }, 120_000);
 
   it('calls out a deploy ten minutes before the page first, with its Rollback button', async () => {
