@@ -57,8 +57,10 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
         ? ran
         : await withRecentDeployments(ran, deps.targets, deps.config.DMP_DEPLOYMENTS, i, deps.config.CHECK_DEADLINE);
       await slack.postReport(i, report, intent.actor);
-      // The baseline the next verification compares with.
-      await recordDiagnosis(deps.store, i.id, ran, deps.now());
+      // The baseline the next verification compares with; the report is out, so a failure here must not repost it.
+      await recordDiagnosis(deps.store, i.id, ran, deps.now()).catch((err: unknown) =>
+        env.log.warn({ err, incident: i.id }, 'could not record the diagnosis for verification'),
+      );
       const counts = ['critical', 'warn', 'unknown']
         .map((s) => [s, report.findings.filter((f) => f.status === s).length] as const)
         .filter(([, n]) => n > 0);
