@@ -20,6 +20,7 @@ import {
   optionValue,
   POSTMORTEM_FILL,
 } from './incident-ids.js';
+import { statusControls, statusReply } from './incident-status-page.js';
 import { fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 import { renderRich } from './mrkdwn.js';
@@ -103,7 +104,7 @@ function incidentTitle(i: Incident): string {
 }
 
 /** The one top-level post of an incident. */
-export function incidentRoot(i: Incident, now: Date): Message {
+export function incidentRoot(i: Incident, now: Date, opts: { statusPage?: boolean } = {}): Message {
   const phase = phaseOf(i);
   const ageMs = (i.resolvedAt ?? now).getTime() - i.triggeredAt.getTime();
   const fields = [
@@ -139,6 +140,7 @@ export function incidentRoot(i: Incident, now: Date): Message {
     if (i.pdStatus === 'triggered') elements.push(button('Acknowledge', INCIDENT_ACK, i.id, 'primary'));
     elements.push(diagnosisSelect(i));
     elements.push(button('Escalate', INCIDENT_ESCALATE, i.id));
+    elements.push(...statusControls(i, opts));
     if (!i.mitigatedAt) elements.push(button('Mitigated', INCIDENT_MITIGATE, i.id));
     elements.push(button('Resolve', INCIDENT_RESOLVE, i.id, 'danger'));
     rows.push({ type: 'actions', block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`, elements });
@@ -243,6 +245,8 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
 }
 
 export function incidentReply(i: Incident, intent: PostIntent, opts: { statusPageUrl?: string } = {}): Message {
+  const own = statusReply(i, intent);
+  if (own) return own;
   const text = replyText(i, intent, opts);
   return { text, blocks: [section(text)] };
 }

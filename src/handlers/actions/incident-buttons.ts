@@ -3,7 +3,7 @@
 // clicker's email), Mitigated (runbook step 4), Escalate (the next escalation level in
 // PagerDuty) and Resolve (in Slack and PagerDuty; the post-mortem opens).
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE, INCIDENT_RESOLVE } from '../../blocks/incident-ids.js';
+import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import {
   type ActionCtx,
@@ -11,7 +11,6 @@ import {
   acknowledge,
   escalate,
   mitigate,
-  resolve,
   type SlackUser,
 } from '../../incidents/actions.js';
 import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
@@ -22,7 +21,7 @@ const BUTTONS: ReadonlyArray<readonly [actionId: string, act: Act]> = [
   [INCIDENT_ACK, acknowledge],
   [INCIDENT_ESCALATE, escalate],
   [INCIDENT_MITIGATE, mitigate],
-  [INCIDENT_RESOLVE, resolve],
+  // Resolve: incident-status-page.ts (it asks for confirmation while the latest verification is critical).
 ];
 
 export function register(app: App, deps: Deps): void {
