@@ -18,7 +18,7 @@ export class ConnectionLost extends TargetError {
   }
 
   override sentence(): string {
-    return `${labelOf(this.target)}: connection lost (${this.message}); nothing after it was done, try again`;
+    return `${labelOf(this.target)}: connection lost (${this.message})`;
   }
 }
 
@@ -43,6 +43,19 @@ export function queryFailure(target: TargetName, err: unknown, connectionDied = 
     return new ConnectionLost(target, (err as Error)?.message || 'connection closed');
   if (err instanceof pg.DatabaseError) return err;
   return toTargetError(target, err, { otherwise: ErrorCode.TargetUnreachable });
+}
+
+/**
+ * Makes sure no error of the pool's clients goes unheard. pg-pool listens on a client only while
+ * it is idle; between handing a new client out and the caller's own listener there is a gap in
+ * which a FATAL arriving in the same packet as the start-up's ReadyForQuery (a backend terminated
+ * right after it connected) is emitted to nobody, and that kills the process.
+ */
+export function guardPool(pool: pg.Pool, target: TargetName, log: Logger): void {
+  pool.on('error', (err) => log.warn({ err, target }, 'an idle database connection was lost'));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.debug({ err, target }, 'database connection error'));
+  });
 }
 
 export interface CheckedOut {

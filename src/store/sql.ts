@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from '../log.js';
-import { checkOut } from '../pg-connection.js';
+import { checkOut, guardPool } from '../pg-connection.js';
 
 export interface Sql {
   readonly kind: 'postgres' | 'pglite';
@@ -24,7 +24,7 @@ export function postgresSql(url: string, log: Logger): Sql {
     query_timeout: 11_000,
     application_name: 'dmp-bot-store',
   });
-  pool.on('error', (err) => log.warn({ err }, 'bot store connection lost'));
+  guardPool(pool, 'bot-store', log);
   // Every query on a client of its own, so a connection dying under it is heard and told apart.
   const once = async <R>(text: string, params?: unknown[]): Promise<R[]> => {
     const out = await checkOut(pool, 'bot-store', log);

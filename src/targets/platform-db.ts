@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { NotConfigured, withDeadline } from '../errors.js';
 import type { Logger } from '../log.js';
-import { checkOut } from '../pg-connection.js';
+import { checkOut, guardPool } from '../pg-connection.js';
 
 export const BOT_APPLICATION_NAME = 'dmp-bot';
 
@@ -47,7 +47,7 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
     application_name: BOT_APPLICATION_NAME,
   });
   // An idle client losing its server must not crash the bot.
-  pool.on('error', (err) => log.warn({ err }, 'platform database connection lost'));
+  guardPool(pool, 'postgres', log);
 
   return {
     configured: true,

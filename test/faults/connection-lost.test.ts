@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { ALICE, press, slashShown, textOf, thread, until } from '../helpers/remediation.js';
 import { event, eventually, page, startWorld, type World } from '../incidents/world.js';
 
 /** Terminates the backends of `application` in database `db` that wait on a lock; how many it ended. */
@@ -40,7 +41,12 @@ describe('faults: a connection killed mid-query', () => {
   beforeAll(async () => {
     platform = await createTestDatabase({ schema: true });
     t = await startTestBot({
-      env: { DMP_DATABASE_URL: platform.url, CHECK_DEADLINE: '20s', PAGERDUTY_WEBHOOK_SECRETS: 'pd-secret-conn-0001' },
+      env: {
+        DMP_DATABASE_URL: platform.url,
+        CHECK_DEADLINE: '20s',
+        PAGERDUTY_WEBHOOK_SECRETS: 'pd-secret-conn-0001',
+        DMP_OPERATORS: ALICE,
+      },
     });
   });
   afterAll(async () => {
@@ -69,6 +75,26 @@ describe('faults: a connection killed mid-query', () => {
     expect(health.status).toBe(200);
     const again = await t.slash('help');
     expect(allText(again.json)).toContain('/dmp scans stuck');
+  }, 45_000);
+
+  it('during maintenance: the step whose session was ended says so, and the later steps are not started', async () => {
+    const { message } = await slashShown(t, 'db vacuum', ALICE);
+    if (!message) throw new Error('no preview was shown');
+    const lock = await lockTable(platform.url, 'nodes');
+    try {
+      await press(t, message, 'Confirm');
+      // VACUUM of nodes waits behind the lock on the maintenance session when it is ended.
+      await eventually(async () => (await terminateWaiting(platform.client, platform.name, 'dmp-bot')) > 0, 15_000);
+      const outcome = await until(
+        () => thread(t, message.ts).find((m) => /connection lost/.test(textOf(m)) && /not started/.test(textOf(m))),
+        'the maintenance outcome',
+        20_000,
+      );
+      expect(textOf(outcome)).toContain('PostgreSQL: connection lost');
+    } finally {
+      await lock.release();
+    }
+    expect((await fetch(`${t.url}/health`)).status).toBe(200);
   }, 45_000);
 
   it("on the bot's own store: a webhook whose insert was cut off is answered 5xx, and stored when resent", async () => {
