@@ -12,7 +12,12 @@ const SESSION_ENDED = /^(57P0[1-3]|08...)$/;
 
 /** A query that was under way when its connection died. */
 export class ConnectionLost extends TargetError {
-  constructor(target: TargetName, detail: string) {
+  constructor(
+    target: TargetName,
+    detail: string,
+    /** The socket closed with no word from the server: the query may never have reached it. */
+    readonly silent = false,
+  ) {
     super(target, ErrorCode.TargetUnreachable, detail);
     this.name = 'ConnectionLost';
   }
@@ -39,8 +44,9 @@ function sessionEnded(err: unknown): boolean {
  */
 export function queryFailure(target: TargetName, err: unknown, connectionDied = false): Error {
   if (err instanceof TargetError) return err;
-  if (sessionEnded(err) || (connectionDied && !(err instanceof pg.DatabaseError)))
-    return new ConnectionLost(target, (err as Error)?.message || 'connection closed');
+  if (sessionEnded(err)) return new ConnectionLost(target, (err as Error).message);
+  if (connectionDied && !(err instanceof pg.DatabaseError))
+    return new ConnectionLost(target, (err as Error)?.message || 'connection closed', true);
   if (err instanceof pg.DatabaseError) return err;
   return toTargetError(target, err, { otherwise: ErrorCode.TargetUnreachable });
 }

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { NotConfigured, withDeadline } from '../errors.js';
 import type { Logger } from '../log.js';
-import { checkOut, guardPool } from '../pg-connection.js';
+import { ConnectionLost, checkOut, guardPool } from '../pg-connection.js';
 
 export const BOT_APPLICATION_NAME = 'dmp-bot';
 
@@ -54,15 +54,19 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
     async query(text, params, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
       return withDeadline('postgres', ms + 1_000, async () => {
-        // A client of its own, so a connection dying under the query is heard (not a crash) and named.
-        const out = await checkOut(pool, 'postgres', log);
-        try {
-          const rows = await out.query<never>(text, params as unknown[]);
-          out.release();
-          return rows;
-        } catch (err) {
-          out.release(err);
-          throw err;
+        for (let attempt = 1; ; attempt++) {
+          // A client of its own, so a connection dying under the query is heard (not a crash) and named.
+          const out = await checkOut(pool, 'postgres', log);
+          try {
+            const rows = await out.query<never>(text, params as unknown[]);
+            out.release();
+            return rows;
+          } catch (err) {
+            out.release(err);
+            // A pooled socket cut with no word from the server (a proxy or the network): the query
+            // most likely never ran; once more on a fresh connection says what the server does now.
+            if (!(err instanceof ConnectionLost && err.silent && attempt === 1)) throw err;
+          }
         }
       });
     },
