@@ -59,6 +59,8 @@ export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltAp
   const authorizeWith = (token: string) => singleWorkspaceAuthorize(deps.slack, token, deps.log);
   let app: App;
   let slackListener: RequestListener | undefined;
+  // What /health says of Slack: the mode, or in Socket Mode whether the WebSocket is up right now.
+  let slackHealth = (): string => config.slackMode;
   if (config.slackMode === 'http') {
     const receiver = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET as string,
@@ -74,6 +76,17 @@ export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltAp
       installerOptions: { clientOptions },
       logger,
     });
+    // The client reconnects by itself; until it has, the bot is degraded (no command reaches it).
+    let socketState = 'connecting';
+    for (const state of ['connecting', 'connected', 'reconnecting', 'disconnecting', 'disconnected'])
+      receiver.client.on(state, () => {
+        socketState = state;
+      });
+    // A cut socket says only 'close'; 'reconnecting' comes after the client's back-off.
+    receiver.client.on('close', () => {
+      socketState = 'disconnected';
+    });
+    slackHealth = () => (socketState === 'connected' ? 'socket' : `socket ${socketState}`);
     app = new App({ authorize: authorizeWith(config.SLACK_BOT_TOKEN as string), receiver, clientOptions, logger });
   } else {
     app = new App({
@@ -88,7 +101,7 @@ export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltAp
   const inflight = trackInflight(app);
   registerListeners(app, deps, commands);
   const routes: RouteTable = {
-    ...healthRoutes(deps, () => ({ slack: config.slackMode })),
+    ...healthRoutes(deps, () => ({ slack: slackHealth() })),
     ...pagerDutyWebhookRoutes(deps),
   };
   return { app, slackListener, routes, inflight };

@@ -1,5 +1,6 @@
 // Assembles a running bot from a config: store, targets, Slack client, Bolt app, HTTP server.
 // main.ts, the sandbox, the benchmarks and the tests all start the bot through here.
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { WebClient } from '@slack/web-api';
 import { type BuiltApp, buildApp } from './app.js';
@@ -9,6 +10,7 @@ import { type Config, configSecrets } from './config.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
+import { type RemediationRecovery, startRemediationRecovery } from './handlers/remediation-recovery.js';
 import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
 import { createHttpServer, listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -18,9 +20,6 @@ import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
 import { MIGRATIONS } from './store/migrations.js';
 import { closeTargets, createTargets, type TargetOverrides } from './targets/index.js';
-
-/** Kubernetes gives a pod 30 s after SIGTERM by default; leave room to close the pools. */
-const DRAIN_TIMEOUT_MS = 25_000;
 
 export interface BotHandle {
   deps: SlackDeps;
@@ -60,7 +59,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     ...slackClientOptions(config.SLACK_API_URL, metrics),
     logger: boltLogger(log),
   });
+  // This process among the replicas sharing the store: it owns the remediations it runs.
+  const replicaId = `${process.pid}-${randomUUID()}`;
   const remediations = new RemediationService({
+    replicaId,
     config,
     log,
     targets,
@@ -98,6 +100,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   if (config.slackMode === 'socket') await built.app.start();
   // Applies stored PagerDuty events, fires incident timers, sends the Slack and PagerDuty outboxes.
   incidents = startIncidents(deps);
+  // Remediations left running by a replica that is gone: followed or reported, never left hanging.
+  const recovery: RemediationRecovery = startRemediationRecovery(deps, slack, replicaId);
   let stopped = false;
   return {
     deps,
@@ -116,9 +120,15 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         server.closeIdleConnections();
       });
       if (config.slackMode === 'socket') await built.app.stop().catch(() => {});
-      // Late replies and followed rollouts finish before the pools close (within the pod's grace).
-      if (!(await built.inflight.drain(DRAIN_TIMEOUT_MS)))
-        log.warn({ inflight: built.inflight.count }, 'stopping with work still in flight');
+      // Late replies and followed rollouts finish before the pools close, up to SHUTDOWN_DRAIN
+      // (Kubernetes gives a pod 30 s after SIGTERM by default: the default leaves room to close).
+      const until = Date.now() + config.SHUTDOWN_DRAIN;
+      const drained = (await built.inflight.drain(config.SHUTDOWN_DRAIN)) && (await recovery.drain(until - Date.now()));
+      if (!drained)
+        log.warn({ inflight: built.inflight.count, recovering: recovery.active }, 'stopping with work still in flight');
+      // What did not finish is handed over: the next replica's sweep follows or reports it at once.
+      const handed = await recovery.stop();
+      if (handed) log.warn({ remediations: handed }, 'handed running remediations over to the other replicas');
       await incidents.stop();
       await closeTargets(targets);
       await store.close();

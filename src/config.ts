@@ -179,6 +179,10 @@ const schema = z.object({
   STATUSPAGE_RETRY_FOR: duration('10m'),
   UPDATE_CADENCE: jsonObject(z.partialRecord(z.enum(SEVERITIES), durationText)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Faults (issue 8): how often a replica renews the heartbeat of the remediations it runs and
+  // sweeps for those of replicas gone (three missed beats); how long SIGTERM waits for in-flight work.
+  REMEDIATION_HEARTBEAT: duration('5s'),
+  SHUTDOWN_DRAIN: duration('25s'),
 });
 
 type Raw = z.infer<typeof schema>;

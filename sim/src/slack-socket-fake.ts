@@ -17,6 +17,10 @@ export interface SocketModeFake {
     payload: Record<string, unknown>,
     timeoutMs?: number,
   ): Promise<Record<string, unknown> | undefined>;
+  /** Cuts the app's WebSocket as a network drop would; with `stayDown`, refuses new ones until up(). */
+  drop(opts?: { stayDown?: boolean }): void;
+  /** Accepts connections again after drop({ stayDown: true }). */
+  up(): void;
   close(): Promise<void>;
 }
 
@@ -25,6 +29,7 @@ export async function startSocketModeFake(slack: SlackFake): Promise<SocketModeF
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const port = (wss.address() as AddressInfo).port;
   let socket: WebSocket | undefined;
+  let down = false;
   const waiters: Array<() => void> = [];
   const acks = new Map<string, (payload: Record<string, unknown> | undefined) => void>();
 
@@ -34,6 +39,10 @@ export async function startSocketModeFake(slack: SlackFake): Promise<SocketModeF
   }));
 
   wss.on('connection', (ws) => {
+    if (down) {
+      ws.terminate();
+      return;
+    }
     socket = ws;
     ws.send(
       JSON.stringify({
@@ -87,6 +96,14 @@ export async function startSocketModeFake(slack: SlackFake): Promise<SocketModeF
           }),
         );
       });
+    },
+    drop(opts = {}) {
+      down = opts.stayDown ?? false;
+      for (const c of wss.clients) c.terminate();
+      socket = undefined;
+    },
+    up() {
+      down = false;
     },
     close() {
       for (const c of wss.clients) c.terminate();

@@ -136,7 +136,7 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
 }
 
 /** A remediation carried out in an incident's thread goes into that incident's timeline, outcome and all. */
-async function recordInIncident(
+export async function recordInIncident(
   deps: Deps,
   channelId: string,
   threadTs: string | undefined,

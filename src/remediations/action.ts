@@ -37,4 +37,7 @@ export interface ActionRow {
   createdAt: Date;
   expiresAt: Date;
   finishedAt?: Date;
+  /** The replica running it (while `running`), and when it moved to `running`. */
+  owner?: string;
+  startedAt?: Date;
 }

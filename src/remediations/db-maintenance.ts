@@ -9,6 +9,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { classify, ErrorCode, NotConfigured, toTargetError } from '../errors.js';
+import { ConnectionLost, queryFailure } from '../pg-connection.js';
 import { BOT_APPLICATION_NAME, GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 import type { ActionContext, Outcome } from './types.js';
 import { defineRemediation } from './types.js';
@@ -111,6 +112,13 @@ export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise
         await ctx.progress(`:white_check_mark: ${lines.at(-1)}`);
       } catch (err) {
         failures += 1;
+        const lost = queryFailure('postgres', err);
+        if (lost instanceof ConnectionLost) {
+          // The session is gone: the later steps would only fail on it too.
+          lines.push(`\`${step.sql}\`: ${lost.sentence()}; the steps after it were not started`);
+          await ctx.progress(`:x: ${lines.at(-1)}`);
+          break;
+        }
         const e = err as { message?: string; code?: string };
         const hint = step.sql.includes('CONCURRENTLY')
           ? ' (a concurrent index build that fails can leave an INVALID index behind; check before retrying)'

@@ -129,6 +129,8 @@ export interface RemediationDeps {
   now(): Date;
   /** The members of an operator user group (S…); the Slack glue answers it with usergroups.users.list. */
   listGroupMembers(groupId: string): Promise<string[]>;
+  /** This process among the replicas: it owns (and heartbeats) the actions it moves to `running`. */
+  replicaId?: string;
 }
 
 export class RemediationService {
@@ -328,7 +330,31 @@ export class RemediationService {
   ): Promise<ActionRow | undefined> {
     const step = STEPS[event];
     if (!step.to.includes(to)) throw new Error(`a ${event} cannot lead to ${to}`);
-    return transition(this.deps.store, row.id, [...step.from], to, set, guard);
+    const running = to === 'running' ? { owner: this.deps.replicaId, startedAt: this.deps.now() } : {};
+    const moved = await transition(this.deps.store, row.id, [...step.from], to, { ...set, ...running }, guard);
+    if (moved?.state === 'running') await this.auditStarted(moved, event);
+    return moved;
+  }
+
+  /** The audit row of an action moving to `running`: who set it off, and what it will do. */
+  private async auditStarted(row: ActionRow, step: StepEvent | 'submit'): Promise<void> {
+    await this.audit({
+      userId: row.approvedBy ?? row.confirmedBy ?? row.requestedBy,
+      channelId: row.channelId,
+      action: row.remedy,
+      outcome: 'started',
+      text: `started ${this.labelOf(row)}: ${row.preview.summary}`,
+      reason: row.reason,
+      detail: {
+        id: row.id,
+        step,
+        params: row.params,
+        requestedBy: row.requestedBy,
+        confirmedBy: row.confirmedBy,
+        approvedBy: row.approvedBy,
+        replica: row.owner,
+      },
+    });
   }
 
   /** A press of Confirm. High-risk actions go on to a reason (and approval); others run now. */
@@ -542,9 +568,11 @@ export class RemediationService {
         threadTs: input.threadTs,
         expiresAt: new Date(this.deps.now().getTime() + this.deps.config.CONFIRM_TTL),
         onceKey: input.onceKey,
+        owner: this.deps.replicaId,
       },
       this.deps.now(),
     );
+    if (row) await this.auditStarted(row, 'submit');
     return row;
   }
 

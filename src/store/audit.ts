@@ -2,7 +2,17 @@
 import type { Sql } from './sql.js';
 
 export type AuditKind = 'command' | 'action' | 'view' | 'incident' | 'remediation';
-export type AuditOutcome = 'ok' | 'error' | 'refused' | 'previewed' | 'approved' | 'expired' | 'cancelled';
+export type AuditOutcome =
+  | 'ok'
+  | 'error'
+  | 'refused'
+  | 'previewed'
+  | 'approved'
+  | 'expired'
+  | 'cancelled'
+  // A remediation moved to running, and one whose process died before its outcome was known.
+  | 'started'
+  | 'interrupted';
 
 export interface AuditEntry {
   userId: string;

@@ -64,6 +64,18 @@ export const MIGRATIONS: Migration[] = [
   },
   ...INCIDENT_MIGRATIONS,
   ...STATUS_MIGRATIONS,
+  {
+    id: 320,
+    name: 'conn: remediation owner and heartbeat',
+    // Which replica runs an action and when it last said so: a running row whose heartbeat stops
+    // belongs to a process that is gone, and another replica reports or follows it.
+    sql: `
+      ALTER TABLE remediation_actions ADD COLUMN owner text;
+      ALTER TABLE remediation_actions ADD COLUMN heartbeat_at timestamptz;
+      ALTER TABLE remediation_actions ADD COLUMN started_at timestamptz;
+      CREATE INDEX remediation_actions_running ON remediation_actions (heartbeat_at) WHERE state = 'running';
+    `,
+  },
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica

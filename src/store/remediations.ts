@@ -10,7 +10,7 @@ export type { ActionRow, ActionState, StoredPreview };
 
 const FINAL_STATES: ActionState[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
-interface DbRow {
+export interface DbRow {
   id: string;
   remedy: string;
   params: Record<string, unknown> | string;
@@ -30,11 +30,13 @@ interface DbRow {
   created_at: Date | string;
   expires_at: Date | string;
   finished_at: Date | string | null;
+  owner?: string | null;
+  started_at?: Date | string | null;
 }
 
 const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
-function fromDb(r: DbRow): ActionRow {
+export function fromDb(r: DbRow): ActionRow {
   return {
     id: r.id,
     remedy: r.remedy,
@@ -55,6 +57,8 @@ function fromDb(r: DbRow): ActionRow {
     createdAt: new Date(r.created_at),
     expiresAt: new Date(r.expires_at),
     finishedAt: r.finished_at === null ? undefined : new Date(r.finished_at),
+    owner: r.owner ?? undefined,
+    startedAt: r.started_at ? new Date(r.started_at) : undefined,
   };
 }
 
@@ -74,6 +78,8 @@ export interface NewAction {
   openKey?: string;
   /** Never two rows with this key (a modal submitted twice). */
   onceKey?: string;
+  /** For a row stored running: the replica that runs it. */
+  owner?: string;
 }
 
 /** A short id for button values: 12 url-safe characters. */
@@ -93,8 +99,10 @@ export async function createAction(sql: Pick<Sql, 'query'>, a: NewAction, now: D
   }
   const rows = await sql.query<DbRow>(
     `INSERT INTO remediation_actions
-       (id, remedy, params, preview, state, high_risk, requested_by, confirmed_by, channel_id, message_ts, thread_ts, expires_at, open_key, once_key)
-     VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       (id, remedy, params, preview, state, high_risk, requested_by, confirmed_by, channel_id, message_ts, thread_ts, expires_at, open_key, once_key,
+        owner, heartbeat_at, started_at)
+     VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+        $15, CASE WHEN $15::text IS NULL THEN NULL ELSE now() END, CASE WHEN $5 = 'running' THEN $16::timestamptz END)
      ON CONFLICT DO NOTHING
      RETURNING *`,
     [
@@ -112,6 +120,8 @@ export async function createAction(sql: Pick<Sql, 'query'>, a: NewAction, now: D
       a.expiresAt,
       a.openKey ?? null,
       a.onceKey ?? null,
+      a.owner ?? null,
+      now,
     ],
   );
   return rows[0] ? fromDb(rows[0]) : undefined;
@@ -140,6 +150,9 @@ export interface TransitionSet {
   highRisk?: boolean;
   expiresAt?: Date;
   result?: ActionRow['result'];
+  /** Moving to running: the replica that runs it from now on (its heartbeat starts), and when. */
+  owner?: string;
+  startedAt?: Date;
 }
 
 export interface TransitionGuard {
@@ -173,7 +186,10 @@ export async function transition(
         high_risk    = COALESCE($8, high_risk),
         expires_at   = COALESCE($9, expires_at),
         result       = COALESCE($10::jsonb, result),
-        finished_at  = CASE WHEN $2 = ANY($11::text[]) THEN now() ELSE finished_at END
+        finished_at  = CASE WHEN $2 = ANY($11::text[]) THEN now() ELSE finished_at END,
+        owner        = COALESCE($15, owner),
+        heartbeat_at = CASE WHEN $15::text IS NULL THEN heartbeat_at ELSE now() END,
+        started_at   = COALESCE($16, started_at)
       WHERE id = $1
         AND state = ANY($12::text[])
         AND ($13::timestamptz IS NULL OR expires_at > $13)
@@ -194,6 +210,8 @@ export async function transition(
       from,
       guard.unexpiredAt ?? null,
       guard.notSameAs ?? null,
+      set.owner ?? null,
+      set.startedAt ?? null,
     ],
   );
   return rows[0] ? fromDb(rows[0]) : undefined;

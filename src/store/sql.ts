@@ -2,8 +2,8 @@
 // it), else an embedded PostgreSQL (PGlite) under DATA_DIR. One schema, one migration set.
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
-import { ErrorCode, toTargetError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { checkOut, guardPool } from '../pg-connection.js';
 
 export interface Sql {
   readonly kind: 'postgres' | 'pglite';
@@ -15,12 +15,6 @@ export interface Sql {
   close(): Promise<void>;
 }
 
-/**
- * pg's own errors that are not the server's (DatabaseError) and carry no errno code
- * ("Connection terminated unexpectedly", "timeout expired") are all about the connection.
- */
-const PG_CLIENT_SIDE = { otherwise: ErrorCode.TargetUnreachable };
-
 export function postgresSql(url: string, log: Logger): Sql {
   const pool = new pg.Pool({
     connectionString: url,
@@ -30,43 +24,42 @@ export function postgresSql(url: string, log: Logger): Sql {
     query_timeout: 11_000,
     application_name: 'dmp-bot-store',
   });
-  pool.on('error', (err) => log.warn({ err }, 'bot store connection lost'));
-  const run = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<R[]> => {
+  guardPool(pool, 'bot-store', log);
+  // Every query on a client of its own, so a connection dying under it is heard and told apart.
+  const once = async <R>(text: string, params?: unknown[]): Promise<R[]> => {
+    const out = await checkOut(pool, 'bot-store', log);
     try {
-      return (await client.query(text, params)).rows as R[];
+      const rows = await out.query<R>(text, params);
+      out.release();
+      return rows;
     } catch (err) {
-      if (err instanceof pg.DatabaseError) throw err; // SQL errors stay themselves
-      throw toTargetError('bot-store', err, PG_CLIENT_SIDE);
+      out.release(err);
+      throw err;
     }
   };
   return {
     kind: 'postgres',
-    query: (text, params) => run(pool, text, params),
+    query: (text, params) => once(text, params),
     exec: async (text) => {
-      await run(pool, text);
+      await once(text);
     },
     async tx(fn) {
-      let client: pg.PoolClient;
+      const out = await checkOut(pool, 'bot-store', log);
       try {
-        client = await pool.connect();
-      } catch (err) {
-        throw toTargetError('bot-store', err, PG_CLIENT_SIDE);
-      }
-      try {
-        await client.query('BEGIN');
-        const out = await fn({
-          query: (text, params) => run(client, text, params),
+        await out.query('BEGIN');
+        const result = await fn({
+          query: (text, params) => out.query(text, params),
           exec: async (text) => {
-            await run(client, text);
+            await out.query(text);
           },
         });
-        await client.query('COMMIT');
-        return out;
+        await out.query('COMMIT');
+        out.release();
+        return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        await out.query('ROLLBACK').catch(() => {});
+        out.release(err);
         throw err;
-      } finally {
-        client.release();
       }
     },
     close: () => pool.end(),

@@ -1,8 +1,9 @@
 // The platform's PostgreSQL: a small pool with statement_timeout and application_name set,
 // so the bot's own backends are recognisable (and excluded when terminating queries).
 import pg from 'pg';
-import { ErrorCode, NotConfigured, toTargetError, withDeadline } from '../errors.js';
+import { NotConfigured, withDeadline } from '../errors.js';
 import type { Logger } from '../log.js';
+import { ConnectionLost, checkOut, guardPool } from '../pg-connection.js';
 
 export const BOT_APPLICATION_NAME = 'dmp-bot';
 
@@ -29,12 +30,6 @@ export interface PlatformDb {
 
 const HINT = 'set DMP_DATABASE_URL to the platform database';
 
-/**
- * pg's client-side errors without an errno code ("Connection terminated unexpectedly",
- * "timeout expired") are about the connection; the server's own carry a SQLSTATE.
- */
-const CLIENT_SIDE = { otherwise: ErrorCode.TargetUnreachable };
-
 export function createPlatformDb(url: string | undefined, log: Logger, defaultTimeoutMs = 5_000): PlatformDb {
   if (!url) {
     const missing = async (): Promise<never> => {
@@ -52,32 +47,45 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
     application_name: BOT_APPLICATION_NAME,
   });
   // An idle client losing its server must not crash the bot.
-  pool.on('error', (err) => log.warn({ err }, 'platform database connection lost'));
+  guardPool(pool, 'postgres', log);
 
   return {
     configured: true,
     async query(text, params, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
       return withDeadline('postgres', ms + 1_000, async () => {
-        try {
-          return (await pool.query(text, params as unknown[])).rows;
-        } catch (err) {
-          throw err instanceof pg.DatabaseError ? err : toTargetError('postgres', err, CLIENT_SIDE);
+        for (let attempt = 1; ; attempt++) {
+          // A client of its own, so a connection dying under the query is heard (not a crash) and named.
+          const out = await checkOut(pool, 'postgres', log);
+          try {
+            const rows = await out.query<never>(text, params as unknown[]);
+            out.release();
+            return rows;
+          } catch (err) {
+            out.release(err);
+            // A pooled socket cut with no word from the server (a proxy or the network): the query
+            // most likely never ran; once more on a fresh connection says what the server does now.
+            if (!(err instanceof ConnectionLost && err.silent && attempt === 1)) throw err;
+          }
         }
       });
     },
     async withClient(fn, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
-      let client: pg.PoolClient;
+      const out = await checkOut(pool, 'postgres', log);
       try {
-        client = await pool.connect();
+        const result = await withDeadline('postgres', ms + 1_000, async () => {
+          try {
+            return await fn(out.client);
+          } catch (err) {
+            throw await out.failure(err);
+          }
+        });
+        out.release();
+        return result;
       } catch (err) {
-        throw toTargetError('postgres', err, CLIENT_SIDE);
-      }
-      try {
-        return await withDeadline('postgres', ms + 1_000, () => fn(client));
-      } finally {
-        client.release();
+        out.release(err);
+        throw err;
       }
     },
     async close() {

@@ -61,7 +61,23 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
   } as NodeJS.ProcessEnv);
   const bot = await startBot(config, { log, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${bot.port}`;
+  return {
+    bot,
+    store,
+    logs,
+    ...driveBot(url, slack),
+    async close() {
+      await bot.stop();
+      await slack.close();
+      await store.drop();
+    },
+  };
+}
 
+/** What drives a bot as Slack does, for one in this process or one spawned (`node dist/main.js`) at `url`. */
+export type BotDriver = Pick<TestBot, 'slack' | 'url' | 'slash' | 'click' | 'submit' | 'post'>;
+
+export function driveBot(url: string, slack: SlackFake): BotDriver {
   const post: TestBot['post'] = async (path, rawBody, headers) => {
     const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: rawBody });
     return { status: res.status, body: await res.text() };
@@ -70,11 +86,8 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
     post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw, timestamp));
 
   return {
-    bot,
     slack,
     url,
-    store,
-    logs,
     async slash(text, o = {}) {
       const responseUrl = slack.responseUrl({
         channel: o.channel ?? SLACK_DEFAULTS.channelId,
@@ -115,11 +128,6 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
       return { ...res, json };
     },
     post,
-    async close() {
-      await bot.stop();
-      await slack.close();
-      await store.drop();
-    },
   };
 }
 

@@ -5,7 +5,7 @@
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { blockActionPayload, interactionBody, SLACK_DEFAULTS, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { expect } from 'vitest';
-import { SIGNING_SECRET, type TestBot } from './bot.js';
+import { type BotDriver, SIGNING_SECRET, type TestBot } from './bot.js';
 
 export const ALICE = 'U0ALICE01';
 export const BOB = 'U0BOB0001';
@@ -42,7 +42,7 @@ export async function until<T>(
 
 /** Runs `/dmp <text>` and, as Slack does with an in_channel ack, posts the reply into the channel. */
 export async function slashShown(
-  t: TestBot,
+  t: BotDriver,
   text: string,
   user = ALICE,
 ): Promise<{ json: Record<string, unknown>; message?: SlackMessage }> {
@@ -91,7 +91,7 @@ export function button(
 
 /** Presses a button on a message in the fake, as `user`; `state` is the message's input state Slack sends along. */
 export async function press(
-  t: TestBot,
+  t: BotDriver,
   m: SlackMessage,
   label: string | RegExp,
   user = ALICE,
@@ -127,7 +127,7 @@ export async function press(
 }
 
 /** The messages in the thread of `ts` (replies only). */
-export function thread(t: TestBot, ts: string, channel = CHANNEL): SlackMessage[] {
+export function thread(t: Pick<BotDriver, 'slack'>, ts: string, channel = CHANNEL): SlackMessage[] {
   return t.slack.thread(channel, ts);
 }
 
