@@ -168,6 +168,9 @@ const str = (args: Args, key: string): string | undefined => {
   return undefined;
 };
 
+/** A boolean argument as Slack reads it from a form or JSON body ("true", "1", true). */
+const bool = (value: unknown): boolean => value === true || value === 'true' || value === '1' || value === 1;
+
 const fail = (error: string, extra: Result = {}): Result => ({ ok: false, error, ...extra });
 
 function decodeForm(raw: string): Args {
@@ -318,7 +321,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   const findMessage = (channel: string | undefined, ts: string | undefined): SlackMessage | undefined =>
     messages.find((m) => m.channel === channel && m.ts === ts);
 
-  const messageJson = (m: SlackMessage): Result => {
+  /**
+   * A message as the Web API returns it. Slack leaves message metadata out of
+   * conversations.history and conversations.replies unless the call asks with include_all_metadata.
+   */
+  const messageJson = (m: SlackMessage, withMetadata = true): Result => {
     const replies =
       m.thread_ts === undefined ? messages.filter((r) => r.channel === m.channel && r.thread_ts === m.ts) : [];
     return {
@@ -330,7 +337,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       team: teamId,
       ...(m.blocks ? { blocks: m.blocks } : {}),
       ...(m.attachments ? { attachments: m.attachments } : {}),
-      ...(m.metadata ? { metadata: m.metadata } : {}),
+      ...(m.metadata && withMetadata ? { metadata: m.metadata } : {}),
       ...(m.files ? { files: m.files, upload: true } : {}),
       ...(m.thread_ts ? { thread_ts: m.thread_ts, parent_user_id: findMessage(m.channel, m.thread_ts)?.user } : {}),
       ...(replies.length > 0
@@ -353,6 +360,20 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       if (errors.length > 0) return invalid('invalid_blocks', errors);
     }
     if ((str(args, 'text') ?? '').length > 40_000) return fail('msg_too_long');
+    if (args.metadata !== undefined) {
+      // Slack wants {event_type: string, event_payload: object} (JSON-encoded in a form body).
+      const md = args.metadata as { event_type?: unknown; event_payload?: unknown } | null;
+      if (
+        !md ||
+        typeof md !== 'object' ||
+        typeof md.event_type !== 'string' ||
+        md.event_type === '' ||
+        !md.event_payload ||
+        typeof md.event_payload !== 'object' ||
+        Array.isArray(md.event_payload)
+      )
+        return fail('invalid_metadata_format');
+    }
     return undefined;
   };
 
@@ -597,14 +618,26 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
         ...(root ? [root] : []),
         ...messages.filter((m) => m.channel === channel && m.thread_ts === rootTs),
       ];
-      return { ok: true, messages: thread.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
+      const withMetadata = bool(args.include_all_metadata);
+      return {
+        ok: true,
+        messages: thread.map((m) => messageJson(m, withMetadata)),
+        has_more: false,
+        response_metadata: { next_cursor: '' },
+      };
     },
 
     'conversations.history': (args) => {
       const channel = str(args, 'channel');
       if (!channel) return fail('channel_not_found');
       const top = messages.filter((m) => m.channel === channel && m.thread_ts === undefined).reverse();
-      return { ok: true, messages: top.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
+      const withMetadata = bool(args.include_all_metadata);
+      return {
+        ok: true,
+        messages: top.map((m) => messageJson(m, withMetadata)),
+        has_more: false,
+        response_metadata: { next_cursor: '' },
+      };
     },
 
     'reactions.add': (args) => {
