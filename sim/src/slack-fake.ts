@@ -148,11 +148,23 @@ export interface SlackFake {
   /** Adds or replaces a Web API method (e.g. apps.connections.open for the Socket Mode fake). */
   addMethod(method: string, handler: (args: Record<string, unknown>) => Record<string, unknown>): void;
   readonly rateLimited: Array<{ method: string; at: number; channel?: string }>;
+  /**
+   * A test's fault hook: calls to `method` from now on wait, unanswered and not yet applied,
+   * until the gate is opened; one whose caller has gone meanwhile (killed) is dropped unapplied.
+   */
+  hold(method: string): SlackGate;
   setFault(kind: Fault, opts?: FaultOptions): void;
   down(): Promise<void>;
   up(): Promise<void>;
   reset(): void;
   close(): Promise<void>;
+}
+
+export interface SlackGate {
+  /** Calls waiting at the gate now. */
+  waiting(): number;
+  /** Lets the waiting calls (and every later one) through. */
+  open(): void;
 }
 
 // Block Kit fields that travel as JSON strings inside form bodies.
@@ -715,6 +727,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     },
   };
 
+  const gates = new Map<string, Array<() => void>>();
+
   const record = (activity: SlackActivity): void => {
     if (activity.kind === 'call') calls.push(activity);
     else responses.push(activity);
@@ -737,6 +751,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     query: URLSearchParams,
   ): Promise<void> => {
     const args = await decodeArgs(req, body, query);
+    const gate = gates.get(method);
+    if (gate) {
+      await new Promise<void>((resolve) => gate.push(resolve));
+      if (req.socket.destroyed) return;
+    }
     const limit = rateLimits.get(method);
     const channel = typeof args.channel === 'string' ? args.channel : undefined;
     if (limit && limit.remaining > 0 && (!limit.channel || limit.channel === channel)) {
@@ -933,6 +952,17 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     rateLimit(method, retryAfterSec, times = 1, channel) {
       rateLimits.set(method, { retryAfterSec, remaining: times, ...(channel ? { channel } : {}) });
     },
+    hold(method) {
+      const waiting: Array<() => void> = [];
+      gates.set(method, waiting);
+      return {
+        waiting: () => waiting.length,
+        open() {
+          if (gates.get(method) === waiting) gates.delete(method);
+          for (const go of waiting.splice(0)) go();
+        },
+      };
+    },
     setFault: (kind, faultOpts) => server.setFault(kind, faultOpts),
     down: () => server.down(),
     up: () => server.up(),
@@ -942,6 +972,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       uploads.clear();
       responseUrls.clear();
       rateLimits.clear();
+      for (const waiting of gates.values()) for (const go of waiting.splice(0)) go();
+      gates.clear();
       joined.clear();
       server.setFault('none');
     },

@@ -43,7 +43,7 @@ export function startIncidentWorker(
   // A claim ends with its claimer's database session (claim-session.ts): a replica that dies
   // leaves its rows to the others at once. The lease is only for one that hangs without dying;
   // the heartbeat renews it every third of it while the row is worked on.
-  const leaseMs = opts.leaseMs ?? 15_000;
+  const leaseMs = opts.leaseMs ?? deps.config.INCIDENT_CLAIM_LEASE;
   const log = deps.log.child({ component: 'incident-worker' });
   const ctx: WorkflowCtx = { config: deps.config, log, now: deps.now };
   const claims = startClaimSession({ store: deps.store, url: deps.config.BOT_DATABASE_URL, log, now: deps.now, leaseMs });
