@@ -81,17 +81,21 @@ export function startClaimSession(opts: ClaimSessionOptions): ClaimSession {
     } catch (err) {
       await session?.close().catch(() => {});
       failures += 1;
-      if (failures === 1 || failures % 20 === 0) log.warn({ err }, 'could not open the claims session; claims are lease-only until it opens');
+      if (failures === 1 || failures % 20 === 0)
+        log.warn({ err }, 'could not open the claims session; claims are lease-only until it opens');
       later();
     }
   }
 
   function later(): void {
     if (stopped || retry) return;
-    retry = setTimeout(() => {
-      retry = undefined;
-      void connect();
-    }, backoff(failures + 1, { base: 200, max: 5_000 }));
+    retry = setTimeout(
+      () => {
+        retry = undefined;
+        void connect();
+      },
+      backoff(failures + 1, { base: 200, max: 5_000 }),
+    );
     retry.unref?.();
   }
 

@@ -141,12 +141,10 @@ export async function failPdCall(
   status?: number,
 ): Promise<void> {
   if (retryAt) {
-    await q.query('UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1 AND done_at IS NULL', [
-      id,
-      retryAt,
-      error.slice(0, 1000),
-      status ?? null,
-    ]);
+    await q.query(
+      'UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1 AND done_at IS NULL',
+      [id, retryAt, error.slice(0, 1000), status ?? null],
+    );
   } else {
     await q.query(
       'UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1 AND done_at IS NULL',

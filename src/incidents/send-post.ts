@@ -105,11 +105,15 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
     case 'storm_opened': {
       const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];
       const roles = [...new Set(members.flatMap((m) => specialistRoles(m.title, m.serviceName)))];
-      await slack.postReply(i, {
-        type: 'storm_opened',
-        members: members.length,
-        contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles),
-      }, ref);
+      await slack.postReply(
+        i,
+        {
+          type: 'storm_opened',
+          members: members.length,
+          contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles),
+        },
+        ref,
+      );
       break;
     }
     default:

@@ -46,7 +46,13 @@ export function startIncidentWorker(
   const leaseMs = opts.leaseMs ?? deps.config.INCIDENT_CLAIM_LEASE;
   const log = deps.log.child({ component: 'incident-worker' });
   const ctx: WorkflowCtx = { config: deps.config, log, now: deps.now };
-  const claims = startClaimSession({ store: deps.store, url: deps.config.BOT_DATABASE_URL, log, now: deps.now, leaseMs });
+  const claims = startClaimSession({
+    store: deps.store,
+    url: deps.config.BOT_DATABASE_URL,
+    log,
+    now: deps.now,
+    leaseMs,
+  });
   const env: WorkerEnv = { deps, log, ctx, slack, pd, batch, leaseMs, claims };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

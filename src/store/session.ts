@@ -18,7 +18,8 @@ export async function openSession(store: Sql, url: string | undefined, log: Logg
   }
   const client = new pg.Client({
     connectionString: url,
-    application_name: 'dmp-bot-claims',
+    // Named with the pid, so an operator (or the chaos run) can tell whose claims a session holds.
+    application_name: `dmp-bot-claims:${process.pid}`,
     connectionTimeoutMillis: 3_000,
     query_timeout: 11_000,
     // A dead peer is noticed within seconds, not after the kernel's two hours.

@@ -84,7 +84,8 @@ describe('a replica killed with work in hand', () => {
     // Slack takes the root, then holds every later post unanswered: the replies stay in A's hand.
     let gate: ReturnType<SlackFake['hold']> | undefined;
     const off = slack.onCall((c) => {
-      if (c.kind === 'call' && c.method === 'chat.postMessage' && !c.args.thread_ts) gate ??= slack.hold('chat.postMessage');
+      if (c.kind === 'call' && c.method === 'chat.postMessage' && !c.args.thread_ts)
+        gate ??= slack.hold('chat.postMessage');
     });
     const inc = await pd.triggerIncident({
       title: 'Take-over: scans stuck',
@@ -138,7 +139,9 @@ describe('a replica killed with work in hand', () => {
       .filter((c: SlackCall) => c.at >= killedAt && c.args.thread_ts === root.ts)[0];
     expect(firstAfterKill).toBeDefined();
     expect((firstAfterKill as SlackCall).at).toBeLessThan(leaseEnds);
-    console.info(`take-over: first post of the dead replica's rows ${(firstAfterKill as SlackCall).at - killedAt} ms after SIGKILL`);
+    console.info(
+      `take-over: first post of the dead replica's rows ${(firstAfterKill as SlackCall).at - killedAt} ms after SIGKILL`,
+    );
     await b.stop();
   }, 180_000);
 
@@ -164,16 +167,15 @@ describe('a replica killed with work in hand', () => {
     expect(pending).toBeDefined();
 
     const b = await start();
-    const rows = await until(
-      async () => {
-        const all = await outbox(inc.id);
-        return all.every((r) => r.done) && all;
-      },
-      'the restarted bot to record every post',
-    );
+    const rows = await until(async () => {
+      const all = await outbox(inc.id);
+      return all.every((r) => r.done) && all;
+    }, 'the restarted bot to record every post');
     // The accepted reply was found in the thread by its metadata and recorded, not posted again.
     const again = rows.find((r) => r.id === pending?.id);
-    expect(again?.result).toMatchObject({ ts: (accepted?.result as { ts?: string }).ts, found: true });
+    const acceptedTs = (accepted?.result as { ts?: string } | undefined)?.ts;
+    expect(acceptedTs).toBeDefined();
+    expect(again?.result).toMatchObject({ ts: acceptedTs, found: true });
     expect(slack.callsTo('conversations.replies').some((c) => c.args.include_all_metadata)).toBe(true);
     const thread = replies(root?.ts as string);
     expect(thread).toHaveLength(rows.filter((r) => isReply(r.type)).length);

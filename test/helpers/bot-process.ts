@@ -72,7 +72,11 @@ export async function startBotProcess(env: Record<string, string>, startMs = 60_
 }
 
 /** Polls `fn` until it gives a truthy value; the timeout is generous because the machine may be busy. */
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 60_000): Promise<T> {
+export async function until<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  ms = 60_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
