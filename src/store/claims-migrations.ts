@@ -6,7 +6,7 @@ import type { Migration } from './migration.js';
 
 export const CLAIMS_MIGRATIONS: Migration[] = [
   {
-    id: 300,
+    id: 310,
     name: 'claims_session_claims (h-claims): claimer ids, claimed_by and claim counts on the outboxes',
     sql: `
       CREATE SEQUENCE claimer_ids;
