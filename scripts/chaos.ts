@@ -6,10 +6,20 @@
 // Not part of `npm test`: it takes a few minutes and all the CPU it can get.
 //   CHAOS_SECONDS (default 60): how long the storm of faults lasts; CHAOS_PAGES (default 24).
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import { type PagerDutyFake, type PdIncident, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
 import { type SlackFake, type SlackMessage, startSlackFake } from '@dmp-bot/sim/slack-fake';
-import { blockActionPayload, interactionBody, signSlackRequest } from '@dmp-bot/sim/slack-signing';
+import {
+  blockActionPayload,
+  interactionBody,
+  SLACK_DEFAULTS,
+  signSlackRequest,
+  slashCommandBody,
+} from '@dmp-bot/sim/slack-signing';
 import pg from 'pg';
 import { type BotProcess, startBotProcess } from '../test/helpers/bot-process.js';
 
@@ -49,10 +59,23 @@ async function main(): Promise<number> {
     users: { U0CHAOS01: { name: 'alice', email: 'alice@example.com' } },
   });
   const pd: PagerDutyFake = await startPagerDutyFake({ token: PD_TOKEN });
+  const kube = await startKubeFake({ namespace: 'dmp' });
+  seedPlatform(kube);
+  const kubeDir = mkdtempSync(join(tmpdir(), 'dmp-chaos-kube-'));
+  const kubeconfig = kube.writeKubeconfig(kubeDir);
   const replicas: Replica[] = ['r1', 'r2', 'r3'].map((name) => ({ name, killing: false }));
   const live = () => replicas.filter((r) => r.proc && !r.killing);
   let crashes = 0;
-  const counts = { kills: 0, terminated: 0, slack429: 0, slack500: 0, clicks: 0, pdActs: 0, webhookRetries: 0 };
+  const counts = {
+    remediationsStarted: 0,
+    kills: 0,
+    terminated: 0,
+    slack429: 0,
+    slack500: 0,
+    clicks: 0,
+    pdActs: 0,
+    webhookRetries: 0,
+  };
 
   // PagerDuty's webhooks go to whichever replica is up, and are resent until one answers 2xx,
   // as PagerDuty resends them.
@@ -97,6 +120,13 @@ async function main(): Promise<number> {
     SLACK_CHANNEL_RATE: '20',
     SLACK_CHANNEL_BURST: '20',
     LOG_LEVEL: 'warn',
+    // Remediations in flight: restarts confirmed by one operator, their rollouts followed.
+    KUBECONFIG: kubeconfig,
+    DMP_NAMESPACE: 'dmp',
+    DMP_OPERATORS: 'U0CHAOS01',
+    TWO_PERSON_RULE: 'off',
+    ROLLOUT_POLL_INTERVAL: '200ms',
+    ROLLOUT_TIMEOUT: '20s',
   };
 
   const boot = async (r: Replica): Promise<void> => {
@@ -192,6 +222,70 @@ async function main(): Promise<number> {
       log('Slack answers 500 to the next 15 calls');
     })(),
   );
+  // Remediations: `/dmp restart <deployment>` and Confirm, to whichever replicas are up, now and then.
+  const signed = async (raw: string): Promise<Response | undefined> => {
+    const target = pick(live());
+    if (!target?.proc) return undefined;
+    return fetch(`${target.proc.url}/slack/events`, {
+      method: 'POST',
+      headers: signSlackRequest(SECRET, raw),
+      body: raw,
+    }).catch(() => undefined);
+  };
+  chaos.push(
+    (async () => {
+      const deployments = ['scan-workers', 'api', 'graph-builder'];
+      while (Date.now() < stopAt - 10_000) {
+        await sleep(between(3_000, 7_000));
+        const channel = SLACK_DEFAULTS.channelId;
+        const responseUrl = slack.responseUrl({ channel, user: 'U0CHAOS01' });
+        const raw = slashCommandBody({
+          command: '/dmp',
+          text: `restart ${pick(deployments)}`,
+          user_id: 'U0CHAOS01',
+          channel_id: channel,
+          response_url: responseUrl,
+        });
+        const res = await signed(raw);
+        const reply = res?.ok
+          ? ((await res.json().catch(() => undefined)) as Record<string, unknown> | undefined)
+          : undefined;
+        if (!reply?.blocks) continue;
+        // Slack shows an in_channel answer as a message in the channel: that is the preview.
+        const before = slack.messages.length;
+        await fetch(responseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(reply),
+        });
+        const preview = slack.messages.slice(before).find((m) => m.via === 'response_url');
+        const confirm = (
+          preview?.blocks as
+            | Array<{
+                type: string;
+                block_id?: string;
+                elements?: Array<{ type: string; action_id?: string; value?: string; text?: { text: string } }>;
+              }>
+            | undefined
+        )
+          ?.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []).map((e) => ({ ...e, blockId: b.block_id })) : []))
+          .find((e) => e.text?.text === 'Confirm');
+        if (!preview || !confirm) continue;
+        const click = interactionBody(
+          blockActionPayload({
+            user: 'U0CHAOS01',
+            channel,
+            messageTs: preview.ts,
+            actionId: confirm.action_id ?? '',
+            value: confirm.value,
+            blockId: confirm.blockId,
+            responseUrl: slack.responseUrl({ channel, user: 'U0CHAOS01', messageTs: preview.ts }),
+          }),
+        );
+        if ((await signed(click))?.ok) counts.remediationsStarted += 1;
+      }
+    })(),
+  );
   // The stream of pages: each is acknowledged (a Slack click or on PagerDuty's side) or left to
   // its response-target reminder, and most are resolved with a resolution note.
   chaos.push(
@@ -268,7 +362,8 @@ async function main(): Promise<number> {
   const settleBy = Date.now() + 180_000;
   for (;;) {
     const { rows } = await db.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL)
+      `SELECT (SELECT count(*) FROM remediation_actions WHERE state = 'running')
+            + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL)
             + (SELECT count(*) FROM pd_outbox WHERE done_at IS NULL)
             + (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL)
             + (SELECT count(*) FROM incident_timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at < now()) AS n`,
@@ -348,6 +443,10 @@ async function main(): Promise<number> {
   );
   const { rows: running } = await db.query(`SELECT id FROM remediation_actions WHERE state = 'running'`);
   check(running.length === 0, `${running.length} remediations left running`);
+  const { rows: remStates } = await db.query<{ state: string; n: number }>(
+    'SELECT state, count(*)::int AS n FROM remediation_actions GROUP BY state ORDER BY state',
+  );
+  const remediations = Object.fromEntries(remStates.map((r) => [r.state, r.n]));
   check(crashes === 0, `${crashes} replica crash(es)`);
 
   const { rows: doneAt } = await db.query<{ t: string; id: string; done_at: Date | null }>(
@@ -370,6 +469,7 @@ async function main(): Promise<number> {
         incidents: incidents.length,
         slackPosts: posts,
         timersFired: fired,
+        remediations,
         ...counts,
         crashes,
         takeovers: takeovers.length,
@@ -387,6 +487,8 @@ async function main(): Promise<number> {
     await r.proc?.stop();
   }
   balancer.close();
+  await kube.close();
+  rmSync(kubeDir, { recursive: true, force: true });
   await slack.close();
   await pd.close();
   await db.end();
