@@ -156,6 +156,9 @@ const schema = z.object({
   INCIDENT_LEAD_AFTER: duration('1h'),
   INCIDENT_POLL_INTERVAL: duration('250ms'),
   PAGERDUTY_TIMEOUT: duration('10s'),
+  // Take-over (issue 8, h-claims): a claim ends with its replica's database session; this lease,
+  // renewed by a heartbeat, only frees the rows of a replica that hangs without dying.
+  INCIDENT_CLAIM_LEASE: duration('15s'),
   // Storms and rate limits (issue 5): each channel's pace, the storm digest, PagerDuty's REST budget.
   SLACK_CHANNEL_RATE: z.coerce.number().positive().max(100).default(1),
   // A burst of 2 at 1 a second: never more than 3 posts to a channel in any one second.

@@ -526,7 +526,11 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
       /^\/incidents$/,
       (req) => {
         const statuses = req.query.getAll('statuses[]');
-        const list = [...incidents.values()].filter((i) => statuses.length === 0 || statuses.includes(i.status));
+        // PagerDuty filters the list by de-duplication key when asked (incident_key).
+        const key = req.query.get('incident_key');
+        const list = [...incidents.values()].filter(
+          (i) => (statuses.length === 0 || statuses.includes(i.status)) && (key === null || i.incident_key === key),
+        );
         return [200, page('incidents', list.map(restIncident), req.query)];
       },
     ],

@@ -148,11 +148,23 @@ export interface SlackFake {
   /** Adds or replaces a Web API method (e.g. apps.connections.open for the Socket Mode fake). */
   addMethod(method: string, handler: (args: Record<string, unknown>) => Record<string, unknown>): void;
   readonly rateLimited: Array<{ method: string; at: number; channel?: string }>;
+  /**
+   * A test's fault hook: calls to `method` from now on wait, unanswered and not yet applied,
+   * until the gate is opened; one whose caller has gone meanwhile (killed) is dropped unapplied.
+   */
+  hold(method: string): SlackGate;
   setFault(kind: Fault, opts?: FaultOptions): void;
   down(): Promise<void>;
   up(): Promise<void>;
   reset(): void;
   close(): Promise<void>;
+}
+
+export interface SlackGate {
+  /** Calls waiting at the gate now. */
+  waiting(): number;
+  /** Lets the waiting calls (and every later one) through. */
+  open(): void;
 }
 
 // Block Kit fields that travel as JSON strings inside form bodies.
@@ -167,6 +179,9 @@ const str = (args: Args, key: string): string | undefined => {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return undefined;
 };
+
+/** A boolean argument as Slack reads it from a form or JSON body ("true", "1", true). */
+const bool = (value: unknown): boolean => value === true || value === 'true' || value === '1' || value === 1;
 
 const fail = (error: string, extra: Result = {}): Result => ({ ok: false, error, ...extra });
 
@@ -318,7 +333,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   const findMessage = (channel: string | undefined, ts: string | undefined): SlackMessage | undefined =>
     messages.find((m) => m.channel === channel && m.ts === ts);
 
-  const messageJson = (m: SlackMessage): Result => {
+  /**
+   * A message as the Web API returns it. Slack leaves message metadata out of
+   * conversations.history and conversations.replies unless the call asks with include_all_metadata.
+   */
+  const messageJson = (m: SlackMessage, withMetadata = true): Result => {
     const replies =
       m.thread_ts === undefined ? messages.filter((r) => r.channel === m.channel && r.thread_ts === m.ts) : [];
     return {
@@ -330,7 +349,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       team: teamId,
       ...(m.blocks ? { blocks: m.blocks } : {}),
       ...(m.attachments ? { attachments: m.attachments } : {}),
-      ...(m.metadata ? { metadata: m.metadata } : {}),
+      ...(m.metadata && withMetadata ? { metadata: m.metadata } : {}),
       ...(m.files ? { files: m.files, upload: true } : {}),
       ...(m.thread_ts ? { thread_ts: m.thread_ts, parent_user_id: findMessage(m.channel, m.thread_ts)?.user } : {}),
       ...(replies.length > 0
@@ -353,6 +372,20 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       if (errors.length > 0) return invalid('invalid_blocks', errors);
     }
     if ((str(args, 'text') ?? '').length > 40_000) return fail('msg_too_long');
+    if (args.metadata !== undefined) {
+      // Slack wants {event_type: string, event_payload: object} (JSON-encoded in a form body).
+      const md = args.metadata as { event_type?: unknown; event_payload?: unknown } | null;
+      if (
+        !md ||
+        typeof md !== 'object' ||
+        typeof md.event_type !== 'string' ||
+        md.event_type === '' ||
+        !md.event_payload ||
+        typeof md.event_payload !== 'object' ||
+        Array.isArray(md.event_payload)
+      )
+        return fail('invalid_metadata_format');
+    }
     return undefined;
   };
 
@@ -597,14 +630,26 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
         ...(root ? [root] : []),
         ...messages.filter((m) => m.channel === channel && m.thread_ts === rootTs),
       ];
-      return { ok: true, messages: thread.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
+      const withMetadata = bool(args.include_all_metadata);
+      return {
+        ok: true,
+        messages: thread.map((m) => messageJson(m, withMetadata)),
+        has_more: false,
+        response_metadata: { next_cursor: '' },
+      };
     },
 
     'conversations.history': (args) => {
       const channel = str(args, 'channel');
       if (!channel) return fail('channel_not_found');
       const top = messages.filter((m) => m.channel === channel && m.thread_ts === undefined).reverse();
-      return { ok: true, messages: top.map(messageJson), has_more: false, response_metadata: { next_cursor: '' } };
+      const withMetadata = bool(args.include_all_metadata);
+      return {
+        ok: true,
+        messages: top.map((m) => messageJson(m, withMetadata)),
+        has_more: false,
+        response_metadata: { next_cursor: '' },
+      };
     },
 
     'reactions.add': (args) => {
@@ -682,6 +727,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     },
   };
 
+  const gates = new Map<string, Array<() => void>>();
+
   const record = (activity: SlackActivity): void => {
     if (activity.kind === 'call') calls.push(activity);
     else responses.push(activity);
@@ -704,6 +751,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     query: URLSearchParams,
   ): Promise<void> => {
     const args = await decodeArgs(req, body, query);
+    const gate = gates.get(method);
+    if (gate) {
+      await new Promise<void>((resolve) => gate.push(resolve));
+      if (req.socket.destroyed) return;
+    }
     const limit = rateLimits.get(method);
     const channel = typeof args.channel === 'string' ? args.channel : undefined;
     if (limit && limit.remaining > 0 && (!limit.channel || limit.channel === channel)) {
@@ -900,6 +952,17 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     rateLimit(method, retryAfterSec, times = 1, channel) {
       rateLimits.set(method, { retryAfterSec, remaining: times, ...(channel ? { channel } : {}) });
     },
+    hold(method) {
+      const waiting: Array<() => void> = [];
+      gates.set(method, waiting);
+      return {
+        waiting: () => waiting.length,
+        open() {
+          if (gates.get(method) === waiting) gates.delete(method);
+          for (const go of waiting.splice(0)) go();
+        },
+      };
+    },
     setFault: (kind, faultOpts) => server.setFault(kind, faultOpts),
     down: () => server.down(),
     up: () => server.up(),
@@ -909,6 +972,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       uploads.clear();
       responseUrls.clear();
       rateLimits.clear();
+      for (const waiting of gates.values()) for (const go of waiting.splice(0)) go();
+      gates.clear();
       joined.clear();
       server.setFault('none');
     },

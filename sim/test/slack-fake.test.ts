@@ -59,6 +59,40 @@ describe('slack fake', () => {
     expect(replies.messages?.map((m) => m.text)).toEqual(['incident', 'reply 1', 'reply 2']);
   });
 
+  it('keeps message metadata and returns it from history and replies only with include_all_metadata', async () => {
+    const metadata = { event_type: 'dmp_incident_post', event_payload: { incident_id: 'Q1', outbox_id: 7 } };
+    const parent = await client.chat.postMessage({ channel: 'C0INC0001', text: 'incident', metadata });
+    await client.chat.postMessage({ channel: 'C0INC0001', text: 'reply', thread_ts: parent.ts as string, metadata });
+    const plain = await client.conversations.replies({ channel: 'C0INC0001', ts: parent.ts as string });
+    expect(plain.messages?.map((m) => m.metadata)).toEqual([undefined, undefined]);
+    const withMd = await client.conversations.replies({
+      channel: 'C0INC0001',
+      ts: parent.ts as string,
+      include_all_metadata: true,
+    });
+    expect(withMd.messages?.map((m) => m.metadata)).toEqual([metadata, metadata]);
+    const history = await client.conversations.history({ channel: 'C0INC0001', include_all_metadata: true });
+    expect(history.messages?.map((m) => m.metadata)).toEqual([metadata]);
+    expect((await client.conversations.history({ channel: 'C0INC0001' })).messages?.[0]?.metadata).toBeUndefined();
+    await expect(
+      client.chat.postMessage({
+        channel: 'C0INC0001',
+        text: 'x',
+        metadata: { event_type: '', event_payload: {} } as never,
+      }),
+    ).rejects.toMatchObject({ data: { ok: false, error: 'invalid_metadata_format' } });
+  });
+
+  it('holds calls at a gate until it opens, applying none before', async () => {
+    const gate = fake.hold('chat.postMessage');
+    const sent = client.chat.postMessage({ channel: 'C0INC0001', text: 'held' });
+    await expect.poll(() => gate.waiting()).toBe(1);
+    expect(fake.messages).toHaveLength(0);
+    gate.open();
+    await sent;
+    expect(fake.messages.map((m) => m.text)).toEqual(['held']);
+  });
+
   it('refuses calls without a token, and with the wrong one', async () => {
     const anonymous = new WebClient(undefined, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
     await expect(anonymous.chat.postMessage({ channel: 'C1', text: 'x' })).rejects.toMatchObject({

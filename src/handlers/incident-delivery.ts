@@ -22,6 +22,7 @@ import {
   DeliveryError,
   type IncidentSlack,
   type IncidentWorker,
+  type PostRef,
   startIncidentWorker,
   type WorkerOptions,
 } from '../incidents/worker.js';
@@ -84,6 +85,8 @@ function deliveryError(err: unknown): DeliveryError {
 
 export const INCIDENT_METADATA_TYPE = 'dmp_incident';
 export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
+/** A thread reply the outbox made: its payload names the incident and the outbox row. */
+export const POST_METADATA_TYPE = 'dmp_incident_post';
 
 /**
  * The outbox's own Web API client. A 429 comes back at once (rejectRateLimitedCalls) so the
@@ -111,7 +114,7 @@ export function createIncidentSlack(
     channel: string,
     m: Message,
     threadTs?: string,
-    metadata?: { event_type: string; event_payload: Record<string, string> },
+    metadata?: { event_type: string; event_payload: Record<string, string | number> },
   ): Promise<string> {
     const args = redactDeep({
       channel,
@@ -150,6 +153,9 @@ export function createIncidentSlack(
       }
     }
   }
+
+  const replyMetadata = (i: Incident, ref: PostRef | undefined) =>
+    ref ? { event_type: POST_METADATA_TYPE, event_payload: { incident_id: i.id, outbox_id: ref.outboxId } } : undefined;
 
   /** A reply in a storm digest's shared thread names its incident. */
   const labelled = (i: Incident, m: Message): Message => (i.digestId === undefined ? m : labelForDigest(i, m));
@@ -191,11 +197,41 @@ export function createIncidentSlack(
         throw deliveryError(err);
       }
     },
-    async postRoot(i) {
+    async postRoot(i, ref) {
       return post(i.channel as string, incidentRoot(i, deps.now(), rootOpts), undefined, {
         event_type: INCIDENT_METADATA_TYPE,
-        event_payload: { incident_id: i.id },
+        event_payload: { incident_id: i.id, ...(ref ? { outbox_id: ref.outboxId } : {}) },
       });
+    },
+    async findReply(i, ref) {
+      // Read the whole thread back with its metadata: a post is ours for this row by outbox_id.
+      let cursor: string | undefined;
+      try {
+        for (let page = 0; page < 50; page++) {
+          const res = await client.conversations.replies({
+            channel: i.channel as string,
+            ts: i.rootTs as string,
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          });
+          const found = (res.messages ?? []).find((m) => {
+            const md = m.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
+            return (
+              md?.event_type === POST_METADATA_TYPE &&
+              String(md.event_payload?.outbox_id) === String(ref.outboxId) &&
+              m.ts !== i.rootTs
+            );
+          });
+          if (found?.ts) return found.ts;
+          cursor = res.response_metadata?.next_cursor || undefined;
+          if (!res.has_more || !cursor) return undefined;
+        }
+        return undefined;
+      } catch (err) {
+        // Not knowing is no reason to post twice: the row is retried later.
+        throw deliveryError(err);
+      }
     },
     async findRoot(i) {
       return findByMetadata(i.channel as string, INCIDENT_METADATA_TYPE, 'incident_id', i.id);
@@ -210,12 +246,17 @@ export function createIncidentSlack(
         throw deliveryError(err);
       }
     },
-    async postReply(i, intent) {
+    async postReply(i, intent, ref) {
       // The storm's opening post speaks for the whole digest, not one of its incidents.
       const m = incidentReply(i, intent, opts);
-      await post(i.channel as string, intent.type === 'storm_opened' ? m : labelled(i, m), i.rootTs);
+      await post(
+        i.channel as string,
+        intent.type === 'storm_opened' ? m : labelled(i, m),
+        i.rootTs,
+        replyMetadata(i, ref),
+      );
     },
-    async postReport(i, report, actor) {
+    async postReport(i, report, actor, ref) {
       const m = reportMessage(report, { grafanaUrl: deps.config.GRAFANA_URL });
       const intro = actor?.slackId
         ? `Diagnosis requested by <@${actor.slackId}>`
@@ -223,12 +264,12 @@ export function createIncidentSlack(
           ? 'Automatic diagnosis for this incident, from the runbook'
           : 'Automatic diagnosis for the incidents of this storm it fits, from the runbook';
       const out = { ...m, blocks: fitBlocks([context(intro), ...m.blocks]) };
-      await post(i.channel as string, actor?.slackId ? labelled(i, out) : out, i.rootTs);
+      await post(i.channel as string, actor?.slackId ? labelled(i, out) : out, i.rootTs, replyMetadata(i, ref));
       await upload(i, m.files);
     },
-    async postPostmortem(i, pm, timeline, updatedBy) {
+    async postPostmortem(i, pm, timeline, updatedBy, ref) {
       const m = postmortemMessage(i, pm, timeline, { updatedBy });
-      await post(i.channel as string, labelled(i, m), i.rootTs);
+      await post(i.channel as string, labelled(i, m), i.rootTs, replyMetadata(i, ref));
       await upload(i, m.files);
     },
     async userByEmail(email) {

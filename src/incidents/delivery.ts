@@ -23,10 +23,18 @@ export class DeliveryError extends Error {
   }
 }
 
+/**
+ * The outbox row a post is made for. Every post carries it as message metadata, so a retry
+ * whose earlier try may have reached Slack finds that post instead of making a second one.
+ */
+export interface PostRef {
+  outboxId: number;
+}
+
 /** What the worker needs from Slack; implemented in handlers/ (Block Kit and the Web API live there). */
 export interface IncidentSlack {
   /** Posts the incident's one top-level message; returns its ts. */
-  postRoot(i: Incident): Promise<string>;
+  postRoot(i: Incident, ref?: PostRef): Promise<string>;
   /** Posts a storm digest naming every incident in it (each one's top-level post); returns its ts. */
   postDigest(channel: string, digestId: number, members: Incident[]): Promise<string>;
   /** After a crash between posting a digest and recording it: the digest already in the channel, if any. */
@@ -35,9 +43,20 @@ export interface IncidentSlack {
   /** After a crash between posting and recording: the root already in the channel, if any. */
   findRoot(i: Incident): Promise<string | undefined>;
   updateRoot(i: Incident): Promise<void>;
-  postReply(i: Incident, intent: PostIntent): Promise<void>;
-  postReport(i: Incident, report: Report, actor: Actor | undefined): Promise<void>;
-  postPostmortem(i: Incident, pm: Postmortem, timeline: TimelineEntry[], updatedBy?: Actor): Promise<void>;
+  /**
+   * After a try that may have got through: the reply already in the incident's thread for this
+   * outbox row, if any (read back from its metadata). Throws a DeliveryError when Slack cannot say.
+   */
+  findReply(i: Incident, ref: PostRef): Promise<string | undefined>;
+  postReply(i: Incident, intent: PostIntent, ref?: PostRef): Promise<void>;
+  postReport(i: Incident, report: Report, actor: Actor | undefined, ref?: PostRef): Promise<void>;
+  postPostmortem(
+    i: Incident,
+    pm: Postmortem,
+    timeline: TimelineEntry[],
+    updatedBy?: Actor,
+    ref?: PostRef,
+  ): Promise<void>;
   userByEmail(email: string): Promise<string | undefined>;
   /** A direct message, for outcomes with no thread to go to (a declaration PagerDuty refused). */
   notifyUser(slackId: string, text: string): Promise<void>;

@@ -27,7 +27,7 @@ export async function sendDigest(env: WorkerEnv, row: OutboxRow, i: Incident, di
     await deps.store.tx((q) => digestPosted(q, digestId, rootTs, listed, deps.now()));
     return;
   }
-  const claim = await claimDigestPosting(deps.store, digestId, deps.now(), leaseMs);
+  const claim = await claimDigestPosting(deps.store, digestId, deps.now(), leaseMs, env.claims.id());
   if (!claim.ok) throw new DeliveryError('the storm digest is being posted by another worker', 'busy', 1000);
   try {
     const members = await incidentsInDigest(deps.store, digestId);

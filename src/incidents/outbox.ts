@@ -7,6 +7,7 @@
 // waits for its digest to close (not_before) and so stays pending until then.
 import { backoff } from '../backoff.js';
 import type { Sql } from '../store/sql.js';
+import { claimFree, LIVE_CLAIMERS } from './claim-session.js';
 import { type BucketSpec, slackChannelKey, withBucket } from './pace.js';
 import type { Q } from './store.js';
 import type { Incident, PostIntent } from './types.js';
@@ -20,8 +21,13 @@ export interface OutboxRow {
   kind: PostKind;
   intent: PostIntent;
   attempts: number;
-  /** An earlier try failed: a root may have been posted without its ts being recorded. */
+  /**
+   * An earlier try was made (it failed, or its process died or hung during it): it may have
+   * reached Slack without its result being recorded, so look before posting again.
+   */
   tried: boolean;
+  /** The claimer id it was claimed under (claim-session.ts); null for a lease-only claim. */
+  claimedBy: number | null;
 }
 
 /** Attempts before a post is given up (its error stays in the row). */
@@ -53,13 +59,15 @@ interface Row {
   payload: PostIntent;
   attempts: number;
   tried: boolean;
+  claimed_by: number | null;
 }
 
 /** Channels with posts due now. */
 export async function dueChannels(sql: Pick<Sql, 'query'>, now: Date): Promise<string[]> {
   const rows = await sql.query<{ channel: string }>(
-    `SELECT DISTINCT channel FROM incident_outbox
-      WHERE done_at IS NULL AND not_before <= $1 AND (claimed_until IS NULL OR claimed_until < $1)`,
+    `WITH live AS MATERIALIZED (${LIVE_CLAIMERS})
+     SELECT DISTINCT o.channel FROM incident_outbox o
+      WHERE o.done_at IS NULL AND o.not_before <= $1 AND ${claimFree('o', '$1')}`,
     [now],
   );
   return rows.map((r) => r.channel);
@@ -67,8 +75,9 @@ export async function dueChannels(sql: Pick<Sql, 'query'>, now: Date): Promise<s
 
 /**
  * Claims as many of `channel`'s due posts as its token bucket allows (at most `limit`), at most
- * one per incident, for `leaseMs`, and debits the bucket by what it claimed. A bucket another
- * replica is claiming from right now is left to it.
+ * one per incident, for `leaseMs` under `claimer` (the claim ends with the claimer's session),
+ * and debits the bucket by what it claimed. A bucket another replica is claiming from right now
+ * is left to it.
  */
 export async function claimChannelPosts(
   sql: Pick<Sql, 'tx'>,
@@ -77,6 +86,7 @@ export async function claimChannelPosts(
   limit: number,
   leaseMs: number,
   spec: BucketSpec,
+  claimer: number | null = null,
 ): Promise<OutboxRow[]> {
   let claimed: Row[] = [];
   await sql.tx((q) =>
@@ -89,9 +99,10 @@ export async function claimChannelPosts(
         const take = Math.min(limit, bucket.available);
         if (take <= 0) return 0;
         claimed = await q.query<Row>(
-          `WITH next AS (
+          `WITH live AS MATERIALIZED (${LIVE_CLAIMERS}),
+           next AS (
              SELECT o.id FROM incident_outbox o
-              WHERE o.channel = $4 AND o.done_at IS NULL AND o.not_before <= $1 AND (o.claimed_until IS NULL OR o.claimed_until < $1)
+              WHERE o.channel = $4 AND o.done_at IS NULL AND o.not_before <= $1 AND ${claimFree('o', '$1')}
                 AND NOT EXISTS (SELECT 1 FROM incident_outbox p WHERE p.incident_id = o.incident_id AND p.done_at IS NULL AND p.id < o.id)
               -- Top-level posts first: when the channel's pace is the bottleneck, every incident
               -- is findable before any thread gets its next reply.
@@ -99,10 +110,11 @@ export async function claimChannelPosts(
               LIMIT $2
               FOR UPDATE SKIP LOCKED
            )
-           UPDATE incident_outbox o SET claimed_until = $3, attempts = o.attempts + 1
+           UPDATE incident_outbox o SET claimed_until = $3, claimed_by = $5, attempts = o.attempts + 1, claims = o.claims + 1
              FROM next WHERE o.id = next.id
-           RETURNING o.id, o.incident_id, o.channel, o.kind, o.payload, o.attempts, o.error IS NOT NULL AS tried`,
-          [now, take, new Date(now.getTime() + leaseMs), channel],
+           RETURNING o.id, o.incident_id, o.channel, o.kind, o.payload, o.attempts, o.claimed_by,
+                     (o.error IS NOT NULL OR o.claims > 1) AS tried`,
+          [now, take, new Date(now.getTime() + leaseMs), channel, claimer],
         );
         return claimed.length;
       },
@@ -118,22 +130,28 @@ export async function claimChannelPosts(
       intent: r.payload,
       attempts: r.attempts,
       tried: r.tried,
+      claimedBy: r.claimed_by,
     }))
     .sort((a, b) => Number(b.kind === 'root') - Number(a.kind === 'root') || a.id - b.id);
 }
 
-/** Hands claimed rows back untried (their channel was paused before their turn came). */
-export async function releasePosts(q: Q, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
+/**
+ * Hands claimed rows back untried (their channel was paused before their turn came), unless
+ * another worker has taken them over meanwhile.
+ */
+export async function releasePosts(q: Q, rows: Array<Pick<OutboxRow, 'id' | 'claimedBy'>>): Promise<void> {
+  if (rows.length === 0) return;
   await q.query(
-    'UPDATE incident_outbox SET claimed_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = ANY($1::bigint[]) AND done_at IS NULL',
-    [ids],
+    `UPDATE incident_outbox o SET claimed_until = NULL, claimed_by = NULL, attempts = GREATEST(o.attempts - 1, 0), claims = GREATEST(o.claims - 1, 0)
+       FROM unnest($1::bigint[], $2::int[]) AS r(id, claimer)
+      WHERE o.id = r.id AND o.done_at IS NULL AND o.claimed_by IS NOT DISTINCT FROM r.claimer`,
+    [rows.map((r) => r.id), rows.map((r) => r.claimedBy)],
   );
 }
 
 export async function completePost(q: Q, id: number, now: Date, result: Record<string, unknown> = {}): Promise<void> {
   await q.query(
-    'UPDATE incident_outbox SET done_at = $2, result = $3, claimed_until = NULL, error = NULL WHERE id = $1',
+    'UPDATE incident_outbox SET done_at = $2, result = $3, claimed_until = NULL, claimed_by = NULL, error = NULL WHERE id = $1',
     [id, now, JSON.stringify(result)],
   );
 }
@@ -152,12 +170,12 @@ export async function failPost(
 ): Promise<void> {
   if (retryAt) {
     await q.query(
-      `UPDATE incident_outbox SET claimed_until = NULL, not_before = $2, error = $3${opts.refund ? ', attempts = GREATEST(attempts - 1, 0)' : ''} WHERE id = $1`,
+      `UPDATE incident_outbox SET claimed_until = NULL, claimed_by = NULL, not_before = $2, error = $3${opts.refund ? ', attempts = GREATEST(attempts - 1, 0)' : ''} WHERE id = $1 AND done_at IS NULL`,
       [id, retryAt, error.slice(0, 1000)],
     );
   } else {
     await q.query(
-      'UPDATE incident_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3 WHERE id = $1',
+      'UPDATE incident_outbox SET claimed_until = NULL, claimed_by = NULL, done_at = $2, failed = true, error = $3 WHERE id = $1 AND done_at IS NULL',
       [id, now, error.slice(0, 1000)],
     );
   }

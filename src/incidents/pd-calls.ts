@@ -31,12 +31,15 @@ export function pdCallLane(env: WorkerEnv, hooks: LaneHooks): PdCallLane {
   return {
     async start() {
       if (pdLane || hooks.stopped()) return false;
-      const calls = await claimPdCalls(deps.store, deps.now(), env.batch, env.leaseMs);
+      const calls = await claimPdCalls(deps.store, deps.now(), env.batch, env.leaseMs, env.claims.id());
       if (!calls.length) return false;
+      const ids = calls.map((c) => c.id);
+      env.claims.hold('pd_outbox', ids);
       pdLane = Promise.all(calls.map((c) => runPdCall(env, c)))
         .then(() => undefined)
         .catch((err: unknown) => log.error({ err }, 'PagerDuty calls failed; they are retried after their lease'))
         .finally(() => {
+          env.claims.release('pd_outbox', ids);
           pdLane = undefined;
           if (!hooks.stopped()) hooks.runRound();
         });
@@ -175,20 +178,39 @@ async function performPdCall(
   const put = (incident: Record<string, unknown>) =>
     pd.request('PUT', `/incidents/${id}`, { from, data: { incident: { type: 'incident_reference', ...incident } } });
   const call = row.call;
+  // A try that may have been applied (its answer lost, or its process died during it): look at
+  // the incident first, and a change it already shows is recorded instead of made twice.
+  const look = row.tried && row.incidentId && call.kind !== 'create' ? await currentIncident(pd, id) : undefined;
+  // PagerDuty cannot say now (429, 5xx): that answer is this try's, retried like any other.
+  if (look && 'failed' in look) return look.failed;
+  const current = look?.incident;
+  const applied = (): Answer | undefined => (current ? { status: 200, body: { incident: current } } : undefined);
   switch (call.kind) {
     case 'ack':
+      if (current?.status === 'acknowledged' || current?.status === 'resolved') return applied() as Answer;
       return put({ status: 'acknowledged' });
     case 'resolve':
+      if (current?.status === 'resolved') return applied() as Answer;
       return put({ status: 'resolved' });
     case 'escalate':
+      if (current && current.escalation_level === call.level) return applied() as Answer;
       return put({ escalation_level: call.level });
-    case 'note':
+    case 'note': {
+      if (row.tried) {
+        const notes = await pd.request('GET', `/incidents/${id}/notes`);
+        if (notes.status === 429 || notes.status >= 500) return notes;
+        const list = (notes.body as { notes?: Array<{ content?: string }> } | undefined)?.notes ?? [];
+        if (notes.status === 200 && list.some((n) => n.content === call.content))
+          return { status: 200, body: { note: list.find((n) => n.content === call.content) } };
+      }
       return pd.request('POST', `/incidents/${id}/notes`, { from, data: { note: { content: call.content } } });
+    }
     case 'status_update':
       return pd.request('POST', `/incidents/${id}/status_updates`, { from, data: { message: call.message } });
     case 'priority': {
       const priority = await priorityFor(pd, config, call.severity);
       if (!priority) throw new PermanentPdError(`PagerDuty has no priority that maps to ${call.severity}`);
+      if (current?.priority?.id === priority) return applied() as Answer;
       return put({ priority: { id: priority, type: 'priority_reference' } });
     }
     case 'reassign': {
@@ -198,9 +220,19 @@ async function performPdCall(
       );
       const user = users[0];
       if (!user) throw new PermanentPdError(`PagerDuty has no user with the email ${call.email}`);
+      if (current?.assignments?.some((a) => a.assignee?.id === user.id)) return applied() as Answer;
       return put({ assignments: [{ assignee: { id: user.id, type: 'user_reference' } }] });
     }
     case 'create': {
+      // The incident key makes the declaration findable: one an earlier try created is taken as it is.
+      if (row.tried) {
+        const found = await pd.request('GET', '/incidents', { query: { incident_key: call.incidentKey } });
+        if (found.status === 429 || found.status >= 500) return found;
+        const existing = (found.body as { incidents?: RestIncident[] } | undefined)?.incidents?.find(
+          (x) => x.incident_key === call.incidentKey,
+        );
+        if (found.status === 200 && existing) return { status: 201, body: { incident: existing } };
+      }
       // Without the priority the incident is still worth creating; say why it has none.
       const priority = await priorityFor(pd, config, call.severity).catch((err: unknown) => {
         log.warn(
@@ -225,6 +257,26 @@ async function performPdCall(
       });
     }
   }
+}
+
+interface RestIncident {
+  id: string;
+  status?: string;
+  escalation_level?: number;
+  incident_key?: string;
+  priority?: { id?: string } | null;
+  assignments?: Array<{ assignee?: { id?: string } }>;
+}
+
+/** The incident as PagerDuty has it now, or PagerDuty's answer when it could not say (429, 5xx). */
+async function currentIncident(
+  pd: PagerDutyClient,
+  id: string,
+): Promise<{ incident?: RestIncident } | { failed: Answer }> {
+  const res = await pd.request('GET', `/incidents/${id}`);
+  if (res.status === 429 || res.status >= 500) return { failed: res };
+  if (res.status !== 200) return {};
+  return { incident: (res.body as { incident?: RestIncident } | undefined)?.incident };
 }
 
 /** The id of the account's priority that maps to a severity (by name first, then by the mapping). */

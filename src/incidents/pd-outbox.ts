@@ -4,6 +4,7 @@
 // tells the workflow which webhook PagerDuty will echo back, so that echo is not posted twice.
 import type { Severity } from '../config.js';
 import type { Sql } from '../store/sql.js';
+import { claimFree, LIVE_CLAIMERS } from './claim-session.js';
 import type { Q } from './store.js';
 import type { Actor } from './types.js';
 
@@ -48,6 +49,9 @@ export interface PdCallRow {
   attempts: number;
   /** When it was queued: a call is retried until PAGERDUTY_RETRY_FOR has passed since. */
   createdAt: Date;
+  /** An earlier try was made (its answer lost, or its process died during it): it may have been applied. */
+  tried: boolean;
+  claimedBy: number | null;
 }
 
 /** Queues a call; false when it was queued already (the same declaration twice). */
@@ -79,28 +83,36 @@ interface Row {
   requested_by: Actor | null;
   attempts: number;
   created_at: Date | string;
+  tried: boolean;
+  claimed_by: number | null;
 }
 
-/** Claims due calls, one per incident at a time so an acknowledgement goes before a resolve. */
+/**
+ * Claims due calls under `claimer` (the claim ends with its session, or its lease), one per
+ * incident at a time so an acknowledgement goes before a resolve.
+ */
 export async function claimPdCalls(
   sql: Pick<Sql, 'query'>,
   now: Date,
   limit: number,
   leaseMs: number,
+  claimer: number | null = null,
 ): Promise<PdCallRow[]> {
   const rows = await sql.query<Row>(
-    `WITH next AS (
+    `WITH live AS MATERIALIZED (${LIVE_CLAIMERS}),
+     next AS (
        SELECT o.id FROM pd_outbox o
-        WHERE o.done_at IS NULL AND o.not_before <= $1 AND (o.claimed_until IS NULL OR o.claimed_until < $1)
+        WHERE o.done_at IS NULL AND o.not_before <= $1 AND ${claimFree('o', '$1')}
           AND NOT EXISTS (SELECT 1 FROM pd_outbox p WHERE p.incident_id = o.incident_id AND p.done_at IS NULL AND p.id < o.id)
         ORDER BY o.id
         LIMIT $2
         FOR UPDATE SKIP LOCKED
      )
-     UPDATE pd_outbox o SET claimed_until = $3, attempts = o.attempts + 1
+     UPDATE pd_outbox o SET claimed_until = $3, claimed_by = $4, attempts = o.attempts + 1, claims = o.claims + 1
        FROM next WHERE o.id = next.id
-     RETURNING o.id, o.incident_id, o.args, o.from_email, o.requested_by, o.attempts, o.created_at`,
-    [now, limit, new Date(now.getTime() + leaseMs)],
+     RETURNING o.id, o.incident_id, o.args, o.from_email, o.requested_by, o.attempts, o.created_at, o.claimed_by,
+               (o.claims > 1) AS tried`,
+    [now, limit, new Date(now.getTime() + leaseMs), claimer],
   );
   return rows.map((r) => ({
     id: Number(r.id),
@@ -110,12 +122,14 @@ export async function claimPdCalls(
     requestedBy: r.requested_by ?? undefined,
     attempts: r.attempts,
     createdAt: new Date(r.created_at),
+    tried: r.tried,
+    claimedBy: r.claimed_by,
   }));
 }
 
 export async function completePdCall(q: Q, id: number, now: Date, status: number, result: unknown): Promise<void> {
   await q.query(
-    'UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, error = NULL WHERE id = $1',
+    'UPDATE pd_outbox SET done_at = $2, status = $3, result = $4, claimed_until = NULL, claimed_by = NULL, error = NULL WHERE id = $1',
     [id, now, status, JSON.stringify(result ?? null)],
   );
 }
@@ -129,15 +143,13 @@ export async function failPdCall(
   status?: number,
 ): Promise<void> {
   if (retryAt) {
-    await q.query('UPDATE pd_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1', [
-      id,
-      retryAt,
-      error.slice(0, 1000),
-      status ?? null,
-    ]);
+    await q.query(
+      'UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1 AND done_at IS NULL',
+      [id, retryAt, error.slice(0, 1000), status ?? null],
+    );
   } else {
     await q.query(
-      'UPDATE pd_outbox SET claimed_until = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1',
+      'UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, done_at = $2, failed = true, error = $3, status = $4 WHERE id = $1 AND done_at IS NULL',
       [id, now, error.slice(0, 1000), status ?? null],
     );
   }

@@ -21,13 +21,14 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
   const { deps, slack } = env;
   const intent = row.intent;
   const done = (result: Record<string, unknown> = {}) => completePost(deps.store, row.id, deps.now(), result);
+  const ref = { outboxId: row.id };
   if (intent.type === 'root') {
     if (i.digestId !== undefined) {
       await sendDigest(env, row, i, i.digestId);
       return;
     }
     let ts = i.rootTs ?? (row.tried ? await slack.findRoot(i) : undefined);
-    if (!ts) ts = await slack.postRoot(i);
+    if (!ts) ts = await slack.postRoot(i, ref);
     const rootTs = ts;
     await deps.store.tx(async (q) => {
       await setRootTs(q, i.id, rootTs);
@@ -36,6 +37,15 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
     return;
   }
   if (!i.rootTs) throw new DeliveryError('the incident has no root message to reply to', 'permanent');
+  // An earlier try may have reached Slack before its process died or its answer was lost: a
+  // reply found in the thread under this row's id is recorded, not posted again.
+  if (intent.type !== 'update_root' && row.tried) {
+    const ts = await slack.findReply(i, ref);
+    if (ts) {
+      await done({ ts, found: true });
+      return;
+    }
+  }
   switch (intent.type) {
     case 'update_root':
       if (i.digestId !== undefined) {
@@ -56,7 +66,7 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       const report = intent.actor
         ? ran
         : await withRecentDeployments(ran, deps.targets, deps.config.DMP_DEPLOYMENTS, i, deps.config.CHECK_DEADLINE);
-      await slack.postReport(i, report, intent.actor);
+      await slack.postReport(i, report, intent.actor, ref);
       // The baseline the next verification compares with; the report is out, so a failure here must not repost it.
       await recordDiagnosis(deps.store, i.id, ran, deps.now()).catch((err: unknown) =>
         env.log.warn({ err, incident: i.id }, 'could not record the diagnosis for verification'),
@@ -71,16 +81,21 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
               (m) => m.id === i.id || m.procedureId === intent.procedureId,
             )
           : [i];
-      for (const m of served) {
-        await addTimeline(deps.store, m.id, {
-          at: deps.now(),
-          kind: 'diagnosis',
-          actor: intent.actor ?? { source: 'bot' },
-          text: `Diagnosis ${procedure.title}: ${report.verdict}${counts.length ? ` (${counts.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}${m.id === i.id ? '' : ' (one report for the storm digest)'}`,
-          source: 'bot',
-        });
-      }
-      break;
+      // The timeline and the row's completion together: a retry that finds the report posted
+      // has nothing left to write.
+      await deps.store.tx(async (q) => {
+        for (const m of served) {
+          await addTimeline(q, m.id, {
+            at: deps.now(),
+            kind: 'diagnosis',
+            actor: intent.actor ?? { source: 'bot' },
+            text: `Diagnosis ${procedure.title}: ${report.verdict}${counts.length ? ` (${counts.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}${m.id === i.id ? '' : ' (one report for the storm digest)'}`,
+            source: 'bot',
+          });
+        }
+        await completePost(q, row.id, deps.now(), {});
+      });
+      return;
     }
     case 'postmortem':
     case 'postmortem_updated': {
@@ -91,6 +106,7 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
         pm,
         await timelineOf(deps.store, i.id),
         intent.type === 'postmortem_updated' ? intent.actor : undefined,
+        ref,
       );
       break;
     }
@@ -98,20 +114,24 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       await sendVerification(env, row, i, intent);
       return;
     case 'ack_reminder':
-      await slack.postReply(i, { ...intent, onCall: await onCallMentions(env, i) });
+      await slack.postReply(i, { ...intent, onCall: await onCallMentions(env, i) }, ref);
       break;
     case 'storm_opened': {
       const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];
       const roles = [...new Set(members.flatMap((m) => specialistRoles(m.title, m.serviceName)))];
-      await slack.postReply(i, {
-        type: 'storm_opened',
-        members: members.length,
-        contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles),
-      });
+      await slack.postReply(
+        i,
+        {
+          type: 'storm_opened',
+          members: members.length,
+          contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles),
+        },
+        ref,
+      );
       break;
     }
     default:
-      await slack.postReply(i, intent);
+      await slack.postReply(i, intent, ref);
   }
   await done();
 }

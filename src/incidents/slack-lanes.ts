@@ -39,14 +39,17 @@ export function slackLanes(env: WorkerEnv, hooks: LaneHooks): SlackLanes {
       let started = false;
       for (const channel of await dueChannels(deps.store, now)) {
         if (hooks.stopped() || lanes.has(channel)) continue;
-        const rows = await claimChannelPosts(deps.store, channel, now, env.batch, env.leaseMs, pace);
+        const rows = await claimChannelPosts(deps.store, channel, now, env.batch, env.leaseMs, pace, env.claims.id());
         if (rows.length === 0) continue;
         started = true;
+        const ids = rows.map((r) => r.id);
+        env.claims.hold('incident_outbox', ids);
         const lane = runLane(env, channel, rows)
           .catch((err: unknown) =>
             log.error({ err, channel }, 'Slack lane failed; its posts are retried after their lease'),
           )
           .finally(() => {
+            env.claims.release('incident_outbox', ids);
             lanes.delete(channel);
             // The channel may have more to send as soon as its bucket allows.
             if (!hooks.stopped()) hooks.runRound();
@@ -67,12 +70,11 @@ async function runLane(env: WorkerEnv, channel: string, rows: OutboxRow[]): Prom
   let sent = false;
   for (let k = 0; k < rows.length; k++) {
     const row = rows[k] as OutboxRow;
-    const outcome = await runPost(env, row);
-    if (outcome === 'paused') {
-      await releasePosts(
-        deps.store,
-        rows.slice(k + 1).map((r) => r.id),
-      );
+    // The claims session was lost (its connection terminated): another replica may own these
+    // rows now, so none of them is started from here.
+    const outcome = row.claimedBy !== null && env.claims.id() !== row.claimedBy ? 'abandoned' : await runPost(env, row);
+    if (outcome === 'paused' || outcome === 'abandoned') {
+      await releasePosts(deps.store, rows.slice(outcome === 'paused' ? k + 1 : k));
       return;
     }
     sent ||= outcome === 'sent';

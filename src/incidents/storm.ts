@@ -6,6 +6,7 @@
 // them) and is posted once, so a storm costs one post per batch, not one per incident. When the
 // storm passes, new incidents get their own root again.
 import type { Sql } from '../store/sql.js';
+import { claimFree, LIVE_CLAIMERS } from './claim-session.js';
 import type { WorkflowCtx } from './ctx.js';
 import type { Q } from './store.js';
 import { addTimeline } from './timeline.js';
@@ -132,7 +133,8 @@ export async function getDigest(q: Q, id: number): Promise<Digest | undefined> {
 }
 
 /**
- * Takes the right to post the digest for `leaseMs`, so two workers never post it at once.
+ * Takes the right to post the digest for `leaseMs` under `claimer` (it ends with the claimer's
+ * session too), so two workers never post it at once.
  * `triedBefore`: an earlier try started and did not record a ts (it may have posted anyway).
  */
 export async function claimDigestPosting(
@@ -140,19 +142,22 @@ export async function claimDigestPosting(
   id: number,
   now: Date,
   leaseMs: number,
+  claimer: number | null = null,
 ): Promise<{ ok: boolean; triedBefore: boolean }> {
   return sql.tx(async (q) => {
-    const rows = await q.query<{ root_ts: string | null; posting_until: Date | string | null }>(
-      'SELECT root_ts, posting_until FROM incident_digests WHERE id = $1 FOR UPDATE',
-      [id],
+    const rows = await q.query<{ root_ts: string | null; posting_until: Date | string | null; free: boolean }>(
+      `WITH live AS MATERIALIZED (${LIVE_CLAIMERS})
+       SELECT d.root_ts, d.posting_until, ${claimFree('d', '$2', 'posting_by', 'posting_until')} AS free
+         FROM incident_digests d WHERE d.id = $1 FOR UPDATE OF d`,
+      [id, now],
     );
     const row = rows[0];
     if (!row || row.root_ts) return { ok: false, triedBefore: false };
-    if (row.posting_until && new Date(row.posting_until).getTime() >= now.getTime())
-      return { ok: false, triedBefore: true };
-    await q.query('UPDATE incident_digests SET posting_until = $2 WHERE id = $1', [
+    if (!row.free) return { ok: false, triedBefore: true };
+    await q.query('UPDATE incident_digests SET posting_until = $2, posting_by = $3 WHERE id = $1', [
       id,
       new Date(now.getTime() + leaseMs),
+      claimer,
     ]);
     return { ok: true, triedBefore: row.posting_until !== null };
   });

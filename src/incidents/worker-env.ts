@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { Sql } from '../store/sql.js';
 import type { Targets } from '../targets/index.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
+import type { ClaimSession } from './claim-session.js';
 import type { WorkflowCtx } from './ctx.js';
 import type { IncidentSlack } from './delivery.js';
 
@@ -27,7 +28,10 @@ export interface WorkerEnv {
   pd: PagerDutyClient;
   /** Rows claimed per round for each kind of work. */
   batch: number;
+  /** The backstop lease of a claim (renewed by the claim session's heartbeat while it is worked on). */
   leaseMs: number;
+  /** Whose claims these are: they end with this process's database session. */
+  claims: ClaimSession;
 }
 
 /** How the work running beside the loop (PagerDuty calls, Slack lanes) asks after the loop. */

@@ -7,6 +7,7 @@
 import { statuspageLane } from '../statuspage/lane.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { applyNextEvent } from './apply-events.js';
+import { startClaimSession } from './claim-session.js';
 import type { WorkflowCtx } from './ctx.js';
 import type { IncidentSlack } from './delivery.js';
 import { pdCallLane } from './pd-calls.js';
@@ -15,7 +16,7 @@ import { slackLanes } from './slack-lanes.js';
 import { claimDueTimers } from './timers.js';
 import type { LaneHooks, WorkerDeps, WorkerEnv } from './worker-env.js';
 
-export { DeliveryError, type DeliveryKind, type IncidentSlack } from './delivery.js';
+export { DeliveryError, type DeliveryKind, type IncidentSlack, type PostRef } from './delivery.js';
 export type { WorkerDeps } from './worker-env.js';
 
 export interface WorkerOptions {
@@ -41,12 +42,20 @@ export function startIncidentWorker(
 ): IncidentWorker {
   const pollMs = opts.pollMs ?? deps.config.INCIDENT_POLL_INTERVAL;
   const batch = opts.batch ?? 8;
-  // A claim outlives the longest call it covers (Slack and PagerDuty calls are bounded at 10 s)
-  // and no more: a process killed mid-call leaves its rows to the next one after this long.
-  const leaseMs = opts.leaseMs ?? Math.max(25_000, deps.config.PAGERDUTY_TIMEOUT * 2 + 5_000);
+  // A claim ends with its claimer's database session (claim-session.ts): a replica that dies
+  // leaves its rows to the others at once. The lease is only for one that hangs without dying;
+  // the heartbeat renews it every third of it while the row is worked on.
+  const leaseMs = opts.leaseMs ?? deps.config.INCIDENT_CLAIM_LEASE;
   const log = deps.log.child({ component: 'incident-worker' });
   const ctx: WorkflowCtx = { config: deps.config, log, now: deps.now };
-  const env: WorkerEnv = { deps, log, ctx, slack, pd, batch, leaseMs };
+  const claims = startClaimSession({
+    store: deps.store,
+    url: deps.config.BOT_DATABASE_URL,
+    log,
+    now: deps.now,
+    leaseMs,
+  });
+  const env: WorkerEnv = { deps, log, ctx, slack, pd, batch, leaseMs, claims };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
@@ -81,6 +90,8 @@ export function startIncidentWorker(
       busy = true;
     }
     if (await fireTimers()) busy = true;
+    // Claims made before the session is open would be lease-only: wait for its first try.
+    await claims.ready;
     // PagerDuty calls and Slack posts run beside the loop, so a hung PagerDuty or a paused
     // channel never holds the events and timers (nor, for Slack, the other channels).
     if (await pdCalls.start()) busy = true;
@@ -152,6 +163,7 @@ export function startIncidentWorker(
       await current;
       // Drain: what was claimed goes out (or back to the store) before the pools close.
       await inFlight();
+      await claims.stop();
     },
   };
 }

@@ -1,6 +1,7 @@
 // The bot's schema, in order. Applied under an advisory lock so replicas starting together
 // migrate once. Hand-written rather than node-pg-migrate/postgrator: the same runner has to
 // drive both node-postgres and embedded PGlite, and the whole set is a list of SQL strings.
+import { CLAIMS_MIGRATIONS } from './claims-migrations.js';
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Migration } from './migration.js';
 import type { Sql } from './sql.js';
@@ -64,6 +65,7 @@ export const MIGRATIONS: Migration[] = [
   },
   ...INCIDENT_MIGRATIONS,
   ...STATUS_MIGRATIONS,
+  ...CLAIMS_MIGRATIONS,
   {
     id: 320,
     name: 'conn: remediation owner and heartbeat',

@@ -1,6 +1,10 @@
 // A bot killed with SIGKILL in the middle of an incident, and started again on the same
 // database, carries on: the thread keeps its one root, the pending response-target timer
-// fires once, and the acknowledgement goes to PagerDuty once.
+// fires once, and the acknowledgement goes to PagerDuty once. (It used to flake: a root the
+// dead process had posted but not recorded was claimed again as untried and posted a second
+// time, so the reminder went to the second root's thread; and the dead process's claims held
+// for a 25 s lease. A retried row now counts as tried and is looked up, and claims end with
+// the claimer's session.)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type PagerDutyFake, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-fake';
 import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
@@ -131,7 +135,17 @@ describe('SIGKILL in the middle of an incident', () => {
       () => slack.thread(CHANNEL, rootMsg.ts).find((m) => /Acknowledged by/.test(m.text)),
       'the acknowledgement in the thread',
     );
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Settled: nothing left to send to Slack or PagerDuty (no fixed wait before asserting).
+    const end = Date.now() + 45_000;
+    for (;;) {
+      const { rows } = await store.client.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL)
+              + (SELECT count(*) FROM pd_outbox WHERE done_at IS NULL) AS n`,
+      );
+      if (Number(rows[0]?.n) === 0) break;
+      if (Date.now() > end) throw new Error('timed out waiting for the outboxes to drain');
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     expect(slack.topLevel(CHANNEL).filter((m) => m.text.includes('Scans stuck in pending after deploy'))).toHaveLength(
       1,

@@ -59,7 +59,13 @@ describe('a restart between page and acknowledgement', () => {
       `SELECT attempts, status, done_at IS NOT NULL AS done, failed FROM pd_outbox WHERE incident_id = $1`,
       [inc.id],
     );
+    // The first try met an error; the second looked at the incident first (the first might have
+    // been applied) and met the second error there; the third found it unacknowledged and sent it.
+    // (The fake records only the requests its faults let through.)
     expect(rows).toEqual([{ attempts: 3, status: 200, done: true, failed: false }]);
+    const incidentCalls = w.pd.requests.filter((r) => r.path === `/incidents/${inc.id}`);
+    expect(incidentCalls.filter((r) => r.method === 'PUT')).toHaveLength(1);
+    expect(incidentCalls.filter((r) => r.method === 'GET').length).toBeGreaterThanOrEqual(1);
     expect(w.replies(root.ts).filter((m) => m.text.includes('Acknowledged by'))).toHaveLength(1);
     expect(w.replies(root.ts).filter((m) => m.text.includes('did not take'))).toHaveLength(0);
   });
