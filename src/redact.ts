@@ -61,7 +61,7 @@ export class Redactor {
 
   /**
    * Remembers the credentials of a URL such as postgres://u:p@host/db or https://ghp_…@host:
-   * the password, and the user when it is a credential itself (no password, or token-like).
+   * the password, and the user when it is a credential itself (token-like, as https://ghp_…@host).
    * Any URL's userinfo is scrubbed by pattern as well, so an account name such as `postgres`
    * is hidden where it stands in a URL without being scrubbed from every sentence.
    */
@@ -85,7 +85,7 @@ export class Redactor {
       this.add(decode(parsed.password));
       this.add(parsed.password);
     }
-    if (user && (!parsed.password || isTokenLike(user))) {
+    if (user && isTokenLike(user)) {
       this.add(user);
       this.add(parsed.username);
     }
