@@ -82,6 +82,8 @@ export function createHttpServer(opts: ServerOptions): Server {
           } else if (verdict.status === 200) {
             res.writeHead(200, { 'content-length': 0 });
             res.end();
+          } else if (verdict.status === 400) {
+            sendJson(res, 400, { error: 'malformed request' }, redactor);
           } else {
             sendJson(res, 401, { error: 'invalid request' }, redactor);
           }

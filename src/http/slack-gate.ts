@@ -16,7 +16,7 @@ const PURGE_EVERY_MS = 60_000;
 
 export type GateVerdict =
   | { ok: true }
-  | { ok: false; status: 401; reason: string }
+  | { ok: false; status: 400 | 401; reason: string }
   | { ok: false; status: 200; reason: 'duplicate' };
 
 export interface SlackGateOptions {
@@ -32,6 +32,31 @@ export type SlackGate = (headers: IncomingHttpHeaders, body: Buffer) => Promise<
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * An interaction whose shape Slack never sends and Bolt cannot take (it throws on
+ * `"actions": null` or a `view` that is not an object, a 500): refused as bad input instead.
+ * Bad JSON is left to Bolt, which answers it 400 itself.
+ */
+function malformedInteraction(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
+  if (!(header(headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) return undefined;
+  const raw = new URLSearchParams(body.toString('utf8')).get('payload');
+  if (raw === null) return undefined;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(payload)) return 'the payload is not an object';
+  const p = payload as { type?: unknown; actions?: unknown; view?: unknown };
+  if (p.type === 'block_actions' && (!Array.isArray(p.actions) || !p.actions.every(isObject)))
+    return 'block_actions without a list of actions';
+  if ((p.type === 'view_submission' || p.type === 'view_closed') && !isObject(p.view))
+    return `${p.type} without a view`;
+  return undefined;
 }
 
 /** Slack's SSL check carries no signature; Bolt answers it and drops any payload smuggled with it. */
@@ -60,6 +85,11 @@ export function slackRequestGate(opts: SlackGateOptions): SlackGate {
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected)))
       return refuse('bad signature');
+    const malformed = malformedInteraction(headers, body);
+    if (malformed) {
+      opts.log.warn({ reason: malformed }, 'malformed Slack interaction refused');
+      return { ok: false, status: 400, reason: malformed };
+    }
     try {
       const fresh = await opts.store.query(
         `INSERT INTO slack_requests_seen (signature, expires_at) VALUES ($1, $2)
