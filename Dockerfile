@@ -1,8 +1,14 @@
 # dmp-bot container image: build with the dev toolchain, ship only dist/ and production
 # dependencies, run as an unprivileged user in HTTP mode (Bolt's receiver on PORT).
-# Build: docker build -t dmp-bot:0.1.0 .
+# Build: docker build --build-arg NODE_VERSION="$(cat .node-version)" -t dmp-bot:0.1.0 .
+#
+# NODE_VERSION: the Node.js major the image runs, Node 24 (Active LTS; Node 20 is past end of
+# life). .node-version is the one place it is pinned; this default must equal it and satisfy
+# package.json's engines (test/deploy/chart.test.ts checks both). The code also runs on 20,
+# which CI's machine has.
+ARG NODE_VERSION=24
 
-FROM node:20-slim AS build
+FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app
 # sim/package.json: the lockfile names the simulators' workspace; its code is not in the image.
 COPY package.json package-lock.json ./
@@ -13,13 +19,13 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-slim AS prod-deps
+FROM node:${NODE_VERSION}-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY sim/package.json ./sim/
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
-FROM node:20-slim
+FROM node:${NODE_VERSION}-slim
 # DATA_DIR: only the single-replica embedded store writes there; the chart mounts an emptyDir on /tmp.
 ENV NODE_ENV=production \
     PORT=3000 \

@@ -15,6 +15,7 @@ import { register as registerDmp } from './handlers/commands/dmp.js';
 import { registerErrorHandler } from './handlers/errors.js';
 import { pagerDutyWebhookRoutes, registerIncidentListeners } from './handlers/incident-listeners.js';
 import { type Inflight, trackInflight } from './handlers/inflight.js';
+import { ResponseUrlGuard } from './handlers/response-url.js';
 import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
 import { register as registerRemediationReason } from './handlers/views/remediation-reason.js';
 import { register as registerScanFail } from './handlers/views/scan-fail.js';
@@ -55,7 +56,14 @@ class ConsoleReceiver implements Receiver {
 export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
-  const clientOptions = { ...slackClientOptions(config.SLACK_API_URL, deps.metrics), logger };
+  const base = slackClientOptions(config.SLACK_API_URL, deps.metrics);
+  // The console's own Slack hands out its own response_urls: the guard is for Slack's traffic.
+  const guard = config.slackMode === 'console' ? undefined : new ResponseUrlGuard(config.SLACK_API_URL, deps.log);
+  const clientOptions = {
+    ...base,
+    ...(guard ? { fetch: guard.wrapFetch(base.fetch ?? ((url, init) => fetch(url, init))) } : {}),
+    logger,
+  };
   const authorizeWith = (token: string) => singleWorkspaceAuthorize(deps.slack, token, deps.log);
   let app: App;
   let slackListener: RequestListener | undefined;
@@ -99,6 +107,7 @@ export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltAp
   }
   // First middleware of all, so it counts every listener's whole run.
   const inflight = trackInflight(app);
+  guard?.install(app);
   registerListeners(app, deps, commands);
   const routes: RouteTable = {
     ...healthRoutes(deps, () => ({ slack: slackHealth() })),

@@ -13,6 +13,7 @@ import { slackGroupMembers } from './handlers/remediation-kit.js';
 import { type RemediationRecovery, startRemediationRecovery } from './handlers/remediation-recovery.js';
 import { type SlackDeps, slackClientOptions } from './handlers/slack-client.js';
 import { createHttpServer, listen } from './http/server.js';
+import { slackRequestGate } from './http/slack-gate.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { legacyRedactor, Redactor } from './redact.js';
@@ -85,7 +86,17 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   };
   const commands = commandRegistry(opts.commands);
   const built = buildApp(deps, commands);
-  const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes, redactor });
+  const slackGate =
+    config.slackMode === 'http'
+      ? slackRequestGate({ signingSecret: config.SLACK_SIGNING_SECRET as string, store, log })
+      : undefined;
+  const server = createHttpServer({
+    deps,
+    slackListener: built.slackListener,
+    routes: built.routes,
+    redactor,
+    slackGate,
+  });
   let port: number | undefined;
   let listenProblem: string | undefined;
   try {

@@ -246,8 +246,18 @@ export function configSecrets(c: Config): RedactorSecrets {
       ...c.PAGERDUTY_WEBHOOK_SECRETS,
       c.STATUSPAGE_API_KEY,
     ],
-    urls: [c.BOT_DATABASE_URL, c.DMP_DATABASE_URL, c.DMP_REDIS_URL],
+    urls: configuredUrls(c),
   };
+}
+
+/**
+ * Every URL in the config, whatever its variable (BOT_DATABASE_URL, DMP_API_URL, SLACK_API_URL,
+ * PAGERDUTY_API_URL, GITHUB_API_URL, …, and any added later): their users and passwords are
+ * credentials too, so none can be missed by a list kept by hand.
+ */
+export function configuredUrls(c: Config): string[] {
+  const values = Object.values(c).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  return values.filter((v): v is string => typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(v));
 }
 
 /** Loads `.env` from the working directory when there is one; real env wins. */

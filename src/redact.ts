@@ -1,19 +1,40 @@
 // Secrets never reach Slack, logs or errors: every outbound text passes through a Redactor.
-// bot.ts builds one from the config (known secret values: tokens, passwords) and hands it to
-// the logger, the HTTP edge and the targets, which add Kubernetes secret data seen in passing;
-// generic patterns catch the rest.
+// bot.ts builds one from the config (known secret values: tokens, passwords, every credential
+// in a configured URL) and hands it to the logger, the HTTP edge and the targets, which pass
+// every pod-log line through it as it is read. Kubernetes secret values are never received
+// (metadata-only reads), so generic patterns catch secret-shaped text the bot was never told.
 
 const REDACTED = '[redacted]';
 
 const PATTERNS: Array<[RegExp, string]> = [
-  // user:password@ in any URL
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s/]+@/gi, `$1${REDACTED}@`],
+  // The userinfo (user, user:password, a token as user) of any URL
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#\s@<>|"']+@/gi, `$1${REDACTED}@`],
   // Slack tokens
-  [/\bxox[abposr]-[A-Za-z0-9-]+/g, `xox-${REDACTED}`],
+  [/\bxox[abposre]-[A-Za-z0-9-]+/g, `xox-${REDACTED}`],
   [/\bxapp-[A-Za-z0-9-]+/g, `xapp-${REDACTED}`],
+  // GitHub tokens (classic and fine-grained)
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, `gh-${REDACTED}`],
+  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, `github_pat_${REDACTED}`],
+  // JSON Web Tokens: header.payload.signature, base64url
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/g, `jwt-${REDACTED}`],
+  // AWS access key ids
+  [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, `aws-${REDACTED}`],
+  // A private key, whole
+  [
+    /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+    `-----BEGIN $1PRIVATE KEY----- ${REDACTED}`,
+  ],
   // Authorization headers in error texts
   [/\b(Bearer|Token token=)\s*[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED}`],
 ];
+
+const PEM_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+const PEM_END = /-----END [A-Z ]*PRIVATE KEY-----/;
+
+/** A URL user name that is a credential by itself (a token as user), not an account name like `postgres`. */
+function isTokenLike(user: string): boolean {
+  return user.length >= 16 || (/[0-9]/.test(user) && /[A-Za-z]/.test(user) && /[_-]/.test(user) && user.length >= 10);
+}
 
 export interface RedactorSecrets {
   /** Secret values: tokens, signing secrets. */
@@ -38,14 +59,35 @@ export class Redactor {
     for (const f of this.followers) f.add(value);
   }
 
-  /** Remembers the password of a connection URL such as postgres://u:p@host/db. */
+  /**
+   * Remembers the credentials of a URL such as postgres://u:p@host/db or https://ghp_…@host:
+   * the password, and the user when it is a credential itself (token-like, as https://ghp_…@host).
+   * Any URL's userinfo is scrubbed by pattern as well, so an account name such as `postgres`
+   * is hidden where it stands in a URL without being scrubbed from every sentence.
+   */
   addUrl(url: string | undefined): void {
     if (!url) return;
+    let parsed: URL;
     try {
-      const parsed = new URL(url);
-      if (parsed.password) this.add(decodeURIComponent(parsed.password));
+      parsed = new URL(url);
     } catch {
-      // Not a URL: nothing to remember.
+      return; // Not a URL: nothing to remember.
+    }
+    const decode = (v: string) => {
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v;
+      }
+    };
+    const user = decode(parsed.username);
+    if (parsed.password) {
+      this.add(decode(parsed.password));
+      this.add(parsed.password);
+    }
+    if (user && isTokenLike(user)) {
+      this.add(user);
+      this.add(parsed.username);
     }
   }
 
@@ -60,6 +102,22 @@ export class Redactor {
     for (const secret of this.known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;
+  }
+
+  /**
+   * Redacts log lines one by one, and also the lines between a private key's BEGIN and END
+   * lines, which no single line shows to be secret.
+   */
+  redactLines(lines: readonly string[]): string[] {
+    let inKey = false;
+    return lines.map((line) => {
+      if (inKey) {
+        if (PEM_END.test(line)) inKey = false;
+        return REDACTED;
+      }
+      if (PEM_BEGIN.test(line) && !PEM_END.test(line)) inKey = true;
+      return this.redact(line);
+    });
   }
 
   /** Deep-redacts strings inside a JSON-like value (for log objects and Slack payloads). */

@@ -32,9 +32,66 @@ describe('Redactor', () => {
     expect(other.redact('first-secret seen-in-passing')).toBe('[redacted] [redacted]');
   });
 
-  it('still scrubs Slack tokens and URL passwords it was never told', () => {
+  it('still scrubs Slack tokens and any URL’s user and password it was never told', () => {
     expect(new Redactor().redact('xoxb-123-abc at redis://u:hunter22@cache:6379')).toBe(
-      'xox-[redacted] at redis://u:[redacted]@cache:6379',
+      'xox-[redacted] at redis://[redacted]@cache:6379',
     );
+    expect(new Redactor().redact('clone https://ghp_R3alT0kenValue0123456789abcd@github.com/o/r failed')).toBe(
+      'clone https://[redacted]@github.com/o/r failed',
+    );
+    // Slack's own link and mention syntax is left alone.
+    expect(new Redactor().redact('<https://grafana.example/d/x|dashboard> <@U0ALICE01>')).toBe(
+      '<https://grafana.example/d/x|dashboard> <@U0ALICE01>',
+    );
+  });
+
+  it('registers the user and password of every configured URL, a token used as a URL’s user included', () => {
+    const config = loadConfig({
+      BOT_DATABASE_URL: 'postgres://botuser-7a1c9e3f2b:b0t-pa55@db:5432/bot',
+      DMP_DATABASE_URL: 'postgres://postgres:dmp-pa55-9z@db:5432/dmp',
+      DMP_REDIS_URL: 'redis://:r3dis-pa55@cache:6379/0',
+      DMP_API_URL: 'https://ghp_ApiT0kenAsUser00000000000001@api.dmp.example/',
+      SLACK_API_URL: 'https://proxyuser:sl4ck-proxy-pa55@slack-proxy.example/api/',
+      PAGERDUTY_API_URL: 'https://pd-user:pd-proxy-pa55@pd.example',
+      GITHUB_API_URL: 'https://gh-proxy-token-0000000000000001@gh.example/',
+    } as NodeJS.ProcessEnv);
+    const r = new Redactor(configSecrets(config));
+    const leaked = [
+      'b0t-pa55',
+      'botuser-7a1c9e3f2b',
+      'dmp-pa55-9z',
+      'r3dis-pa55',
+      'ghp_ApiT0kenAsUser00000000000001',
+      'sl4ck-proxy-pa55',
+      'pd-proxy-pa55',
+      'gh-proxy-token-0000000000000001',
+    ];
+    // As a driver would word them: the credential alone, outside any URL.
+    const text = r.redact(leaked.map((v) => `password authentication failed for "${v}"`).join('\n'));
+    for (const v of leaked) expect(text).not.toContain(v);
+    // An account name such as postgres is hidden in a URL but still readable in a sentence.
+    expect(r.redact('postgres: unreachable')).toBe('postgres: unreachable');
+  });
+
+  it('scrubs secret-shaped text it was never told: private keys over several log lines, JWTs, GitHub tokens', () => {
+    const r = new Redactor();
+    const lines = r.redactLines([
+      'boot ok',
+      'loaded key -----BEGIN RSA PRIVATE KEY-----',
+      'MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun',
+      '-----END RSA PRIVATE KEY-----',
+      'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl sent',
+      'git push with ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      'after the key',
+    ]);
+    expect(lines).toEqual([
+      'boot ok',
+      'loaded key -----BEGIN RSA PRIVATE KEY----- [redacted]',
+      '[redacted]',
+      '[redacted]',
+      'token jwt-[redacted] sent',
+      'git push with gh-[redacted]',
+      'after the key',
+    ]);
   });
 });

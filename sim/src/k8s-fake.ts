@@ -18,6 +18,7 @@ export type {
   LabelSelector,
   Labels,
   LogLine,
+  ManagedFieldsEntry,
   ObjectMeta,
   OwnerReference,
   Pod,

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Deps } from '../deps.js';
 import { legacyRedactor, type Redactor } from '../redact.js';
+import type { SlackGate } from './slack-gate.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -47,6 +48,8 @@ export interface ServerOptions {
   routes: RouteTable;
   /** Scrubs the server's own answers; the bot's Redactor (bot.ts). */
   redactor?: Redactor;
+  /** Checks Slack requests (timestamp both ways, signature, replay) before Bolt reads them. */
+  slackGate?: SlackGate;
 }
 
 export function createHttpServer(opts: ServerOptions): Server {
@@ -61,9 +64,39 @@ export function createHttpServer(opts: ServerOptions): Server {
       req.destroy();
       return;
     }
-    if (opts.slackListener && path === (opts.slackPath ?? '/slack/events')) {
-      // Bolt enforces its own body limit and signature check.
-      opts.slackListener(req, res);
+    const slackListener = opts.slackListener;
+    if (slackListener && path === (opts.slackPath ?? '/slack/events')) {
+      if (!opts.slackGate) {
+        // Bolt enforces its own body limit and signature check.
+        slackListener(req, res);
+        return;
+      }
+      const gate = opts.slackGate;
+      readBody(req)
+        .then(async (body) => {
+          const verdict = await gate(req.headers, body);
+          if (verdict.ok) {
+            // Bolt reads a body already buffered from rawBody instead of the spent stream.
+            (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+            slackListener(req, res);
+          } else if (verdict.status === 200) {
+            res.writeHead(200, { 'content-length': 0 });
+            res.end();
+          } else if (verdict.status === 400) {
+            sendJson(res, 400, { error: 'malformed request' }, redactor);
+          } else {
+            sendJson(res, 401, { error: 'invalid request' }, redactor);
+          }
+        })
+        .catch((err: unknown) => {
+          if (err instanceof BodyTooLarge) {
+            sendJson(res, 413, { error: 'body too large' }, redactor);
+            req.destroy();
+            return;
+          }
+          deps.log.error({ err, path }, 'Slack request failed before Bolt');
+          sendJson(res, 500, { error: 'internal error' }, redactor);
+        });
       return;
     }
     const route = opts.routes[`${req.method} ${path}`];

@@ -23,6 +23,13 @@ async function firstContainer(ctx: ActionContext, pod: string): Promise<string> 
     throw new UserError(
       `There is no pod \`${pod}\` in namespace \`${ctx.targets.kube.namespace}\` (see \`/dmp pods\`).`,
     );
+  // Exec cannot be limited by name in RBAC (pods have generated names), so the bot limits it:
+  // only into pods of the platform's own deployments (DMP_DEPLOYMENTS), by their app label.
+  const app = found.metadata?.labels?.app;
+  if (!app || !ctx.config.DMP_DEPLOYMENTS.includes(app))
+    throw new UserError(
+      `Pod \`${pod}\` is not one of the platform's (${ctx.config.DMP_DEPLOYMENTS.join(', ')}); I only rotate logs there.`,
+    );
   const name = found.spec?.containers?.[0]?.name;
   if (!name) throw new UserError(`Pod \`${pod}\` has no container to run logrotate in.`);
   return name;

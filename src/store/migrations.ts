@@ -78,6 +78,18 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX remediation_actions_running ON remediation_actions (heartbeat_at) WHERE state = 'running';
     `,
   },
+  {
+    id: 340,
+    name: 'edges: Slack request signatures seen (replay guard)',
+    // One row per signed Slack request received, kept until its timestamp could no longer pass.
+    sql: `
+      CREATE TABLE slack_requests_seen (
+        signature   text PRIMARY KEY,
+        expires_at  timestamptz NOT NULL
+      );
+      CREATE INDEX slack_requests_seen_expires ON slack_requests_seen (expires_at);
+    `,
+  },
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica

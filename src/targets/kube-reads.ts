@@ -1,6 +1,12 @@
 // Read-only Kubernetes reads that several procedures (and remediations) share: an app's pods,
-// their recent logs, and a secret's metadata. A secret's values never leave this module.
-import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+// their recent logs, and a secret's metadata. A secret's values never reach the bot at all.
+import {
+  type ConfigurationOptions,
+  Observable,
+  type V1ManagedFieldsEntry,
+  type V1ObjectMeta,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { TargetError } from '../errors.js';
 import { legacyRedactor } from '../redact.js';
 import type { Kube, KubeApis } from './kube.js';
@@ -150,7 +156,8 @@ export async function readAppLogs(
             }),
           opts.timeoutMs,
         );
-        return { pod: p.name, lines: splitLog(text) };
+        // Redacted as read, from the first line on: a line never reaches a procedure, a log or Slack raw.
+        return { pod: p.name, lines: (kube.redactor ?? legacyRedactor).redactLines(splitLog(text)) };
       } catch (err) {
         return {
           pod: p.name,
@@ -173,8 +180,7 @@ export function splitLog(text: unknown): string[] {
 export interface SecretMetadata {
   name: string;
   exists: boolean;
-  type?: string;
-  /** Names of the `data` entries only. */
+  /** Names of the `data` entries only, from the fields the managers set (`f:data`). */
   keys: string[];
   created?: Date;
   /** The latest of managedFields times and rotation annotations; the creation time when none. */
@@ -189,29 +195,68 @@ export interface SecretMetadata {
 const ROTATION_ANNOTATION = /rotat|changed|updated|restartedat|renewed/i;
 const NEVER_SHOWN = 'kubectl.kubernetes.io/last-applied-configuration';
 
+/** The Accept that makes the API server send an object's metadata and nothing else. */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+/** The same for a list. */
+export const METADATA_LIST_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+/** Per-request client options that replace the generated Accept with `accept`. */
+export function acceptOnly(accept: string): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (ctx) => {
+          ctx.setHeaderParam('Accept', accept);
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (rsp) => new Observable(Promise.resolve(rsp)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+/** Data key names from managedFields: every manager's `f:data` (and `f:stringData`) entries. */
+export function dataKeysOf(fields: V1ManagedFieldsEntry[] | undefined): string[] {
+  const keys = new Set<string>();
+  for (const f of fields ?? []) {
+    const v1 = f.fieldsV1 as Record<string, unknown> | undefined;
+    for (const section of ['f:data', 'f:stringData']) {
+      const set = v1?.[section];
+      if (!set || typeof set !== 'object') continue;
+      for (const k of Object.keys(set)) if (k.startsWith('f:')) keys.add(k.slice(2));
+    }
+  }
+  return [...keys].sort();
+}
+
 /**
  * `kubectl get secret <name>` without the values: whether it exists, its key names, when it
- * was created and last changed. The values are taught to the Redactor on the way past, so
- * even an accident elsewhere cannot post them, and are dropped here.
+ * was created and last changed. Asked as PartialObjectMetadata, so the API server sends the
+ * metadata alone and no value ever reaches the bot.
  */
 export async function readSecretMetadata(kube: Kube, name: string, timeoutMs?: number): Promise<SecretMetadata> {
-  const secret: V1Secret | undefined = await kube.run(async ({ core, namespace }) => {
+  const answer = await kube.run(async ({ core, namespace }) => {
     try {
-      return await core.readNamespacedSecret({ name, namespace });
+      // The generated client types the answer as V1Secret; asked this way it is PartialObjectMetadata.
+      const got: { kind?: string; metadata?: V1ObjectMeta } = await core.readNamespacedSecret(
+        { name, namespace },
+        acceptOnly(METADATA_ONLY),
+      );
+      return got;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw kubeApiError(`reading secret ${name}`, err);
     }
   }, timeoutMs);
-  if (!secret) return { name, exists: false, keys: [], rotationAnnotations: {} };
-  const data = secret.data ?? {};
-  for (const value of Object.values(data)) {
-    if (typeof value !== 'string') continue;
-    const redactor = kube.redactor ?? legacyRedactor;
-    redactor.add(Buffer.from(value, 'base64').toString('utf8'));
-    redactor.add(value);
-  }
-  const meta = secret.metadata ?? {};
+  if (!answer) return { name, exists: false, keys: [], rotationAnnotations: {} };
+  if (answer.kind !== 'PartialObjectMetadata')
+    throw new TargetError(
+      'kubernetes',
+      'failed',
+      `reading secret ${name} answered ${answer.kind ?? 'no kind'}, not its metadata`,
+    );
+  const meta = answer.metadata ?? {};
   const created = meta.creationTimestamp ? new Date(meta.creationTimestamp) : undefined;
   let lastChanged = created;
   let changedBy: string | undefined;
@@ -234,10 +279,15 @@ export async function readSecretMetadata(kube: Kube, name: string, timeoutMs?: n
       changedBy = `annotation ${key}`;
     }
   }
-  // Drop the values before anything else can hold on to the object.
-  const keys = Object.keys(data).sort();
-  secret.data = undefined;
-  return { name, exists: true, type: secret.type, keys, created, lastChanged, changedBy, rotationAnnotations };
+  return {
+    name,
+    exists: true,
+    keys: dataKeysOf(meta.managedFields),
+    created,
+    lastChanged,
+    changedBy,
+    rotationAnnotations,
+  };
 }
 
 export interface LogMatch {

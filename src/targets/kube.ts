@@ -18,7 +18,7 @@ export interface Kube {
   readonly configured: boolean;
   readonly namespace: string;
   run<T>(fn: (apis: KubeApis) => Promise<T>, timeoutMs?: number): Promise<T>;
-  /** Learns the secret values read in passing (readSecretMetadata), so no output shows them. */
+  /** Scrubs every pod-log line as it is read (readAppLogs). */
   readonly redactor?: Redactor;
 }
 

@@ -55,6 +55,29 @@ describe('abuse: bodies on /slack/events', () => {
     expect(t.slack.calls.filter((c) => c.method.startsWith('chat.'))).toHaveLength(0);
   });
 
+  it('answers a signed interaction of a shape Slack never sends (actions null, no view) with 400, not a crash', async () => {
+    const click = blockActionPayload({
+      user: 'U0ALICE01',
+      channel: 'C0OPS0001',
+      messageTs: '1.000001',
+      actionId: 'remediation:confirm',
+      value: 'x',
+      responseUrl: t.slack.responseUrl(),
+    });
+    const submission = viewSubmissionPayload({ user: 'U0ALICE01', view: { callback_id: 'x', state: { values: {} } } });
+    for (const payload of [
+      { ...click, actions: null },
+      { ...click, actions: [null] },
+      { ...submission, view: null },
+    ]) {
+      const raw = interactionBody(payload);
+      const res = await t.post('/slack/events', raw, signSlackRequest(SIGNING_SECRET, raw));
+      expect(res.status).toBe(400);
+      expect(res.body).toBe('{"error":"malformed request"}');
+    }
+    expect(t.slack.calls.filter((c) => c.method.startsWith('chat.'))).toHaveLength(0);
+  });
+
   it('answers an action nobody registered with a 4xx and posts nothing', async () => {
     const raw = interactionBody(
       blockActionPayload({

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAllYaml } from '@kubernetes/client-node';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -169,7 +170,8 @@ describe('the deploy files', () => {
     const known = configVariables();
     expect(known).toContain('SLACK_BOT_TOKEN');
     // Set by the deployment itself (PORT, DMP_NAMESPACE, DATA_DIR) or by the cluster (KUBECONFIG: in-cluster service account).
-    const fixed = ['PORT', 'DMP_NAMESPACE', 'DATA_DIR', 'KUBECONFIG'];
+    // DMP_DEPLOYMENTS comes from platformDeployments, the list the Role names.
+    const fixed = ['PORT', 'DMP_NAMESPACE', 'DATA_DIR', 'KUBECONFIG', 'DMP_DEPLOYMENTS'];
     const offered = [...Object.keys(values.env), ...Object.keys(values.secrets.values), ...fixed];
     const missing = known.filter((name) => !offered.includes(name));
     expect(
@@ -198,13 +200,37 @@ describe('the deploy files', () => {
     const rules = role?.rules ?? [];
     const grants = (group: string, resource: string): string[] =>
       rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs);
-    expect(grants('apps', 'deployments').sort()).toEqual(['get', 'list', 'patch']);
-    expect(grants('apps', 'deployments/scale').sort()).toEqual(['get', 'list', 'patch']);
-    expect(grants('apps', 'replicasets').sort()).toEqual(['get', 'list']);
+    const names = (group: string, resource: string, verb: string) =>
+      rules
+        .filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb))
+        .map((r) => r.resourceNames);
+    // Deployments are read and changed by name only: the platform's, from platformDeployments.
+    expect(grants('apps', 'deployments').sort()).toEqual(['get', 'patch']);
+    expect(grants('apps', 'deployments/scale')).toEqual(['patch']);
+    for (const [resource, verb] of [
+      ['deployments', 'get'],
+      ['deployments', 'patch'],
+      ['deployments/scale', 'patch'],
+    ] as const)
+      expect(names('apps', resource, verb), `${verb} ${resource}`).toEqual([['TEMPLATED']]);
+    expect(
+      template('role.yaml').match(/resourceNames:\n\s+\{\{- range \.Values\.platformDeployments \}\}/g),
+    ).toHaveLength(2);
+    expect(template('deployment.yaml')).toMatch(
+      /name: DMP_DEPLOYMENTS\s+value: \{\{ join "," \.Values\.platformDeployments \| quote \}\}/,
+    );
+    expect((values as unknown as { platformDeployments: string[] }).platformDeployments).toEqual([
+      'api',
+      'scan-workers',
+    ]);
+    expect(grants('apps', 'replicasets')).toEqual(['list']);
     expect(grants('', 'pods').sort()).toEqual(['get', 'list']);
     expect(grants('', 'pods/log')).toEqual(['get']);
-    expect(grants('', 'pods/exec')).toContain('create');
-    expect(grants('', 'pods/exec').every((v) => v === 'create' || v === 'get')).toBe(true);
+    // Exec cannot be named (generated pod names): it is optional, and the bot scopes it by app label.
+    expect(grants('', 'pods/exec').sort()).toEqual(['create', 'get']);
+    expect(template('role.yaml')).toMatch(
+      /\{\{- if \.Values\.rbac\.podExec \}\}\n(\s+#.*\n)+\s+- apiGroups: \[""\]\n\s+resources: \["pods\/exec"\]/,
+    );
     const secretRules = rules.filter((r) => r.resources.includes('secrets'));
     expect(secretRules).toEqual([
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['jwt-keys', 'webhook-secrets'], verbs: ['get'] },
@@ -215,6 +241,66 @@ describe('the deploy files', () => {
     expect(new Set(rules.flatMap((r) => r.resources))).toEqual(
       new Set(['deployments', 'deployments/scale', 'replicasets', 'pods', 'pods/log', 'pods/exec', 'secrets']),
     );
+  });
+
+  it('lets only the HTTP port in and only DNS and the listed ports out, never the metadata address', () => {
+    const [policy] = skeleton(template('networkpolicy.yaml')) as Array<{
+      kind: string;
+      spec: {
+        policyTypes: string[];
+        ingress: Array<{ ports: Array<{ port: unknown }> }>;
+        egress: Array<{ to?: Array<{ ipBlock?: { cidr: string; except: string[] } }>; ports: unknown[] }>;
+      };
+    }>;
+    expect(policy?.kind).toBe('NetworkPolicy');
+    expect(policy?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy?.spec.ingress.map((r) => r.ports)).toEqual([[{ port: 'http', protocol: 'TCP' }]]);
+    expect(policy?.spec.egress[0]?.ports).toEqual([
+      { port: 53, protocol: 'UDP' },
+      { port: 53, protocol: 'TCP' },
+    ]);
+    expect(policy?.spec.egress[1]?.to?.[0]?.ipBlock?.cidr).toBe('0.0.0.0/0');
+    const np = (
+      values as unknown as { networkPolicy: { enabled: boolean; blockedCidrs: string[]; egressPorts: number[] } }
+    ).networkPolicy;
+    expect(np.enabled).toBe(true);
+    expect(np.blockedCidrs).toContain('169.254.169.254/32');
+    expect(np.egressPorts).toEqual(expect.arrayContaining([443, 5432, 6379, 6443]));
+    expect(template('networkpolicy.yaml')).toContain('{{- if .Values.networkPolicy.enabled }}');
+  });
+
+  it('has a values.schema.json that accepts the chart’s values and refuses wrong ones', () => {
+    const schema = JSON.parse(read(join(CHART, 'values.schema.json'))) as {
+      properties: { env: { properties: object }; secrets: { properties: { values: { properties: object } } } };
+    };
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+    // Every variable values.yaml offers is in the schema, and no other.
+    expect(Object.keys(schema.properties.env.properties).sort()).toEqual(Object.keys(values.env).sort());
+    expect(Object.keys(schema.properties.secrets.properties.values.properties).sort()).toEqual(
+      Object.keys(values.secrets.values).sort(),
+    );
+    type Loose = {
+      [key: string]: unknown;
+      env: Record<string, string>;
+      platformDeployments: string[];
+      networkPolicy: { enabled: unknown; egressPorts: number[] };
+      podSecurityContext: { runAsNonRoot: boolean };
+    };
+    const wrong: Array<[string, (v: Loose) => void]> = [
+      ['an unknown top-level key', (v) => (v.replicas = 3)],
+      ['a misspelt variable', (v) => (v.env.SLACK_API_ULR = 'x')],
+      ['a deployment name Kubernetes refuses', (v) => (v.platformDeployments = ['Scan_Workers'])],
+      ['no deployments at all', (v) => (v.platformDeployments = [])],
+      ['a string for a boolean', (v) => (v.networkPolicy.enabled = 'yes')],
+      ['a port out of range', (v) => (v.networkPolicy.egressPorts = [70000])],
+      ['running as root', (v) => (v.podSecurityContext.runAsNonRoot = false)],
+    ];
+    for (const [what, change] of wrong) {
+      const copy = structuredClone(values) as unknown as Loose;
+      change(copy);
+      expect(validate(copy), what).toBe(false);
+    }
   });
 
   it('routes /slack/events and /pagerduty/webhook to the bot through a Service and an optional Ingress', () => {
@@ -234,9 +320,25 @@ describe('the container image', () => {
   const dockerfile = read(join(ROOT, 'Dockerfile'));
   const stages = dockerfile.split('\n').filter((l) => /^FROM\s/.test(l));
 
+  it('runs a current Node LTS pinned in one place: .node-version, the Dockerfile’s default and engines agree', () => {
+    const pinned = read(join(ROOT, '.node-version')).trim();
+    expect(pinned).toMatch(/^\d+(\.\d+){0,2}$/);
+    const major = Number(pinned.split('.')[0]);
+    // Node 20 reached end of life in 2026-04; 24 is Active LTS.
+    expect(major).toBeGreaterThanOrEqual(24);
+    expect(major % 2, 'an even (LTS) major').toBe(0);
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_VERSION=${pinned.replace(/\./g, '\\.')}$`, 'm'));
+    expect(stages.every((l) => /^FROM node:\$\{NODE_VERSION\}-(slim|alpine)\b/.test(l))).toBe(true);
+    const engines = (JSON.parse(read(join(ROOT, 'package.json'))) as { engines: { node: string } }).engines.node;
+    const floor = /^>=\s*(\d+)/.exec(engines);
+    expect(floor, `engines.node ${engines} is a >= range`).not.toBeNull();
+    expect(major).toBeGreaterThanOrEqual(Number(floor?.[1]));
+    // CI's machine runs the tests on its own Node, which the engines range must allow too.
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(Number(floor?.[1]));
+  });
+
   it('builds in one stage and runs dist/ with production dependencies only in another', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages.every((l) => /node:20-(slim|alpine)/.test(l))).toBe(true);
     expect(dockerfile).toContain('npm run build');
     expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toContain('COPY --from=build /app/dist ./dist');

@@ -196,6 +196,15 @@ describe('Kubernetes remediations', () => {
     expect(buttonsOf(t.slack.message(CHANNEL, message!.ts))).toEqual([]);
   });
 
+  it('execs only into pods of the platform’s deployments: another app’s pod is refused and nothing runs in it', async () => {
+    kube.fake.addDeployment({ name: 'billing', image: 'billing:4.1.0', replicas: 1 });
+    const pod = kube.fake.pods('billing')[0]?.metadata.name as string;
+    expect(pod).toBeTruthy();
+    const { json } = await slashShown(t, `logrotate ${pod}`);
+    expect(allText(json)).toContain('is not one of the platform');
+    expect(kube.fake.requests.filter((r) => r.path.includes(`/pods/${pod}/exec`))).toEqual([]);
+  });
+
   it('refuses a pod name that is not a Kubernetes name before anything runs', async () => {
     const before = kube.fake.requests.length;
     const { json } = await slashShown(t, 'logrotate "api; rm -rf /"');

@@ -29,6 +29,18 @@ export interface ObjectMeta {
   finalizers?: string[];
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** Who set which fields, and when (server-side field management, fieldsType FieldsV1). */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: Record<string, unknown>;
+  subresource?: string;
 }
 
 export interface Container {

@@ -8,6 +8,7 @@ import { parseReplicas, scaleOf, writeDeployment } from './deployments.js';
 import { ApiError, badRequest, conflict, methodNotAllowed, routeNotFound } from './errors.js';
 import { clone, isObj } from './json.js';
 import { podLog } from './logs.js';
+import { contentTypeOf, negotiate, shape } from './metadata.js';
 import { type Deployment, type Pod, type Resource, sha256, timestamp } from './objects.js';
 import { applyPatch } from './patch.js';
 import type { Store } from './store.js';
@@ -21,7 +22,10 @@ export interface ApiContext {
   controller: DeploymentController;
 }
 
-export type Reply = { status: number; json: unknown } | { status: number; text: string } | 'streaming';
+export type Reply =
+  | { status: number; json: unknown; contentType?: string }
+  | { status: number; text: string }
+  | 'streaming';
 
 /** API discovery, so that kubectl itself can talk to the fake. */
 const DISCOVERY: Record<string, unknown> = {
@@ -113,6 +117,7 @@ export function route(
   body: string,
   contentType: string | undefined,
   res: ServerResponse,
+  accept?: string,
 ): Reply {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const q = url.searchParams;
@@ -180,7 +185,13 @@ export function route(
       api.store.startWatch(resource, namespace, q, res);
       return 'streaming';
     }
-    return { status: 200, json: api.store.list(resource, namespace, q) };
+    // A list may be asked for as metadata only (PartialObjectMetadataList).
+    const answer = negotiate(accept, true);
+    return {
+      status: 200,
+      json: shape(answer, api.store.list(resource, namespace, q)),
+      contentType: contentTypeOf(answer),
+    };
   }
   if (namespace === undefined) throw routeNotFound();
   const dryRun = q.get('dryRun') === 'All';
@@ -196,9 +207,16 @@ export function route(
       if (method !== 'GET' && method !== 'POST') throw methodNotAllowed();
       api.store.getOrThrow('pods', namespace, name);
       throw badRequest('Upgrade request required');
-    case 'secrets/':
+    case 'secrets/': {
       if (method !== 'GET') throw methodNotAllowed();
-      return { status: 200, json: api.store.getOrThrow('secrets', namespace, name) };
+      // Asked as PartialObjectMetadata, the data stays here: only the metadata is sent.
+      const answer = negotiate(accept, false);
+      return {
+        status: 200,
+        json: shape(answer, api.store.getOrThrow('secrets', namespace, name)),
+        contentType: contentTypeOf(answer),
+      };
+    }
     case 'replicasets/':
       if (method !== 'GET') throw methodNotAllowed();
       return { status: 200, json: api.store.getOrThrow('replicasets', namespace, name) };

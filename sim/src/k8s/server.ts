@@ -18,6 +18,7 @@ import {
   type Deployment,
   type Labels,
   type LogLine,
+  type ManagedFieldsEntry,
   type Pod,
   type ReplicaSet,
   type Secret,
@@ -34,10 +35,14 @@ export interface RecordedRequest {
   /** Repeated parameters (exec's `command`) become arrays. */
   query: Record<string, string | string[]>;
   contentType: string | undefined;
+  /** The Accept header: how the client asked to be answered (e.g. as PartialObjectMetadata). */
+  accept: string | undefined;
   /** Parsed JSON when the body is JSON, the raw text otherwise, undefined when empty. */
   body: unknown;
   /** Filled in once answered; undefined while hanging. */
   status?: number;
+  /** The JSON text answered, so a test can tell what the client received. */
+  answer?: string;
   at: Date;
 }
 
@@ -82,6 +87,30 @@ export interface AddSecretOptions {
   labels?: Labels;
   type?: string;
   creationTimestamp?: Date;
+  /** The field manager that wrote it, as the API server records it (default `kubectl-create`). */
+  manager?: string;
+  /** When its data was last written (default its creation). */
+  changedAt?: Date;
+}
+
+/** The managedFields entry the API server writes for a client's create: one `f:` key per field set. */
+function secretFields(opts: AddSecretOptions, time: string): ManagedFieldsEntry {
+  const set = (keys: string[]) => Object.fromEntries([['.', {}], ...keys.map((k) => [`f:${k}`, {}])]);
+  const metadata: Record<string, unknown> = {};
+  if (opts.labels) metadata['f:labels'] = set(Object.keys(opts.labels));
+  if (opts.annotations) metadata['f:annotations'] = set(Object.keys(opts.annotations));
+  return {
+    manager: opts.manager ?? 'kubectl-create',
+    operation: 'Update',
+    apiVersion: 'v1',
+    time,
+    fieldsType: 'FieldsV1',
+    fieldsV1: {
+      ...(Object.keys(opts.data).length ? { 'f:data': set(Object.keys(opts.data)) } : {}),
+      ...(Object.keys(metadata).length ? { 'f:metadata': metadata } : {}),
+      'f:type': {},
+    },
+  };
 }
 
 const GARBAGE = Buffer.from('\u0000\u001f\u008b<html><body>502 Bad Gateway</body></html>\u0000{"kind":', 'latin1');
@@ -337,6 +366,7 @@ export class KubeFake {
         creationTimestamp: timestamp(opts.creationTimestamp ?? this.clock()),
         ...(opts.labels ? { labels: { ...opts.labels } } : {}),
         ...(opts.annotations ? { annotations: { ...opts.annotations } } : {}),
+        managedFields: [secretFields(opts, timestamp(opts.changedAt ?? opts.creationTimestamp ?? this.clock()))],
       },
       type: opts.type ?? 'Opaque',
       data: Object.fromEntries(
@@ -420,7 +450,15 @@ export class KubeFake {
     let reply: Reply;
     try {
       if (body.length > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large');
-      reply = route(this.api, req.method ?? 'GET', url, body.toString('utf8'), req.headers['content-type'], res);
+      reply = route(
+        this.api,
+        req.method ?? 'GET',
+        url,
+        body.toString('utf8'),
+        req.headers['content-type'],
+        res,
+        req.headers.accept,
+      );
     } catch (error) {
       const e =
         error instanceof ApiError
@@ -430,8 +468,10 @@ export class KubeFake {
       return;
     }
     if (reply === 'streaming') return;
-    if ('json' in reply) this.send(res, reply.status, reply.json);
-    else {
+    if ('json' in reply) {
+      this.send(res, reply.status, reply.json, reply.contentType);
+      record.answer = JSON.stringify(reply.json);
+    } else {
       res.writeHead(reply.status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(reply.text) });
       res.end(reply.text);
     }
@@ -441,9 +481,9 @@ export class KubeFake {
     return !this.requireAuth || req.headers.authorization === `Bearer ${this.token}`;
   }
 
-  private send(res: ServerResponse, status: number, json: unknown): void {
+  private send(res: ServerResponse, status: number, json: unknown, contentType = 'application/json'): void {
     const text = JSON.stringify(json);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
 
@@ -468,6 +508,7 @@ export class KubeFake {
       path: url.pathname,
       query,
       contentType,
+      accept: req.headers.accept,
       body: parsed,
       at: this.clock(),
     };
