@@ -193,7 +193,9 @@ describe('the post-mortem', () => {
       expect(doc).toContain(part);
     // The thread carries the same figures.
     const post = w.replies(root?.ts ?? '').find((m) => m.text.startsWith('Post-mortem for Graph API timeouts'));
-    expect(post?.text).toBe('Post-mortem for Graph API timeouts: time to acknowledge 3m 12s, time to resolve 47m');
+    expect(post?.text).toBe(
+      'Post-mortem for Graph API timeouts: time to acknowledge 3m 12s, time to mitigate n/a, time to resolve 47m',
+    );
     const stored = (await w.db.client.query('SELECT due_at FROM incident_postmortems WHERE incident_id = $1', [id]))
       .rows[0] as { due_at: Date };
     expect(stored.due_at.getTime()).toBe(t0 + 47 * 60_000 + 48 * 3_600_000);

@@ -302,7 +302,8 @@ export async function settled(w: World, ms = 10_000): Promise<void> {
         await w.db.client.query<{ n: number }>(
           `SELECT (SELECT count(*) FROM pd_webhook_events WHERE processed_at IS NULL)
               + (SELECT count(*) FROM incident_outbox WHERE done_at IS NULL)
-              + (SELECT count(*) FROM pd_outbox WHERE done_at IS NULL) AS n`,
+              + (SELECT count(*) FROM pd_outbox WHERE done_at IS NULL)
+              + (SELECT count(*) FROM statuspage_outbox WHERE done_at IS NULL) AS n`,
         )
       ).rows;
       return Number(row?.n) === 0;
