@@ -55,7 +55,7 @@ class ConsoleReceiver implements Receiver {
 export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
-  const clientOptions = { ...slackClientOptions(config.SLACK_API_URL, deps.metrics), logger };
+  const clientOptions = { ...slackClientOptions(config.SLACK_API_URL, deps.metrics, deps.log), logger };
   const authorizeWith = (token: string) => singleWorkspaceAuthorize(deps.slack, token, deps.log);
   let app: App;
   let slackListener: RequestListener | undefined;

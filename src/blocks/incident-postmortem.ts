@@ -49,11 +49,11 @@ export function postmortemMessage(
       `*Summary*\n${esc(i.title)}${i.description && i.description !== i.title ? ` — ${esc(cutText(i.description, 1500))}` : ''}`,
     ),
   );
-  if (pm.impact) blocks.push(section(`*Impact*\n${esc(cutText(pm.impact, 2900))}`));
+  if (pm.impact) blocks.push(section(`*Impact*\n${esc(pm.impact)}`));
   blocks.push(section(`*Timeline*\n${cutLines(timeline.map(timelineLine), 2900, 20)}`));
-  blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(cutText(pm.rootCause, 2900)) : TODO}`));
-  blocks.push(section(`*Action items*\n${pm.actionItems ? esc(cutText(pm.actionItems, 2900)) : TODO}`));
-  blocks.push(section(`*Learnings*\n${pm.learnings ? esc(cutText(pm.learnings, 2900)) : TODO}`));
+  blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(pm.rootCause) : TODO}`));
+  blocks.push(section(`*Action items*\n${pm.actionItems ? esc(pm.actionItems) : TODO}`));
+  blocks.push(section(`*Learnings*\n${pm.learnings ? esc(pm.learnings) : TODO}`));
   if (opts.withButton !== false) {
     blocks.push({
       type: 'actions',

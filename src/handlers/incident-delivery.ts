@@ -92,7 +92,7 @@ export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
  */
 export function outboxClient(deps: Pick<SlackDeps, 'slack' | 'log' | 'metrics'>): WebClient {
   return new WebClient(deps.slack.token, {
-    ...slackClientOptions(deps.slack.slackApiUrl, deps.metrics),
+    ...slackClientOptions(deps.slack.slackApiUrl, deps.metrics, deps.log),
     logger: boltLogger(deps.log),
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },

@@ -94,6 +94,7 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
       } catch {
         json = undefined;
       }
+      slack.checkAck(json, 'slash ack');
       return { ...res, json, responseUrl };
     },
     async click(input) {
@@ -112,6 +113,7 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
       } catch {
         json = undefined;
       }
+      slack.checkAck(json, 'view ack');
       return { ...res, json };
     },
     post,
@@ -119,8 +121,16 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
       await bot.stop();
       await slack.close();
       await store.drop();
+      assertSlackConformance(slack);
     },
   };
+}
+
+/** Fails the test when anything the bot sent would render otherwise than meant (sim/src/slack-conformance.ts). */
+export function assertSlackConformance(slack: SlackFake): void {
+  if (slack.violations.length === 0) return;
+  const lines = slack.violations.slice(0, 10).map((v) => `${v.method}: ${v.flag}`);
+  throw new Error(`the bot sent text Slack would render wrongly:\n${lines.join('\n')}`);
 }
 
 /** All text a Slack call or response carried, flattened, for "does it mention X" assertions. */

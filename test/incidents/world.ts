@@ -24,6 +24,7 @@ import { type BotHandle, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { assertSlackConformance } from '../helpers/bot.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-incidents';
 export const BOT_TOKEN = 'xoxb-test-incidents-0001';
@@ -253,6 +254,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       await pd.close();
       await slack.close();
       await db.drop();
+      assertSlackConformance(slack);
     },
   };
   return world;
