@@ -73,9 +73,6 @@ export function mrkdwnFlags(text: string, at: string): string[] {
   if (amp) flags.push(`raw & not written as &amp; near "${snippet(text, amp.index)}" [json-pointer:${at}]`);
   const twice = /&amp;(amp|lt|gt);/.exec(text);
   if (twice) flags.push(`entity escaped twice shows literally near "${snippet(text, twice.index)}" [json-pointer:${at}]`);
-  const escapedLink = /&lt;(https?:\/\/[^\s&|]+\||@[UW][A-Z0-9]+&gt;|#C[A-Z0-9]+)/.exec(text);
-  if (escapedLink)
-    flags.push(`a link or mention escaped as text near "${snippet(text, escapedLink.index)}" [json-pointer:${at}]`);
   // Walk the < … > sequences: each must be a control sequence; a stray > must be a line-start quote.
   let i = 0;
   while (i < text.length) {

@@ -16,6 +16,7 @@ import {
 import { timelineLine } from './incident-status.js';
 import { cutLines, cutText, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, type OutFile, section } from './message.js';
+import { escInert } from './mrkdwn.js';
 
 const TODO = '_To be filled in._';
 
@@ -107,7 +108,7 @@ export function postmortemModal(i: Incident, pm: Postmortem): ModalView {
     submit: { type: 'plain_text', text: 'Save' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      section(`*${esc(i.title)}* (${i.severity})`),
+      section(`*${escInert(i.title)}* (${i.severity})`),
       textInput(PM_ROOT_CAUSE, 'Root cause', pm.rootCause, 'What made it happen, and why it was not caught earlier'),
       textInput(PM_ACTION_ITEMS, 'Action items', pm.actionItems, 'One per line: what, who, by when'),
       textInput(PM_LEARNINGS, 'Learnings', pm.learnings, 'What went well, what did not, where we got lucky'),

@@ -22,7 +22,7 @@ import {
 } from './incident-ids.js';
 import { fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
-import { renderRich } from './mrkdwn.js';
+import { renderLinked, renderRich } from './mrkdwn.js';
 
 export const SEVERITY_EMOJI: Record<Severity, string> = {
   P1: ':red_circle:',
@@ -38,9 +38,9 @@ export const PHASE_EMOJI = {
   resolved: ':white_check_mark:',
 } as const;
 
-/** RichText rendered; a string escaped, keeping the `<@U…>` mentions of posts queued before RichText. */
+/** RichText rendered; a string escaped, keeping the links and mentions it carries (posts queued before RichText). */
 function legacyOrRich(t: string | RichText): string {
-  return typeof t === 'string' ? esc(t).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>') : renderRich(t);
+  return typeof t === 'string' ? renderLinked(t) : renderRich(t);
 }
 
 export function who(a: Actor | undefined): string {
@@ -215,7 +215,7 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return detail;
     }
     case 'note':
-      return `:memo: Note from ${who(intent.actor)} in PagerDuty: ${esc(intent.content)}`;
+      return `:memo: Note from ${who(intent.actor)} in PagerDuty: ${renderLinked(intent.content)}`;
     case 'ack_reminder': {
       const people = intent.onCall.length ? intent.onCall.map(mention).join(' ') : 'On-call';
       return `:alarm_clock: ${people}: this ${i.severity} incident is not acknowledged after ${formatDuration(intent.targetMs)}, past its response target. Press *Acknowledge* on the first message of this thread.`;

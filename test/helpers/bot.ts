@@ -129,7 +129,7 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
 /** Fails the test when anything the bot sent would render otherwise than meant (sim/src/slack-conformance.ts). */
 export function assertSlackConformance(slack: SlackFake): void {
   if (slack.violations.length === 0) return;
-  const lines = slack.violations.slice(0, 10).map((v) => `${v.method}: ${v.flag}`);
+  const lines = [...new Set(slack.violations.map((v) => `${v.method}: ${v.flag}`))].slice(0, 30);
   throw new Error(`the bot sent text Slack would render wrongly:\n${lines.join('\n')}`);
 }
 
