@@ -72,7 +72,8 @@ export function mrkdwnFlags(text: string, at: string): string[] {
   const amp = /&(?!amp;|lt;|gt;)/.exec(text);
   if (amp) flags.push(`raw & not written as &amp; near "${snippet(text, amp.index)}" [json-pointer:${at}]`);
   const twice = /&amp;(amp|lt|gt);/.exec(text);
-  if (twice) flags.push(`entity escaped twice shows literally near "${snippet(text, twice.index)}" [json-pointer:${at}]`);
+  if (twice)
+    flags.push(`entity escaped twice shows literally near "${snippet(text, twice.index)}" [json-pointer:${at}]`);
   // Walk the < … > sequences: each must be a control sequence; a stray > must be a line-start quote.
   let i = 0;
   while (i < text.length) {
@@ -231,7 +232,8 @@ class Checker {
         const actionIds = new Set<string>();
         elements?.forEach((e, j) => {
           const id = isObj(e) && typeof e.action_id === 'string' ? e.action_id : undefined;
-          if (id !== undefined && actionIds.has(id)) this.refuse('duplicate action_id', `${at}/elements/${j}/action_id`);
+          if (id !== undefined && actionIds.has(id))
+            this.refuse('duplicate action_id', `${at}/elements/${j}/action_id`);
           if (id !== undefined) actionIds.add(id);
           this.element(e, `${at}/elements/${j}`);
         });

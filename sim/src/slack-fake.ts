@@ -871,7 +871,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     down: () => server.down(),
     up: () => server.up(),
     reset() {
-      for (const list of [calls, responses, messages, ephemerals, files, rateLimited, violations] as unknown[][]) list.length = 0;
+      for (const list of [calls, responses, messages, ephemerals, files, rateLimited, violations] as unknown[][])
+        list.length = 0;
       views.clear();
       uploads.clear();
       responseUrls.clear();

@@ -15,11 +15,7 @@ export function esc(text: string): string {
  * line's start, replaced by look-alikes that format nothing.
  */
 export function escInert(text: string): string {
-  return esc(text)
-    .replace(/\*/g, '∗')
-    .replace(/_/g, 'ˍ')
-    .replace(/~/g, '∼')
-    .replace(/`/g, 'ˋ');
+  return esc(text).replace(/\*/g, '∗').replace(/_/g, 'ˍ').replace(/~/g, '∼').replace(/`/g, 'ˋ');
 }
 
 /** Plain text is escaped; mentions, links and durations become Slack's syntax for them. */
@@ -40,7 +36,8 @@ export function renderRich(r: RichText): string {
 }
 
 /** Slack's link and mention sequences a note may carry (never a broadcast: <!here> and the like stay text). */
-const SEQUENCE = /<((?:https?:\/\/|mailto:)[^\s<>|]+)(?:\|([^<>]*))?>|<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>|<#([CG][A-Z0-9]+)(?:\|([^<>]*))?>|<!subteam\^([A-Z0-9]+)(?:\|[^<>]*)?>/g;
+const SEQUENCE =
+  /<((?:https?:\/\/|mailto:)[^\s<>|]+)(?:\|([^<>]*))?>|<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>|<#([CG][A-Z0-9]+)(?:\|([^<>]*))?>|<!subteam\^([A-Z0-9]+)(?:\|[^<>]*)?>/g;
 
 /**
  * Text as people wrote it (a note, a pinned message, a timeline entry), where Slack links and

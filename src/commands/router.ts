@@ -49,7 +49,7 @@ export async function runCommand(
   if (!r.command) {
     const words = text.trim();
     const intro = words
-      ? `I don't know \`/dmp ${esc(words.slice(0, 80))}\`.${r.suggestion ? ` Did you mean \`${usageOf(r.suggestion)}\`?` : ''}`
+      ? `I don't know \`/dmp ${esc(words.slice(0, 80))}\`.${r.suggestion ? ` Did you mean \`${esc(usageOf(r.suggestion))}\`?` : ''}`
       : undefined;
     message = helpMessage(commands, intro);
     if (words) outcome = 'refused';
