@@ -73,9 +73,13 @@ export function fromSlackText(mrkdwn: string): string {
   let last = 0;
   for (const m of mrkdwn.matchAll(SEQUENCE)) {
     out += decode(mrkdwn.slice(last, m.index));
-    // A label arrives escaped too; it is stored as written.
-    out += m[0].replace(/\|([^<>]*)>$/, (_all, label: string) => `|${decode(label)}>`);
+    // A link's URL and label arrive escaped too; they are stored as written.
+    out += m[1] ? renderStoredLink(m[1], m[2], decode) : m[0];
     last = m.index + m[0].length;
   }
   return out + decode(mrkdwn.slice(last));
+}
+
+function renderStoredLink(url: string, label: string | undefined, decode: (s: string) => string): string {
+  return label === undefined ? `<${decode(url)}>` : `<${decode(url)}|${decode(label)}>`;
 }
