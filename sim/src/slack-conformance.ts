@@ -171,20 +171,26 @@ class Checker {
       case 'overflow':
         if (!options || options.length < 1) this.refuse('must contain at least 1 items', `${at}/options`);
         else if (options.length > 5) this.refuse('must contain at most 5 items', `${at}/options`);
-        options?.forEach((o, j) => this.option(o, `${at}/options/${j}`, true));
+        options?.forEach((o, j) => {
+          this.option(o, `${at}/options/${j}`, true);
+        });
         break;
       case 'static_select':
       case 'multi_static_select':
         if (options && options.length > 100) this.refuse('must contain at most 100 items', `${at}/options`);
         if (!options && !Array.isArray(e.option_groups)) this.refuse('must provide options or option_groups', at);
-        options?.forEach((o, j) => this.option(o, `${at}/options/${j}`, true));
+        options?.forEach((o, j) => {
+          this.option(o, `${at}/options/${j}`, true);
+        });
         if (e.initial_option !== undefined) this.option(e.initial_option, `${at}/initial_option`, true);
         break;
       case 'checkboxes':
       case 'radio_buttons':
         if (!options || options.length < 1) this.refuse('must contain at least 1 items', `${at}/options`);
         else if (options.length > 10) this.refuse('must contain at most 10 items', `${at}/options`);
-        options?.forEach((o, j) => this.option(o, `${at}/options/${j}`, false));
+        options?.forEach((o, j) => {
+          this.option(o, `${at}/options/${j}`, false);
+        });
         break;
       case 'image':
         if (typeof e.alt_text !== 'string') this.refuse('missing required field: alt_text', at);
@@ -213,7 +219,9 @@ class Checker {
         if (b.text === undefined && !fields) this.refuse('must provide text or fields', at);
         this.text(b.text, `${at}/text`, 3000);
         if (fields && fields.length > 10) this.refuse('must contain at most 10 items', `${at}/fields`);
-        fields?.forEach((f, j) => this.text(f, `${at}/fields/${j}`, 2000));
+        fields?.forEach((f, j) => {
+          this.text(f, `${at}/fields/${j}`, 2000);
+        });
         if (b.accessory !== undefined) this.element(b.accessory, `${at}/accessory`);
         break;
       }
@@ -224,7 +232,9 @@ class Checker {
       case 'context':
         if (!elements || elements.length < 1) this.refuse('must contain at least 1 items', `${at}/elements`);
         else if (elements.length > 10) this.refuse('must contain at most 10 items', `${at}/elements`);
-        elements?.forEach((e, j) => this.element(e, `${at}/elements/${j}`));
+        elements?.forEach((e, j) => {
+          this.element(e, `${at}/elements/${j}`);
+        });
         break;
       case 'actions': {
         if (!elements || elements.length < 1) this.refuse('must contain at least 1 items', `${at}/elements`);
@@ -258,7 +268,9 @@ class Checker {
     }
     if (blocks.length > maxBlocks) this.refuse(`must contain at most ${maxBlocks} items`, at);
     const ids = new Set<string>();
-    blocks.forEach((b, i) => this.block(b, `${at}/${i}`, ids));
+    blocks.forEach((b, i) => {
+      this.block(b, `${at}/${i}`, ids);
+    });
   }
 }
 

@@ -78,14 +78,15 @@ describe('incident text as written, whatever its length', () => {
     await w.say(`:pushpin: rollback fixed &lt;EU&gt;, see ${LINK}`, root.ts);
     const rows = await eventually(async () => {
       const r = (
-        await w.db.client.query(
-          `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'pinned'`,
-          [inc.id],
-        )
+        await w.db.client.query(`SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'pinned'`, [
+          inc.id,
+        ])
       ).rows as Array<{ text: string }>;
       return r.length ? r : undefined;
     });
-    expect(rows[0]?.text).toBe('Pinned: rollback fixed <EU>, see <https://grafana.example/d/1?from=now-1h&to=now|graph>');
+    expect(rows[0]?.text).toBe(
+      'Pinned: rollback fixed <EU>, see <https://grafana.example/d/1?from=now-1h&to=now|graph>',
+    );
     const slash = await w.slash(`incident timeline ${inc.id}`);
     expect(slash.status).toBe(200);
     const timeline = JSON.stringify(slash.json ?? (await w.slack.waitFor('response_url')));
