@@ -162,7 +162,10 @@ export function createIncidentSlack(
       const res = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
       const found = (res.messages ?? []).find((m) => {
         const md = m.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
-        return md?.event_type === type && String(md.event_payload?.[key]) === value && !m.thread_ts;
+        // A parent with replies carries thread_ts equal to its own ts; only replies differ.
+        return (
+          md?.event_type === type && String(md.event_payload?.[key]) === value && (!m.thread_ts || m.thread_ts === m.ts)
+        );
       });
       return found?.ts;
     } catch (err) {

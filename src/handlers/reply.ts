@@ -29,7 +29,7 @@ export interface Where {
   threadTs?: string;
 }
 
-/** A late reply: response_url first, then chat.postEphemeral, then chat.postMessage. */
+/** A late reply: response_url first, then chat.postMessage, then chat.postEphemeral, then a DM to the asker. */
 export async function respondLate(
   respond: RespondFn,
   client: WebClient,
@@ -48,7 +48,13 @@ export async function respondLate(
     await client.chat.postMessage({ channel: where.channelId, thread_ts: where.threadTs, ...safe });
   } catch (err) {
     log.warn({ err }, 'chat.postMessage failed; trying an ephemeral message');
-    await client.chat.postEphemeral({ channel: where.channelId, user: where.userId, ...safe });
+    try {
+      await client.chat.postEphemeral({ channel: where.channelId, user: where.userId, ...safe });
+    } catch (err2) {
+      // Not in the channel at all (a private one): the person who asked still gets the answer.
+      log.warn({ err: err2 }, 'chat.postEphemeral failed; sending a direct message');
+      await client.chat.postMessage({ channel: where.userId, ...safe });
+    }
   }
 }
 

@@ -4,6 +4,13 @@
 
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DECLARE_DESCRIPTION,
+  DECLARE_SERVICE,
+  DECLARE_SEVERITY,
+  DECLARE_TITLE,
+  DECLARE_VIEW,
+} from '../../src/blocks/incident-ids.js';
 import { ALICE, event, eventually, page, settled, startWorld, type World } from '../incidents/world.js';
 
 const LINK = '<https://grafana.example/d/1?from=now-1h&amp;to=now|graph>';
@@ -53,6 +60,30 @@ describe('incident text as written, whatever its length', () => {
     // Nothing was refused: every post of the thread went through at the first try or its text-only retry.
     const refused = w.slack.callsTo('chat.postMessage').filter((c) => c.result.ok === false);
     expect(refused).toEqual([]);
+  });
+
+  it("posts a declared incident's 3,000-character description whole in its Investigating reply", async () => {
+    const description = Array.from({ length: 60 }, (_, n) => `fact ${String(n).padStart(2, '0')} ${'d'.repeat(41)}`)
+      .join('\n')
+      .padEnd(3000, 'd');
+    expect(description.length).toBe(3000);
+    const values = {
+      [DECLARE_TITLE]: { value: { type: 'plain_text_input', value: 'Declared with a long description' } },
+      [DECLARE_SEVERITY]: { value: { type: 'static_select', selected_option: { value: 'P3' } } },
+      [DECLARE_SERVICE]: { value: { type: 'static_select', selected_option: { value: 'PDMPAPI' } } },
+      [DECLARE_DESCRIPTION]: { value: { type: 'plain_text_input', value: description } },
+    };
+    const submitted = await w.submit({ callback_id: DECLARE_VIEW, values, id: 'VDECLARELONG' });
+    expect(submitted.status).toBe(200);
+    const root = await rootOf('Declared with a long description');
+    await eventually(
+      () => w.replies(root.ts).find((m) => m.text.startsWith('Investigating')),
+      8_000,
+      'the Investigating reply',
+    );
+    await settled(w);
+    const shown = shownIn(root);
+    for (const line of description.split('\n')) expect(shown).toContain(line);
   });
 
   it('shows titles and notes with <, >, &, *, <!channel>, mentions and Slack links as written', async () => {
