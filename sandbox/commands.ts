@@ -73,5 +73,34 @@ export function sandboxCommands(
       };
     },
   };
-  return [about, page];
+  const statuspage: Command = {
+    words: ['sandbox', 'statuspage'],
+    summary: 'the simulated public status page: the incidents the bot opened there, their status and components',
+    section: 'Sandbox',
+    group: 'Incidents',
+    async run() {
+      const sp = platform.statuspage;
+      const incidents = [...sp.incidents.values()].reverse();
+      const components = [...sp.components.values()].map((c) => `${esc(c.name)}: ${c.status}`).join(' · ');
+      const lines = incidents.map((i) => {
+        const latest = i.incident_updates[0];
+        const affected = i.component_ids.map((id) => sp.components.get(id)?.name ?? id).join(', ');
+        return `• *${esc(i.name)}* — ${i.status} (impact ${i.impact})${affected ? ` · ${esc(affected)}` : ''} · ${i.incident_updates.length} update${i.incident_updates.length === 1 ? '' : 's'}${latest?.body ? `\n    latest: ${esc(latest.body)}` : ''}\n    ${i.shortlink}`;
+      });
+      return {
+        text: `Status page: ${incidents.length} incident${incidents.length === 1 ? '' : 's'}. Components: ${components}`,
+        blocks: [
+          header('Simulated status page'),
+          section(`*Components*\n${components || 'none'}`),
+          section(
+            lines.length
+              ? `*Incidents* (newest first)\n${lines.slice(0, 10).join('\n')}`
+              : '*Incidents*\nNone yet: press *Status page* on an incident to open one.',
+          ),
+          context('What the public would read: created and updated by the bot through the Statuspage REST API.'),
+        ],
+      };
+    },
+  };
+  return [about, page, statuspage];
 }

@@ -12,6 +12,7 @@ import { type ConsoleOptions, runConsole } from '../src/console/run.js';
 import { CONSOLE_USER } from '../src/console/workspace.js';
 import { createLogger } from '../src/log.js';
 import { redact } from '../src/redact.js';
+import { sandboxClock } from './clock.js';
 import { sandboxCommands } from './commands.js';
 import { type SimulatedPlatform, startSimulatedPlatform } from './platform.js';
 
@@ -142,7 +143,12 @@ async function main(): Promise<number> {
     await p?.close();
   };
   try {
-    platform = await startSimulatedPlatform({ dir, onError: (err) => log.debug({ err }, 'sandbox simulation hiccup') });
+    const clock = sandboxClock();
+    platform = await startSimulatedPlatform({
+      dir,
+      now: clock.now,
+      onError: (err) => log.debug({ err }, 'sandbox simulation hiccup'),
+    });
     const preferred = Number.parseInt(process.env.PORT ?? '3000', 10);
     const port = await pickPort(Number.isInteger(preferred) && preferred >= 0 && preferred < 65_536 ? preferred : 3000);
     let config: Config;
@@ -167,9 +173,11 @@ async function main(): Promise<number> {
         output: process.stdout,
         channels: { [SANDBOX_INCIDENTS_CHANNEL]: { name: 'incidents' } },
         commands,
+        targets: { now: clock.now },
         async onReady(bot) {
           if (bot.port !== undefined) sim.connectBot(`http://127.0.0.1:${bot.port}`);
           await sim.ready;
+          clock.anchorAtReady();
           // The banner names the port the bot really got, known only now.
           options.banner = consoleBanner(sim, bot.port);
         },
@@ -183,10 +191,11 @@ async function main(): Promise<number> {
       );
       return 2;
     }
-    const bot = await startBot(config, { log, commands });
+    const bot = await startBot(config, { log, commands, targets: { now: clock.now } });
     if (bot.port === undefined) throw new Error('the HTTP server did not start');
     sim.connectBot(`http://127.0.0.1:${bot.port}`);
     await sim.ready;
+    clock.anchorAtReady();
     process.stdout.write(httpBanner(config, sim, bot.port));
     await new Promise<void>((resolve) => {
       onSignal = resolve;

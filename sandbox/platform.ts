@@ -14,12 +14,37 @@ import {
   startReachabilityFake,
 } from '@dmp-bot/sim/platform-api-fake';
 import { type RedisFake, startRedisFake } from '@dmp-bot/sim/redis-fake';
+import { type StatuspageFake, startStatuspageFake } from '@dmp-bot/sim/statuspage';
 import pg from 'pg';
 import { findScenario, PD_SERVICES, SCENARIOS, type Scenario } from './scenarios.js';
-import { QUEUE_DEPTH, type SeededDatabase, SIM_SEARCH_PATH, seedDatabase, seedRedis, seedSessions } from './seed.js';
+import {
+  BAD_API_IMAGE,
+  QUEUE_DEPTH,
+  type SeededDatabase,
+  SIM_SEARCH_PATH,
+  seedDatabase,
+  seedRedis,
+  seedSessions,
+} from './seed.js';
 import { startWorld, type World } from './world.js';
 
 export const NAMESPACE = 'dmp';
+export const STATUSPAGE_PAGE = 'dmpsandbox01';
+/** The platform's components on the simulated status page: platform name → Statuspage id. */
+const STATUSPAGE_COMPONENTS = {
+  api: 'spcapi00001',
+  workers: 'spcworkers1',
+  queue: 'spcqueue001',
+  database: 'spcdatabase',
+  cache: 'spccache001',
+};
+const STATUSPAGE_COMPONENT_NAMES: Record<string, string> = {
+  spcapi00001: 'API',
+  spcworkers1: 'Scan workers',
+  spcqueue001: 'Scan queue',
+  spcdatabase: 'Database',
+  spccache001: 'Cache',
+};
 const PAGERDUTY_WEBHOOK_PATH = '/pagerduty/webhook';
 
 export interface PlatformOptions {
@@ -48,6 +73,8 @@ export interface SimulatedPlatform {
   readonly api: PlatformApiFake;
   readonly github: ReachabilityFake;
   readonly pagerduty: PagerDutyFake;
+  /** The simulated public status page the bot publishes to (`/dmp sandbox statuspage`). */
+  readonly statuspage: StatuspageFake;
   readonly database: PgliteServer;
   seeded(): SeededDatabase | undefined;
   world(): World | undefined;
@@ -66,6 +93,7 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
   const adminToken = `dmp-admin-${randomBytes(12).toString('hex')}`;
   const pdToken = `pd-sandbox-${randomBytes(12).toString('hex')}`;
   const webhookSecret = `pd-whsec-${randomBytes(16).toString('hex')}`;
+  const statuspageKey = `sp-sandbox-${randomBytes(12).toString('hex')}`;
 
   // The database takes seconds to start and seed: it happens while the rest starts, and
   // clients that connect meanwhile wait for it.
@@ -81,13 +109,19 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
   })();
   dbReady.catch(() => {});
 
-  const [database, redis, k8s, api, github, pagerduty] = await Promise.all([
+  const [database, redis, k8s, api, github, pagerduty, statuspage] = await Promise.all([
     startPgliteServer(dbReady),
     startRedisFake({ memoryBaseBytes: 268 * 1024 * 1024, maxmemoryBytes: 512 * 1024 * 1024 }),
     startKubeFake({ namespace: NAMESPACE, now }),
     startPlatformApiFake({ adminToken, version: '1.2.3', workers: [] }),
     startReachabilityFake(),
     startPagerDutyFake({ token: pdToken, services: PD_SERVICES }),
+    startStatuspageFake({
+      apiKey: statuspageKey,
+      pageId: STATUSPAGE_PAGE,
+      components: STATUSPAGE_COMPONENT_NAMES,
+      now,
+    }),
   ]);
 
   seedPlatform(k8s, started);
@@ -141,6 +175,10 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
     PAGERDUTY_API_URL: pagerduty.url,
     PAGERDUTY_API_TOKEN: pdToken,
     PAGERDUTY_WEBHOOK_SECRETS: webhookSecret,
+    STATUSPAGE_API_URL: statuspage.apiUrl,
+    STATUSPAGE_API_KEY: statuspageKey,
+    STATUSPAGE_PAGE_ID: STATUSPAGE_PAGE,
+    STATUSPAGE_COMPONENTS: JSON.stringify(STATUSPAGE_COMPONENTS),
   };
 
   const platform: SimulatedPlatform = {
@@ -151,6 +189,7 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
     api,
     github,
     pagerduty,
+    statuspage,
     database,
     seeded: () => seeded,
     world: () => world,
@@ -193,7 +232,7 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
         `PostgreSQL — embedded PGlite on ${database.url}: ${s?.repositories ?? 40} repositories of 6 tenants, scans (${scans}), graphs from 14 to 48,000 nodes, idx_nodes_scan missing, slow queries and a lock chain`,
         `Redis — an in-memory stand-in speaking the Redis protocol on ${redis.url} (not a Redis server): ${QUEUE_DEPTH} jobs in scan_queue, worker-3 and worker-5 of five without a heartbeat, graph:* and session:* caches`,
         `Kubernetes API — namespace ${NAMESPACE}: api (3 revisions, auth and webhook errors in its logs), scan-workers, secrets jwt-keys and webhook-secrets`,
-        'Platform API (/health, /health/detailed, /health/workers), GitHub’s API, and PagerDuty',
+        'Platform API (/health, /health/detailed, /health/workers), GitHub’s API, PagerDuty, and a public status page (Statuspage API; `/dmp sandbox statuspage` lists its incidents)',
       ];
     },
     async close() {
@@ -206,6 +245,7 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
         api.close(),
         github.close(),
         pagerduty.close(),
+        statuspage.close(),
       ]);
       await dbReady.then((db) => db.close()).catch(() => {});
     },
@@ -228,6 +268,24 @@ export async function startSimulatedPlatform(opts: PlatformOptions): Promise<Sim
       api.setComponent('database', 'degraded');
     }
     if (scenario.id === 'auth-failures') await addAuthErrors(k8s, now());
+    if (scenario.id === 'bad-deploy') {
+      // A release ten minutes before the page: the cause, and the diagnosis calls it out first.
+      const current = k8s.getDeployment('api')?.spec.template.spec.containers[0]?.image;
+      if (current !== BAD_API_IMAGE)
+        k8s.updateDeployment(
+          'api',
+          (d) => {
+            const c = d.spec.template.spec.containers[0];
+            if (c) c.image = BAD_API_IMAGE;
+            d.metadata.annotations = {
+              ...d.metadata.annotations,
+              'kubernetes.io/change-cause': 'release 1.2.4: connection pool rewrite (deploy #460)',
+            };
+          },
+          { at: new Date(now().getTime() - 10 * 60_000) },
+        );
+      await world?.tick();
+    }
   }
 
   return platform;

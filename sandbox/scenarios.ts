@@ -9,7 +9,7 @@ export const PD_SERVICES: PdService[] = [
   { id: 'PDMPDB', name: 'DMP Database' },
 ];
 
-export type ScenarioId = 'scans-stuck' | 'database-cpu' | 'auth-failures';
+export type ScenarioId = 'scans-stuck' | 'database-cpu' | 'auth-failures' | 'bad-deploy';
 
 export interface Scenario {
   id: ScenarioId;
@@ -57,6 +57,17 @@ export const SCENARIOS: Scenario[] = [
     details:
       'Alert: rate(http_requests_total{status="401"}[5m]) / rate(http_requests_total[5m]) > 0.05 on api. Runbook: Authentication Failures.',
     blurb: 'P2 on DMP API: "auth error" lines in the api logs since the last release',
+  },
+  {
+    id: 'bad-deploy',
+    aliases: ['deploy', 'bad deploy', 'release', 'rollback', 'api errors', '5xx'],
+    title: 'API error rate above 5% (HTTP 5xx) on the api',
+    serviceId: 'PDMPAPI',
+    priority: 'P2',
+    urgency: 'high',
+    details:
+      'Alert: rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m]) > 0.05 on api. Runbook: Incident Response.',
+    blurb: 'P2 on DMP API: a release went out ten minutes before the page — roll it back',
   },
 ];
 

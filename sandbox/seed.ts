@@ -532,3 +532,6 @@ export function seedRedis(redis: RedisFake, seeded: SeededDatabase, pods: string
   // A week of traffic: about 71% of lookups hit, the rest went to the database.
   redis.addStats({ hits: 1_482_907, misses: 611_332, evicted: 1_204 });
 }
+
+/** The bad-deploy scenario's release: the api answers unhealthy while it runs. */
+export const BAD_API_IMAGE = 'ghcr.io/dmp/api:1.2.4';

@@ -5,14 +5,15 @@
 //   registry rebuilt from the new pods;
 // - a scale changes how many workers register (new ones beat; removed ones deregister);
 // - live workers keep beating, so a long session does not see them die of old age;
-// - new api pods (a rollback, a restart) start with clean logs;
+// - new api pods (a rollback, a restart) start with clean logs, and the bad release's api fails
+//   its health until it is rolled back;
 // - the platform API's /health/detailed and /health/workers follow from all of the above.
 
 import type { Deployment, KubeFake, LogLine } from '@dmp-bot/sim/k8s-fake';
 import type { ComponentStatus, PlatformApiFake, PlatformWorker } from '@dmp-bot/sim/platform-api-fake';
 import type { RedisFake } from '@dmp-bot/sim/redis-fake';
 import type pg from 'pg';
-import { DEAD_WORKERS, WORKER_IDS } from './seed.js';
+import { BAD_API_IMAGE, DEAD_WORKERS, WORKER_IDS } from './seed.js';
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 const WORKERS = 'scan-workers';
@@ -164,6 +165,9 @@ export function startWorld(opts: WorldOptions): World {
   };
 
   const reconcileApi = () => {
+    // The bad release of the bad-deploy scenario fails requests; any other image serves them.
+    const image = k8s.getDeployment('api')?.spec.template.spec.containers[0]?.image ?? '';
+    api.setStatus(image === BAD_API_IMAGE ? 'unhealthy' : undefined);
     for (const pod of runningPods(k8s, 'api')) {
       if (knownApiPods.has(pod)) continue;
       knownApiPods.add(pod);

@@ -30,6 +30,8 @@ export interface BotHandle {
   server: Server;
   /** The port the HTTP server listens on, or undefined when it could not (console mode, port taken). */
   port: number | undefined;
+  /** Why the HTTP server did not start (portOptional), in one line for the console to say. */
+  listenProblem?: string;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const built = buildApp(deps, commands);
   const server = createHttpServer({ deps, slackListener: built.slackListener, routes: built.routes, redactor });
   let port: number | undefined;
+  let listenProblem: string | undefined;
   try {
     port = await listen(server, config.PORT, opts.host);
   } catch (err) {
@@ -90,7 +93,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       await Promise.allSettled([store.close(), closeTargets(targets)]);
       throw err;
     }
-    log.warn({ err, port: config.PORT }, 'HTTP server not started; the console works without it');
+    listenProblem = describeListenError(err, config.PORT);
   }
   if (config.slackMode === 'socket') await built.app.start();
   // Applies stored PagerDuty events, fires incident timers, sends the Slack and PagerDuty outboxes.
@@ -102,6 +105,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     built,
     server,
     port,
+    ...(listenProblem ? { listenProblem } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -120,4 +124,12 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       await store.close();
     },
   };
+}
+
+/** A listen failure as one line: which port, and what to do about it. */
+export function describeListenError(err: unknown, port: number): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `port ${port} is in use by another program: set PORT to a free port (or 0 for any)`;
+  if (code === 'EACCES') return `port ${port} needs privileges this user lacks: set PORT to a port above 1023`;
+  return `the HTTP server could not listen on port ${port} (${code ?? (err instanceof Error ? err.message : String(err))})`;
 }

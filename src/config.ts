@@ -73,6 +73,13 @@ export const RUNBOOK_RESPONSE_TARGETS: Record<Severity, number> = {
   P4: 24 * 60 * 60_000,
 };
 
+/** The platform's components a status page component can stand for (STATUSPAGE_COMPONENTS' keys). */
+export const PLATFORM_COMPONENTS = ['api', 'workers', 'database', 'cache', 'queue', 'storage'] as const;
+export type PlatformComponent = (typeof PLATFORM_COMPONENTS)[number];
+
+/** The runbook's stakeholder-update cadence: P1 every 30 minutes, P2 every hour. */
+export const DEFAULT_UPDATE_CADENCE: Partial<Record<Severity, number>> = { P1: 30 * 60_000, P2: 60 * 60_000 };
+
 const durationText = z.string().refine((v) => parseDuration(v) !== undefined, {
   message: 'values must be durations like 15m or 1h',
 });
@@ -160,6 +167,17 @@ const schema = z.object({
   STORM_DIGEST_BATCH: z.coerce.number().int().min(1).max(23).default(20),
   PAGERDUTY_RATE_LIMIT: z.coerce.number().int().min(1).default(960),
   PAGERDUTY_RETRY_FOR: duration('10m'),
+  // Status page, stakeholder updates, verification (issue 11): Atlassian Statuspage and the update cadence.
+  STATUSPAGE_API_URL: url('STATUSPAGE_API_URL').transform(
+    (v) => `${(v ?? 'https://api.statuspage.io/v1/').replace(/\/+$/, '')}/`,
+  ),
+  STATUSPAGE_API_KEY: optionalText,
+  STATUSPAGE_PAGE_ID: optionalText,
+  STATUSPAGE_COMPONENTS: jsonObject(z.partialRecord(z.enum(PLATFORM_COMPONENTS), z.string().trim().min(1))).transform(
+    (v) => v ?? {},
+  ),
+  STATUSPAGE_RETRY_FOR: duration('10m'),
+  UPDATE_CADENCE: jsonObject(z.partialRecord(z.enum(SEVERITIES), durationText)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -167,9 +185,11 @@ type Raw = z.infer<typeof schema>;
 
 export type SlackMode = 'http' | 'socket' | 'console';
 
-export interface Config extends Omit<Raw, 'RESPONSE_TARGETS'> {
+export interface Config extends Omit<Raw, 'RESPONSE_TARGETS' | 'UPDATE_CADENCE'> {
   slackMode: SlackMode;
   responseTargets: Record<Severity, number>;
+  /** How often stakeholders get an update, by severity (UPDATE_CADENCE over the defaults); absent: no reminders. */
+  updateCadence: Partial<Record<Severity, number>>;
 }
 
 export class ConfigError extends Error {
@@ -199,8 +219,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [sev, text] of Object.entries(raw.RESPONSE_TARGETS ?? {})) {
     if (text) responseTargets[sev as Severity] = parseDuration(text) as number;
   }
-  const { RESPONSE_TARGETS: _omit, ...rest } = raw;
-  return { ...rest, slackMode, responseTargets };
+  const updateCadence = { ...DEFAULT_UPDATE_CADENCE };
+  for (const [sev, text] of Object.entries(raw.UPDATE_CADENCE ?? {})) {
+    if (text) updateCadence[sev as Severity] = parseDuration(text) as number;
+  }
+  const { RESPONSE_TARGETS: _omit, UPDATE_CADENCE: _cadence, ...rest } = raw;
+  return { ...rest, slackMode, responseTargets, updateCadence };
 }
 
 /** The secrets in a config: what a Redactor built from it scrubs from all output. */
@@ -213,6 +237,7 @@ export function configSecrets(c: Config): RedactorSecrets {
       c.DMP_ADMIN_TOKEN,
       c.PAGERDUTY_API_TOKEN,
       ...c.PAGERDUTY_WEBHOOK_SECRETS,
+      c.STATUSPAGE_API_KEY,
     ],
     urls: [c.BOT_DATABASE_URL, c.DMP_DATABASE_URL, c.DMP_REDIS_URL],
   };

@@ -1,9 +1,10 @@
 // Start-up: parse the config, start the bot in the chosen mode, stop cleanly on SIGTERM.
-import { startBot } from './bot.js';
+import { describeListenError, startBot } from './bot.js';
 import { type Config, ConfigError, configSecrets, loadConfig, loadDotEnv } from './config.js';
 import { runConsole } from './console/run.js';
 import { createLogger } from './log.js';
 import { Redactor, redact } from './redact.js';
+import { DataDirInUse } from './store/data-dir-lock.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -40,6 +41,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`dmp-bot could not start: ${redact(err instanceof Error ? err.message : String(err))}\n`);
+  process.stderr.write(`dmp-bot could not start: ${redact(startupProblem(err))}\n`);
   process.exit(1);
 });
+
+/** One line, no stack trace: the start-up failures a person can fix themselves, said plainly. */
+function startupProblem(err: unknown): string {
+  if (err instanceof DataDirInUse) return err.message;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if ((code === 'EADDRINUSE' || code === 'EACCES') && 'port' in (err as object))
+    return describeListenError(err, Number((err as { port: unknown }).port));
+  return err instanceof Error ? err.message : String(err);
+}

@@ -13,8 +13,7 @@ import {
   withDeadline,
 } from '../src/errors.js';
 import { PG_ADMIN_URL } from './helpers/pg.js';
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL } from './helpers/redis.js';
 
 /** A port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {

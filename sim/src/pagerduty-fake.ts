@@ -108,6 +108,14 @@ export interface IncidentChange {
   urgency?: Urgency;
 }
 
+export interface PdStatusUpdate {
+  id: string;
+  message: string;
+  subject?: string;
+  sender: { id: string; summary?: string };
+  created_at: string;
+}
+
 export interface PagerDutyFake {
   /** Base URL, like `https://api.pagerduty.com` (no trailing slash). */
   readonly url: string;
@@ -118,6 +126,8 @@ export interface PagerDutyFake {
   readonly priorities: PdPriority[];
   readonly users: PdUser[];
   readonly deliveries: WebhookDelivery[];
+  /** Status updates posted to each incident (`POST /incidents/{id}/status_updates`), oldest first. */
+  readonly statusUpdates: Map<string, PdStatusUpdate[]>;
   /** When set, every state change is delivered here as a signed v3 webhook. */
   webhookTarget: WebhookTarget | undefined;
   seedIncident(incident: SeedIncident): PdIncident;
@@ -197,6 +207,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const incidents = new Map<string, PdIncident>();
   const requests: PdRequest[] = [];
   const deliveries: WebhookDelivery[] = [];
+  const statusUpdates = new Map<string, PdStatusUpdate[]>();
   const requestListeners = new Set<(r: PdRequest) => void>();
   const changeListeners = new Set<(e: WebhookEnvelope) => void>();
   let nextNumber = 1;
@@ -588,6 +599,27 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     ],
     [
       'POST',
+      /^\/incidents\/(\w+)\/status_updates$/,
+      (req, [id]) => {
+        // PagerDuty's status update: a message (and, for email, a subject) from a user, From: required.
+        const by = requireFrom(req);
+        const inc = getIncident(id ?? '');
+        const body = (req.body ?? {}) as { message?: unknown; subject?: unknown };
+        if (typeof body.message !== 'string' || body.message.trim() === '')
+          throw invalidInput('Message cannot be empty');
+        const update: PdStatusUpdate = {
+          id: `PSU${(statusUpdates.size + 1).toString(36).toUpperCase()}${Date.now().toString(36).toUpperCase()}`,
+          message: body.message,
+          ...(typeof body.subject === 'string' ? { subject: body.subject } : {}),
+          sender: userRef(by),
+          created_at: new Date().toISOString(),
+        };
+        statusUpdates.set(inc.id, [...(statusUpdates.get(inc.id) ?? []), update]);
+        return [200, { status_update: update }];
+      },
+    ],
+    [
+      'POST',
       /^\/incidents\/(\w+)\/snooze$/,
       (req, [id]) => {
         requireFrom(req);
@@ -717,6 +749,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     priorities: PRIORITIES,
     users,
     deliveries,
+    statusUpdates,
     webhookTarget: undefined,
     seedIncident: (seed) => createIncident(seed, owner()),
     async triggerIncident(seed) {

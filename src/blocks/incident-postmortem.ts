@@ -30,7 +30,7 @@ export function postmortemMessage(
   timeline: TimelineEntry[],
   opts: { updatedBy?: Actor; withButton?: boolean } = {},
 ): Message {
-  const d = durationsOf(i);
+  const d = durationsOf(i, pm.mitigation);
   const due = `<!date^${Math.floor(pm.dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${pm.dueAt.toISOString()}>`;
   const blocks: KnownBlock[] = [header(`Post-mortem: ${i.title}`)];
   if (opts.updatedBy) blocks.push(context(`Updated by ${who(opts.updatedBy)}`));
@@ -40,6 +40,7 @@ export function postmortemMessage(
       `*Severity*\n${i.severity}`,
       `*Service*\n${esc(i.serviceName ?? 'unknown')}`,
       `*Time to acknowledge*\n${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`,
+      `*Time to mitigate*\n${d.toMitigateMs === undefined ? 'not verified' : formatDuration(d.toMitigateMs)}`,
       `*Time to resolve*\n${d.toResolveMs === undefined ? 'not resolved' : formatDuration(d.toResolveMs)}`,
       `*Due*\n${due}`,
       `*State*\n${isComplete(pm) ? 'complete' : 'to be filled in'}`,
@@ -52,6 +53,20 @@ export function postmortemMessage(
   );
   if (pm.impact) blocks.push(section(`*Impact*\n${esc(pm.impact)}`));
   blocks.push(section(`*Timeline*\n${cutLines(timeline.map(timelineLine), 2900, 20)}`));
+  const rems = pm.mitigation?.remediations ?? [];
+  if (rems.length)
+    blocks.push(
+      section(
+        `*Remediations (verified)*\n${cutLines(
+          rems.map(
+            (r) =>
+              `• ${esc(r.label)}: ${r.changes.length ? r.changes.map((c) => esc(`${c.check}: ${c.before} → ${c.after}`)).join('; ') : 'no check changed'} (${r.critical ? 'still critical' : 'nothing critical'})`,
+          ),
+          2900,
+          15,
+        )}`,
+      ),
+    );
   blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(pm.rootCause) : TODO}`));
   blocks.push(section(`*Action items*\n${pm.actionItems ? esc(pm.actionItems) : TODO}`));
   blocks.push(section(`*Learnings*\n${pm.learnings ? esc(pm.learnings) : TODO}`));
@@ -76,7 +91,7 @@ export function postmortemMessage(
     ),
   );
   return {
-    text: `Post-mortem for ${esc(i.title)}: time to acknowledge ${d.toAcknowledgeMs === undefined ? 'n/a' : formatDuration(d.toAcknowledgeMs)}, time to resolve ${d.toResolveMs === undefined ? 'n/a' : formatDuration(d.toResolveMs)}`,
+    text: `Post-mortem for ${esc(i.title)}: time to acknowledge ${d.toAcknowledgeMs === undefined ? 'n/a' : formatDuration(d.toAcknowledgeMs)}, time to mitigate ${d.toMitigateMs === undefined ? 'n/a' : formatDuration(d.toMitigateMs)}, time to resolve ${d.toResolveMs === undefined ? 'n/a' : formatDuration(d.toResolveMs)}`,
     blocks: fitBlocks(blocks),
     files: [postmortemFile(i, pm)],
   };

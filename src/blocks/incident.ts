@@ -21,9 +21,11 @@ import {
   optionValue,
   POSTMORTEM_FILL,
 } from './incident-ids.js';
+import { statusReply } from './incident-status-page.js';
 import { fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 import { renderLinked, renderRich } from './mrkdwn.js';
+import { INCIDENT_POST_UPDATE, INCIDENT_STATUS_PAGE } from './status-ids.js';
 
 export const SEVERITY_EMOJI: Record<Severity, string> = {
   P1: ':red_circle:',
@@ -104,12 +106,17 @@ function diagnosisSelect(i: Incident) {
  * shown as buttons (the few that matter: Acknowledge, Resolve), `more` ones behind the "More…"
  * overflow, whose option values are `<incident>|<action_id>` so each keeps its handler.
  */
+/** What the root's controls depend on beside the incident: whether a status page is configured. */
+export interface RootOptions {
+  statusPage?: boolean;
+}
+
 export interface RootControl {
   label: string;
   actionId: string;
   place: 'button' | 'more';
   style?: 'primary' | 'danger';
-  shown(i: Incident): boolean;
+  shown(i: Incident, opts: RootOptions): boolean;
 }
 
 const open = (i: Incident) => i.pdStatus !== 'resolved';
@@ -121,6 +128,14 @@ export const ROOT_CONTROLS: RootControl[] = [
     place: 'button',
     style: 'primary',
     shown: (i) => i.pdStatus === 'triggered',
+  },
+  // Issue 13's controls open modals of their own, so they stay buttons.
+  { label: 'Post update', actionId: INCIDENT_POST_UPDATE, place: 'button', shown: open },
+  {
+    label: 'Status page',
+    actionId: INCIDENT_STATUS_PAGE,
+    place: 'button',
+    shown: (i, opts) => open(i) && opts.statusPage === true,
   },
   { label: 'Resolve', actionId: INCIDENT_RESOLVE, place: 'button', style: 'danger', shown: open },
   {
@@ -135,8 +150,8 @@ export const ROOT_CONTROLS: RootControl[] = [
 ];
 
 /** Two rows: the buttons and "More…"; then "Run diagnosis…", severity and reassignment as selects. */
-function rootControls(i: Incident): ActionsBlock[] {
-  const shown = ROOT_CONTROLS.filter((c) => c.shown(i));
+function rootControls(i: Incident, opts: RootOptions): ActionsBlock[] {
+  const shown = ROOT_CONTROLS.filter((c) => c.shown(i, opts));
   const first: ActionsBlock['elements'] = shown
     .filter((c) => c.place === 'button')
     .map((c) => button(c.label, c.actionId, i.id, c.style));
@@ -173,7 +188,7 @@ function incidentTitle(i: Incident): string {
 }
 
 /** The one top-level post of an incident. */
-export function incidentRoot(i: Incident, now: Date): Message {
+export function incidentRoot(i: Incident, now: Date, opts: { statusPage?: boolean } = {}): Message {
   const phase = phaseOf(i);
   const ageMs = (i.resolvedAt ?? now).getTime() - i.triggeredAt.getTime();
   const fields = [
@@ -203,7 +218,7 @@ export function incidentRoot(i: Incident, now: Date): Message {
     );
   if (i.escalationLevel > 1) notes.push(`Escalation level ${i.escalationLevel}`);
   if (notes.length) blocks.push(section(notes.join(' · ')));
-  blocks.push(...rootControls(i));
+  blocks.push(...rootControls(i, opts));
   blocks.push(
     context(`Incident ${esc(i.id)} · every update goes in this thread · updated ${slackDate(now, '{time_secs}')}`),
   );
@@ -280,6 +295,8 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
 }
 
 export function incidentReply(i: Incident, intent: PostIntent, opts: { statusPageUrl?: string } = {}): Message {
+  const own = statusReply(i, intent);
+  if (own) return own;
   const text = replyText(i, intent, opts);
   return { text, blocks: [section(text)] };
 }

@@ -25,10 +25,19 @@ export function helpMessage(commands: readonly Command[], intro?: string): Messa
   return { text, blocks: fitBlocks(blocks) };
 }
 
+/**
+ * The answer to words that are no command: the nearest command first, where it cannot scroll
+ * away, then every command's words on one line; the full help is `/dmp help`'s.
+ */
+export function unknownCommandMessage(commands: readonly Command[], intro: string): Message {
+  const list = `Commands: ${commands.map((c) => `/dmp ${c.words.join(' ')}`).join(', ')}. \`/dmp help\` explains each.`;
+  return { text: `${intro}\n${list}`, blocks: fitBlocks([section(intro), context(esc(list))]) };
+}
+
 export function commandHelp(commands: readonly Command[], words: string[]): Message {
   const r = resolve(commands, words.join(' '));
   if (!r.command)
-    return helpMessage(
+    return unknownCommandMessage(
       commands,
       `No command \`${esc(words.join(' '))}\`.${r.suggestion ? ` Did you mean \`${esc(usageOf(r.suggestion))}\`?` : ''}`,
     );

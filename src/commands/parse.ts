@@ -26,6 +26,8 @@ export function resolve(commands: readonly Command[], text: string): Resolution 
 
 function nearest(commands: readonly Command[], words: string[]): Command | undefined {
   if (words.length === 0) return undefined;
+  const started = byPrefix(commands, words);
+  if (started) return started;
   let best: { c: Command; d: number } | undefined;
   for (const c of commands) {
     const phrase = words.slice(0, c.words.length).join(' ');
@@ -35,6 +37,17 @@ function nearest(commands: readonly Command[], words: string[]): Command | undef
   if (!best) return undefined;
   const limit = Math.max(2, Math.floor(best.c.words.join(' ').length / 3));
   return best.d <= limit ? best.c : undefined;
+}
+
+/** The shortest command whose words the typed ones begin (`sev` → `severity`, `scans st` → `scans stuck`). */
+function byPrefix(commands: readonly Command[], words: string[]): Command | undefined {
+  let best: Command | undefined;
+  for (const c of commands) {
+    if (words.length > c.words.length) continue;
+    if (!words.every((w, i) => c.words[i]?.startsWith(w))) continue;
+    if (!best || c.words.join(' ').length < best.words.join(' ').length) best = c;
+  }
+  return best;
 }
 
 /** Levenshtein distance, capped inputs so a 100 kB argument cannot cost seconds. */

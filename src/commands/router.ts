@@ -6,7 +6,7 @@ import { esc, type Message, section, textMessage } from '../blocks/message.js';
 import type { Deps } from '../deps.js';
 import { TargetError, UserError } from '../errors.js';
 import { recordAudit } from '../store/audit.js';
-import { helpMessage, usageOf } from './help.js';
+import { helpMessage, unknownCommandMessage, usageOf } from './help.js';
 import { resolve } from './parse.js';
 import type { Command } from './types.js';
 
@@ -48,10 +48,12 @@ export async function runCommand(
   let action = 'unknown';
   if (!r.command) {
     const words = text.trim();
-    const intro = words
-      ? `I don't know \`/dmp ${esc(words.slice(0, 80))}\`.${r.suggestion ? ` Did you mean \`${esc(usageOf(r.suggestion))}\`?` : ''}`
-      : undefined;
-    message = helpMessage(commands, intro);
+    message = words
+      ? unknownCommandMessage(
+          commands,
+          `I don't know \`/dmp ${esc(words.slice(0, 80))}\`.${r.suggestion ? ` Did you mean \`${esc(usageOf(r.suggestion))}\`?` : ''}`,
+        )
+      : helpMessage(commands);
     if (words) outcome = 'refused';
     else action = 'help';
   } else {

@@ -2,7 +2,7 @@
 // bot answers with `response_action: "errors"` are asked again.
 import type { KnownBlock } from '@slack/types';
 import type { LineReader } from './line-reader.js';
-import { plain, renderBlocks } from './render.js';
+import { type Names, plain, renderBlocks } from './render.js';
 import type { ConsoleWorkspace, PendingModal } from './workspace.js';
 
 type Values = Record<string, Record<string, Record<string, unknown>>>;
@@ -18,14 +18,14 @@ interface InputBlock {
   element: Record<string, unknown> & { type: string; action_id?: string };
 }
 
-const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text) : t.text) : '');
-
 export async function walkModal(
   ws: ConsoleWorkspace,
   first: PendingModal,
   reader: LineReader,
   print: (t: string) => void,
 ): Promise<void> {
+  const names = ws.names;
+  const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text, names) : t.text) : '');
   let modal = first;
   let values: Values = {};
   let only: Set<string> | undefined;
@@ -35,13 +35,13 @@ export async function walkModal(
     if (!only) {
       print(`── ${textOf(view.title as Text)} ──`);
       const info = blocks.filter((b) => b.type !== 'input') as unknown as KnownBlock[];
-      if (info.length) print(renderBlocks(info, '').text);
+      if (info.length) print(renderBlocks(info, '', () => 0, names).text);
     }
     const inputs = blocks.filter((b) => b.type === 'input') as unknown as InputBlock[];
     for (const [i, block] of inputs.entries()) {
       const blockId = block.block_id ?? `block_${i}`;
       if (only && !only.has(blockId)) continue;
-      const answer = await askField(block, reader, print);
+      const answer = await askField(block, reader, print, names);
       if (answer === 'cancel') {
         print('Form cancelled.');
         return;
@@ -54,7 +54,7 @@ export async function walkModal(
     const action = ack?.response_action;
     if (action === 'errors') {
       const errors = (ack?.errors ?? {}) as Record<string, string>;
-      for (const [field, message] of Object.entries(errors)) print(`  ✗ ${labelOf(inputs, field)}: ${message}`);
+      for (const [field, message] of Object.entries(errors)) print(`  ✗ ${labelOf(inputs, field, names)}: ${message}`);
       only = new Set(Object.keys(errors));
       continue;
     }
@@ -68,9 +68,13 @@ export async function walkModal(
   }
 }
 
-function labelOf(inputs: InputBlock[], blockId: string): string {
+function textOf(t: Text | undefined, names: Names): string {
+  return t ? (t.type === 'mrkdwn' ? plain(t.text, names) : t.text) : '';
+}
+
+function labelOf(inputs: InputBlock[], blockId: string, names: Names): string {
   const b = inputs.find((x) => x.block_id === blockId);
-  return b ? textOf(b.label) : blockId;
+  return b ? textOf(b.label, names) : blockId;
 }
 
 /** Asks one field; the value in the shape Slack puts into view.state.values. */
@@ -78,31 +82,45 @@ async function askField(
   block: InputBlock,
   reader: LineReader,
   print: (t: string) => void,
+  names: Names,
 ): Promise<Record<string, unknown> | undefined | 'cancel'> {
   const el = block.element;
+  const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text, names) : t.text) : '');
+  // A user menu: the workspace's people as numbered options, picked like a select's.
+  const userMenu = el.type === 'users_select' || el.type === 'multi_users_select';
+  const people: Option[] = names
+    .users()
+    .map((u) => ({ text: { type: 'plain_text', text: `@${u.name}` }, value: u.id }));
   const label = `${textOf(block.label)}${block.optional ? ' (optional)' : ''}`;
   if (block.hint) print(`  (${textOf(block.hint)})`);
   for (;;) {
     if (
+      userMenu ||
       el.type === 'static_select' ||
       el.type === 'radio_buttons' ||
       el.type === 'checkboxes' ||
       el.type === 'multi_static_select'
     ) {
-      const options = ((el.options as Option[] | undefined) ??
-        (el.option_groups as Array<{ options: Option[] }> | undefined)?.flatMap((g) => g.options) ??
-        []) as Option[];
+      const options = userMenu
+        ? people
+        : (((el.options as Option[] | undefined) ??
+            (el.option_groups as Array<{ options: Option[] }> | undefined)?.flatMap((g) => g.options) ??
+            []) as Option[]);
       print(`  ${label}:`);
       for (const [i, o] of options.entries()) print(`    ${i + 1}. ${textOf(o.text)}`);
-      const multi = el.type === 'checkboxes' || el.type === 'multi_static_select';
-      const initial = (el.initial_option as Option | undefined) ?? undefined;
+      const multi = el.type === 'checkboxes' || el.type === 'multi_static_select' || el.type === 'multi_users_select';
+      const initial = userMenu
+        ? people.find((p) => p.value === el.initial_user)
+        : ((el.initial_option as Option | undefined) ?? undefined);
       const raw = (
         await reader.next(
           `  ${multi ? 'numbers, comma-separated' : 'number'}${initial ? ` [${textOf(initial.text)}]` : ''}: `,
+          { noHistory: true },
         )
       )?.trim();
       if (raw === undefined || raw === 'cancel') return 'cancel';
       if (raw === '') {
+        if (initial && userMenu) return { type: el.type, selected_user: initial.value };
         if (initial) return { type: el.type, selected_option: initial };
         if (multi && el.initial_options) return { type: el.type, selected_options: el.initial_options };
         if (block.optional) return multi ? { type: el.type, selected_options: [] } : undefined;
@@ -114,13 +132,15 @@ async function askField(
         print('  Pick from the numbers shown.');
         continue;
       }
+      if (el.type === 'users_select') return { type: el.type, selected_user: picked[0]?.value };
+      if (el.type === 'multi_users_select') return { type: el.type, selected_users: picked.map((p) => p?.value) };
       return multi ? { type: el.type, selected_options: picked } : { type: el.type, selected_option: picked[0] };
     }
     const initial =
       (el.initial_value as string | undefined) ??
       (el.initial_user as string | undefined) ??
       (el.initial_date as string | undefined);
-    const raw = await reader.next(`  ${label}${initial ? ` [${initial}]` : ''}: `);
+    const raw = await reader.next(`  ${label}${initial ? ` [${initial}]` : ''}: `, { noHistory: true });
     if (raw === undefined || raw.trim() === 'cancel') return 'cancel';
     const value = raw.trim() === '' && initial !== undefined ? initial : raw.replace(/\\n/g, '\n');
     if (value.trim() === '' && !block.optional) {

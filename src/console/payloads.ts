@@ -19,33 +19,16 @@ export interface BlockActionInput {
   channel: string;
   messageTs: string;
   threadTs?: string;
-  actionId: string;
-  blockId?: string;
-  value?: string;
-  text?: string;
+  /** The element's own part of the action: type, action_id, block_id and what was picked. */
+  action: Record<string, unknown> & { type: string; action_id: string };
   responseUrl: string;
-  selectedOption?: { text: { type: 'plain_text'; text: string }; value: string };
   message?: Record<string, unknown>;
+  /** The message's input state (ticked checkboxes), which Slack sends with every click. */
+  state?: Record<string, Record<string, unknown>>;
 }
 
 export function blockActionPayload(input: BlockActionInput): Record<string, unknown> {
   const actionTs = (Date.now() / 1000).toFixed(6);
-  const action = input.selectedOption
-    ? {
-        type: 'static_select',
-        action_id: input.actionId,
-        block_id: input.blockId ?? 'actions',
-        selected_option: input.selectedOption,
-        action_ts: actionTs,
-      }
-    : {
-        type: 'button',
-        action_id: input.actionId,
-        block_id: input.blockId ?? 'actions',
-        text: { type: 'plain_text', text: input.text ?? input.actionId, emoji: true },
-        ...(input.value === undefined ? {} : { value: input.value }),
-        action_ts: actionTs,
-      };
   return {
     type: 'block_actions',
     user: userObject(input.user),
@@ -64,9 +47,9 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
     is_enterprise_install: false,
     channel: { id: input.channel, name: input.channel },
     ...(input.message ? { message: input.message } : {}),
-    state: { values: {} },
+    state: { values: input.state ?? {} },
     response_url: input.responseUrl,
-    actions: [action],
+    actions: [{ block_id: 'actions', ...input.action, action_ts: actionTs }],
   };
 }
 

@@ -41,7 +41,7 @@ export interface ConsoleFile {
 /** A Web API call, or a post to a response URL, as the console sees it. */
 export type ConsoleActivity =
   | { kind: 'call'; method: string; args: Args; result: Args }
-  | { kind: 'response'; body: Args };
+  | { kind: 'response'; body: Args; binding: ResponseUrlBinding };
 
 export interface ResponseUrlBinding {
   channel: string;
@@ -265,7 +265,7 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
         return respond(res, 400, { ok: false, error: 'invalid_payload' });
       }
       applyResponse(binding, payload);
-      events.emit('activity', { kind: 'response', body: payload } satisfies ConsoleActivity);
+      events.emit('activity', { kind: 'response', body: payload, binding } satisfies ConsoleActivity);
       return respond(res, 200, { ok: true });
     }
     respond(res, 404, { ok: false, error: 'not_found' });

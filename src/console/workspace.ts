@@ -5,8 +5,8 @@
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import { blockActionPayload, newTriggerId, viewSubmissionPayload } from './payloads.js';
-import { type Choice, plain, renderBlocks } from './render.js';
-import { type ConsoleActivity, type ConsoleSlack, startConsoleSlack } from './slack-server.js';
+import { type Choice, type Names, plain, renderBlocks } from './render.js';
+import { type ConsoleActivity, type ConsoleSlack, type ConsoleUser, startConsoleSlack } from './slack-server.js';
 
 export const CONSOLE_USER = 'U0CONSOLE';
 export const CONSOLE_CHANNEL = 'C0CONSOLE';
@@ -24,6 +24,8 @@ interface NumberedChoice extends Choice {
 
 export interface ConsoleWorkspace {
   slack: ConsoleSlack;
+  /** The workspace's people and channels, for rendering. */
+  names: Names;
   /** Where the bot's Web API client must point. */
   apiUrl: string;
   attach(app: App): void;
@@ -47,24 +49,40 @@ export interface WorkspaceOptions {
   print(text: string): void;
   /** Channel ids to names, e.g. the incidents channel. */
   channels?: Record<string, { name: string }>;
+  /** People beside the console's user (user menus offer them; mentions show their names). */
+  users?: Record<string, ConsoleUser>;
 }
 
+const optionList = (ticked: Map<string, string>) =>
+  [...ticked].map(([value, text]) => ({ text: { type: 'plain_text' as const, text }, value }));
+
 export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<ConsoleWorkspace> {
-  const slack = await startConsoleSlack({
-    users: {
-      [CONSOLE_USER]: { name: opts.userName, real_name: opts.userName, ...(opts.email ? { email: opts.email } : {}) },
-    },
-    channels: { [CONSOLE_CHANNEL]: { name: 'console' }, ...opts.channels },
-  });
+  const users: Record<string, ConsoleUser> = {
+    [CONSOLE_USER]: { name: opts.userName, real_name: opts.userName, ...(opts.email ? { email: opts.email } : {}) },
+    ...opts.users,
+  };
+  const channels: Record<string, { name: string }> = { [CONSOLE_CHANNEL]: { name: 'console' }, ...opts.channels };
+  const slack = await startConsoleSlack({ users, channels });
   let app: App | undefined;
   const choices = new Map<number, NumberedChoice>();
-  const byMessage = new Map<string, number[]>();
+  /** Per message: each choice's number, kept when the message is updated so a number stays put. */
+  const numbering = new Map<string, Map<string, number>>();
+  /** Per message and checkbox group: the ticked options (value → text). */
+  const ticks = new Map<string, Map<string, Map<string, string>>>();
   const modals: PendingModal[] = [];
   let nextChoice = 1;
   let lastActivity = Date.now();
   let inFlight = 0;
 
-  const channelName = (id: string) => (id === CONSOLE_CHANNEL ? '' : `#${opts.channels?.[id]?.name ?? id} `);
+  // users.info and conversations.info of this workspace: what Slack would show for an id.
+  const names: Names = {
+    user: (id) => users[id]?.name,
+    channel: (id) => channels[id]?.name,
+    users: () => Object.entries(users).map(([id, u]) => ({ id, name: u.name })),
+  };
+  const channelName = (id: string) => (id === CONSOLE_CHANNEL ? '' : `#${channels[id]?.name ?? id} `);
+  const choiceKey = (c: Choice) => `${c.blockId ?? ''}/${c.actionId}/${c.value ?? ''}/${c.selected?.value ?? ''}`;
+  const groupKey = (blockId: string | undefined, actionId: string) => `${blockId ?? ''}/${actionId}`;
 
   const show = (
     where: { channel: string; ts: string; thread_ts?: string },
@@ -73,15 +91,31 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
     prefix = '',
   ) => {
     const key = `${where.channel}/${where.ts}`;
-    for (const n of byMessage.get(key) ?? []) choices.delete(n);
-    const rendered = renderBlocks(blocks as KnownBlock[] | undefined, text, nextChoice);
-    const numbers: number[] = [];
+    const before = numbering.get(key) ?? new Map<string, number>();
+    for (const n of before.values()) choices.delete(n);
+    const after = new Map<string, number>();
+    const rendered = renderBlocks(
+      blocks as KnownBlock[] | undefined,
+      text,
+      (c) => {
+        const k = choiceKey(c);
+        const n = before.get(k) ?? after.get(k) ?? nextChoice++;
+        after.set(k, n);
+        choices.set(n, { ...c, channel: where.channel, messageTs: where.ts, threadTs: where.thread_ts });
+        return n;
+      },
+      names,
+    );
+    numbering.set(key, after);
+    const groups = new Map<string, Map<string, string>>();
     for (const c of rendered.choices) {
-      choices.set(nextChoice, { ...c, channel: where.channel, messageTs: where.ts, threadTs: where.thread_ts });
-      numbers.push(nextChoice);
-      nextChoice += 1;
+      if (c.kind !== 'checkboxes' && c.kind !== 'multi_static_select') continue;
+      const g = groups.get(groupKey(c.blockId, c.actionId)) ?? new Map<string, string>();
+      if (c.ticked && c.selected) g.set(c.selected.value, c.selected.text);
+      groups.set(groupKey(c.blockId, c.actionId), g);
     }
-    byMessage.set(key, numbers);
+    if (groups.size) ticks.set(key, groups);
+    else ticks.delete(key);
     const inThread = where.thread_ts && where.thread_ts !== where.ts;
     const head = `${prefix}${channelName(where.channel)}${inThread ? '  ↳ ' : ''}`;
     const body = rendered.text
@@ -91,6 +125,21 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
     opts.print(`${head ? `${head.trimEnd()}\n` : ''}${body}\n`);
   };
 
+  /** The message's checkbox state as Slack sends it with a click: block → action → selected_options. */
+  const stateOf = (messageKey: string): Record<string, Record<string, unknown>> => {
+    const state: Record<string, Record<string, unknown>> = {};
+    for (const [k, ticked] of ticks.get(messageKey) ?? []) {
+      const slash = k.lastIndexOf('/');
+      const blockId = k.slice(0, slash);
+      const actionId = k.slice(slash + 1);
+      state[blockId] = {
+        ...state[blockId],
+        [actionId]: { type: 'checkboxes', selected_options: optionList(ticked) },
+      };
+    }
+    return state;
+  };
+
   const onActivity = (a: ConsoleActivity) => {
     lastActivity = Date.now();
     if (a.kind === 'response') {
@@ -98,9 +147,18 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
       const body = a.body;
       if (body.response_type === 'in_channel' && latest && latest.via === 'response_url') {
         show(latest, latest.text, latest.blocks);
+      } else if (body.replace_original === true && a.binding.messageTs) {
+        // The same message, so its choices keep their numbers.
+        const msg = slack.message(a.binding.channel, a.binding.messageTs);
+        show(
+          { channel: a.binding.channel, ts: a.binding.messageTs, thread_ts: msg?.thread_ts },
+          String(body.text ?? ''),
+          body.blocks,
+          '(updated) ',
+        );
       } else {
         show(
-          { channel: CONSOLE_CHANNEL, ts: `resp-${Date.now()}` },
+          { channel: CONSOLE_CHANNEL, ts: `resp-${Date.now()}-${nextChoice}` },
           String(body.text ?? ''),
           body.blocks,
           body.replace_original ? '(updated) ' : '(only you) ',
@@ -164,7 +222,10 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
   };
   slack.onActivity(onActivity);
 
-  const process = async (body: Record<string, unknown>): Promise<Record<string, unknown> | undefined> => {
+  const process = async (
+    body: Record<string, unknown>,
+    onAck?: (response: Record<string, unknown> | undefined) => Promise<void>,
+  ): Promise<Record<string, unknown> | undefined> => {
     if (!app) throw new Error('console workspace not attached to an app');
     let acked: Record<string, unknown> | undefined;
     inFlight += 1;
@@ -173,6 +234,7 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
         body,
         ack: async (response?: unknown) => {
           acked = (response ?? undefined) as Record<string, unknown> | undefined;
+          await onAck?.(acked);
         },
       });
     } finally {
@@ -184,6 +246,7 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
 
   const workspace: ConsoleWorkspace = {
     slack,
+    names,
     apiUrl: slack.apiUrl,
     attach(a) {
       app = a;
@@ -204,37 +267,69 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
         response_url: responseUrl,
         trigger_id: newTriggerId(),
       };
-      const acked = await process(body);
-      // Slack turns the ack's body into a message (in_channel) or an ephemeral reply.
-      if (acked && (acked.text || acked.blocks)) {
+      // Slack shows the ack's body (a message in the channel or an ephemeral reply) as soon as
+      // the answer arrives: before the files and late replies the handler sends after it.
+      await process(body, async (acked) => {
+        if (!acked || !(acked.text || acked.blocks)) return;
         await fetch(responseUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(acked),
         });
-      }
+      });
     },
     choice: (n) => choices.get(n),
     async press(n) {
       const c = choices.get(n);
       if (!c) return `There is no choice ${n} on screen.`;
+      const key = `${c.channel}/${c.messageTs}`;
       const responseUrl = slack.responseUrl({ channel: c.channel, user: CONSOLE_USER, messageTs: c.messageTs });
       const message = slack.message(c.channel, c.messageTs);
+      const picked = c.selected
+        ? { text: { type: 'plain_text' as const, text: c.selected.text }, value: c.selected.value }
+        : undefined;
+      let action: Record<string, unknown> & { type: string; action_id: string };
+      const common = { action_id: c.actionId, ...(c.blockId ? { block_id: c.blockId } : {}) };
+      switch (c.kind) {
+        case 'button':
+          action = {
+            type: 'button',
+            ...common,
+            text: { type: 'plain_text', text: c.label, emoji: true },
+            ...(c.value === undefined ? {} : { value: c.value }),
+          };
+          break;
+        case 'users_select':
+          action = { type: 'users_select', ...common, selected_user: c.user ?? '' };
+          break;
+        case 'checkboxes':
+        case 'multi_static_select': {
+          // A tick toggles; Slack sends the whole ticked set with the action and in the state.
+          const groups = ticks.get(key) ?? new Map<string, Map<string, string>>();
+          const g = groups.get(groupKey(c.blockId, c.actionId)) ?? new Map<string, string>();
+          const value = c.selected?.value ?? '';
+          if (g.has(value)) g.delete(value);
+          else g.set(value, c.selected?.text ?? value);
+          groups.set(groupKey(c.blockId, c.actionId), g);
+          ticks.set(key, groups);
+          const list = [...g.values()];
+          opts.print(
+            `${g.has(value) ? '☑ ticked' : '☐ unticked'} ${c.selected?.text ?? value} — ticked now: ${list.length ? list.join(', ') : 'none'}\n`,
+          );
+          action = { type: c.kind, ...common, selected_options: optionList(g) };
+          break;
+        }
+        default:
+          action = { type: c.kind, ...common, selected_option: picked };
+      }
       const payload = blockActionPayload({
         user: { id: CONSOLE_USER, name: opts.userName },
         channel: c.channel,
         messageTs: c.messageTs,
-        threadTs: c.threadTs,
-        actionId: c.actionId,
-        blockId: c.blockId,
-        value: c.value,
-        text: c.label,
+        ...(c.threadTs ? { threadTs: c.threadTs } : {}),
+        action,
         responseUrl,
-        ...(c.selected
-          ? {
-              selectedOption: { text: { type: 'plain_text' as const, text: c.selected.text }, value: c.selected.value },
-            }
-          : {}),
+        state: stateOf(key),
         ...(message
           ? { message: { ts: message.ts, text: message.text, blocks: message.blocks, thread_ts: message.thread_ts } }
           : {}),

@@ -26,6 +26,7 @@ import {
   type WorkerOptions,
 } from '../incidents/worker.js';
 import { redactDeep } from '../redact.js';
+import { statuspageConfigured } from '../statuspage/client.js';
 import { boltLogger } from './bolt-logger.js';
 import { type SlackDeps, slackClientOptions } from './slack-client.js';
 
@@ -104,6 +105,7 @@ export function createIncidentSlack(
   client: WebClient = deps.slack,
 ): IncidentSlack {
   const opts = { statusPageUrl: deps.config.STATUS_PAGE_URL };
+  const rootOpts = { statusPage: statuspageConfigured(deps.config) };
 
   async function post(
     channel: string,
@@ -193,7 +195,7 @@ export function createIncidentSlack(
       }
     },
     async postRoot(i) {
-      return post(i.channel as string, incidentRoot(i, deps.now()), undefined, {
+      return post(i.channel as string, incidentRoot(i, deps.now(), rootOpts), undefined, {
         event_type: INCIDENT_METADATA_TYPE,
         event_payload: { incident_id: i.id },
       });
@@ -202,7 +204,7 @@ export function createIncidentSlack(
       return findByMetadata(i.channel as string, INCIDENT_METADATA_TYPE, 'incident_id', i.id);
     },
     async updateRoot(i) {
-      const m = incidentRoot(i, deps.now());
+      const m = incidentRoot(i, deps.now(), rootOpts);
       try {
         await client.chat.update(
           redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }),

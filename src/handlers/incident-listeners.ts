@@ -7,10 +7,12 @@ import { register as postmortemFill } from './actions/incident-postmortem-fill.j
 import { register as reassign } from './actions/incident-reassign.js';
 import { register as remediationTimeline } from './actions/incident-remediation-timeline.js';
 import { register as severity } from './actions/incident-severity.js';
+import { register as statusPage } from './actions/incident-status-page.js';
 import { register as appHome } from './events/app-home-opened.js';
 import { register as pin } from './events/incident-pin.js';
 import { register as declareView } from './views/incident-declare.js';
 import { register as postmortemView } from './views/incident-postmortem.js';
+import { register as statusPageViews } from './views/incident-status-page.js';
 
 export { pagerDutyWebhookRoutes } from './pagerduty-webhook.js';
 
@@ -24,6 +26,8 @@ export function registerIncidentListeners(app: App, deps: Deps): void {
     postmortemFill,
     declareView,
     postmortemView,
+    statusPage,
+    statusPageViews,
     appHome,
     pin,
   ]) {

@@ -9,6 +9,7 @@ import { finishedMessage, outcomeMessage, runningMessage, type ScanModalMeta } f
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
+import { requestVerification } from '../incidents/verification.js';
 import { redact, redactDeep } from '../redact.js';
 import type { ActionRow } from '../remediations/flow.js';
 import { incidentCtx } from './actions/incident-common.js';
@@ -172,7 +173,7 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   const { action, outcome } = await service.execute(row, progress);
   const told = outcomeMessage(action, label, outcome);
   await post(deps, client, row.channelId, thread, told, respond, row.requestedBy);
-  await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text);
+  await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text, label);
   if (row.messageTs || respond)
     await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);
 }
@@ -184,16 +185,26 @@ async function recordInIncident(
   threadTs: string | undefined,
   userId: string,
   text: string,
+  label?: string,
 ): Promise<void> {
   if (!threadTs) return;
   try {
     const incident = await incidentByThread(deps.store, channelId, threadTs);
-    if (incident)
+    if (incident) {
       await recordActivity(incidentCtx(deps), incident.id, {
         actor: { slackId: userId },
         kind: 'remediation',
         text: `Remediation: ${text}`,
       });
+      // Finished (its rollout included): the bot checks whether it fixed what the diagnosis found.
+      if (label && incident.pdStatus !== 'resolved') {
+        await requestVerification(deps.store, incidentCtx(deps), incident, 'remediation', {
+          label,
+          actor: { source: 'slack', slackId: userId },
+        });
+        deps.wakeIncidents?.();
+      }
+    }
   } catch (err) {
     deps.log.warn({ err }, 'could not record a remediation outcome in the incident timeline');
   }

@@ -6,6 +6,7 @@ import type { Severity } from '../config.js';
 import { bold, channel, type Inline, type RichText, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { findProcedure } from '../runbooks/index.js';
+import { statusPageOnMitigated } from '../statuspage/store.js';
 import type { Sql } from '../store/sql.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
@@ -15,6 +16,7 @@ import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers } from './timers.js';
 import { type Actor, type Incident, PHASE_LABEL, phaseOf } from './types.js';
+import { requestVerification } from './verification.js';
 import { onResolved, scheduleSeverityTimers } from './workflow.js';
 
 export interface SlackUser {
@@ -195,6 +197,9 @@ export async function mitigate(ctx: ActionCtx, incidentId: string, u: SlackUser)
       },
       u,
     );
+    // The public page goes to monitoring, and the bot checks the fix itself.
+    await statusPageOnMitigated(q, ctx, i, actor);
+    await requestVerification(q, ctx, i, 'mitigated', { actor });
     return { ok: true, text: ['Marked mitigated.'] };
   });
 }

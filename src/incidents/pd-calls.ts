@@ -150,6 +150,7 @@ const PD_CALL_LABEL: Record<PdCallRow['call']['kind'], string> = {
   priority: 'priority change',
   reassign: 'reassignment',
   note: 'note',
+  status_update: 'status update',
   create: 'new incident',
 };
 
@@ -183,6 +184,8 @@ async function performPdCall(
       return put({ escalation_level: call.level });
     case 'note':
       return pd.request('POST', `/incidents/${id}/notes`, { from, data: { note: { content: call.content } } });
+    case 'status_update':
+      return pd.request('POST', `/incidents/${id}/status_updates`, { from, data: { message: call.message } });
     case 'priority': {
       const priority = await priorityFor(pd, config, call.severity);
       if (!priority) throw new PermanentPdError(`PagerDuty has no priority that maps to ${call.severity}`);

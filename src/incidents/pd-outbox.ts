@@ -14,6 +14,7 @@ export type PdCall =
   | { kind: 'priority'; severity: Severity }
   | { kind: 'reassign'; email: string; slackId?: string }
   | { kind: 'note'; content: string }
+  | { kind: 'status_update'; message: string }
   | {
       kind: 'create';
       title: string;
@@ -34,6 +35,7 @@ const ECHO_OF: Record<PdCallKind, string> = {
   priority: 'incident.priority_updated',
   reassign: 'incident.reassigned',
   note: 'incident.annotated',
+  status_update: 'incident.status_update_published',
   create: 'incident.triggered',
 };
 

@@ -4,7 +4,8 @@
 import { formatDuration } from '../duration.js';
 import type { Q } from './store.js';
 import { timelineOf } from './timeline.js';
-import type { Actor, Incident, TimelineEntry } from './types.js';
+import type { Actor, CheckChange, Incident, TimelineEntry } from './types.js';
+import { type Verification, verificationsOf } from './verification.js';
 
 export interface PostmortemFields {
   rootCause?: string;
@@ -13,7 +14,25 @@ export interface PostmortemFields {
   impact?: string;
 }
 
+/** What the verifications proved: when nothing was critical any more, and each remediation's before/after. */
+export interface MitigationRecord {
+  /** The first verification with no critical finding. */
+  firstClearAt?: Date;
+  remediations: Array<{ at: Date; label: string; changes: CheckChange[]; critical: boolean }>;
+}
+
+export function mitigationOf(vs: Verification[]): MitigationRecord {
+  const proper = vs.filter((v) => v.trigger !== 'diagnosis');
+  return {
+    firstClearAt: proper.find((v) => !v.critical)?.at,
+    remediations: proper
+      .filter((v) => v.trigger === 'remediation')
+      .map((v) => ({ at: v.at, label: v.label ?? 'remediation', changes: v.changes, critical: v.critical })),
+  };
+}
+
 export interface Postmortem extends PostmortemFields {
+  mitigation?: MitigationRecord;
   incidentId: string;
   resolvedAt: Date;
   dueAt: Date;
@@ -24,11 +43,17 @@ export interface Postmortem extends PostmortemFields {
 
 export interface Durations {
   toAcknowledgeMs?: number;
+  /** From the trigger to the first verification with nothing critical. */
+  toMitigateMs?: number;
   toResolveMs?: number;
 }
 
-export function durationsOf(i: Pick<Incident, 'triggeredAt' | 'acknowledgedAt' | 'resolvedAt'>): Durations {
+export function durationsOf(
+  i: Pick<Incident, 'triggeredAt' | 'acknowledgedAt' | 'resolvedAt'>,
+  m?: MitigationRecord,
+): Durations {
   return {
+    toMitigateMs: m?.firstClearAt ? Math.max(0, m.firstClearAt.getTime() - i.triggeredAt.getTime()) : undefined,
     toAcknowledgeMs: i.acknowledgedAt ? Math.max(0, i.acknowledgedAt.getTime() - i.triggeredAt.getTime()) : undefined,
     toResolveMs: i.resolvedAt ? Math.max(0, i.resolvedAt.getTime() - i.triggeredAt.getTime()) : undefined,
   };
@@ -63,8 +88,13 @@ function plainText(text: string): string {
 
 const TODO = '_To be filled in._';
 
-function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemFields & { dueAt: Date }): string {
-  const d = durationsOf(i);
+function renderPostmortem(
+  i: Incident,
+  timeline: TimelineEntry[],
+  p: PostmortemFields & { dueAt: Date },
+  m?: MitigationRecord,
+): string {
+  const d = durationsOf(i, m);
   const lines: string[] = [];
   lines.push(`# Post-mortem: ${i.title}`, '');
   lines.push(`- **Incident:** ${i.number ? `#${i.number} ` : ''}${i.id}${i.htmlUrl ? ` (${i.htmlUrl})` : ''}`);
@@ -80,6 +110,9 @@ function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemF
   lines.push(`- **Resolved:** ${i.resolvedAt ? `${utc(i.resolvedAt)} by ${plainActor(i.resolvedBy)}` : 'not yet'}`);
   lines.push(
     `- **Time to acknowledge:** ${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`,
+  );
+  lines.push(
+    `- **Time to mitigate:** ${d.toMitigateMs === undefined ? 'not verified (no verification found nothing critical)' : `${formatDuration(d.toMitigateMs)} (first verification with nothing critical)`}`,
   );
   lines.push(`- **Time to resolve:** ${d.toResolveMs === undefined ? 'not resolved' : formatDuration(d.toResolveMs)}`);
   lines.push(`- **Post-mortem due:** ${utc(p.dueAt)}`, '');
@@ -100,6 +133,19 @@ function renderPostmortem(i: Incident, timeline: TimelineEntry[], p: PostmortemF
   for (const e of timeline)
     lines.push(`| ${utc(e.at).replace(' UTC', '')} | ${plainText(plainActor(e.actor))} | ${plainText(e.text)} |`);
   lines.push('');
+  if (m?.remediations.length) {
+    lines.push(
+      '## Remediations (verified by the bot)',
+      '',
+      '| Time | Remediation | Before → after | Then |',
+      '| --- | --- | --- | --- |',
+    );
+    for (const r of m.remediations)
+      lines.push(
+        `| ${utc(r.at).replace(' UTC', '')} | ${plainText(r.label)} | ${plainText(r.changes.map((c) => `${c.check}: ${c.before} → ${c.after}`).join('; ') || 'no check changed')} | ${r.critical ? 'still critical' : 'nothing critical'} |`,
+      );
+    lines.push('');
+  }
   lines.push('## Root cause', '', p.rootCause?.trim() || TODO, '');
   lines.push('## Action items', '', p.actionItems?.trim() ? bullets(p.actionItems) : '- [ ] _To be filled in._', '');
   lines.push('## Learnings', '', p.learnings?.trim() || TODO, '');
@@ -147,7 +193,7 @@ function fromRow(r: Row): Postmortem {
 
 export async function getPostmortem(q: Q, incidentId: string): Promise<Postmortem | undefined> {
   const rows = await q.query<Row>('SELECT * FROM incident_postmortems WHERE incident_id = $1', [incidentId]);
-  return rows[0] ? fromRow(rows[0]) : undefined;
+  return rows[0] ? { ...fromRow(rows[0]), mitigation: mitigationOf(await verificationsOf(q, incidentId)) } : undefined;
 }
 
 /** Creates (or, after a reopen and a new resolution, refreshes) the post-mortem of a resolved incident. */
@@ -156,7 +202,12 @@ export async function openPostmortem(q: Q, i: Incident, dueMs: number, now: Date
   const dueAt = new Date(resolvedAt.getTime() + dueMs);
   const existing = await getPostmortem(q, i.id);
   const fields: PostmortemFields = existing ?? {};
-  const document = renderPostmortem(i, await timelineOf(q, i.id), { ...fields, dueAt });
+  const document = renderPostmortem(
+    i,
+    await timelineOf(q, i.id),
+    { ...fields, dueAt },
+    mitigationOf(await verificationsOf(q, i.id)),
+  );
   await q.query(
     `INSERT INTO incident_postmortems (incident_id, resolved_at, due_at, document, updated_at) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (incident_id) DO UPDATE SET resolved_at = EXCLUDED.resolved_at, due_at = EXCLUDED.due_at, document = EXCLUDED.document, updated_at = EXCLUDED.updated_at`,
@@ -176,7 +227,12 @@ export async function refreshPostmortem(
   const existing = await getPostmortem(q, i.id);
   if (!existing) return undefined;
   const merged: PostmortemFields = { ...existing, ...(fields ?? {}) };
-  const document = renderPostmortem(i, await timelineOf(q, i.id), { ...merged, dueAt: existing.dueAt });
+  const document = renderPostmortem(
+    i,
+    await timelineOf(q, i.id),
+    { ...merged, dueAt: existing.dueAt },
+    existing.mitigation,
+  );
   await q.query(
     `UPDATE incident_postmortems SET root_cause = $2, action_items = $3, learnings = $4, impact = $5, document = $6, updated_at = $7, updated_by = COALESCE($8, updated_by)
       WHERE incident_id = $1`,

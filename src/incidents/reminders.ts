@@ -6,6 +6,7 @@ import type { WorkflowCtx } from './ctx.js';
 import { specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { getPostmortem, isComplete, utc } from './postmortem.js';
+import { fireUpdateReminder } from './stakeholder-updates.js';
 import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
 import type { DueTimer } from './timers.js';
@@ -42,6 +43,8 @@ export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<bo
       });
       return enqueuePost(q, i, { type: 'lead_escalation', afterMs, contacts }, now);
     }
+    case 'update_reminder':
+      return fireUpdateReminder(q, ctx, i, t);
     case 'postmortem_reminder_1':
     case 'postmortem_reminder_2': {
       const pm = await getPostmortem(q, i.id);

@@ -8,9 +8,12 @@ import { sendDigest } from './digest-posting.js';
 import { specialistRoles } from './match.js';
 import { completePost, laterRootUpdate, type OutboxRow } from './outbox.js';
 import { refreshPostmortem } from './postmortem.js';
+import { withRecentDeployments } from './recent-deploys.js';
 import { incidentsInDigest, setRootTs } from './store.js';
 import { addTimeline, timelineOf } from './timeline.js';
 import type { Incident, Mention } from './types.js';
+import { recordDiagnosis } from './verification.js';
+import { sendVerification } from './verification-run.js';
 import type { WorkerEnv } from './worker-env.js';
 
 /** Sends the post; throws a DeliveryError (or anything else, taken as `failed`) when Slack did not take it. */
@@ -48,8 +51,16 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
     case 'diagnosis': {
       const procedure = findProcedure(intent.procedureId) ?? findProcedure('health');
       if (!procedure) throw new DeliveryError(`no procedure ${intent.procedureId}`, 'permanent');
-      const report = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
+      const ran = await runProcedure(procedure, deps.targets, [], deps.config.CHECK_DEADLINE);
+      // A new thread's automatic diagnosis reviews the recent deployments too (runbook: investigate).
+      const report = intent.actor
+        ? ran
+        : await withRecentDeployments(ran, deps.targets, deps.config.DMP_DEPLOYMENTS, i, deps.config.CHECK_DEADLINE);
       await slack.postReport(i, report, intent.actor);
+      // The baseline the next verification compares with; the report is out, so a failure here must not repost it.
+      await recordDiagnosis(deps.store, i.id, ran, deps.now()).catch((err: unknown) =>
+        env.log.warn({ err, incident: i.id }, 'could not record the diagnosis for verification'),
+      );
       const counts = ['critical', 'warn', 'unknown']
         .map((s) => [s, report.findings.filter((f) => f.status === s).length] as const)
         .filter(([, n]) => n > 0);
@@ -83,6 +94,9 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       );
       break;
     }
+    case 'verification':
+      await sendVerification(env, row, i, intent);
+      return;
     case 'ack_reminder':
       await slack.postReply(i, { ...intent, onCall: await onCallMentions(env, i) });
       break;

@@ -4,7 +4,12 @@
 import type { Sql } from '../store/sql.js';
 import type { Q } from './store.js';
 
-export type TimerKind = 'ack_reminder' | 'lead_escalation' | 'postmortem_reminder_1' | 'postmortem_reminder_2';
+export type TimerKind =
+  | 'ack_reminder'
+  | 'lead_escalation'
+  | 'postmortem_reminder_1'
+  | 'postmortem_reminder_2'
+  | 'update_reminder';
 
 export interface DueTimer {
   id: number;

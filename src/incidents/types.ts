@@ -97,6 +97,8 @@ export type TimelineKind =
   | 'postmortem'
   | 'pagerduty'
   | 'coalesced'
+  | 'verification'
+  | 'status_page'
   | 'event';
 
 export interface TimelineEntry {
@@ -136,7 +138,35 @@ export type PostIntent =
   /** A string is plain text, or (queued before RichText) mrkdwn with `<@U…>` mentions. */
   | { type: 'warning'; text: string | RichText }
   /** Opens a storm digest's thread: how many incidents it lists, and the specialists they call for. */
-  | { type: 'storm_opened'; members?: number; contacts?: Array<{ role: string; mention: Mention }> };
+  | { type: 'storm_opened'; members?: number; contacts?: Array<{ role: string; mention: Mention }> }
+  | StatusIntent;
+
+/** How a check's status moved between two diagnoses of an incident. */
+export interface CheckChange {
+  check: string;
+  before: string;
+  after: string;
+}
+
+/**
+ * The posts of the status page, stakeholder updates and verification (issue 11). `verification`
+ * is queued and runs the diagnosis when its turn comes; `verified` is what it then posts.
+ */
+export type StatusIntent =
+  | { type: 'verification'; trigger: 'remediation' | 'mitigated'; label?: string; actor?: Actor }
+  | {
+      type: 'verified';
+      trigger: 'remediation' | 'mitigated';
+      label?: string;
+      procedureTitle: string;
+      changes: CheckChange[];
+      /** Checks still not ok after it, with their summary. */
+      wrong: Array<{ check: string; status: string; summary: string }>;
+      critical: boolean;
+    }
+  | { type: 'status_page'; event: 'opened' | 'updated'; status: string; name: string; shortlink?: string; body: string }
+  | { type: 'stakeholder_update'; actor?: Actor; message: string; reached: string[] }
+  | { type: 'update_reminder'; cadenceMs: number; sinceMs: number; who?: Mention };
 
 export type ChangeKind =
   | 'acknowledged'

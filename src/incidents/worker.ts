@@ -3,6 +3,8 @@
 // claimed in the bot store first, so several replicas share the work and each piece runs once.
 // It polls briefly and is woken at once when a webhook has been stored. This module is the loop;
 // the work is in apply-events.ts, pd-calls.ts and slack-lanes.ts (send-post.ts, digest-posting.ts).
+
+import { statuspageLane } from '../statuspage/lane.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { applyNextEvent } from './apply-events.js';
 import type { WorkflowCtx } from './ctx.js';
@@ -59,6 +61,7 @@ export function startIncidentWorker(
   };
   const pdCalls = pdCallLane(env, hooks);
   const slackPosts = slackLanes(env, hooks);
+  const statusPage = statuspageLane(env, hooks);
 
   async function fireTimers(): Promise<boolean> {
     return deps.store.tx(async (q) => {
@@ -82,12 +85,13 @@ export function startIncidentWorker(
     // channel never holds the events and timers (nor, for Slack, the other channels).
     if (await pdCalls.start()) busy = true;
     if (!stopped && (await slackPosts.start())) busy = true;
+    if (!stopped && (await statusPage.start())) busy = true;
     return busy;
   }
 
   /** Everything in flight beside the loop (tests and drains wait for it). */
   async function inFlight(): Promise<void> {
-    await Promise.all([...pdCalls.inFlight(), ...slackPosts.inFlight()]);
+    await Promise.all([...pdCalls.inFlight(), ...slackPosts.inFlight(), ...statusPage.inFlight()]);
   }
 
   async function drain(): Promise<void> {

@@ -3,6 +3,7 @@
 // row lock. decide.ts makes the decisions (by the incident's state and the event's time, not
 // arrival order); this module reads the incident, asks, and writes the answer.
 import type { Severity } from '../config.js';
+import { statusPageOnResolved } from '../statuspage/store.js';
 import { contactsFor } from './contacts.js';
 import type { WorkflowCtx } from './ctx.js';
 import { type Decision, decide, type IncidentEvent, mayEcho, noteOf } from './decide.js';
@@ -12,6 +13,7 @@ import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pager
 import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
 import { severityMap, severityOf } from './severity.js';
+import { scheduleUpdateReminder } from './stakeholder-updates.js';
 import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
 import { digestHasDiagnosis, joinStormDigest } from './storm.js';
 import { addTimeline } from './timeline.js';
@@ -198,12 +200,14 @@ export async function scheduleSeverityTimers(q: Q, ctx: WorkflowCtx, i: Incident
       reschedule,
     );
   }
+  await scheduleUpdateReminder(q, ctx, i);
 }
 
 /** Resolution: timers stop, the post-mortem opens with its due date and reminders. */
 export async function onResolved(q: Q, ctx: WorkflowCtx, i: Incident): Promise<void> {
   const now = ctx.now();
-  await cancelTimers(q, i.id, ['ack_reminder', 'lead_escalation'], now);
+  await cancelTimers(q, i.id, ['ack_reminder', 'lead_escalation', 'update_reminder'], now);
+  await statusPageOnResolved(q, ctx, i);
   const pm = await openPostmortem(q, i, ctx.config.POSTMORTEM_DUE, now);
   await enqueuePost(q, i, { type: 'postmortem' }, now);
   const window = pm.dueAt.getTime() - pm.resolvedAt.getTime();

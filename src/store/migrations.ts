@@ -4,6 +4,7 @@
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Migration } from './migration.js';
 import type { Sql } from './sql.js';
+import { STATUS_MIGRATIONS } from './status-migrations.js';
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -62,6 +63,7 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   ...INCIDENT_MIGRATIONS,
+  ...STATUS_MIGRATIONS,
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica

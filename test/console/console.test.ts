@@ -40,12 +40,12 @@ describe('console mode', () => {
     expect(stdout).toContain('set DMP_DATABASE_URL');
     expect(stdout).toContain('set DMP_REDIS_URL');
     expect(stdout).not.toMatch(/at .*\.js:\d+/); // no stack trace
-  }, 60_000);
+  }, 180_000);
 
   it('gives the help and the nearest command for a wrong command', async () => {
     const { code, stdout } = await npmStart('/dmp helth\n/dmp help\n');
     expect(code).toBe(0);
     expect(stdout).toContain('Did you mean `/dmp health`?');
     expect(stdout).toContain('/dmp scans stuck');
-  }, 60_000);
+  }, 180_000);
 });

@@ -4,7 +4,7 @@
 import { startTcpProxy, type TcpProxy } from '@dmp-bot/sim/tcp-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase } from '../helpers/pg.js';
 
 describe('faults: the bot store', () => {
   let store: TestDatabase;
@@ -15,7 +15,7 @@ describe('faults: the bot store', () => {
 
   beforeAll(async () => {
     store = await createTestDatabase({ prefix: 'bot' });
-    proxy = await startTcpProxy('127.0.0.1', 5432);
+    proxy = await startTcpProxy(PG_HOST, PG_PORT);
     const url = new URL(store.url);
     url.host = `127.0.0.1:${proxy.port}`;
     t = await startTestBot({ env: { BOT_DATABASE_URL: url.toString() } });

@@ -6,8 +6,8 @@ import { type PlatformApiFake, startPlatformApiFake } from '@dmp-bot/sim/platfor
 import { startTcpProxy, type TcpProxy } from '@dmp-bot/sim/tcp-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, startTestBot, type TestBot } from '../helpers/bot.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { createTestRedis, type TestRedis } from '../helpers/redis.js';
+import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase } from '../helpers/pg.js';
+import { createTestRedis, REDIS_HOST, REDIS_PORT, redisUrlVia, type TestRedis } from '../helpers/redis.js';
 
 const DEADLINE_MS = 800;
 
@@ -30,15 +30,15 @@ describe('faults: the platform targets', () => {
     db = await createTestDatabase({ schema: true });
     redis = await createTestRedis();
     await redis.redis.rpush('scan_queue', 'a', 'b');
-    pgProxy = await startTcpProxy('127.0.0.1', 5432);
-    redisProxy = await startTcpProxy('127.0.0.1', 6379);
+    pgProxy = await startTcpProxy(PG_HOST, PG_PORT);
+    redisProxy = await startTcpProxy(REDIS_HOST, REDIS_PORT);
     api = await startPlatformApiFake({ adminToken: 'adm-tok-0001' });
     const dbUrl = new URL(db.url);
     dbUrl.host = `127.0.0.1:${pgProxy.port}`;
     t = await startTestBot({
       env: {
         DMP_DATABASE_URL: dbUrl.toString(),
-        DMP_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0`,
+        DMP_REDIS_URL: redisUrlVia('127.0.0.1', redisProxy.port),
         DMP_REDIS_PREFIX: redis.prefix,
         DMP_API_URL: api.url,
         DMP_ADMIN_TOKEN: 'adm-tok-0001',

@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
-export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The tests' PostgreSQL: `TEST_PG_URL` (a database the tests may create databases from), else a local server. */
+export const PG_ADMIN_URL = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const pgUrl = new URL(PG_ADMIN_URL);
+/** Host and port of the tests' PostgreSQL (for proxies placed in front of it). */
+export const PG_HOST = pgUrl.hostname || '127.0.0.1';
+export const PG_PORT = Number(pgUrl.port || 5432);
 export const DMP_SCHEMA = readFileSync(new URL('../../fixtures/dmp/schema.sql', import.meta.url), 'utf8');
 
 export interface TestDatabase {

@@ -2,7 +2,23 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+/**
+ * The tests' Redis: `TEST_REDIS_URL`, else a local server's database 9 — a database of the
+ * tests' own, never 0, so a developer's data in the default database is not touched.
+ */
+export const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379/9';
+const redisUrl = new URL(REDIS_URL);
+/** Host and port of the tests' Redis (for proxies placed in front of it). */
+export const REDIS_HOST = redisUrl.hostname || '127.0.0.1';
+export const REDIS_PORT = Number(redisUrl.port || 6379);
+
+/** REDIS_URL with another host and port: the same credentials and database behind a proxy. */
+export function redisUrlVia(host: string, port: number): string {
+  const u = new URL(REDIS_URL);
+  u.hostname = host;
+  u.port = String(port);
+  return u.toString();
+}
 
 export interface TestRedis {
   prefix: string;

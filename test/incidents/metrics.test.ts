@@ -53,8 +53,8 @@ describe('/metrics', () => {
       sample(text, 'dmp_bot_webhook_events_processed_total', { type: 'incident.triggered', outcome: 'created' }),
     ).toBe(2);
     expect(sample(text, 'dmp_bot_incidents_open')).toBe(2);
-    // Each P2 has its response-target reminder and the lead's escalation waiting.
-    expect(sample(text, 'dmp_bot_timers_pending')).toBe(4);
+    // Each P2 has its response-target reminder, the lead's escalation and the stakeholder-update reminder pending.
+    expect(sample(text, 'dmp_bot_timers_pending')).toBe(6);
     expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'slack' })).toBe(0);
     expect(sample(text, 'dmp_bot_slack_outbox_pending', { channel: INCIDENTS })).toBe(0);
     expect(
@@ -82,7 +82,8 @@ describe('/metrics', () => {
         'a counted PagerDuty failure',
       );
       expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'pagerduty' })).toBe(1);
-      expect(sample(text, 'dmp_bot_timers_pending')).toBe(3);
+      // The acknowledged one's response-target reminder is cancelled; the other five wait.
+      expect(sample(text, 'dmp_bot_timers_pending')).toBe(5);
     } finally {
       await w.pd.up();
     }

@@ -171,14 +171,14 @@ describe('the post-mortem', () => {
     expect(doc).toContain('**Severity:** P2 (PagerDuty priority P2)');
     expect(doc).toContain('**Time to acknowledge:** 3m 12s');
     expect(doc).toContain('**Time to resolve:** 47m');
-    const day = new Date(t0).toISOString().slice(0, 10);
-    const hms = (ms: number) => new Date(t0 + ms).toISOString().slice(11, 19);
+    // Each row carries its own date: an incident that spans midnight UTC changes day mid-table.
+    const stamp = (ms: number) => new Date(t0 + ms).toISOString().slice(0, 19).replace('T', ' ');
     expect(doc).toContain(
-      `| ${day} ${hms(0)} | PagerDuty | Triggered in PagerDuty: Graph API timeouts (P2, DMP Scan Workers) |`,
+      `| ${stamp(0)} | PagerDuty | Triggered in PagerDuty: Graph API timeouts (P2, DMP Scan Workers) |`,
     );
-    expect(doc).toContain(`| ${day} ${hms(192_000)} | Dana On-Call | Acknowledged in PagerDuty |`);
-    expect(doc).toContain(`| ${day} ${hms(600_000)} | Dana On-Call | Note in PagerDuty: Graph cache cleared |`);
-    expect(doc).toContain(`| ${day} ${hms(47 * 60_000)} | Dana On-Call | Resolved in PagerDuty |`);
+    expect(doc).toContain(`| ${stamp(192_000)} | Dana On-Call | Acknowledged in PagerDuty |`);
+    expect(doc).toContain(`| ${stamp(600_000)} | Dana On-Call | Note in PagerDuty: Graph cache cleared |`);
+    expect(doc).toContain(`| ${stamp(47 * 60_000)} | Dana On-Call | Resolved in PagerDuty |`);
     const order = [
       'Triggered in PagerDuty',
       'Acknowledged in PagerDuty',

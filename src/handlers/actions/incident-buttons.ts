@@ -8,7 +8,6 @@ import {
   INCIDENT_ESCALATE,
   INCIDENT_MITIGATE,
   INCIDENT_MORE,
-  INCIDENT_RESOLVE,
   parseOptionValue,
 } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
@@ -19,7 +18,6 @@ import {
   acknowledge,
   escalate,
   mitigate,
-  resolve,
   type SlackUser,
 } from '../../incidents/actions.js';
 import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
@@ -30,7 +28,7 @@ const BUTTONS: ReadonlyArray<readonly [actionId: string, act: Act]> = [
   [INCIDENT_ACK, acknowledge],
   [INCIDENT_ESCALATE, escalate],
   [INCIDENT_MITIGATE, mitigate],
-  [INCIDENT_RESOLVE, resolve],
+  // Resolve: incident-status-page.ts (it asks for confirmation while the latest verification is critical).
 ];
 
 export function register(app: App, deps: Deps): void {
