@@ -56,7 +56,7 @@ class ConsoleReceiver implements Receiver {
 export function buildApp(deps: SlackDeps, commands: readonly Command[]): BuiltApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
-  const base = slackClientOptions(config.SLACK_API_URL, deps.metrics);
+  const base = slackClientOptions(config.SLACK_API_URL, deps.metrics, deps.log);
   // The console's own Slack hands out its own response_urls: the guard is for Slack's traffic.
   const guard = config.slackMode === 'console' ? undefined : new ResponseUrlGuard(config.SLACK_API_URL, deps.log);
   const clientOptions = {

@@ -57,7 +57,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const targets = createTargets(config, log, opts.targets, redactor);
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', {
-    ...slackClientOptions(config.SLACK_API_URL, metrics),
+    ...slackClientOptions(config.SLACK_API_URL, metrics, log),
     logger: boltLogger(log),
   });
   // This process among the replicas sharing the store: it owns the remediations it runs.

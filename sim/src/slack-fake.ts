@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeHttpServer, Fault, FaultOptions } from './http-server.js';
 import { json, parseJson, splitUrl, startHttpServer, text } from './http-server.js';
+import { checkMessage, checkView, refusal } from './slack-conformance.js';
 import { SLACK_DEFAULTS } from './slack-signing.js';
 
 export interface SlackFakeUser {
@@ -21,8 +22,12 @@ export interface SlackFakeOptions {
   users?: Record<string, SlackFakeUser>;
   /** Usergroup id (`S…`) → member user ids. */
   usergroups?: Record<string, string[]>;
-  /** Channel id → name, for conversations.info. Unknown ids still answer, named after the id. */
-  channels?: Record<string, { name: string }>;
+  /**
+   * Channel id → name, for conversations.info. Unknown ids still answer, named after the id.
+   * `member: false` makes the bot not a member: posts there answer `not_in_channel` until
+   * conversations.join, which a private channel (`is_private`) refuses.
+   */
+  channels?: Record<string, { name: string; is_private?: boolean; member?: boolean }>;
   /** When set, only this token is accepted (`invalid_auth` otherwise); unset: any token. */
   botToken?: string;
   /** Slack allows five posts to one response_url. */
@@ -48,6 +53,13 @@ export interface SlackResponseUrlPost {
 }
 
 export type SlackActivity = SlackCall | SlackResponseUrlPost;
+
+/** A payload Slack would accept but show otherwise than meant (see slack-conformance.ts). */
+export interface SlackViolation {
+  method: string;
+  flag: string;
+  at: number;
+}
 
 export interface SlackMessage {
   channel: string;
@@ -153,6 +165,10 @@ export interface SlackFake {
    * until the gate is opened; one whose caller has gone meanwhile (killed) is dropped unapplied.
    */
   hold(method: string): SlackGate;
+  /** Text that would render wrongly, found in what the bot sent; tests assert there is none. */
+  readonly violations: SlackViolation[];
+  /** Records the flags of a payload that reached Slack another way (an ack's HTTP body). */
+  checkAck(payload: unknown, what?: string): void;
   setFault(kind: Fault, opts?: FaultOptions): void;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -227,74 +243,6 @@ function readMultipart(contentType: string, body: Buffer): Promise<FormData> {
   }).formData();
 }
 
-// --- Block Kit validation: just the limits a bot really hits, reported as Slack reports them.
-
-function blockErrors(blocks: unknown, pointer: string, maxBlocks: number): string[] {
-  if (!Array.isArray(blocks)) return [`must be an array [json-pointer:${pointer}]`];
-  const errors: string[] = [];
-  if (blocks.length > maxBlocks) errors.push(`must contain at most ${maxBlocks} items [json-pointer:${pointer}]`);
-  const blockIds = new Set<string>();
-  blocks.forEach((block: unknown, i) => {
-    const at = `${pointer}/${i}`;
-    if (!block || typeof block !== 'object' || typeof (block as Args).type !== 'string') {
-      errors.push(`missing required field: type [json-pointer:${at}]`);
-      return;
-    }
-    const b = block as Args;
-    const blockId = str(b, 'block_id');
-    if (blockId !== undefined) {
-      if (blockIds.has(blockId)) errors.push(`duplicate block_id [json-pointer:${at}/block_id]`);
-      blockIds.add(blockId);
-    }
-    const textOf = (field: string): string | undefined => {
-      const t = b[field];
-      return t && typeof t === 'object' ? str(t as Args, 'text') : undefined;
-    };
-    const sectionText = textOf('text');
-    if (b.type === 'section' && sectionText !== undefined && sectionText.length > 3000) {
-      errors.push(`must be less than 3001 characters [json-pointer:${at}/text/text]`);
-    }
-    if (b.type === 'header' && sectionText !== undefined && sectionText.length > 150) {
-      errors.push(`must be less than 151 characters [json-pointer:${at}/text/text]`);
-    }
-    if (b.type === 'actions') {
-      const elements = Array.isArray(b.elements) ? b.elements : [];
-      if (elements.length > 25) errors.push(`must contain at most 25 items [json-pointer:${at}/elements]`);
-      elements.forEach((el: unknown, j) => {
-        const label = el && typeof el === 'object' ? (el as Args).text : undefined;
-        const labelText = label && typeof label === 'object' ? str(label as Args, 'text') : undefined;
-        if (labelText !== undefined && labelText.length > 75) {
-          errors.push(`must be less than 76 characters [json-pointer:${at}/elements/${j}/text/text]`);
-        }
-      });
-    }
-  });
-  return errors;
-}
-
-function invalid(error: string, errors: string[]): Result {
-  return fail(error, { errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } });
-}
-
-function viewErrors(view: unknown): string[] {
-  if (!view || typeof view !== 'object') return ['must be an object [json-pointer:/view]'];
-  const v = view as Args;
-  const errors = blockErrors(v.blocks ?? [], '/view/blocks', 100);
-  const titleText = v.title && typeof v.title === 'object' ? str(v.title as Args, 'text') : undefined;
-  if (v.type === 'modal') {
-    if (titleText === undefined) errors.push('missing required field: title [json-pointer:/view/title]');
-    else if (titleText.length > 24) errors.push('must be less than 25 characters [json-pointer:/view/title/text]');
-    const hasInput = Array.isArray(v.blocks) && v.blocks.some((b) => (b as Args | null)?.type === 'input');
-    if (hasInput && !v.submit)
-      errors.push('must provide a submit property when any input blocks are used [json-pointer:/view]');
-  }
-  const metadata = str(v, 'private_metadata');
-  if (metadata !== undefined && metadata.length > 3000) {
-    errors.push('must be less than 3001 characters [json-pointer:/view/private_metadata]');
-  }
-  return errors;
-}
-
 // ---
 
 export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<SlackFake> {
@@ -317,6 +265,12 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   const rateLimits = new Map<string, { retryAfterSec: number; remaining: number; channel?: string }>();
   const rateLimited: Array<{ method: string; at: number; channel?: string }> = [];
   const joined = new Set<string>();
+  const violations: SlackViolation[] = [];
+  const flag = (method: string, flags: string[]): void => {
+    for (const f of flags) violations.push({ method, flag: f, at: Date.now() });
+  };
+  const memberOf = (channel: string): boolean => opts.channels?.[channel]?.member !== false || joined.has(channel);
+  const isPrivate = (channel: string): boolean => opts.channels?.[channel]?.is_private ?? channel.startsWith('G');
   let seq = 0;
 
   // Slack timestamps are unique per channel and increase; "1700000000.000100", ".000200", …
@@ -366,12 +320,12 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     return message;
   };
 
-  const contentErrors = (args: Args): Result | undefined => {
-    if (args.blocks !== undefined) {
-      const errors = blockErrors(args.blocks, '/blocks', 50);
-      if (errors.length > 0) return invalid('invalid_blocks', errors);
-    }
-    if ((str(args, 'text') ?? '').length > 40_000) return fail('msg_too_long');
+  const contentErrors = (method: string, args: Args): Result | undefined => {
+    const checked = checkMessage(args);
+    flag(method, checked.flags);
+    if (checked.error) return refusal(checked.error, checked.refusals);
+    const channel = str(args, 'channel');
+    if (channel && method !== 'chat.update' && !memberOf(channel)) return fail('not_in_channel');
     if (args.metadata !== undefined) {
       // Slack wants {event_type: string, event_payload: object} (JSON-encoded in a form body).
       const md = args.metadata as { event_type?: unknown; event_payload?: unknown } | null;
@@ -388,6 +342,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     }
     return undefined;
   };
+  const viewErrors = (method: string, view: unknown): Result | undefined => {
+    const checked = checkView(view);
+    flag(method, checked.flags);
+    return checked.refusals.length > 0 ? refusal('invalid_arguments', checked.refusals) : undefined;
+  };
 
   const channelJson = (id: string): Result => ({
     id,
@@ -395,9 +354,9 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     is_channel: id.startsWith('C'),
     is_group: id.startsWith('G'),
     is_im: id.startsWith('D'),
-    is_private: id.startsWith('G'),
+    is_private: isPrivate(id),
     is_archived: false,
-    is_member: joined.has(id),
+    is_member: memberOf(id),
     created: 1_600_000_000,
     context_team_id: teamId,
   });
@@ -473,7 +432,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       const channel = str(args, 'channel');
       if (!channel) return fail('channel_not_found');
       if (!str(args, 'text') && args.blocks === undefined && args.attachments === undefined) return fail('no_text');
-      const error = contentErrors(args);
+      const error = contentErrors('chat.postMessage', args);
       if (error) return error;
       const threadTs = str(args, 'thread_ts');
       const message = postMessage({
@@ -494,7 +453,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       const channel = str(args, 'channel');
       const message = findMessage(channel, str(args, 'ts'));
       if (!channel || !message) return fail('message_not_found');
-      const error = contentErrors(args);
+      const error = contentErrors('chat.update', args);
       if (error) return error;
       const newText = str(args, 'text');
       if (newText !== undefined) message.text = newText;
@@ -511,7 +470,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       if (!channel) return fail('channel_not_found');
       if (!user) return fail('user_not_found');
       if (!str(args, 'text') && args.blocks === undefined && args.attachments === undefined) return fail('no_text');
-      const error = contentErrors(args);
+      const error = contentErrors('chat.postEphemeral', args);
       if (error) return error;
       const threadTs = str(args, 'thread_ts');
       const ts = nextTs();
@@ -546,15 +505,15 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
 
     'views.open': (args) => {
       if (!str(args, 'trigger_id')) return fail('invalid_arguments');
-      const errors = viewErrors(args.view);
-      if (errors.length > 0) return invalid('invalid_arguments', errors);
+      const refused = viewErrors('views.open', args.view);
+      if (refused) return refused;
       return { ok: true, view: saveView(args.view as Args, undefined) };
     },
 
     'views.push': (args) => {
       if (!str(args, 'trigger_id')) return fail('invalid_arguments');
-      const errors = viewErrors(args.view);
-      if (errors.length > 0) return invalid('invalid_arguments', errors);
+      const refused = viewErrors('views.push', args.view);
+      if (refused) return refused;
       const top = [...views.values()].at(-1);
       return {
         ok: true,
@@ -570,16 +529,16 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       if (!existing) return fail('not_found');
       const hash = str(args, 'hash');
       if (hash !== undefined && hash !== existing.hash) return fail('hash_conflict');
-      const errors = viewErrors(args.view);
-      if (errors.length > 0) return invalid('invalid_arguments', errors);
+      const refused = viewErrors('views.update', args.view);
+      if (refused) return refused;
       return { ok: true, view: saveView(args.view as Args, existing) };
     },
 
     'views.publish': (args) => {
       const userId = str(args, 'user_id');
       if (!userId) return fail('invalid_arguments');
-      const errors = viewErrors(args.view);
-      if (errors.length > 0) return invalid('invalid_arguments', errors);
+      const refused = viewErrors('views.publish', args.view);
+      if (refused) return refused;
       const existing = [...views.values()].find((v) => v.type === 'home' && v.user_id === userId);
       return { ok: true, view: saveView(args.view as Args, existing, { user_id: userId }) };
     },
@@ -609,7 +568,9 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     'conversations.join': (args) => {
       const channel = str(args, 'channel');
       if (!channel) return fail('channel_not_found');
-      const already = joined.has(channel);
+      if (opts.channels?.[channel]?.member === false && isPrivate(channel))
+        return fail('method_not_supported_for_channel_type');
+      const already = memberOf(channel);
       joined.add(channel);
       return { ok: true, channel: channelJson(channel), ...(already ? { warning: 'already_in_channel' } : {}) };
     },
@@ -822,12 +783,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
       return;
     }
     const payload = parsed as Args;
-    if (payload.blocks !== undefined) {
-      const errors = blockErrors(payload.blocks, '/blocks', 50);
-      if (errors.length > 0) {
-        json(res, 400, invalid('invalid_blocks', errors));
-        return;
-      }
+    const checked = checkMessage(payload);
+    flag('response_url', checked.flags);
+    if (checked.error) {
+      json(res, 400, refusal(checked.error, checked.refusals));
+      return;
     }
     entry.uses += 1;
     applyResponse(entry.binding, payload);
@@ -912,6 +872,13 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     botId,
     teamId,
     rateLimited,
+    violations,
+    checkAck(payload, what = 'ack') {
+      if (!payload || typeof payload !== 'object') return;
+      const body = payload as Args;
+      if (body.view !== undefined) flag(what, checkView(body.view).flags);
+      if (body.blocks !== undefined || body.text !== undefined) flag(what, checkMessage(body).flags);
+    },
     callsTo: (method) => calls.filter((c) => c.method === method),
     message: (channel, ts) => findMessage(channel, ts),
     thread: (channel, threadTs) => messages.filter((m) => m.channel === channel && m.thread_ts === threadTs),
@@ -967,7 +934,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     down: () => server.down(),
     up: () => server.up(),
     reset() {
-      for (const list of [calls, responses, messages, ephemerals, files, rateLimited] as unknown[][]) list.length = 0;
+      for (const list of [calls, responses, messages, ephemerals, files, rateLimited, violations] as unknown[][])
+        list.length = 0;
       views.clear();
       uploads.clear();
       responseUrls.clear();

@@ -148,6 +148,8 @@ export interface BlockActionInput {
   message?: Record<string, unknown>;
   /** Makes the action a `static_select` choice instead of a button click. */
   selectedOption?: SelectOption;
+  /** With selectedOption: the element it was chosen in (`overflow` for an overflow menu). */
+  elementType?: 'static_select' | 'overflow';
   /** The button's label; Slack echoes it back in the action. */
   text?: string;
   threadTs?: string;
@@ -162,11 +164,13 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
   const channel = channelObject(input.channel);
   const action: Record<string, unknown> = input.selectedOption
     ? {
-        type: 'static_select',
+        type: input.elementType ?? 'static_select',
         action_id: input.actionId,
         block_id: input.blockId ?? 'actions',
         selected_option: input.selectedOption,
-        placeholder: { type: 'plain_text', text: 'Select', emoji: true },
+        ...(input.elementType === 'overflow'
+          ? {}
+          : { placeholder: { type: 'plain_text', text: 'Select', emoji: true } }),
         action_ts: actionTs(),
       }
     : {

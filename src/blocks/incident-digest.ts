@@ -8,6 +8,7 @@ import { owner, PHASE_EMOJI, SEVERITY_EMOJI } from './incident.js';
 import { INCIDENT_ACK, INCIDENT_BLOCK_PREFIX, INCIDENT_RESOLVE, POSTMORTEM_FILL } from './incident-ids.js';
 import { cutText, MAX_BLOCKS, MAX_MESSAGE_CHARS } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
+import { escInert } from './mrkdwn.js';
 
 /** Blocks a digest spends besides its incidents: header, explanation, footer. */
 const FRAME_BLOCKS = 3;
@@ -42,7 +43,7 @@ function lines(i: Incident): KnownBlock[] {
   const phase = phaseOf(i);
   const link = i.htmlUrl ? `<${i.htmlUrl}|${i.number ? `#${i.number}` : esc(i.id)}>` : esc(i.id);
   const text = [
-    `${SEVERITY_EMOJI[i.severity]} *${esc(shortTitle(i.title))}*`,
+    `${SEVERITY_EMOJI[i.severity]} *${escInert(shortTitle(i.title))}*`,
     `${i.severity} · ${esc(i.serviceName ?? 'unknown service')} · ${PHASE_EMOJI[phase]} ${PHASE_LABEL[phase]} · ${owner(i)} · ${link} · \`${esc(i.id)}\``,
   ].join('\n');
   return [section(text), { type: 'actions', block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`, elements: [control(i)] }];
@@ -74,7 +75,7 @@ export function digestMessage(digestId: number, members: Incident[], now: Date):
 
 /** A reply in a digest's thread says which of its incidents it is about. */
 export function labelForDigest(i: Incident, m: Message): Message {
-  const label = `${SEVERITY_EMOJI[i.severity]} *${esc(shortTitle(i.title, 100))}* (${esc(i.number ? `#${i.number}` : i.id)})`;
+  const label = `${SEVERITY_EMOJI[i.severity]} *${escInert(shortTitle(i.title, 100))}* (${esc(i.number ? `#${i.number}` : i.id)})`;
   return {
     ...m,
     text: `[${esc(shortTitle(i.title, 80))}] ${m.text}`,

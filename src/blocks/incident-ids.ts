@@ -7,6 +7,8 @@ export const INCIDENT_MITIGATE = 'incident:mitigate';
 export const INCIDENT_RESOLVE = 'incident:resolve';
 export const INCIDENT_REASSIGN = 'incident:reassign';
 export const INCIDENT_SEVERITY = 'incident:severity';
+/** The root's "More…" overflow: each option's value is `<incident>|<action_id>` of the control it stands for. */
+export const INCIDENT_MORE = 'incident:more';
 export const POSTMORTEM_FILL = 'incident:postmortem-fill';
 
 /** Block ids of the root message's action rows carry the incident id after this prefix. */

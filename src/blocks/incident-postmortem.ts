@@ -16,6 +16,7 @@ import {
 import { timelineLine } from './incident-status.js';
 import { cutLines, cutText, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, type OutFile, section } from './message.js';
+import { escInert } from './mrkdwn.js';
 
 const TODO = '_To be filled in._';
 
@@ -50,7 +51,7 @@ export function postmortemMessage(
       `*Summary*\n${esc(i.title)}${i.description && i.description !== i.title ? ` — ${esc(cutText(i.description, 1500))}` : ''}`,
     ),
   );
-  if (pm.impact) blocks.push(section(`*Impact*\n${esc(cutText(pm.impact, 2900))}`));
+  if (pm.impact) blocks.push(section(`*Impact*\n${esc(pm.impact)}`));
   blocks.push(section(`*Timeline*\n${cutLines(timeline.map(timelineLine), 2900, 20)}`));
   const rems = pm.mitigation?.remediations ?? [];
   if (rems.length)
@@ -66,9 +67,9 @@ export function postmortemMessage(
         )}`,
       ),
     );
-  blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(cutText(pm.rootCause, 2900)) : TODO}`));
-  blocks.push(section(`*Action items*\n${pm.actionItems ? esc(cutText(pm.actionItems, 2900)) : TODO}`));
-  blocks.push(section(`*Learnings*\n${pm.learnings ? esc(cutText(pm.learnings, 2900)) : TODO}`));
+  blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(pm.rootCause) : TODO}`));
+  blocks.push(section(`*Action items*\n${pm.actionItems ? esc(pm.actionItems) : TODO}`));
+  blocks.push(section(`*Learnings*\n${pm.learnings ? esc(pm.learnings) : TODO}`));
   if (opts.withButton !== false) {
     blocks.push({
       type: 'actions',
@@ -122,7 +123,7 @@ export function postmortemModal(i: Incident, pm: Postmortem): ModalView {
     submit: { type: 'plain_text', text: 'Save' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      section(`*${esc(i.title)}* (${i.severity})`),
+      section(`*${escInert(i.title)}* (${i.severity})`),
       textInput(PM_ROOT_CAUSE, 'Root cause', pm.rootCause, 'What made it happen, and why it was not caught earlier'),
       textInput(PM_ACTION_ITEMS, 'Action items', pm.actionItems, 'One per line: what, who, by when'),
       textInput(PM_LEARNINGS, 'Learnings', pm.learnings, 'What went well, what did not, where we got lucky'),

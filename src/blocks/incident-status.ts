@@ -8,6 +8,7 @@ import { owner, SEVERITY_EMOJI, who } from './incident.js';
 import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, DECLARE_VIEW } from './incident-ids.js';
 import { cutLines, cutText, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
+import { renderLinked } from './mrkdwn.js';
 
 function incidentLine(i: Incident, now: Date): string {
   const title = i.htmlUrl ? `<${i.htmlUrl}|${esc(i.title)}>` : esc(i.title);
@@ -52,7 +53,7 @@ export function homeView(open: Incident[], now: Date): HomeView {
 }
 
 export function timelineLine(e: TimelineEntry): string {
-  return `\`${e.at.toISOString().slice(11, 19)}\` ${who(e.actor)}: ${esc(e.text).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>')}`;
+  return `\`${e.at.toISOString().slice(11, 19)}\` ${who(e.actor)}: ${renderLinked(e.text)}`;
 }
 
 export function timelineMessage(i: Incident, timeline: TimelineEntry[]): Message {

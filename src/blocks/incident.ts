@@ -14,16 +14,18 @@ import {
   INCIDENT_DIAGNOSE,
   INCIDENT_ESCALATE,
   INCIDENT_MITIGATE,
+  INCIDENT_MORE,
   INCIDENT_REASSIGN,
   INCIDENT_RESOLVE,
   INCIDENT_SEVERITY,
   optionValue,
   POSTMORTEM_FILL,
 } from './incident-ids.js';
-import { statusControls, statusReply } from './incident-status-page.js';
+import { statusReply } from './incident-status-page.js';
 import { fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
-import { renderRich } from './mrkdwn.js';
+import { renderLinked, renderRich } from './mrkdwn.js';
+import { INCIDENT_POST_UPDATE, INCIDENT_STATUS_PAGE } from './status-ids.js';
 
 export const SEVERITY_EMOJI: Record<Severity, string> = {
   P1: ':red_circle:',
@@ -39,9 +41,9 @@ export const PHASE_EMOJI = {
   resolved: ':white_check_mark:',
 } as const;
 
-/** RichText rendered; a string escaped, keeping the `<@U…>` mentions of posts queued before RichText. */
+/** RichText rendered; a string escaped, keeping the links and mentions it carries (posts queued before RichText). */
 function legacyOrRich(t: string | RichText): string {
-  return typeof t === 'string' ? esc(t).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>') : renderRich(t);
+  return typeof t === 'string' ? renderLinked(t) : renderRich(t);
 }
 
 export function who(a: Actor | undefined): string {
@@ -99,6 +101,88 @@ function diagnosisSelect(i: Incident) {
   };
 }
 
+/**
+ * The root message's controls, in one list so other features add theirs here: `button` ones are
+ * shown as buttons (the few that matter: Acknowledge, Resolve), `more` ones behind the "More…"
+ * overflow, whose option values are `<incident>|<action_id>` so each keeps its handler.
+ */
+/** What the root's controls depend on beside the incident: whether a status page is configured. */
+export interface RootOptions {
+  statusPage?: boolean;
+}
+
+export interface RootControl {
+  label: string;
+  actionId: string;
+  place: 'button' | 'more';
+  style?: 'primary' | 'danger';
+  shown(i: Incident, opts: RootOptions): boolean;
+}
+
+const open = (i: Incident) => i.pdStatus !== 'resolved';
+
+export const ROOT_CONTROLS: RootControl[] = [
+  {
+    label: 'Acknowledge',
+    actionId: INCIDENT_ACK,
+    place: 'button',
+    style: 'primary',
+    shown: (i) => i.pdStatus === 'triggered',
+  },
+  // Issue 13's controls open modals of their own, so they stay buttons.
+  { label: 'Post update', actionId: INCIDENT_POST_UPDATE, place: 'button', shown: open },
+  {
+    label: 'Status page',
+    actionId: INCIDENT_STATUS_PAGE,
+    place: 'button',
+    shown: (i, opts) => open(i) && opts.statusPage === true,
+  },
+  { label: 'Resolve', actionId: INCIDENT_RESOLVE, place: 'button', style: 'danger', shown: open },
+  {
+    label: 'Fill in post-mortem',
+    actionId: POSTMORTEM_FILL,
+    place: 'button',
+    style: 'primary',
+    shown: (i) => !open(i),
+  },
+  { label: 'Escalate', actionId: INCIDENT_ESCALATE, place: 'more', shown: open },
+  { label: 'Mitigated', actionId: INCIDENT_MITIGATE, place: 'more', shown: (i) => open(i) && !i.mitigatedAt },
+];
+
+/** Two rows: the buttons and "More…"; then "Run diagnosis…", severity and reassignment as selects. */
+function rootControls(i: Incident, opts: RootOptions): ActionsBlock[] {
+  const shown = ROOT_CONTROLS.filter((c) => c.shown(i, opts));
+  const first: ActionsBlock['elements'] = shown
+    .filter((c) => c.place === 'button')
+    .map((c) => button(c.label, c.actionId, i.id, c.style));
+  const more = shown.filter((c) => c.place === 'more').slice(0, 5);
+  if (more.length)
+    first.push({
+      type: 'overflow',
+      action_id: INCIDENT_MORE,
+      options: more.map((c) => option(c.label, optionValue(i.id, c.actionId))),
+    });
+  const selects: ActionsBlock['elements'] = [diagnosisSelect(i)];
+  if (open(i)) {
+    selects.push({
+      type: 'static_select',
+      action_id: INCIDENT_SEVERITY,
+      placeholder: { type: 'plain_text', text: 'Change severity', emoji: true },
+      options: (['P1', 'P2', 'P3', 'P4'] as const).map((s) => option(s, optionValue(i.id, s))),
+      initial_option: option(i.severity, optionValue(i.id, i.severity)),
+    });
+    selects.push({
+      type: 'users_select',
+      action_id: INCIDENT_REASSIGN,
+      placeholder: { type: 'plain_text', text: 'Reassign to…', emoji: true },
+    });
+  }
+  return [
+    { type: 'actions', block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`, elements: first },
+    { type: 'actions', block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}:more`, elements: selects },
+  ];
+}
+
 function incidentTitle(i: Incident): string {
   return `${i.severity} · ${i.title}`;
 }
@@ -134,41 +218,7 @@ export function incidentRoot(i: Incident, now: Date, opts: { statusPage?: boolea
     );
   if (i.escalationLevel > 1) notes.push(`Escalation level ${i.escalationLevel}`);
   if (notes.length) blocks.push(section(notes.join(' · ')));
-  const rows: ActionsBlock[] = [];
-  if (i.pdStatus !== 'resolved') {
-    const elements: ActionsBlock['elements'] = [];
-    if (i.pdStatus === 'triggered') elements.push(button('Acknowledge', INCIDENT_ACK, i.id, 'primary'));
-    elements.push(diagnosisSelect(i));
-    elements.push(button('Escalate', INCIDENT_ESCALATE, i.id));
-    elements.push(...statusControls(i, opts));
-    if (!i.mitigatedAt) elements.push(button('Mitigated', INCIDENT_MITIGATE, i.id));
-    elements.push(button('Resolve', INCIDENT_RESOLVE, i.id, 'danger'));
-    rows.push({ type: 'actions', block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`, elements });
-    rows.push({
-      type: 'actions',
-      block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}:more`,
-      elements: [
-        {
-          type: 'users_select',
-          action_id: INCIDENT_REASSIGN,
-          placeholder: { type: 'plain_text', text: 'Reassign to…', emoji: true },
-        },
-        {
-          type: 'static_select',
-          action_id: INCIDENT_SEVERITY,
-          placeholder: { type: 'plain_text', text: 'Change severity', emoji: true },
-          options: (['P1', 'P2', 'P3', 'P4'] as const).map((s) => option(s, optionValue(i.id, s))),
-        },
-      ],
-    });
-  } else {
-    rows.push({
-      type: 'actions',
-      block_id: `${INCIDENT_BLOCK_PREFIX}${i.id}`,
-      elements: [button('Fill in post-mortem', POSTMORTEM_FILL, i.id, 'primary'), diagnosisSelect(i)],
-    });
-  }
-  blocks.push(...rows);
+  blocks.push(...rootControls(i, opts));
   blocks.push(
     context(`Incident ${esc(i.id)} · every update goes in this thread · updated ${slackDate(now, '{time_secs}')}`),
   );
@@ -217,7 +267,7 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return detail;
     }
     case 'note':
-      return `:memo: Note from ${who(intent.actor)} in PagerDuty: ${esc(intent.content)}`;
+      return `:memo: Note from ${who(intent.actor)} in PagerDuty: ${renderLinked(intent.content)}`;
     case 'ack_reminder': {
       const people = intent.onCall.length ? intent.onCall.map(mention).join(' ') : 'On-call';
       return `:alarm_clock: ${people}: this ${i.severity} incident is not acknowledged after ${formatDuration(intent.targetMs)}, past its response target. Press *Acknowledge* on the first message of this thread.`;

@@ -1,6 +1,7 @@
-// Slack's limits, enforced here so no caller has to: 50 blocks a message, 3000 characters a
-// section, 150 a header, about 12 000 characters in all. Cut with "…and N more".
+// Slack's limits as the renderers see them; the fitting itself is src/blocks/fit.ts, applied to
+// every payload on the wire. cutLines/cutText are for summaries that are meant to be short.
 import type { KnownBlock } from '@slack/types';
+import { splitBlocks } from './fit.js';
 
 export const MAX_BLOCKS = 50;
 export const MAX_SECTION_CHARS = 3000;
@@ -30,47 +31,12 @@ export function cutText(text: string, max: number): string {
   return `${cut}…and ${text.length - cut.length} more characters`;
 }
 
-function blockChars(block: KnownBlock): number {
-  return JSON.stringify(block).length;
-}
-
-/** Clamps every text to its limit and the message to 50 blocks and ~12k characters. */
+/**
+ * Each block within its own limits (a long section split on line boundaries, fields and
+ * elements past their counts moved to blocks of their own); nothing is cut. The message's
+ * block count and total are kept on the wire (src/handlers/slack-client.ts), which puts what
+ * does not fit into a file the message names.
+ */
 export function fitBlocks(blocks: KnownBlock[]): KnownBlock[] {
-  const clamped = blocks.map(clampBlock);
-  const out: KnownBlock[] = [];
-  let chars = 0;
-  for (let i = 0; i < clamped.length; i++) {
-    const block = clamped[i] as KnownBlock;
-    const size = blockChars(block);
-    const remaining = clamped.length - i;
-    if (out.length >= MAX_BLOCKS - 1 || chars + size > MAX_MESSAGE_CHARS * 1.5) {
-      out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${remaining} more` }] });
-      break;
-    }
-    out.push(block);
-    chars += size;
-  }
-  return out;
-}
-
-function clampBlock(block: KnownBlock): KnownBlock {
-  if (block.type === 'section') {
-    const b = { ...block };
-    if (b.text) b.text = { ...b.text, text: cutText(b.text.text, MAX_SECTION_CHARS) };
-    if (b.fields) b.fields = b.fields.slice(0, 10).map((f) => ({ ...f, text: cutText(f.text, 2000) }));
-    return b;
-  }
-  if (block.type === 'header')
-    return { ...block, text: { ...block.text, text: cutText(block.text.text, 150).slice(0, 150) } };
-  if (block.type === 'context') {
-    return {
-      ...block,
-      elements: block.elements
-        .slice(0, 10)
-        .map((e) =>
-          e.type === 'mrkdwn' || e.type === 'plain_text' ? { ...e, text: cutText(e.text, MAX_CONTEXT_CHARS) } : e,
-        ),
-    };
-  }
-  return block;
+  return splitBlocks(blocks) as KnownBlock[];
 }

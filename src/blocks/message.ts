@@ -38,6 +38,7 @@ export function header(text: string): KnownBlock {
   return { type: 'header', text: { type: 'plain_text', text: text.slice(0, 150), emoji: true } };
 }
 
+/** Plain words as a message: escaped in the blocks and in the notification text alike. */
 export function textMessage(text: string): Message {
-  return { text, blocks: [section(esc(text))] };
+  return { text: esc(text), blocks: [section(esc(text))] };
 }

@@ -117,7 +117,7 @@ export function nothingToDoMessage(label: string, preview: StoredPreview): Messa
 /** The confirmation message once someone acted on it: no buttons, who did what. */
 function settledMessage(a: ActionRow, label: string, line: string): Message {
   return {
-    text: `${label} — ${line}`,
+    text: `${esc(label)} — ${line}`,
     blocks: fitBlocks([
       header(label),
       section(`:mag: ${strong(a.preview.summary)}`),

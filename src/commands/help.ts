@@ -20,8 +20,8 @@ export function helpMessage(commands: readonly Command[], intro?: string): Messa
     if (!inGroup.length) continue;
     blocks.push(section(`*${group}*\n${inGroup.map((c) => `\`${esc(usageOf(c))}\` — ${esc(c.summary)}`).join('\n')}`));
   }
-  blocks.push(context('`/dmp help <command>` tells more about one command.'));
-  const text = `${intro ? `${intro}\n` : ''}Commands: ${commands.map((c) => usageOf(c)).join(', ')}`;
+  blocks.push(context(`\`${esc('/dmp help <command>')}\` tells more about one command.`));
+  const text = `${intro ? `${intro}\n` : ''}Commands: ${commands.map((c) => esc(usageOf(c))).join(', ')}`;
   return { text, blocks: fitBlocks(blocks) };
 }
 
@@ -50,7 +50,7 @@ export function commandHelp(commands: readonly Command[], words: string[]): Mess
     if (proc.remedies.length)
       lines.push(`Remedies: ${proc.remedies.map((m) => `${esc(m.title)} (${m.risk} risk)`).join(', ')}`);
   }
-  return { text: `${usageOf(c)}: ${c.summary}`, blocks: [section(lines.join('\n'))] };
+  return { text: `${esc(usageOf(c))}: ${esc(c.summary)}`, blocks: [section(lines.join('\n'))] };
 }
 
 export function helpCommand(all: () => readonly Command[]): Command {

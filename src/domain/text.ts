@@ -5,10 +5,13 @@ export type Inline =
   | { group: string }
   | { channel: string }
   | { link: string; label?: string }
-  | { duration: number };
+  | { duration: number }
+  /** Words shown in bold: the user's own * or _ in them cannot end the bold early. */
+  | { bold: string };
 export type RichText = Inline[];
 export const user = (id: string): Inline => ({ user: id });
 export const group = (id: string): Inline => ({ group: id });
 export const channel = (id: string): Inline => ({ channel: id });
 export const link = (url: string, label?: string): Inline =>
   label === undefined ? { link: url } : { link: url, label };
+export const bold = (text: string): Inline => ({ bold: text });

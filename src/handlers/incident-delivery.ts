@@ -96,7 +96,7 @@ export const POST_METADATA_TYPE = 'dmp_incident_post';
  */
 export function outboxClient(deps: Pick<SlackDeps, 'slack' | 'log' | 'metrics'>): WebClient {
   return new WebClient(deps.slack.token, {
-    ...slackClientOptions(deps.slack.slackApiUrl, deps.metrics),
+    ...slackClientOptions(deps.slack.slackApiUrl, deps.metrics, deps.log),
     logger: boltLogger(deps.log),
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
@@ -170,7 +170,10 @@ export function createIncidentSlack(
       const res = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
       const found = (res.messages ?? []).find((m) => {
         const md = m.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
-        return md?.event_type === type && String(md.event_payload?.[key]) === value && !m.thread_ts;
+        // A parent with replies carries thread_ts equal to its own ts; only replies differ.
+        return (
+          md?.event_type === type && String(md.event_payload?.[key]) === value && (!m.thread_ts || m.thread_ts === m.ts)
+        );
       });
       return found?.ts;
     } catch (err) {

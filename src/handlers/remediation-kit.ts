@@ -65,7 +65,13 @@ export async function tell(deps: Deps, client: WebClient, p: Place, text: string
   );
 }
 
-/** Posts in a channel or thread; the message's ts, or undefined when only response_url worked. */
+const slackError = (err: unknown): string | undefined => (err as { data?: { error?: string } })?.data?.error;
+
+/**
+ * Posts in a channel or thread; the message's ts, or undefined when only a fallback worked.
+ * The bot not in the channel: it joins a public one; otherwise response_url, else a direct
+ * message to `dmTo` (the person the post concerns), so the post always has a reader.
+ */
 export async function post(
   deps: Deps,
   client: WebClient,
@@ -73,22 +79,58 @@ export async function post(
   threadTs: string | undefined,
   m: Message,
   respond?: RespondFn,
+  dmTo?: string,
 ): Promise<string | undefined> {
   const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  const send = async () =>
+    (await client.chat.postMessage({ channel: channelId, ...(threadTs ? { thread_ts: threadTs } : {}), ...safe })).ts;
   try {
-    const res = await client.chat.postMessage({
-      channel: channelId,
-      ...(threadTs ? { thread_ts: threadTs } : {}),
-      ...safe,
-    });
+    return await send();
+  } catch (err) {
+    if (slackError(err) === 'not_in_channel') {
+      const joined = await client.conversations.join({ channel: channelId }).then(
+        () => true,
+        () => false,
+      );
+      if (joined) {
+        const ts = await send().catch(() => undefined);
+        if (ts) return ts;
+      }
+    }
+    deps.log.warn({ err, channel: channelId }, 'chat.postMessage failed; answering through a fallback');
+  }
+  if (respond) {
+    const answered = await respond({ response_type: 'in_channel', replace_original: false, ...safe }).then(
+      () => true,
+      (err: unknown) => {
+        deps.log.warn({ err }, 'could not post the reply through response_url');
+        return false;
+      },
+    );
+    if (answered) return undefined;
+  }
+  if (dmTo) await direct(deps, client, dmTo, m);
+  return undefined;
+}
+
+/** A direct message to one person; the ts in that DM, undefined when Slack would not take it. */
+export async function direct(deps: Deps, client: WebClient, userId: string, m: Message): Promise<string | undefined> {
+  try {
+    const res = await client.chat.postMessage({ channel: userId, ...redactDeep({ text: m.text, blocks: m.blocks }) });
     return res.ts;
   } catch (err) {
-    deps.log.warn({ err, channel: channelId }, 'chat.postMessage failed; answering through response_url');
+    deps.log.warn({ err, user: userId }, 'could not send a direct message');
+    return undefined;
   }
-  await respond?.({ response_type: 'in_channel', replace_original: false, ...safe }).catch((err: unknown) =>
-    deps.log.warn({ err }, 'could not post the reply'),
-  );
-  return undefined;
+}
+
+/** A link to a message, for a DM that points back at it; undefined when Slack has none. */
+export async function permalink(client: WebClient, channelId: string, ts: string): Promise<string | undefined> {
+  try {
+    return (await client.chat.getPermalink({ channel: channelId, message_ts: ts })).permalink;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Replaces a message (its buttons go); through response_url when chat.update cannot. */
@@ -124,12 +166,13 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   const thread = row.threadTs ?? row.messageTs;
   if (row.messageTs || respond)
     await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
+  // Progress and outcome reach the requester by DM when the channel cannot take them.
   const progress = async (text: string) => {
-    await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] });
+    await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] }, undefined, row.requestedBy);
   };
   const { action, outcome } = await service.execute(row, progress);
   const told = outcomeMessage(action, label, outcome);
-  await post(deps, client, row.channelId, thread, told, respond);
+  await post(deps, client, row.channelId, thread, told, respond, row.requestedBy);
   await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text, label);
   if (row.messageTs || respond)
     await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);

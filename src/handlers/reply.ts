@@ -2,6 +2,7 @@
 // or through chat.* when response_url is gone; long output is uploaded as a file.
 import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { fitMessage, overflowNote } from '../blocks/fit.js';
 import type { Message } from '../blocks/message.js';
 import type { Logger } from '../log.js';
 import { redactDeep } from '../redact.js';
@@ -11,8 +12,15 @@ export { within } from '../async.js';
 /** Slack's 3-second rule leaves room for the network: inline only what is ready by then. */
 export const INLINE_BUDGET_MS = 2_500;
 
+/** The reply as an ack's body: fitted like every other payload (blocks/fit.ts); the HTTP answer carries no file, so it says what it left out. */
 export function ackBody(m: Message): { response_type: 'in_channel'; text: string; blocks: Message['blocks'] } {
-  return redactDeep({ response_type: 'in_channel' as const, text: m.text, blocks: m.blocks });
+  const fitted = fitMessage({ text: m.text, blocks: m.blocks });
+  const blocks = fitted.payload.blocks as Message['blocks'];
+  if (fitted.overflow) {
+    const more = fitted.overflow.split('\n').length;
+    blocks.push(overflowNote(`…and ${more} more line${more === 1 ? '' : 's'}`) as unknown as Message['blocks'][number]);
+  }
+  return redactDeep({ response_type: 'in_channel' as const, text: String(fitted.payload.text), blocks });
 }
 
 export interface Where {
@@ -21,7 +29,7 @@ export interface Where {
   threadTs?: string;
 }
 
-/** A late reply: response_url first, then chat.postEphemeral, then chat.postMessage. */
+/** A late reply: response_url first, then chat.postMessage, then chat.postEphemeral, then a DM to the asker. */
 export async function respondLate(
   respond: RespondFn,
   client: WebClient,
@@ -40,7 +48,13 @@ export async function respondLate(
     await client.chat.postMessage({ channel: where.channelId, thread_ts: where.threadTs, ...safe });
   } catch (err) {
     log.warn({ err }, 'chat.postMessage failed; trying an ephemeral message');
-    await client.chat.postEphemeral({ channel: where.channelId, user: where.userId, ...safe });
+    try {
+      await client.chat.postEphemeral({ channel: where.channelId, user: where.userId, ...safe });
+    } catch (err2) {
+      // Not in the channel at all (a private one): the person who asked still gets the answer.
+      log.warn({ err: err2 }, 'chat.postEphemeral failed; sending a direct message');
+      await client.chat.postMessage({ channel: where.userId, ...safe });
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // timeline, queues the thread posts and the PagerDuty call; repeated clicks act once.
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../config.js';
-import { channel, type Inline, type RichText, user } from '../domain/text.js';
+import { bold, channel, type Inline, type RichText, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { findProcedure } from '../runbooks/index.js';
 import { statusPageOnMitigated } from '../statuspage/store.js';
@@ -443,7 +443,9 @@ export async function declare(ctx: ActionCtx, u: SlackUser, d: Declaration, once
   return {
     ok: true,
     text: [
-      `Declaring *${d.title}* (${d.severity}) in PagerDuty; its thread opens in `,
+      'Declaring ',
+      bold(d.title),
+      ` (${d.severity}) in PagerDuty; its thread opens in `,
       channel(ctx.config.INCIDENTS_CHANNEL as string),
       '.',
     ],

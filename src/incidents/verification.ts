@@ -44,7 +44,9 @@ function plain(t: string | RichText): string {
               ? `#${p.channel}`
               : 'link' in p
                 ? (p.label ?? p.link)
-                : formatDuration(p.duration),
+                : 'bold' in p
+                  ? p.bold
+                  : formatDuration(p.duration),
     )
     .join('');
 }

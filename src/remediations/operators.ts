@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 
 export interface Operators {
   isOperator(userId: string): Promise<boolean>;
+  /** Every operator known now (the listed users and the groups' members), for approval requests. */
+  list(): Promise<string[]>;
 }
 
 export interface OperatorOptions {
@@ -48,6 +50,11 @@ export function createOperators(opts: OperatorOptions): Operators {
       if (users.has(userId)) return true;
       for (const g of groups) if ((await members(g)).has(userId)) return true;
       return false;
+    },
+    async list() {
+      const all = new Set(users);
+      for (const g of groups) for (const id of await members(g)) all.add(id);
+      return [...all];
     },
   };
 }

@@ -46,6 +46,9 @@ const SCOPE_FOR: Record<string, string[]> = {
   'usergroups.users.list': ['usergroups:read'],
   'reactions.add': ['reactions:write'],
   'conversations.join': ['channels:join'],
+  // A link back to a message needs no scope of its own.
+  'chat.getPermalink': [],
+  'conversations.open': ['im:write'],
   'conversations.history': ['channels:history'],
   'conversations.replies': ['channels:history'],
   'files.uploadV2': ['files:write'],

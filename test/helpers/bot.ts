@@ -70,6 +70,7 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
       await bot.stop();
       await slack.close();
       await store.drop();
+      assertSlackConformance(slack);
     },
   };
 }
@@ -107,6 +108,7 @@ export function driveBot(url: string, slack: SlackFake): BotDriver {
       } catch {
         json = undefined;
       }
+      slack.checkAck(json, 'slash ack');
       return { ...res, json, responseUrl };
     },
     async click(input) {
@@ -125,10 +127,18 @@ export function driveBot(url: string, slack: SlackFake): BotDriver {
       } catch {
         json = undefined;
       }
+      slack.checkAck(json, 'view ack');
       return { ...res, json };
     },
     post,
   };
+}
+
+/** Fails the test when anything the bot sent would render otherwise than meant (sim/src/slack-conformance.ts). */
+export function assertSlackConformance(slack: SlackFake): void {
+  if (slack.violations.length === 0) return;
+  const lines = [...new Set(slack.violations.map((v) => `${v.method}: ${v.flag}`))].slice(0, 30);
+  throw new Error(`the bot sent text Slack would render wrongly:\n${lines.join('\n')}`);
 }
 
 /** All text a Slack call or response carried, flattened, for "does it mention X" assertions. */

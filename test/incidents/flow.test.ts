@@ -52,6 +52,15 @@ describe('an incident thread in #incidents', () => {
   const press = async (root: SlackMessage, label: string, user = ALICE) => {
     const b = button(root, label);
     if (!b) throw new Error(`no ${label} button on ${root.text}`);
+    if (b.type === 'overflow')
+      return w.click({
+        actionId: b.action_id,
+        blockId: b.block_id,
+        messageTs: root.ts,
+        user,
+        selected: b.value,
+        overflow: true,
+      });
     return w.click({ actionId: b.action_id, value: b.value, blockId: b.block_id, messageTs: root.ts, user });
   };
   const replyWith = (root: SlackMessage, text: string) =>

@@ -40,6 +40,16 @@ describe('the status page and stakeholder updates of an incident', () => {
   const press = async (root: SlackMessage, label: string, user = ALICE) => {
     const b = controls(current(root)).find((c) => c.label === label);
     if (!b) throw new Error(`no ${label} control on ${root.text}`);
+    // An option of the root's More… overflow is pressed by choosing it.
+    if (b.type === 'overflow')
+      return w.click({
+        actionId: b.action_id,
+        blockId: b.block_id,
+        messageTs: root.ts,
+        user,
+        selected: b.value,
+        overflow: true,
+      });
     return w.click({ actionId: b.action_id, value: b.value, blockId: b.block_id, messageTs: root.ts, user });
   };
   const replyWith = (root: SlackMessage, text: string, ms = 15_000) =>

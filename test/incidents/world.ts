@@ -23,6 +23,7 @@ import {
 import { type BotHandle, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { assertSlackConformance } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-incidents';
@@ -64,6 +65,8 @@ export interface World {
     threadTs?: string;
     user?: string;
     selected?: string;
+    /** `selected` was chosen in an overflow menu rather than a select. */
+    overflow?: boolean;
     to?: BotProcess;
   }): Promise<number>;
   submit(
@@ -164,6 +167,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         ...(input.selected
           ? { selectedOption: { text: { type: 'plain_text' as const, text: input.selected }, value: input.selected } }
           : {}),
+        ...(input.overflow ? { elementType: 'overflow' as const } : {}),
       });
       const raw = interactionBody(payload);
       const res = await fetch(`${to.url}/slack/events`, {
@@ -253,6 +257,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       await pd.close();
       await slack.close();
       await db.drop();
+      assertSlackConformance(slack);
     },
   };
   return world;
@@ -349,6 +354,18 @@ export function controls(m: SlackMessage | undefined): Array<{
   }>) {
     if (b.type !== 'actions') continue;
     for (const e of b.elements ?? []) {
+      // An overflow's options are controls of their own, pressed by choosing them.
+      if (e.type === 'overflow') {
+        for (const o of (e.options ?? []) as Array<{ value: string; text: { text: string } }>)
+          out.push({
+            type: 'overflow',
+            label: o.text.text,
+            action_id: String(e.action_id),
+            value: o.value,
+            block_id: b.block_id,
+          });
+        continue;
+      }
       const label = ((e.text ?? e.placeholder) as { text?: string } | undefined)?.text ?? '';
       out.push({
         type: String(e.type),

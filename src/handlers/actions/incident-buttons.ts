@@ -2,9 +2,16 @@
 // from one table of action_id → domain act: Acknowledge (in Slack and in PagerDuty, From: the
 // clicker's email), Mitigated (runbook step 4), Escalate (the next escalation level in
 // PagerDuty) and Resolve (in Slack and PagerDuty; the post-mortem opens).
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE } from '../../blocks/incident-ids.js';
+import type { App, BlockAction, ButtonAction, OverflowAction } from '@slack/bolt';
+import {
+  INCIDENT_ACK,
+  INCIDENT_ESCALATE,
+  INCIDENT_MITIGATE,
+  INCIDENT_MORE,
+  parseOptionValue,
+} from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
+import { UserError } from '../../errors.js';
 import {
   type ActionCtx,
   type ActionResult,
@@ -34,4 +41,15 @@ export function register(app: App, deps: Deps): void {
       });
     });
   }
+  // The root's "More…" overflow: an option stands for one of the buttons above (`<incident>|<action_id>`).
+  app.action<BlockAction<OverflowAction>>(INCIDENT_MORE, async ({ ack, body, action, client }) => {
+    await ack();
+    await runIncidentAction(deps, client, body, async () => {
+      const choice = parseOptionValue(action.selected_option?.value ?? '');
+      const act = BUTTONS.find(([id]) => id === choice?.choice)?.[1];
+      if (!choice || !act)
+        throw new UserError('That choice is not one I know; pick it again from the incident message.');
+      return act(incidentCtx(deps), choice.incidentId, await slackUser(client, deps, body.user.id));
+    });
+  });
 }

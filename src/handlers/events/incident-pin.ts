@@ -1,6 +1,7 @@
 // A message marked :pushpin: in an incident thread becomes a PagerDuty note and a timeline entry;
 // the bot reacts with :pushpin: so the writer sees it was recorded.
 import type { App } from '@slack/bolt';
+import { fromSlackText } from '../../blocks/mrkdwn.js';
 import type { Deps } from '../../deps.js';
 import { pinNote } from '../../incidents/actions.js';
 import { incidentByThread } from '../../incidents/store.js';
@@ -25,7 +26,8 @@ export function register(app: App, deps: Deps): void {
       // In a storm digest's shared thread the note must name its incident (id or #number).
       const incident = await incidentByThread(deps.store, m.channel, m.thread_ts, m.text);
       if (!incident) return;
-      const content = m.text.split(PIN).join(' ').replace(/\s+/g, ' ').trim();
+      // Stored as written (entities decoded), its Slack links and mentions kept as such.
+      const content = fromSlackText(m.text.split(PIN).join(' ').replace(/\s+/g, ' ').trim());
       const result = await pinNote(
         incidentCtx(deps),
         incident.id,

@@ -1,11 +1,16 @@
 // The reason a high-risk action asks for. With the two-person rule on, an approval request
 // (Approve/Cancel) goes to the thread and the confirmation says it waits; with it off, it runs.
 import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
+import type { Message } from '../../blocks/message.js';
+import { esc, section } from '../../blocks/message.js';
+import { renderInline } from '../../blocks/mrkdwn.js';
 import { approvalRequestMessage, awaitingMessage, expiredMessage, refusalText } from '../../blocks/remediation.js';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
-import { post, runAndReport, update } from '../remediation-kit.js';
+import type { ActionRow } from '../../remediations/flow.js';
+import { direct, permalink, post, runAndReport, update } from '../remediation-kit.js';
 
 const meta = z.object({ id: z.string().min(1).max(64) });
 
@@ -47,15 +52,11 @@ export function register(app: App, deps: Deps): void {
         await ack();
         const a = res.action;
         const label = service.labelOf(a);
-        const ts = await post(
-          deps,
-          client,
-          a.channelId,
-          a.threadTs ?? a.messageTs,
-          approvalRequestMessage(a, label, deps.config.CONFIRM_TTL),
-        );
+        const request = approvalRequestMessage(a, label, deps.config.CONFIRM_TTL);
+        const ts = await post(deps, client, a.channelId, a.threadTs ?? a.messageTs, request);
         if (ts) await service.attachMessage(a.id, { approvalTs: ts });
         await update(deps, client, a.channelId, a.messageTs, awaitingMessage(a, label));
+        await askApprovers(deps, client, a, request, ts);
         return;
       }
       case 'running':
@@ -66,4 +67,32 @@ export function register(app: App, deps: Deps): void {
         await ack();
     }
   });
+}
+
+/**
+ * Every eligible approver (an operator who is not the requester) gets the request by DM: a link
+ * back to it when it is in the channel, the request itself (Approve and all) when the channel
+ * could not take it, so it never waits unseen.
+ */
+async function askApprovers(
+  deps: Deps,
+  client: WebClient,
+  a: ActionRow,
+  request: Message,
+  ts: string | undefined,
+): Promise<void> {
+  const approvers = (await deps.remediations.operators.list()).filter(
+    (id) => id !== a.requestedBy && id !== a.confirmedBy,
+  );
+  const link = ts ? await permalink(client, a.channelId, ts) : undefined;
+  const dm: Message = link
+    ? {
+        text: `${request.text} — ${esc(link)}`,
+        blocks: [
+          ...request.blocks.filter((b) => b.type !== 'actions'),
+          section(renderInline({ link, label: 'Open the request' })),
+        ],
+      }
+    : request;
+  for (const id of approvers) await direct(deps, client, id, dm);
 }
