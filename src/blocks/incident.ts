@@ -146,7 +146,7 @@ export const ROOT_CONTROLS: RootControl[] = [
     shown: (i) => !open(i),
   },
   { label: 'Escalate', actionId: INCIDENT_ESCALATE, place: 'more', shown: open },
-  { label: 'Mitigated', actionId: INCIDENT_MITIGATE, place: 'more', shown: (i) => open(i) && !i.mitigatedAt },
+  { label: 'Mitigated', actionId: INCIDENT_MITIGATE, place: 'button', shown: (i) => open(i) && !i.mitigatedAt },
 ];
 
 /** Two rows: the buttons and "More…"; then "Run diagnosis…", severity and reassignment as selects. */
