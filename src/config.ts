@@ -119,7 +119,7 @@ const schema = z.object({
     .transform((v) => ['on', 'true', '1', 'yes'].includes(v)),
   HIGH_RISK_ACTIONS: z
     .string()
-    .default('cache-flush,rollback-deployment:api,terminate-queries:all')
+    .default('cache-flush,rollback-deployment:api,terminate-queries:all,scale-deployment:zero')
     .transform((v) =>
       v
         .split(',')
