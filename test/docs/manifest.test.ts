@@ -47,6 +47,7 @@ const SCOPE_FOR: Record<string, string[]> = {
   'reactions.add': ['reactions:write'],
   'conversations.join': ['channels:join'],
   'conversations.history': ['channels:history'],
+  'conversations.open': ['im:write'],
   'files.uploadV2': ['files:write'],
 };
 
