@@ -160,6 +160,17 @@ const schema = z.object({
   STORM_DIGEST_BATCH: z.coerce.number().int().min(1).max(23).default(20),
   PAGERDUTY_RATE_LIMIT: z.coerce.number().int().min(1).default(960),
   PAGERDUTY_RETRY_FOR: duration('10m'),
+  // Trust (issue 9, h-people): who may press incident controls, the workspace served, how
+  // long a Slack user's PagerDuty account is remembered, and each person's command pace.
+  INCIDENT_RESPONDERS: list.refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), {
+    message: 'must be Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated',
+  }),
+  SLACK_TEAM_ID: optionalText.refine((v) => v === undefined || /^[TE][A-Z0-9]+$/.test(v), {
+    message: 'must be a Slack workspace ID (T…)',
+  }),
+  PAGERDUTY_USER_CACHE_TTL: duration('1m'),
+  COMMAND_RATE_LIMIT: z.coerce.number().int().min(1).max(1000).default(20),
+  COMMAND_RATE_PERIOD: duration('1m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

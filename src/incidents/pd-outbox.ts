@@ -4,10 +4,11 @@
 // tells the workflow which webhook PagerDuty will echo back, so that echo is not posted twice.
 import type { Severity } from '../config.js';
 import type { Sql } from '../store/sql.js';
+import type { SlackAct } from './actions.js';
 import type { Q } from './store.js';
 import type { Actor } from './types.js';
 
-export type PdCall =
+export type PdCall = (
   | { kind: 'ack' }
   | { kind: 'resolve' }
   | { kind: 'escalate'; level: number }
@@ -22,7 +23,11 @@ export type PdCall =
       description?: string;
       incidentKey: string;
       urgency: 'high' | 'low';
-    };
+    }
+) & {
+  /** A person's act from Slack, applied in Slack only once PagerDuty accepts the call (actions.ts). */
+  onAccepted?: SlackAct;
+};
 
 export type PdCallKind = PdCall['kind'];
 

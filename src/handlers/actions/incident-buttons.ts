@@ -1,6 +1,6 @@
 // The incident root message's buttons that act on the incident as the clicker and nothing else,
 // from one table of action_id → domain act: Acknowledge (in Slack and in PagerDuty, From: the
-// clicker's email), Mitigated (runbook step 4), Escalate (the next escalation level in
+// clicker's own PagerDuty account, checked first), Mitigated (runbook step 4), Escalate (the next escalation level in
 // PagerDuty) and Resolve (in Slack and PagerDuty; the post-mortem opens).
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE, INCIDENT_RESOLVE } from '../../blocks/incident-ids.js';
@@ -14,7 +14,7 @@ import {
   resolve,
   type SlackUser,
 } from '../../incidents/actions.js';
-import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 type Act = (ctx: ActionCtx, incidentId: string, by: SlackUser) => Promise<ActionResult>;
 
@@ -31,7 +31,8 @@ export function register(app: App, deps: Deps): void {
       await ack();
       await runIncidentAction(deps, client, body, async () => {
         const incidentId = await incidentOf(deps, body, action);
-        return act(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id));
+        await assertFromIncidentPost(deps, body, incidentId);
+        return act(incidentCtx(deps), incidentId, await actingPerson(deps, client, body, { pagerDuty: true }));
       });
     });
   }
