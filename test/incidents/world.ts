@@ -92,6 +92,8 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       [DANA]: { name: 'dana', real_name: 'Dana On-Call', email: 'dana@example.com' },
       [LEAD]: { name: 'lee', real_name: 'Lee Lead', email: 'lee@example.com' },
       U0NOMAIL01: { name: 'nomail', real_name: 'No Mail' },
+      // A workspace member whose email is no user of the PagerDuty account.
+      U0NOPD0001: { name: 'nopd', real_name: 'No PagerDuty', email: 'nopd@example.com' },
     },
     channels: { [INCIDENTS]: { name: 'incidents' } },
   });
