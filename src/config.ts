@@ -169,7 +169,7 @@ const schema = z.object({
     message: 'must be a Slack workspace ID (T…)',
   }),
   PAGERDUTY_USER_CACHE_TTL: duration('1m'),
-  COMMAND_RATE_LIMIT: z.coerce.number().int().min(1).max(1000).default(20),
+  COMMAND_RATE_LIMIT: z.coerce.number().int().min(1).max(10000).default(60),
   COMMAND_RATE_PERIOD: duration('1m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

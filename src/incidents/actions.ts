@@ -10,6 +10,7 @@ import type { Sql } from '../store/sql.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
 import { declarationByKey, enqueuePdCall, type PdCall } from './pd-outbox.js';
+import type { SlackAct, SlackUser } from './person.js';
 import { getPostmortem, isComplete, type PostmortemFields, refreshPostmortem } from './postmortem.js';
 import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
@@ -17,25 +18,7 @@ import { cancelTimers } from './timers.js';
 import { type Actor, type Incident, PHASE_LABEL, phaseOf } from './types.js';
 import { onResolved, scheduleSeverityTimers } from './workflow.js';
 
-export interface SlackUser {
-  slackId: string;
-  name?: string;
-  /** From Slack's users.info, checked to be a PagerDuty user's before any PagerDuty act. */
-  email?: string;
-}
-
-/**
- * What Slack does once PagerDuty has accepted a person's act (kept with the queued call, run by
- * applyAccepted in pd-calls.ts): Slack's state changes only after PagerDuty's.
- */
-export type SlackAct =
-  | { act: 'acknowledge' }
-  | { act: 'resolve' }
-  | { act: 'mitigate' }
-  | { act: 'escalate'; level: number }
-  | { act: 'severity'; severity: Severity }
-  | { act: 'reassign'; to: SlackUser }
-  | { act: 'pin'; text: string; messageKey: string };
+export type { SlackAct, SlackUser } from './person.js';
 
 export interface ActionResult {
   /** False when nothing was done (already done, not allowed); `text` says why to the clicker. */

@@ -4,7 +4,7 @@
 // tells the workflow which webhook PagerDuty will echo back, so that echo is not posted twice.
 import type { Severity } from '../config.js';
 import type { Sql } from '../store/sql.js';
-import type { SlackAct } from './actions.js';
+import type { SlackAct } from './person.js';
 import type { Q } from './store.js';
 import type { Actor } from './types.js';
 
