@@ -36,7 +36,7 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
   const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const workspace = await startConsoleWorkspace({
     userName,
-    email: `${userName}@localhost`,
+    email: consoleUserEmail(),
     print,
     channels: opts.channels,
   });
@@ -100,6 +100,11 @@ async function handleModals(
     await walkModal(workspace, modal, reader, print);
     await workspace.settle(300, 15_000);
   }
+}
+
+/** The console user's email in its Slack (the sandbox makes it a PagerDuty user too). */
+export function consoleUserEmail(): string {
+  return `${safeUserName()}@localhost`;
 }
 
 function safeUserName(): string {
