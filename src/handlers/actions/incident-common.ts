@@ -1,5 +1,6 @@
 // What the incident listeners share: who clicked (with their email from users.info, for
 // PagerDuty's From:), which incident a click is about, and how a refusal reaches the clicker.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import { INCIDENT_BLOCK_PREFIX } from '../../blocks/incident-ids.js';
 import { renderRich } from '../../blocks/mrkdwn.js';
@@ -192,9 +193,17 @@ export async function actingPerson(
   return { ...u, email: person.email };
 }
 
+const ROOT_WAIT_MS = 3_000;
+
 /** A click must come from the incident's own root post or its thread, in its channel. */
 export async function assertFromIncidentPost(deps: Deps, body: ActionBody, incidentId: string): Promise<void> {
-  const i = await getIncident(deps.store, incidentId);
+  let i = await getIncident(deps.store, incidentId);
+  if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
+  // A press right after the root appears may beat the store to its ts: wait for it briefly.
+  for (let waited = 0; !i?.rootTs && waited < ROOT_WAIT_MS; waited += 100) {
+    await sleep(100);
+    i = await getIncident(deps.store, incidentId);
+  }
   if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
   const channel = body.container?.channel_id ?? body.channel?.id;
   const messageTs = body.container?.message_ts ?? body.message?.ts;
