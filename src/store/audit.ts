@@ -33,7 +33,6 @@ export interface AuditRow extends AuditEntry {
 }
 
 // C0 and C1 controls (newlines and tabs among them), DEL, and the Unicode line and paragraph separators.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /** One plain line: NUL dropped, every run of control characters (newlines too) one space. */
