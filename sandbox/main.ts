@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBot } from '../src/bot.js';
 import { type Config, ConfigError, loadConfig, loadDotEnv } from '../src/config.js';
-import { type ConsoleOptions, runConsole } from '../src/console/run.js';
+import { type ConsoleOptions, consoleUserEmail, runConsole } from '../src/console/run.js';
 import { CONSOLE_USER } from '../src/console/workspace.js';
 import { createLogger } from '../src/log.js';
 import { redact } from '../src/redact.js';
@@ -175,6 +175,8 @@ async function main(): Promise<number> {
         commands,
         targets: { now: clock.now },
         async onReady(bot) {
+          // The console user presses incident buttons as themselves: a user of the sandbox's PagerDuty account.
+          sim.pagerduty.users.push({ id: 'PSANDBOX1', name: 'You (console)', email: consoleUserEmail() });
           if (bot.port !== undefined) sim.connectBot(`http://127.0.0.1:${bot.port}`);
           await sim.ready;
           clock.anchorAtReady();

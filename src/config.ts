@@ -126,7 +126,7 @@ const schema = z.object({
     .transform((v) => ['on', 'true', '1', 'yes'].includes(v)),
   HIGH_RISK_ACTIONS: z
     .string()
-    .default('cache-flush,rollback-deployment:api,terminate-queries:all')
+    .default('cache-flush,rollback-deployment:api,terminate-queries:all,scale-deployment:zero')
     .transform((v) =>
       v
         .split(',')
@@ -181,6 +181,17 @@ const schema = z.object({
   ),
   STATUSPAGE_RETRY_FOR: duration('10m'),
   UPDATE_CADENCE: jsonObject(z.partialRecord(z.enum(SEVERITIES), durationText)),
+  // Trust (issue 9, h-people): who may press incident controls, the workspace served, how
+  // long a Slack user's PagerDuty account is remembered, and each person's command pace.
+  INCIDENT_RESPONDERS: list.refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), {
+    message: 'must be Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated',
+  }),
+  SLACK_TEAM_ID: optionalText.refine((v) => v === undefined || /^[TE][A-Z0-9]+$/.test(v), {
+    message: 'must be a Slack workspace ID (T…)',
+  }),
+  PAGERDUTY_USER_CACHE_TTL: duration('1m'),
+  COMMAND_RATE_LIMIT: z.coerce.number().int().min(1).max(10000).default(60),
+  COMMAND_RATE_PERIOD: duration('1m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Faults (issue 8): how often a replica renews the heartbeat of the remediations it runs and
   // sweeps for those of replicas gone (three missed beats); how long SIGTERM waits for in-flight work.

@@ -339,10 +339,8 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const userByEmail = (email: string): PdUser => {
     const known = users.find((u) => u.email.toLowerCase() === email.toLowerCase());
     if (known) return known;
-    // Unknown requesters are accepted as new users so Slack-side emails need no mirroring.
-    const created: PdUser = { id: newObjectId('P'), name: email.split('@')[0] ?? email, email };
-    users.push(created);
-    return created;
+    // As PagerDuty does: a From that is no user of the account is refused, nothing changes.
+    throw invalidInput('Requester User Not Found');
   };
 
   const findPriority = (id: string): PdPriority => {

@@ -24,6 +24,11 @@ const vectors = (
 
 const TOKEN = 'pd-test-token';
 const FROM = 'alice@example.com';
+// The account's users: the token's owner first, then the requester these tests act as.
+const USERS = [
+  { id: 'PDMPUSR1', name: 'Dana On-Call', email: 'dana@example.com' },
+  { id: 'PALICE01', name: 'alice', email: FROM },
+];
 
 describe('pagerduty webhook signing', () => {
   for (const v of vectors.filter((x) => x.valid_signature)) {
@@ -117,7 +122,7 @@ describe('pagerduty webhook envelopes', () => {
 describe('pagerduty REST fake, through the real pdjs client', () => {
   let pd: PagerDutyFake;
   beforeEach(async () => {
-    pd = await startPagerDutyFake({ token: TOKEN });
+    pd = await startPagerDutyFake({ token: TOKEN, users: USERS });
   });
   afterEach(async () => {
     await pd.close();
@@ -155,6 +160,26 @@ describe('pagerduty REST fake, through the real pdjs client', () => {
     expect(res.status).toBe(400);
     expect(res.data.error.message).toMatch(/From/);
     expect(pd.incidents.get(seeded.id)?.status).toBe('triggered');
+  });
+
+  it('refuses a From that is no user of the account, as PagerDuty does, and changes nothing', async () => {
+    const seeded = pd.seedIncident({ title: 'x' });
+    const res = await api({
+      token: TOKEN,
+      url: `${pd.url}/incidents/${seeded.id}`,
+      method: 'PUT',
+      headers: { From: 'guest@elsewhere.example' },
+      data: { incident: { type: 'incident_reference', status: 'resolved' } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.data.error.errors).toContain('Requester User Not Found');
+    expect(pd.incidents.get(seeded.id)?.status).toBe('triggered');
+  });
+
+  it('finds users by email with GET /users?query=', async () => {
+    const res = await api({ token: TOKEN, url: `${pd.url}/users?query=${encodeURIComponent(FROM)}` });
+    expect(res.status).toBe(200);
+    expect(res.data.users.map((u: { email: string }) => u.email)).toEqual([FROM]);
   });
 
   it('refuses a wrong token with 401 and an error object', async () => {
@@ -249,7 +274,7 @@ describe('pagerduty fake echoing changes as signed webhooks', () => {
 
   beforeEach(async () => {
     received.length = 0;
-    pd = await startPagerDutyFake({ token: TOKEN });
+    pd = await startPagerDutyFake({ token: TOKEN, users: USERS });
     bot = await startHttpServer((req, res, body) => {
       const envelope = parseJson(body) as WebhookEnvelope;
       received.push({

@@ -17,6 +17,8 @@ export interface Message {
   files?: OutFile[];
   /** A modal to open instead of (or beside) the message, for commands that ask for input. */
   modal?: View;
+  /** For the asker alone (ephemeral; files go to their DM with the bot): logs, audit, timelines, post-mortems. */
+  ephemeral?: boolean;
 }
 
 export const STATUS_EMOJI = {

@@ -12,6 +12,7 @@ export const auditCommand: Command = {
   summary: 'the latest audit log entries: who ran what, where, and the outcome',
   section: 'Bot',
   group: 'Bot',
+  private: true,
   async run(deps, req) {
     const n = req.args[0] === undefined ? 20 : Number(req.args[0]);
     if (!Number.isInteger(n) || n < 1 || n > 200)

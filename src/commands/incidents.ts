@@ -70,6 +70,7 @@ export const incidentTimelineCommand: Command = {
   summary: 'everything that happened in an incident, with time and actor (the latest incident when none is named)',
   section: `${SECTION} › 6. Post-Mortem`,
   group: 'Incidents',
+  private: true,
   async run(deps, req) {
     const incident = await incidentFrom(deps.store, req.args[0], '/dmp incident timeline [incident]');
     return timelineMessage(incident, await timelineOf(deps.store, incident.id));
@@ -82,6 +83,7 @@ export const postmortemCommand: Command = {
   summary: 'the post-mortem of a resolved incident: timeline, durations, root cause, action items, learnings',
   section: `${SECTION} › 6. Post-Mortem`,
   group: 'Incidents',
+  private: true,
   async run(deps, req) {
     if (!req.args[0]) throw new UserError('`/dmp postmortem <incident>` takes a PagerDuty incident ID or number.');
     const incident = await incidentFrom(deps.store, req.args[0], '/dmp postmortem <incident>');

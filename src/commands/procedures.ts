@@ -12,6 +12,7 @@ export function procedureCommand(p: Procedure): Command {
     summary: p.summary,
     section: p.section,
     group: p.group,
+    ...(p.private ? { private: true } : {}),
     async run(deps, req) {
       const report = await runProcedure(p, deps.targets, req.args, deps.config.CHECK_DEADLINE);
       return reportMessage(report, { grafanaUrl: deps.config.GRAFANA_URL });

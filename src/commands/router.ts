@@ -64,6 +64,7 @@ export async function runCommand(
       outcome = err instanceof UserError ? 'refused' : 'error';
       message = errorMessage(deps, err);
     }
+    if (r.command.private) message = { ...message, ephemeral: true };
   }
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.commands.inc({ command: action, outcome });

@@ -20,5 +20,7 @@ export interface Command {
   /** The runbook section it implements (or "Bot"). */
   section: string;
   group: CommandGroup;
+  /** Its answer may hold what a channel should not read (log lines, the audit log): told to the asker alone. */
+  private?: boolean;
   run(deps: Deps, req: CommandRequest): Promise<Message>;
 }

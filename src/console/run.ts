@@ -50,7 +50,7 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
     process.stderr.write(`starting the embedded store in ${join(config.DATA_DIR, 'store')}…\n`);
   const workspace = await startConsoleWorkspace({
     userName,
-    email: `${userName}@localhost`,
+    email: consoleUserEmail(),
     print,
     channels: opts.channels,
   });
@@ -140,6 +140,11 @@ async function handleModals(
     await walkModal(workspace, modal, reader, print);
     await workspace.settle(300, 15_000);
   }
+}
+
+/** The console user's email in its Slack (the sandbox makes it a PagerDuty user too). */
+export function consoleUserEmail(): string {
+  return `${safeUserName()}@localhost`;
 }
 
 function safeUserName(): string {

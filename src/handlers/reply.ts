@@ -13,14 +13,22 @@ export { within } from '../async.js';
 export const INLINE_BUDGET_MS = 2_500;
 
 /** The reply as an ack's body: fitted like every other payload (blocks/fit.ts); the HTTP answer carries no file, so it says what it left out. */
-export function ackBody(m: Message): { response_type: 'in_channel'; text: string; blocks: Message['blocks'] } {
+export function ackBody(m: Message): {
+  response_type: 'in_channel' | 'ephemeral';
+  text: string;
+  blocks: Message['blocks'];
+} {
   const fitted = fitMessage({ text: m.text, blocks: m.blocks });
   const blocks = fitted.payload.blocks as Message['blocks'];
   if (fitted.overflow) {
     const more = fitted.overflow.split('\n').length;
     blocks.push(overflowNote(`…and ${more} more line${more === 1 ? '' : 's'}`) as unknown as Message['blocks'][number]);
   }
-  return redactDeep({ response_type: 'in_channel' as const, text: String(fitted.payload.text), blocks });
+  return redactDeep({ response_type: responseType(m), text: String(fitted.payload.text), blocks });
+}
+
+function responseType(m: Message): 'in_channel' | 'ephemeral' {
+  return m.ephemeral ? 'ephemeral' : 'in_channel';
 }
 
 export interface Where {
@@ -39,10 +47,14 @@ export async function respondLate(
 ): Promise<void> {
   const safe = redactDeep({ text: m.text, blocks: m.blocks });
   try {
-    await respond({ response_type: 'in_channel', replace_original: false, ...safe });
+    await respond({ response_type: responseType(m), replace_original: false, ...safe });
     return;
   } catch (err) {
     log.warn({ err }, 'response_url failed; posting through the Web API');
+  }
+  if (m.ephemeral) {
+    await client.chat.postEphemeral({ channel: where.channelId, user: where.userId, ...safe });
+    return;
   }
   try {
     await client.chat.postMessage({ channel: where.channelId, thread_ts: where.threadTs, ...safe });
@@ -60,12 +72,36 @@ export async function respondLate(
 
 /** Uploads the files a reply carries (full logs, query plans) beside it. */
 export async function uploadFiles(client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
+  if (m.ephemeral && m.files?.length) return uploadPrivately(client, where, m, log);
   for (const f of m.files ?? []) {
     try {
       const file = { filename: f.filename, title: f.title, content: redactDeep(f.content) };
       await (where.threadTs
         ? client.filesUploadV2({ channel_id: where.channelId, thread_ts: where.threadTs, ...file })
         : client.filesUploadV2({ channel_id: where.channelId, ...file }));
+    } catch (err) {
+      log.warn({ err, file: f.filename }, 'could not upload a file');
+    }
+  }
+}
+
+/** A private answer's files go to the asker's DM with the bot, never to the channel. */
+async function uploadPrivately(client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
+  let dm: string | undefined;
+  try {
+    dm = (await client.conversations.open({ users: where.userId })).channel?.id;
+  } catch (err) {
+    log.warn({ err }, 'could not open a DM for a private file');
+  }
+  if (!dm) return;
+  for (const f of m.files ?? []) {
+    try {
+      await client.filesUploadV2({
+        channel_id: dm,
+        filename: f.filename,
+        title: f.title,
+        content: redactDeep(f.content),
+      });
     } catch (err) {
       log.warn({ err, file: f.filename }, 'could not upload a file');
     }

@@ -11,6 +11,7 @@ import type { Sql } from '../store/sql.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
 import { declarationByKey, enqueuePdCall, type PdCall } from './pd-outbox.js';
+import type { SlackAct, SlackUser } from './person.js';
 import { getPostmortem, isComplete, type PostmortemFields, refreshPostmortem } from './postmortem.js';
 import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
@@ -19,12 +20,7 @@ import { type Actor, type Incident, PHASE_LABEL, phaseOf } from './types.js';
 import { requestVerification } from './verification.js';
 import { onResolved, scheduleSeverityTimers } from './workflow.js';
 
-export interface SlackUser {
-  slackId: string;
-  name?: string;
-  /** From Slack's users.info; PAGERDUTY_FROM_EMAIL stands in when unknown. */
-  email?: string;
-}
+export type { SlackAct, SlackUser } from './person.js';
 
 export interface ActionResult {
   /** False when nothing was done (already done, not allowed); `text` says why to the clicker. */
@@ -61,32 +57,11 @@ async function repeated(q: Q, incidentId: string, kind: string, text: string, no
   return rows.length > 0;
 }
 
-/** Queues the PagerDuty side of an act, or says in the thread why there is none. */
-async function toPagerDuty(q: Q, ctx: ActionCtx, i: Incident, call: PdCall, u: SlackUser): Promise<void> {
-  const now = ctx.now();
-  if (!ctx.config.PAGERDUTY_API_TOKEN) {
-    await enqueuePost(
-      q,
-      i,
-      {
-        type: 'warning',
-        text: 'PagerDuty is not configured (PAGERDUTY_API_TOKEN), so this was recorded in Slack only.',
-      },
-      now,
-    );
-    return;
-  }
-  await enqueuePdCall(
-    q,
-    { incidentId: i.id, call, fromEmail: u.email ?? ctx.config.PAGERDUTY_FROM_EMAIL, requestedBy: actorOf(u) },
-    now,
-  );
-}
-
-export async function acknowledge(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    if (i.pdStatus !== 'triggered') {
+/** Why an act cannot be done (already done, nothing to do), or undefined when it can. */
+async function refusalOf(q: Q, i: Incident, a: SlackAct, now: Date, asked: boolean): Promise<ActionResult | undefined> {
+  switch (a.act) {
+    case 'acknowledge': {
+      if (i.pdStatus === 'triggered') return undefined;
       const by = i.pdStatus === 'resolved' ? i.resolvedBy : i.acknowledgedBy;
       return {
         ok: false,
@@ -97,147 +72,281 @@ export async function acknowledge(ctx: ActionCtx, incidentId: string, u: SlackUs
         ],
       };
     }
-    const now = ctx.now();
-    const actor = actorOf(u);
-    i.pdStatus = 'acknowledged';
-    i.statusAt = now;
-    i.acknowledgedAt = i.acknowledgedAt ?? now;
-    i.acknowledgedBy = actor;
-    i.updatedAt = now;
-    await saveIncident(q, i);
-    await cancelTimers(q, i.id, ['ack_reminder'], now);
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'acknowledged',
-      actor,
-      text: 'Acknowledged in Slack (Acknowledge button)',
-      source: 'slack',
-    });
-    await enqueuePost(
-      q,
-      i,
-      { type: 'change', change: 'acknowledged', actor, afterMs: now.getTime() - i.triggeredAt.getTime() },
-      now,
-    );
-    await enqueuePost(q, i, { type: 'update_root' }, now);
-    await toPagerDuty(q, ctx, i, { kind: 'ack' }, u);
-    return { ok: true, text: ['Acknowledged after ', { duration: now.getTime() - i.triggeredAt.getTime() }, '.'] };
-  });
+    case 'resolve':
+      return i.pdStatus === 'resolved'
+        ? {
+            ok: false,
+            text: ['This incident is already resolved', ...(i.resolvedBy ? [' by ', who(i.resolvedBy)] : []), '.'],
+          }
+        : undefined;
+    case 'mitigate':
+      if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved.'] };
+      return i.mitigatedAt
+        ? { ok: false, text: ['This incident was already marked mitigated by ', who(i.mitigatedBy), '.'] }
+        : undefined;
+    case 'escalate': {
+      if (i.pdStatus === 'resolved')
+        return { ok: false, text: ['This incident is resolved; there is nobody to escalate to.'] };
+      if (!asked) return undefined;
+      const recent = await q.query(
+        `SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND kind = 'escalated' AND source = 'slack' AND at > $2 LIMIT 1`,
+        [i.id, new Date(now.getTime() - REPEAT_WINDOW_MS)],
+      );
+      return recent.length
+        ? {
+            ok: false,
+            text: [
+              `It was escalated moments ago (now level ${i.escalationLevel}); press again in a few seconds to go further.`,
+            ],
+          }
+        : undefined;
+    }
+    case 'severity':
+      return i.severity === a.severity ? { ok: false, text: [`It is already ${a.severity}.`] } : undefined;
+    case 'reassign':
+      if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved.'] };
+      return (await repeated(q, i.id, 'reassigned', reassignText(a.to), now))
+        ? { ok: false, text: ['Already reassigning to ', user(a.to.slackId), '.'] }
+        : undefined;
+    case 'pin': {
+      const dup = await q.query('SELECT 1 FROM incident_timeline WHERE dedupe_key = $1', [`pin:${a.messageKey}`]);
+      return dup.length ? { ok: false, text: ['Already recorded.'] } : undefined;
+    }
+  }
 }
 
-export async function resolve(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved')
+const reassignText = (to: SlackUser) => `Reassigned from Slack to ${to.name ?? to.slackId}`;
+
+/** The PagerDuty call that carries an act. */
+function callFor(a: SlackAct, u: SlackUser): PdCall {
+  switch (a.act) {
+    case 'acknowledge':
+      return { kind: 'ack' };
+    case 'resolve':
+      return { kind: 'resolve' };
+    case 'mitigate':
       return {
-        ok: false,
-        text: ['This incident is already resolved', ...(i.resolvedBy ? [' by ', who(i.resolvedBy)] : []), '.'],
-      };
-    const now = ctx.now();
-    const actor = actorOf(u);
-    i.pdStatus = 'resolved';
-    i.statusAt = now;
-    i.resolvedAt = now;
-    i.resolvedBy = actor;
-    i.updatedAt = now;
-    await saveIncident(q, i);
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'resolved',
-      actor,
-      text: 'Resolved in Slack (Resolve button)',
-      source: 'slack',
-    });
-    await enqueuePost(
-      q,
-      i,
-      { type: 'change', change: 'resolved', actor, afterMs: now.getTime() - i.triggeredAt.getTime() },
-      now,
-    );
-    await enqueuePost(q, i, { type: 'update_root' }, now);
-    await toPagerDuty(q, ctx, i, { kind: 'resolve' }, u);
-    await onResolved(q, ctx, i);
-    return { ok: true, text: ['Resolved; the post-mortem template follows in the thread.'] };
-  });
-}
-
-export async function mitigate(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved.'] };
-    if (i.mitigatedAt)
-      return { ok: false, text: ['This incident was already marked mitigated by ', who(i.mitigatedBy), '.'] };
-    const now = ctx.now();
-    const actor = actorOf(u);
-    i.mitigatedAt = now;
-    i.mitigatedBy = actor;
-    i.updatedAt = now;
-    await saveIncident(q, i);
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'mitigated',
-      actor,
-      text: 'Mitigated: fix or workaround applied (Mitigated button)',
-      source: 'slack',
-    });
-    await enqueuePost(
-      q,
-      i,
-      { type: 'change', change: 'mitigated', actor, afterMs: now.getTime() - i.triggeredAt.getTime() },
-      now,
-    );
-    await enqueuePost(q, i, { type: 'update_root' }, now);
-    await toPagerDuty(
-      q,
-      ctx,
-      i,
-      {
         kind: 'note',
         content: `Mitigated (marked in Slack by ${u.name ?? u.slackId}): fix or workaround applied; verifying before resolving.`,
-      },
-      u,
+      };
+    case 'escalate':
+      return { kind: 'escalate', level: a.level };
+    case 'severity':
+      return { kind: 'priority', severity: a.severity };
+    case 'reassign':
+      return { kind: 'reassign', email: a.to.email as string, slackId: a.to.slackId };
+    case 'pin':
+      return { kind: 'note', content: a.text };
+  }
+}
+
+/**
+ * A person's act on an incident: refused when it cannot be done; with PagerDuty, queued as a call
+ * From: their own email and applied in Slack only once PagerDuty accepts (applyAccepted);
+ * without PagerDuty, applied at once and recorded in Slack only.
+ */
+async function personAct(
+  ctx: ActionCtx,
+  incidentId: string,
+  u: SlackUser,
+  a: SlackAct,
+  asking: RichText,
+): Promise<ActionResult> {
+  return ctx.store.tx(async (q) => {
+    const i = await locked(q, incidentId);
+    const now = ctx.now();
+    const refused = await refusalOf(q, i, a, now, true);
+    if (refused) return refused;
+    if (!ctx.config.PAGERDUTY_API_TOKEN) {
+      const done = await applyAct(q, ctx, i, a, actorOf(u));
+      await enqueuePost(
+        q,
+        i,
+        {
+          type: 'warning',
+          text: 'PagerDuty is not configured (PAGERDUTY_API_TOKEN), so this was recorded in Slack only.',
+        },
+        now,
+      );
+      return done;
+    }
+    if (!u.email) throw new UserError('I found no PagerDuty account for you; nothing was sent and nothing changed.');
+    // A second press while PagerDuty has not answered the first does nothing.
+    const waiting = await q.query(
+      `SELECT 1 FROM pd_outbox WHERE incident_id = $1 AND done_at IS NULL AND args->'onAccepted'->>'act' = $2 LIMIT 1`,
+      [i.id, a.act],
     );
-    // The public page goes to monitoring, and the bot checks the fix itself.
-    await statusPageOnMitigated(q, ctx, i, actor);
-    await requestVerification(q, ctx, i, 'mitigated', { actor });
-    return { ok: true, text: ['Marked mitigated.'] };
+    if (waiting.length) return { ok: false, text: ['That is on its way to PagerDuty already.'] };
+    await enqueuePdCall(
+      q,
+      { incidentId: i.id, call: { ...callFor(a, u), onAccepted: a }, fromEmail: u.email, requestedBy: actorOf(u) },
+      now,
+    );
+    return { ok: true, text: asking };
   });
+}
+
+/**
+ * Applies in Slack a person's act PagerDuty has just accepted, in the transaction that marks the
+ * call done. Nothing happens when it is done already (PagerDuty's webhook got there first).
+ */
+export async function applyAccepted(
+  q: Q,
+  ctx: WorkflowCtx,
+  row: { incidentId?: string; call: PdCall; requestedBy?: Actor },
+): Promise<void> {
+  const a = row.call.onAccepted;
+  if (!a || !row.incidentId) return;
+  const i = await getIncident(q, row.incidentId, true);
+  if (!i) return;
+  if (await refusalOf(q, i, a, ctx.now(), false)) return;
+  await applyAct(q, ctx, i, a, row.requestedBy ?? { source: 'slack' });
+}
+
+/** Slack's side of an act: the incident row, the timeline, the thread posts, the timers. */
+async function applyAct(q: Q, ctx: WorkflowCtx, i: Incident, a: SlackAct, actor: Actor): Promise<ActionResult> {
+  const now = ctx.now();
+  switch (a.act) {
+    case 'acknowledge': {
+      i.pdStatus = 'acknowledged';
+      i.statusAt = now;
+      i.acknowledgedAt = i.acknowledgedAt ?? now;
+      i.acknowledgedBy = actor;
+      i.updatedAt = now;
+      await saveIncident(q, i);
+      await cancelTimers(q, i.id, ['ack_reminder'], now);
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'acknowledged',
+        actor,
+        text: 'Acknowledged in Slack (Acknowledge button)',
+        source: 'slack',
+      });
+      await enqueuePost(
+        q,
+        i,
+        { type: 'change', change: 'acknowledged', actor, afterMs: now.getTime() - i.triggeredAt.getTime() },
+        now,
+      );
+      await enqueuePost(q, i, { type: 'update_root' }, now);
+      return { ok: true, text: ['Acknowledged after ', { duration: now.getTime() - i.triggeredAt.getTime() }, '.'] };
+    }
+    case 'resolve': {
+      i.pdStatus = 'resolved';
+      i.statusAt = now;
+      i.resolvedAt = now;
+      i.resolvedBy = actor;
+      i.updatedAt = now;
+      await saveIncident(q, i);
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'resolved',
+        actor,
+        text: 'Resolved in Slack (Resolve button)',
+        source: 'slack',
+      });
+      await enqueuePost(
+        q,
+        i,
+        { type: 'change', change: 'resolved', actor, afterMs: now.getTime() - i.triggeredAt.getTime() },
+        now,
+      );
+      await enqueuePost(q, i, { type: 'update_root' }, now);
+      await onResolved(q, ctx, i);
+      return { ok: true, text: ['Resolved; the post-mortem template follows in the thread.'] };
+    }
+    case 'mitigate': {
+      i.mitigatedAt = now;
+      i.mitigatedBy = actor;
+      i.updatedAt = now;
+      await saveIncident(q, i);
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'mitigated',
+        actor,
+        text: 'Mitigated: fix or workaround applied (Mitigated button)',
+        source: 'slack',
+      });
+      await enqueuePost(
+        q,
+        i,
+        { type: 'change', change: 'mitigated', actor, afterMs: now.getTime() - i.triggeredAt.getTime() },
+        now,
+      );
+      await enqueuePost(q, i, { type: 'update_root' }, now);
+      // The public page goes to monitoring, and the bot checks the fix itself.
+      await statusPageOnMitigated(q, ctx, i, actor);
+      await requestVerification(q, ctx, i, 'mitigated', { actor });
+      return { ok: true, text: ['Marked mitigated.'] };
+    }
+    case 'escalate': {
+      i.escalationLevel = Math.max(i.escalationLevel + 1, a.level);
+      i.updatedAt = now;
+      await saveIncident(q, i);
+      const detail = `to escalation level ${i.escalationLevel}`;
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'escalated',
+        actor,
+        text: `Escalated from Slack ${detail} (Escalate button)`,
+        source: 'slack',
+      });
+      await enqueuePost(q, i, { type: 'change', change: 'escalated', actor, detail }, now);
+      await enqueuePost(q, i, { type: 'update_root' }, now);
+      return { ok: true, text: [`Escalated ${detail}.`] };
+    }
+    case 'severity': {
+      const before = i.severity;
+      i.severity = a.severity;
+      i.priority = a.severity;
+      i.updatedAt = now;
+      await saveIncident(q, i);
+      const detail = `severity ${before} → ${a.severity}`;
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'priority',
+        actor,
+        text: `Priority changed from Slack: ${detail}`,
+        source: 'slack',
+      });
+      await enqueuePost(q, i, { type: 'change', change: 'priority', actor, detail }, now);
+      await enqueuePost(q, i, { type: 'update_root' }, now);
+      if (i.pdStatus !== 'resolved') await scheduleSeverityTimers(q, ctx, i, true);
+      return { ok: true, text: [`Severity is now ${a.severity}.`] };
+    }
+    case 'reassign':
+      await addTimeline(q, i.id, { at: now, kind: 'reassigned', actor, text: reassignText(a.to), source: 'slack' });
+      await enqueuePost(q, i, { type: 'change', change: 'reassigned', actor, detail: [user(a.to.slackId)] }, now);
+      return { ok: true, text: ['Reassigned to ', user(a.to.slackId), '.'] };
+    case 'pin':
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'pinned',
+        actor,
+        text: `Pinned: ${a.text}`,
+        source: 'slack',
+        dedupeKey: `pin:${a.messageKey}`,
+      });
+      return { ok: true, text: ['Pinned to the timeline.'] };
+  }
+}
+
+export function acknowledge(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
+  return personAct(ctx, incidentId, u, { act: 'acknowledge' }, ['Acknowledging in PagerDuty…']);
+}
+
+export function resolve(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
+  return personAct(ctx, incidentId, u, { act: 'resolve' }, ['Resolving in PagerDuty…']);
+}
+
+export function mitigate(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
+  return personAct(ctx, incidentId, u, { act: 'mitigate' }, ['Marking mitigated…']);
 }
 
 export async function escalate(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved')
-      return { ok: false, text: ['This incident is resolved; there is nobody to escalate to.'] };
-    const now = ctx.now();
-    const actor = actorOf(u);
-    const recent = await q.query(
-      `SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND kind = 'escalated' AND source = 'slack' AND at > $2 LIMIT 1`,
-      [i.id, new Date(now.getTime() - REPEAT_WINDOW_MS)],
-    );
-    if (recent.length)
-      return {
-        ok: false,
-        text: [
-          `It was escalated moments ago (now level ${i.escalationLevel}); press again in a few seconds to go further.`,
-        ],
-      };
-    i.escalationLevel += 1;
-    i.updatedAt = now;
-    await saveIncident(q, i);
-    const detail = `to escalation level ${i.escalationLevel}`;
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'escalated',
-      actor,
-      text: `Escalated from Slack ${detail} (Escalate button)`,
-      source: 'slack',
-    });
-    await enqueuePost(q, i, { type: 'change', change: 'escalated', actor, detail }, now);
-    await enqueuePost(q, i, { type: 'update_root' }, now);
-    await toPagerDuty(q, ctx, i, { kind: 'escalate', level: i.escalationLevel }, u);
-    return { ok: true, text: [`Escalated ${detail}.`] };
-  });
+  const i = await getIncident(ctx.store, incidentId);
+  if (!i) throw new UserError(`I have no incident \`${incidentId}\`.`);
+  return personAct(ctx, incidentId, u, { act: 'escalate', level: i.escalationLevel + 1 }, ['Escalating in PagerDuty…']);
 }
 
 export async function reassign(ctx: ActionCtx, incidentId: string, u: SlackUser, to: SlackUser): Promise<ActionResult> {
@@ -246,51 +355,16 @@ export async function reassign(ctx: ActionCtx, incidentId: string, u: SlackUser,
       ok: false,
       text: ["I can't find ", user(to.slackId), "'s email in Slack, so I can't find them in PagerDuty."],
     };
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    if (i.pdStatus === 'resolved') return { ok: false, text: ['This incident is already resolved.'] };
-    const now = ctx.now();
-    const actor = actorOf(u);
-    const text = `Reassigned from Slack to ${to.name ?? to.slackId}`;
-    if (await repeated(q, i.id, 'reassigned', text, now))
-      return { ok: false, text: ['Already reassigning to ', user(to.slackId), '.'] };
-    await addTimeline(q, i.id, { at: now, kind: 'reassigned', actor, text, source: 'slack' });
-    await enqueuePost(q, i, { type: 'change', change: 'reassigned', actor, detail: [user(to.slackId)] }, now);
-    await toPagerDuty(q, ctx, i, { kind: 'reassign', email: to.email as string, slackId: to.slackId }, u);
-    return { ok: true, text: ['Reassigning to ', user(to.slackId), '.'] };
-  });
+  return personAct(ctx, incidentId, u, { act: 'reassign', to }, ['Reassigning to ', user(to.slackId), '…']);
 }
 
-export async function setSeverity(
+export function setSeverity(
   ctx: ActionCtx,
   incidentId: string,
   u: SlackUser,
   severity: Severity,
 ): Promise<ActionResult> {
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    if (i.severity === severity) return { ok: false, text: [`It is already ${severity}.`] };
-    const now = ctx.now();
-    const actor = actorOf(u);
-    const before = i.severity;
-    i.severity = severity;
-    i.priority = severity;
-    i.updatedAt = now;
-    await saveIncident(q, i);
-    const detail = `severity ${before} → ${severity}`;
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'priority',
-      actor,
-      text: `Priority changed from Slack: ${detail}`,
-      source: 'slack',
-    });
-    await enqueuePost(q, i, { type: 'change', change: 'priority', actor, detail }, now);
-    await enqueuePost(q, i, { type: 'update_root' }, now);
-    if (i.pdStatus !== 'resolved') await scheduleSeverityTimers(q, ctx, i, true);
-    await toPagerDuty(q, ctx, i, { kind: 'priority', severity }, u);
-    return { ok: true, text: [`Severity is now ${severity}.`] };
-  });
+  return personAct(ctx, incidentId, u, { act: 'severity', severity }, [`Setting the severity to ${severity}…`]);
 }
 
 export async function requestDiagnosis(
@@ -316,7 +390,7 @@ export async function requestDiagnosis(
   });
 }
 
-/** A :pushpin: message in the thread: a timeline entry and a PagerDuty note. */
+/** A :pushpin: message in the thread: a PagerDuty note as its writer, then a timeline entry. */
 export async function pinNote(
   ctx: ActionCtx,
   incidentId: string,
@@ -326,33 +400,7 @@ export async function pinNote(
 ): Promise<ActionResult> {
   const text = content.trim().slice(0, 2000);
   if (!text) return { ok: false, text: ['An empty note is not recorded.'] };
-  return ctx.store.tx(async (q) => {
-    const i = await locked(q, incidentId);
-    const now = ctx.now();
-    const dup = await q.query('SELECT 1 FROM incident_timeline WHERE dedupe_key = $1', [`pin:${messageKey}`]);
-    if (dup.length) return { ok: false, text: ['Already recorded.'] };
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'pinned',
-      actor: actorOf(u),
-      text: `Pinned: ${text}`,
-      source: 'slack',
-      dedupeKey: `pin:${messageKey}`,
-    });
-    if (ctx.config.PAGERDUTY_API_TOKEN) {
-      await enqueuePdCall(
-        q,
-        {
-          incidentId: i.id,
-          call: { kind: 'note', content: text },
-          fromEmail: u.email ?? ctx.config.PAGERDUTY_FROM_EMAIL,
-          requestedBy: actorOf(u),
-        },
-        now,
-      );
-    }
-    return { ok: true, text: ['Pinned to the timeline and added as a PagerDuty note.'] };
-  });
+  return personAct(ctx, incidentId, u, { act: 'pin', text, messageKey }, ['Adding it as a PagerDuty note…']);
 }
 
 /** Records something done in an incident's thread by another feature (a remediation, say). */
@@ -434,7 +482,8 @@ export async function declare(ctx: ActionCtx, u: SlackUser, d: Declaration, once
         incidentKey,
         urgency: d.severity === 'P1' || d.severity === 'P2' ? 'high' : 'low',
       },
-      fromEmail: u.email ?? ctx.config.PAGERDUTY_FROM_EMAIL,
+      // The declarer's own email, checked to be a PagerDuty user's: never the bot's.
+      fromEmail: u.email,
       requestedBy: actorOf(u),
     },
     ctx.now(),

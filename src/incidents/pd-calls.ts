@@ -6,6 +6,7 @@ import { type RichText, user } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { TargetError } from '../errors.js';
 import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
+import { applyAccepted } from './actions.js';
 import { backoffMs, enqueuePost } from './outbox.js';
 import { snapshotFromRest } from './pagerduty-payload.js';
 import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
@@ -80,7 +81,7 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
               declaration: { call: row.call, requestedBy: row.requestedBy },
             });
           }
-        }
+        } else await applyAccepted(q, ctx, row);
       });
       return;
     }
@@ -127,9 +128,13 @@ async function reportPdFailure(env: WorkerEnv, row: PdCallRow, reason: string): 
   const { deps, log, slack } = env;
   log.warn({ call: row.call.kind, incident: row.incidentId, reason }, 'PagerDuty refused a call');
   const what = PD_CALL_LABEL[row.call.kind];
+  // A person's act waited for PagerDuty: say that nothing changed here either.
+  const unchanged = row.call.onAccepted ? ' Nothing was changed here.' : '';
   const by: RichText = row.requestedBy?.slackId
-    ? [' ', user(row.requestedBy.slackId), ', please do it in PagerDuty.']
-    : [];
+    ? [`${unchanged} `, user(row.requestedBy.slackId), ', please do it in PagerDuty.']
+    : unchanged
+      ? [unchanged]
+      : [];
   if (row.incidentId) {
     const i = await getIncident(deps.store, row.incidentId);
     if (i)

@@ -5,10 +5,11 @@
 import type { Severity } from '../config.js';
 import type { Sql } from '../store/sql.js';
 import { claimFree, LIVE_CLAIMERS } from './claim-session.js';
+import type { SlackAct } from './person.js';
 import type { Q } from './store.js';
 import type { Actor } from './types.js';
 
-export type PdCall =
+export type PdCall = (
   | { kind: 'ack' }
   | { kind: 'resolve' }
   | { kind: 'escalate'; level: number }
@@ -24,7 +25,11 @@ export type PdCall =
       description?: string;
       incidentKey: string;
       urgency: 'high' | 'low';
-    };
+    }
+) & {
+  /** A person's act from Slack, applied in Slack only once PagerDuty accepts the call (actions.ts). */
+  onAccepted?: SlackAct;
+};
 
 export type PdCallKind = PdCall['kind'];
 

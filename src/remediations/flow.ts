@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { TargetError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redact } from '../redact.js';
-import { type AuditOutcome, recordAudit } from '../store/audit.js';
+import { type AuditOutcome, auditLine, recordAudit } from '../store/audit.js';
 import {
   type ActionRow,
   createAction,
@@ -36,11 +36,17 @@ export const REFUSAL =
 export const OWN_APPROVAL =
   'You are not allowed to approve your own request: the two-person rule needs a second operator to press Approve. Nothing was changed.';
 
+// One plain line, as the audit log keeps it: a NUL would make PostgreSQL refuse the row.
 export const reasonText = z
   .string()
-  .trim()
-  .min(3, 'say in a few words why (at least 3 characters)')
-  .max(500, 'keep the reason under 500 characters');
+  .transform((v) => auditLine(v, 4000))
+  .pipe(
+    z
+      .string()
+      .trim()
+      .min(3, 'say in a few words why (at least 3 characters)')
+      .max(500, 'keep the reason under 500 characters'),
+  );
 
 export interface Where {
   userId: string;
@@ -375,6 +381,7 @@ export class RemediationService {
       // Stays pending: the reason modal's submission makes the next move.
       const kept = await this.move('confirm', row, 'pending', { params, highRisk }, { unexpiredAt: this.deps.now() });
       if (!kept) return this.settled(row.id, input.userId);
+      await this.auditConfirmed(kept, input.userId, 'confirmed; high risk, so a reason is needed');
       return { kind: 'needs_reason', action: kept };
     }
     const running = await this.move(
@@ -385,6 +392,7 @@ export class RemediationService {
       { unexpiredAt: this.deps.now() },
     );
     if (!running) return this.settled(row.id, input.userId);
+    await this.auditConfirmed(running, input.userId, 'confirmed');
     return { kind: 'running', action: running };
   }
 
@@ -414,15 +422,7 @@ export class RemediationService {
         { unexpiredAt: now },
       );
       if (!waiting) return this.settled(row.id, input.userId);
-      await this.audit({
-        userId: input.userId,
-        channelId: row.channelId,
-        action: row.remedy,
-        outcome: 'previewed',
-        text: `${this.labelOf(row)}: asked a second operator to approve`,
-        reason: parsed.data,
-        detail: { id: row.id, step: 'approval requested' },
-      });
+      await this.auditConfirmed(waiting, input.userId, 'confirmed with a reason; asked a second operator to approve');
       return { kind: 'awaiting', action: waiting };
     }
     const running = await this.move(
@@ -433,6 +433,7 @@ export class RemediationService {
       { unexpiredAt: now },
     );
     if (!running) return this.settled(row.id, input.userId);
+    await this.auditConfirmed(running, input.userId, 'confirmed with a reason');
     return { kind: 'running', action: running };
   }
 
@@ -572,6 +573,7 @@ export class RemediationService {
       },
       this.deps.now(),
     );
+    if (row) await this.auditConfirmed(row, input.userId, 'confirmed in its form');
     if (row) await this.auditStarted(row, 'submit');
     return row;
   }
@@ -684,6 +686,19 @@ export class RemediationService {
     if (!now) return { kind: 'unknown' };
     if (STEPS.expire.from.includes(now.state) && now.expiresAt <= this.deps.now()) return this.expire(now, userId);
     return { kind: 'already', action: now };
+  }
+
+  /** The confirmation step's row: who confirmed what, with the parameters it will run with. */
+  private async auditConfirmed(row: ActionRow, userId: string, step: string): Promise<void> {
+    await this.audit({
+      userId,
+      channelId: row.channelId,
+      action: row.remedy,
+      outcome: 'confirmed',
+      text: `${this.labelOf(row)}: ${step}`,
+      reason: row.reason,
+      detail: { id: row.id, params: row.params, highRisk: row.highRisk },
+    });
   }
 
   private async audit(e: {

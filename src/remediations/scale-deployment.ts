@@ -17,7 +17,12 @@ export const scaleDeployment = defineRemediation({
   section: 'Common Issues › Scans Stuck in Pending › Resolution 1',
   risk: 'medium',
   schema,
-  riskKeys: (p) => ['scale-deployment', `scale-deployment:${p.deployment}`],
+  // Judged by effect: scaling to zero stops the deployment, whichever way the number came in.
+  riskKeys: (p) => [
+    'scale-deployment',
+    `scale-deployment:${p.deployment}`,
+    ...(p.replicas === 0 ? ['scale-deployment:zero', `scale-deployment:${p.deployment}:zero`] : []),
+  ],
   label: (p) => `Scale ${p.deployment} to ${p.replicas}`,
   async preview(ctx, p) {
     assertPlatformDeployment(ctx, p.deployment);

@@ -5,6 +5,7 @@
 // moment it is terminated, so a pid reused by a new backend is left alone.
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
+import { UserError } from '../errors.js';
 import { BOT_APPLICATION_NAME } from '../targets/platform-db.js';
 import type { ActionContext } from './types.js';
 import { defineRemediation } from './types.js';
@@ -68,9 +69,24 @@ function line(b: Backend): string {
   return `pid ${b.pid} · ${b.usename ?? '?'}${b.application_name ? ` (${b.application_name})` : ''} · ${formatDuration(b.secs * 1000)} · ${b.state} · ${b.query}`;
 }
 
-/** No pick means all of them: the blanket kill the runbook's query does, and the high-risk case. */
+/**
+ * The backends an execution would terminate: the ones picked among those the preview listed, or
+ * all listed when none is picked. A pid the preview did not list is never a target.
+ */
+function targetsOf(p: P): number[] {
+  const listed = p.pids ?? [];
+  if (!p.selected || p.selected.length === 0) return listed;
+  return listed.filter((x) => p.selected?.includes(x));
+}
+
+/**
+ * Judged by effect: terminating every listed backend is the blanket kill (the high-risk case),
+ * however it was asked for — no pick, every box ticked, or every pid named.
+ */
 function isAll(p: P): boolean {
-  return !p.selected || p.selected.length === 0;
+  const listed = p.pids ?? [];
+  const targets = targetsOf(p);
+  return targets.length === listed.length;
 }
 
 export const terminateQueries = defineRemediation({
@@ -91,6 +107,10 @@ export const terminateQueries = defineRemediation({
         nothingToDo: `No query has been running for more than ${p.minutes} minutes.`,
       };
     const preselected = p.selected?.filter((x) => pids.includes(x));
+    if (p.selected?.length && !preselected?.length)
+      throw new UserError(
+        `None of the pids named (${p.selected.join(', ')}) is running a matching query; nothing was changed.`,
+      );
     return {
       summary: `${backends.length} backend${backends.length === 1 ? '' : 's'} match (${criteria}): pid${backends.length === 1 ? '' : 's'} ${pids.join(', ')}`,
       details: [...backends.map(line), 'Confirm terminates the ones ticked, or all of them when none is ticked.'],
@@ -98,7 +118,7 @@ export const terminateQueries = defineRemediation({
         value: String(b.pid),
         label: `pid ${b.pid} · ${b.usename ?? '?'} · ${formatDuration(b.secs * 1000)}`,
       })),
-      pinned: { pids, ...(preselected?.length ? { selected: preselected } : {}) },
+      pinned: { pids, ...(preselected ? { selected: preselected } : {}) },
     };
   },
   select(p, values) {
@@ -107,7 +127,7 @@ export const terminateQueries = defineRemediation({
     return { ...p, selected: picked };
   },
   async execute(ctx, p) {
-    const targets = isAll(p) ? (p.pids ?? []) : (p.selected ?? []);
+    const targets = targetsOf(p);
     const lines: string[] = [];
     let terminated = 0;
     let failed = 0;

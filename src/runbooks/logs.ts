@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { formatDuration, parseDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import { K8S_NAME, PLATFORM_APPS, readAppLogs } from '../targets/kube-reads.js';
+import { assertPlatformApp } from './app-scope.js';
 import { plural, tailDetails } from './lines.js';
 import type { Check, Finding, Procedure } from './types.js';
 
@@ -36,7 +37,7 @@ export interface LogArgs {
   grep?: string;
 }
 
-export function parseLogArgs(args: string[]): LogArgs {
+export function parseLogArgs(args: string[], apps: readonly string[]): LogArgs {
   const raw: Record<string, string | undefined> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
@@ -72,6 +73,7 @@ export function parseLogArgs(args: string[]): LogArgs {
     throw new UserError(`--grep takes a text of 1 to 200 characters: ${USAGE}.`);
   }
   const { app, since, grep } = parsed.data;
+  assertPlatformApp(app, apps, `${USAGE}, e.g. \`/dmp logs ${apps[0] ?? 'api'}\`.`);
   return { app, since, sinceMs: parseDuration(since) as number, grep };
 }
 
@@ -79,7 +81,7 @@ const recentLogs: Check = {
   id: 'logs',
   title: 'Logs',
   async run({ targets, args }): Promise<Finding[]> {
-    const { app, since, sinceMs, grep } = parseLogArgs(args);
+    const { app, since, sinceMs, grep } = parseLogArgs(args, targets.config.DMP_DEPLOYMENTS);
     const { pods, logs } = await readAppLogs(targets.kube, app, { sinceSeconds: sinceMs / 1000, maxPods: MAX_PODS });
     if (pods.length === 0) return [{ check: this.title, status: 'warn', summary: `no pods with app=${app}` }];
     const needle = grep?.toLowerCase();
@@ -120,7 +122,8 @@ export const logs: Procedure = {
   group: 'Diagnosis',
   summary: 'recent log lines of an app’s pods, optionally only those containing a text; the full text attached',
   dashboard: '/grafana/d/health',
-  validateArgs: (args) => void parseLogArgs(args),
+  private: true,
+  validateArgs: (args, apps) => void parseLogArgs(args, apps),
   checks: [recentLogs],
   remedies: [],
 };

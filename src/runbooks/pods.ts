@@ -3,21 +3,23 @@
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
-import { K8S_NAME, listAppPods, PLATFORM_APPS, type PodSummary } from '../targets/kube-reads.js';
+import { K8S_NAME, listAppPods, type PodSummary } from '../targets/kube-reads.js';
+import { assertPlatformApp } from './app-scope.js';
 import { plural } from './lines.js';
 import type { Check, Finding, Procedure, Status } from './types.js';
 
 const appName = z.string().max(63).regex(K8S_NAME);
 
-export function parsePodsArgs(args: string[]): { apps: string[] } {
-  if (args.length === 0) return { apps: [...PLATFORM_APPS] };
+export function parsePodsArgs(args: string[], platform: readonly string[]): { apps: string[] } {
+  if (args.length === 0) return { apps: [...platform] };
   if (args.length > 1) throw new UserError('`/dmp pods [app]` takes at most one app, e.g. `/dmp pods api`.');
   const raw = (args[0] ?? '').replace(/^app=/, '');
   const parsed = appName.safeParse(raw);
   if (!parsed.success)
     throw new UserError(
-      `"${raw.slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
+      `"${raw.slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${platform.join(' or ')}.`,
     );
+  assertPlatformApp(parsed.data, platform, '`/dmp pods [app]`.');
   return { apps: [parsed.data] };
 }
 
@@ -49,7 +51,7 @@ const podStatus: Check = {
   id: 'pods',
   title: 'Pods',
   async run({ targets, args, now }): Promise<Finding[]> {
-    const { apps } = parsePodsArgs(args);
+    const { apps } = parsePodsArgs(args, targets.config.DMP_DEPLOYMENTS);
     const lists = await Promise.all(apps.map((app) => listAppPods(targets.kube, app)));
     return apps.map((app, i) => podsFinding(app, lists[i] ?? [], now));
   },
@@ -64,7 +66,7 @@ export const pods: Procedure = {
   group: 'Diagnosis',
   summary: 'phase, readiness, restarts, age and node of each pod (default: api and scan-workers)',
   dashboard: '/grafana/d/health',
-  validateArgs: (args) => void parsePodsArgs(args),
+  validateArgs: (args, apps) => void parsePodsArgs(args, apps),
   checks: [podStatus],
   remedies: [],
 };

@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import type { Kube } from '../targets/kube.js';
 import { isNotFound, K8S_NAME, kubeApiError, PLATFORM_APPS } from '../targets/kube-reads.js';
 import { REVISION_ANNOTATION, type Revision, revisionHistory } from '../targets/rollout.js';
+import { assertPlatformApp } from './app-scope.js';
 import { plural } from './lines.js';
 import { type Check, type Finding, factsOf, type NextStep, type Procedure, type Status } from './types.js';
 
@@ -108,7 +109,7 @@ export async function readRolloutHistory(
 
 const deploymentName = z.string().max(253).regex(K8S_NAME);
 
-export function parseRolloutArgs(args: string[]): { deployment: string } {
+export function parseRolloutArgs(args: string[], apps: readonly string[]): { deployment: string } {
   const [raw, ...rest] = args;
   if (raw === undefined)
     throw new UserError(
@@ -121,6 +122,7 @@ export function parseRolloutArgs(args: string[]): { deployment: string } {
     throw new UserError(
       `"${name.slice(0, 40)}" is not a deployment name: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
     );
+  assertPlatformApp(parsed.data, apps, '`/dmp rollout history <deployment>`.');
   return { deployment: parsed.data };
 }
 
@@ -128,7 +130,7 @@ const history: Check = {
   id: 'history',
   title: 'Revisions',
   async run({ targets, args, now }): Promise<Finding[]> {
-    const { deployment } = parseRolloutArgs(args);
+    const { deployment } = parseRolloutArgs(args, targets.config.DMP_DEPLOYMENTS);
     const h = await readRolloutHistory(targets.kube, deployment);
     if (!h)
       return [
@@ -176,7 +178,8 @@ const history: Check = {
 export function adviseRollout(findings: Finding[], args: string[]): NextStep[] {
   const status = factsOf(findings, 'Rollout status');
   if (!status?.failing) return [];
-  const { deployment } = parseRolloutArgs(args);
+  // The arguments were checked before the checks ran: the deployment is the one they read.
+  const deployment = String(factsOf(findings, 'Revisions')?.deployment ?? args[0] ?? '');
   const previous = Number(status.previous ?? 0);
   return [
     {
@@ -197,7 +200,7 @@ export const rolloutHistory: Procedure = {
   group: 'Diagnosis',
   summary: 'a deployment’s revisions (change cause, image, age, the current one) and its rollout status',
   dashboard: '/grafana/d/health',
-  validateArgs: (args) => void parseRolloutArgs(args),
+  validateArgs: (args, apps) => void parseRolloutArgs(args, apps),
   checks: [history],
   remedies: [
     {

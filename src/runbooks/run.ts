@@ -37,7 +37,7 @@ export async function runProcedure(
   deadlineMs: number,
 ): Promise<Report> {
   const started = performance.now();
-  procedure.validateArgs?.(args);
+  procedure.validateArgs?.(args, targets.config.DMP_DEPLOYMENTS);
   const results = await Promise.all(procedure.checks.map((check) => runCheck(check, targets, args, deadlineMs)));
   const findings = results.flat();
   return {

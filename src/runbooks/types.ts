@@ -66,8 +66,11 @@ export interface Procedure {
   summary: string;
   /** Grafana dashboard path from the runbook's table, e.g. `/grafana/d/queue`. */
   dashboard?: string;
+  /** Its report may hold what a channel should not read (log lines): answered to the asker alone. */
+  private?: boolean;
   /** Throws UserError with a sentence when the arguments are wrong. */
-  validateArgs?(args: string[]): void;
+  /** Refuses bad arguments before any check runs; `apps` are the platform's own (DMP_DEPLOYMENTS). */
+  validateArgs?(args: string[], apps: readonly string[]): void;
   checks: Check[];
   remedies: RemedySpec[];
   /** Picks the fitting next steps from the findings. */

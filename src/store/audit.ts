@@ -1,4 +1,7 @@
-// The audit log: every command, preview, approval, refusal and outcome, with who and where.
+// The audit log: every command, preview, confirmation, approval, refusal and outcome, with who
+// and where. Text is made one plain line before it is stored (and again when shown): a NUL
+// would make PostgreSQL refuse the insert, so the command would run unaudited, and a newline
+// would let someone forge lines in `/dmp audit`.
 import type { Sql } from './sql.js';
 
 export type AuditKind = 'command' | 'action' | 'view' | 'incident' | 'remediation';
@@ -7,6 +10,7 @@ export type AuditOutcome =
   | 'error'
   | 'refused'
   | 'previewed'
+  | 'confirmed'
   | 'approved'
   | 'expired'
   | 'cancelled'
@@ -31,22 +35,63 @@ export interface AuditRow extends AuditEntry {
   at: Date;
 }
 
+// C0 and C1 controls (newlines and tabs among them), DEL, and the Unicode line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/** One plain line: NUL dropped, every run of control characters (newlines too) one space. */
+export function auditLine(text: string, max = 2000): string {
+  return text
+    .replace(/\u0000/g, '')
+    .replace(CONTROL, ' ')
+    .slice(0, max);
+}
+
+/** Strings inside the JSON detail cleaned the same way (jsonb refuses \u0000 as well). */
+function cleanDetail(value: unknown): unknown {
+  if (typeof value === 'string') return auditLine(value, 4000);
+  if (Array.isArray(value)) return value.map(cleanDetail);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [auditLine(k, 200), cleanDetail(v)]));
+  return value;
+}
+
+const INSERT = `INSERT INTO audit_log (user_id, channel_id, kind, action, text, outcome, reason, detail, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+
+/**
+ * The one way to write an audit row. Should the full row still be refused, a minimal row (who,
+ * what, outcome) is written in its place, so no odd field can leave an act unaudited.
+ */
 export async function recordAudit(sql: Pick<Sql, 'query'>, e: AuditEntry): Promise<void> {
-  await sql.query(
-    `INSERT INTO audit_log (user_id, channel_id, kind, action, text, outcome, reason, detail, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [
-      e.userId,
-      e.channelId ?? null,
+  const who = auditLine(e.userId, 64);
+  const where = e.channelId ? auditLine(e.channelId, 64) : null;
+  const action = auditLine(e.action, 200);
+  try {
+    await sql.query(INSERT, [
+      who,
+      where,
       e.kind,
-      e.action,
-      e.text?.slice(0, 2000) ?? null,
+      action,
+      e.text === undefined ? null : auditLine(e.text),
       e.outcome,
-      e.reason ?? null,
-      e.detail ? JSON.stringify(e.detail) : null,
+      e.reason === undefined ? null : auditLine(e.reason, 1000),
+      e.detail ? JSON.stringify(cleanDetail(e.detail)) : null,
       e.durationMs ?? null,
-    ],
-  );
+    ]);
+  } catch (err) {
+    await sql.query(INSERT, [
+      who,
+      where,
+      e.kind,
+      action,
+      null,
+      e.outcome,
+      'the full audit entry could not be stored',
+      null,
+      e.durationMs ?? null,
+    ]);
+    throw err;
+  }
 }
 
 export async function latestAudit(sql: Pick<Sql, 'query'>, limit: number): Promise<AuditRow[]> {
@@ -63,16 +108,17 @@ export async function latestAudit(sql: Pick<Sql, 'query'>, limit: number): Promi
     detail: Record<string, unknown> | null;
     duration_ms: number | null;
   }>('SELECT * FROM audit_log ORDER BY id DESC LIMIT $1', [limit]);
+  // Rows written before the cleaning existed are cleaned on the way out too.
   return rows.map((r) => ({
     id: Number(r.id),
     at: new Date(r.at),
-    userId: r.user_id,
-    channelId: r.channel_id ?? undefined,
+    userId: auditLine(r.user_id, 64),
+    channelId: r.channel_id ? auditLine(r.channel_id, 64) : undefined,
     kind: r.kind,
-    action: r.action,
-    text: r.text ?? undefined,
+    action: auditLine(r.action, 200),
+    text: r.text === null ? undefined : auditLine(r.text),
     outcome: r.outcome,
-    reason: r.reason ?? undefined,
+    reason: r.reason === null ? undefined : auditLine(r.reason, 1000),
     detail: r.detail ?? undefined,
     durationMs: r.duration_ms ?? undefined,
   }));

@@ -100,8 +100,13 @@ describe('abuse: a secret sentinel never leaks', () => {
       messageTs: root.ts,
       user: ALICE,
     });
-    // PagerDuty refuses the sentinel token: the failure is reported without it.
-    await eventually(() => w.pd.requests.some((r) => r.method === 'PUT'), 10_000, 'the acknowledgement call');
+    // PagerDuty refuses the sentinel token (at the look-up of the presser's account, before any
+    // change): the refusal is told without it.
+    await eventually(
+      () => w.pd.requests.some((r) => r.path === '/users') && w.slack.ephemerals.some((e) => e.user === ALICE),
+      10_000,
+      'the account look-up and its refusal',
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     for (const b of w.bots)
       answers.push(await (await fetch(`${b.url}/health`)).text(), await (await fetch(`${b.url}/metrics`)).text());

@@ -76,7 +76,14 @@ describe('SIGKILL in the middle of an incident', () => {
 
   beforeAll(async () => {
     slack = await startSlackFake({ users: { U0ALICE01: { name: 'alice', email: 'alice@example.com' } } });
-    pd = await startPagerDutyFake({ token: 'pd-sigkill-token' });
+    // Alice, who presses Acknowledge, is a user of the PagerDuty account (the fake refuses any other From).
+    pd = await startPagerDutyFake({
+      token: 'pd-sigkill-token',
+      users: [
+        { id: 'PDMPUSR1', name: 'Dana On-Call', email: 'dana@example.com' },
+        { id: 'PDMPUSR3', name: 'alice', email: 'alice@example.com' },
+      ],
+    });
     store = await createTestDatabase({ prefix: 'kill' });
   });
   afterAll(async () => {

@@ -142,6 +142,8 @@ describe('runbook procedures over signed HTTP', () => {
     );
     const file = t.slack.files.slice(before).find((f) => f.title.startsWith(`${pod} logs`));
     expect(file?.content.split('\n').length).toBeGreaterThan(100);
+    // Log lines are for the asker alone: the reply is ephemeral and the full text goes to their DM.
+    expect(file?.channel).toMatch(/^D/);
   });
 
   it('/dmp rollout history api lists the revisions with the current one marked', async () => {

@@ -128,7 +128,7 @@ describe('an incident thread in #incidents', () => {
     expect(w.pd.requests.filter((r) => r.method === 'PUT' && r.path === `/incidents/${inc.id}`)).toHaveLength(1);
   });
 
-  it("uses PAGERDUTY_FROM_EMAIL only when Slack does not show the clicker's email", async () => {
+  it("never falls back to PAGERDUTY_FROM_EMAIL: without the clicker's email the act is refused to them alone", async () => {
     const inc = await w.pd.triggerIncident({
       title: 'Webhook deliveries failing',
       serviceId: 'PDMPAPI',
@@ -137,11 +137,15 @@ describe('an incident thread in #incidents', () => {
     await settled(w);
     const root = rootOf('Webhook deliveries failing') as SlackMessage;
     expect(controls(root).find((c) => c.label === 'Run diagnosis')?.initial).toBe(`${inc.id}|webhooks`);
+    const before = w.pd.requests.filter((r) => r.method !== 'GET').length;
     await press(root, 'Acknowledge', 'U0NOMAIL01');
-    await eventually(() => w.pd.requests.find((r) => r.method === 'PUT' && r.path === `/incidents/${inc.id}`));
-    expect(w.pd.requests.find((r) => r.method === 'PUT' && r.path === `/incidents/${inc.id}`)?.headers.from).toBe(
-      'bot-fallback@example.com',
-    );
+    const told = await eventually(() => w.slack.ephemerals.find((e) => e.user === 'U0NOMAIL01'));
+    expect(told.text).toContain('no PagerDuty account');
+    await settled(w);
+    expect(w.pd.requests.filter((r) => r.method !== 'GET').length).toBe(before);
+    expect(w.pd.requests.some((r) => r.headers.from === 'bot-fallback@example.com')).toBe(false);
+    expect(w.pd.incidents.get(inc.id)?.status).toBe('triggered');
+    expect(controls(current(root)).some((c) => c.label === 'Acknowledge')).toBe(true);
   });
 
   it('an acknowledgement made in PagerDuty updates the thread and the root without calling PagerDuty back', async () => {

@@ -4,6 +4,7 @@
 
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INCIDENT_SEVERITY, optionValue } from '../../src/blocks/incident-ids.js';
 import { controls, event, eventually, INCIDENTS, page, settled, startWorld, type World } from './world.js';
 
 /** The value of one sample, by metric name and labels; undefined when absent. */
@@ -61,10 +62,15 @@ describe('/metrics', () => {
       sample(text, 'dmp_bot_api_calls_total', { service: 'slack', method: 'chat.postMessage', result: '200' }),
     ).toBeGreaterThanOrEqual(6);
 
+    // The clicker's PagerDuty account is looked up (and remembered briefly) before anything is
+    // queued: a severity pick that changes nothing looks it up while PagerDuty is still up.
+    const root = w.roots().find((m) => m.text.includes('Metrics page: API')) as SlackMessage;
+    const lookups = w.pd.requests.filter((r) => r.path === '/users').length;
+    await w.click({ actionId: INCIDENT_SEVERITY, selected: optionValue(inc.id, 'P2'), messageTs: root.ts });
+    await eventually(() => w.pd.requests.filter((r) => r.path === '/users').length > lookups, 8_000, 'the lookup');
     // PagerDuty down: the acknowledgement waits in its queue, and the failures are counted.
     await w.pd.down();
     try {
-      const root = w.roots().find((m) => m.text.includes('Metrics page: API')) as SlackMessage;
       const ack = controls(root).find((c) => c.label === 'Acknowledge');
       await w.click({ actionId: ack?.action_id as string, value: ack?.value, messageTs: root.ts });
       text = await eventually(
@@ -82,8 +88,8 @@ describe('/metrics', () => {
         'a counted PagerDuty failure',
       );
       expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'pagerduty' })).toBe(1);
-      // The acknowledged one's response-target reminder is cancelled; the other five wait.
-      expect(sample(text, 'dmp_bot_timers_pending')).toBe(5);
+      // Nothing changes in Slack before PagerDuty accepts: the reminder still waits.
+      expect(sample(text, 'dmp_bot_timers_pending')).toBe(6);
     } finally {
       await w.pd.up();
     }

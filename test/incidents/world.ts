@@ -95,10 +95,22 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       [DANA]: { name: 'dana', real_name: 'Dana On-Call', email: 'dana@example.com' },
       [LEAD]: { name: 'lee', real_name: 'Lee Lead', email: 'lee@example.com' },
       U0NOMAIL01: { name: 'nomail', real_name: 'No Mail' },
+      // A workspace member whose email is no user of the PagerDuty account.
+      U0NOPD0001: { name: 'nopd', real_name: 'No PagerDuty', email: 'nopd@example.com' },
     },
     channels: { [INCIDENTS]: { name: 'incidents' } },
   });
-  const pd = await startPagerDutyFake({ token: PD_TOKEN });
+  // The PagerDuty account's users: Dana (the token's owner and on-call), Eli, and the Slack
+  // people who act in these tests; No Mail and anyone else are no user of the account.
+  const pd = await startPagerDutyFake({
+    token: PD_TOKEN,
+    users: [
+      { id: 'PDMPUSR1', name: 'Dana On-Call', email: 'dana@example.com', time_zone: 'Europe/London' },
+      { id: 'PDMPUSR2', name: 'Eli Backup', email: 'eli@example.com', time_zone: 'America/New_York' },
+      { id: 'PDMPUSR3', name: 'Alice Ops', email: 'alice@example.com' },
+      { id: 'PDMPUSR4', name: 'Lee Lead', email: 'lee@example.com' },
+    ],
+  });
   const db = await createTestDatabase({ prefix: 'inc' });
   const baseEnv: Record<string, string> = {
     SLACK_BOT_TOKEN: BOT_TOKEN,

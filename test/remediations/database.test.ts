@@ -175,6 +175,12 @@ describe('database remediations', () => {
 
   describe('terminate long-running queries', () => {
     it('lists a real pg_sleep backend (not the bot’s own) and terminates the one picked', async () => {
+      // A second long query, left alone: picking one of two is not "terminate all" (high risk).
+      const bystander = new pg.Client({ connectionString: db.url, application_name: 'bystander' });
+      await bystander.connect();
+      bystander.on('error', () => {});
+      const bystanderPid = (await bystander.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const bystanding = bystander.query('SELECT pg_sleep(60)').catch(() => undefined);
       const victim = new pg.Client({ connectionString: db.url, application_name: 'report-export' });
       await victim.connect();
       victim.on('error', () => {});
@@ -185,8 +191,12 @@ describe('database remediations', () => {
       );
       await until(
         async () =>
-          (await db.client.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid])).rowCount,
-        'the sleeping backend',
+          (
+            await db.client.query(`SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'active'`, [
+              [pid, bystanderPid],
+            ])
+          ).rowCount === 2,
+        'the sleeping backends',
       );
 
       const { message } = await slashShown(t, 'db terminate 0');
@@ -212,7 +222,12 @@ describe('database remediations', () => {
       expect(outcome.text).toContain('terminated 1 of 1 backend');
       expect(await sleeping).toMatch(/terminating connection due to administrator command/);
       expect((await db.client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount).toBe(0);
+      expect(textOf(outcome)).not.toContain(`pid ${bystanderPid}`);
+      expect((await db.client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [bystanderPid])).rowCount).toBe(1);
+      await db.client.query('SELECT pg_terminate_backend($1)', [bystanderPid]);
+      await bystanding;
       await victim.end().catch(() => {});
+      await bystander.end().catch(() => {});
     });
 
     it('terminates only the backend ticked in the checkboxes, and leaves the other one alone', async () => {

@@ -1,6 +1,6 @@
 // The incident root message's buttons that act on the incident as the clicker and nothing else,
 // from one table of action_id → domain act: Acknowledge (in Slack and in PagerDuty, From: the
-// clicker's email), Mitigated (runbook step 4), Escalate (the next escalation level in
+// clicker's own PagerDuty account, checked first), Mitigated (runbook step 4), Escalate (the next escalation level in
 // PagerDuty) and Resolve (in Slack and PagerDuty; the post-mortem opens).
 import type { App, BlockAction, ButtonAction, OverflowAction } from '@slack/bolt';
 import {
@@ -20,7 +20,7 @@ import {
   mitigate,
   type SlackUser,
 } from '../../incidents/actions.js';
-import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 type Act = (ctx: ActionCtx, incidentId: string, by: SlackUser) => Promise<ActionResult>;
 
@@ -37,7 +37,8 @@ export function register(app: App, deps: Deps): void {
       await ack();
       await runIncidentAction(deps, client, body, async () => {
         const incidentId = await incidentOf(deps, body, action);
-        return act(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id));
+        await assertFromIncidentPost(deps, body, incidentId);
+        return act(incidentCtx(deps), incidentId, await actingPerson(deps, client, body, { pagerDuty: true }));
       });
     });
   }
@@ -49,7 +50,8 @@ export function register(app: App, deps: Deps): void {
       const act = BUTTONS.find(([id]) => id === choice?.choice)?.[1];
       if (!choice || !act)
         throw new UserError('That choice is not one I know; pick it again from the incident message.');
-      return act(incidentCtx(deps), choice.incidentId, await slackUser(client, deps, body.user.id));
+      await assertFromIncidentPost(deps, body, choice.incidentId);
+      return act(incidentCtx(deps), choice.incidentId, await actingPerson(deps, client, body, { pagerDuty: true }));
     });
   });
 }

@@ -3,7 +3,7 @@ import type { App, BlockAction, StaticSelectAction } from '@slack/bolt';
 import { INCIDENT_DIAGNOSE, parseOptionValue } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { requestDiagnosis } from '../../incidents/actions.js';
-import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<StaticSelectAction>>(INCIDENT_DIAGNOSE, async ({ ack, body, action, client }) => {
@@ -12,7 +12,9 @@ export function register(app: App, deps: Deps): void {
       const choice = parseOptionValue(action.selected_option?.value ?? '');
       const incidentId = choice?.incidentId ?? (await incidentOf(deps, body, { block_id: action.block_id }));
       const procedureId = choice?.choice ?? action.selected_option?.value ?? '';
-      return requestDiagnosis(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), procedureId);
+      await assertFromIncidentPost(deps, body, incidentId);
+      const by = await actingPerson(deps, client, body, { pagerDuty: false });
+      return requestDiagnosis(incidentCtx(deps), incidentId, by, procedureId);
     });
   });
 }

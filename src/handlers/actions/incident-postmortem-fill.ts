@@ -6,13 +6,15 @@ import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { getPostmortem } from '../../incidents/postmortem.js';
 import { getIncident } from '../../incidents/store.js';
-import { incidentOf, runIncidentAction } from './incident-common.js';
+import { actingPerson, assertFromIncidentPost, incidentOf, runIncidentAction } from './incident-common.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(POSTMORTEM_FILL, async ({ ack, body, action, client }) => {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
       const incidentId = await incidentOf(deps, body, action);
+      await assertFromIncidentPost(deps, body, incidentId);
+      await actingPerson(deps, client, body, { pagerDuty: false });
       const [incident, pm] = await Promise.all([
         getIncident(deps.store, incidentId),
         getPostmortem(deps.store, incidentId),

@@ -4,7 +4,14 @@ import { INCIDENT_REASSIGN } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { reassign } from '../../incidents/actions.js';
-import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+import {
+  actingPerson,
+  assertFromIncidentPost,
+  incidentCtx,
+  incidentOf,
+  runIncidentAction,
+  slackUser,
+} from './incident-common.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<UsersSelectAction>>(INCIDENT_REASSIGN, async ({ ack, body, action, client }) => {
@@ -13,8 +20,9 @@ export function register(app: App, deps: Deps): void {
       const incidentId = await incidentOf(deps, body, { block_id: action.block_id });
       if (!action.selected_user || !/^[UW][A-Z0-9]+$/.test(action.selected_user))
         throw new UserError('Pick a person to reassign to.');
+      await assertFromIncidentPost(deps, body, incidentId);
       const [by, to] = await Promise.all([
-        slackUser(client, deps, body.user.id),
+        actingPerson(deps, client, body, { pagerDuty: true }),
         slackUser(client, deps, action.selected_user),
       ]);
       return reassign(incidentCtx(deps), incidentId, by, to);

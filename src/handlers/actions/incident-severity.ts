@@ -5,7 +5,7 @@ import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { setSeverity } from '../../incidents/actions.js';
 import { isSeverity } from '../../incidents/severity.js';
-import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<StaticSelectAction>>(INCIDENT_SEVERITY, async ({ ack, body, action, client }) => {
@@ -15,7 +15,13 @@ export function register(app: App, deps: Deps): void {
       const incidentId = choice?.incidentId ?? (await incidentOf(deps, body, { block_id: action.block_id }));
       const severity = choice?.choice ?? '';
       if (!isSeverity(severity)) throw new UserError('Pick a severity from P1 to P4.');
-      return setSeverity(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id), severity);
+      await assertFromIncidentPost(deps, body, incidentId);
+      return setSeverity(
+        incidentCtx(deps),
+        incidentId,
+        await actingPerson(deps, client, body, { pagerDuty: true }),
+        severity,
+      );
     });
   });
 }

@@ -16,7 +16,7 @@ import type { Incident } from '../../incidents/types.js';
 import { latestVerification, type Verification } from '../../incidents/verification.js';
 import { statuspageConfigured } from '../../statuspage/client.js';
 import { statusPageDraft, statusPageOf } from '../../statuspage/store.js';
-import { incidentCtx, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
+import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 async function incidentFor(deps: Deps, id: string): Promise<Incident> {
   const i = await getIncident(deps.store, id);
@@ -38,7 +38,10 @@ export function register(app: App, deps: Deps): void {
     await runIncidentAction(deps, client, body, async () => {
       if (!statuspageConfigured(deps.config))
         throw new UserError('No status page is configured: set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID.');
-      const i = await incidentFor(deps, await incidentOf(deps, body, action));
+      const incidentId = await incidentOf(deps, body, action);
+      await assertFromIncidentPost(deps, body, incidentId);
+      await actingPerson(deps, client, body, { pagerDuty: false });
+      const i = await incidentFor(deps, incidentId);
       if (i.pdStatus === 'resolved')
         throw new UserError('This incident is resolved; its status page was closed with it.');
       const open = await statusPageOf(deps.store, i.id);
@@ -54,7 +57,10 @@ export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(INCIDENT_POST_UPDATE, async ({ ack, body, action, client }) => {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
-      const i = await incidentFor(deps, await incidentOf(deps, body, action));
+      const incidentId = await incidentOf(deps, body, action);
+      await assertFromIncidentPost(deps, body, incidentId);
+      await actingPerson(deps, client, body, { pagerDuty: true });
+      const i = await incidentFor(deps, incidentId);
       const open = statuspageConfigured(deps.config) ? await statusPageOf(deps.store, i.id) : undefined;
       const reaches = [
         'this thread',
@@ -70,6 +76,8 @@ export function register(app: App, deps: Deps): void {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
       const incidentId = await incidentOf(deps, body, action);
+      await assertFromIncidentPost(deps, body, incidentId);
+      const user = await actingPerson(deps, client, body, { pagerDuty: true });
       const reason = criticalReason(await latestVerification(deps.store, incidentId));
       if (reason) {
         const i = await incidentFor(deps, incidentId);
@@ -78,7 +86,7 @@ export function register(app: App, deps: Deps): void {
           return { ok: true, text: [] };
         }
       }
-      return resolve(incidentCtx(deps), incidentId, await slackUser(client, deps, body.user.id));
+      return resolve(incidentCtx(deps), incidentId, user);
     });
   });
 }

@@ -2,9 +2,11 @@
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
+import { commandRateRefusal } from '../../commands/rate-limit.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
 import type { Deps } from '../../deps.js';
+import { recordAudit } from '../../store/audit.js';
 import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
@@ -16,6 +18,19 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
     // One request id follows the command from ack to the last reply in the logs.
     const log = deps.log.child({ reqId: randomUUID().slice(0, 12), user: command.user_id });
     log.info({ text: (command.text ?? '').slice(0, 200) }, 'slash command');
+    const limited = await commandRateRefusal(deps, command.user_id);
+    if (limited) {
+      await ack({ response_type: 'ephemeral', text: limited });
+      await recordAudit(deps.store, {
+        ...where,
+        kind: 'command',
+        action: 'rate limit',
+        text: `/dmp ${command.text ?? ''}`.trim(),
+        outcome: 'refused',
+        reason: 'rate limited (COMMAND_RATE_LIMIT)',
+      }).catch((err: unknown) => log.error({ err }, 'could not write the audit log'));
+      return;
+    }
     const run = runCommand({ ...deps, log }, commands, where, command.text ?? '');
     const work = run.then((r) => r.message);
     try {

@@ -13,7 +13,7 @@ import { renderRich } from '../../blocks/mrkdwn.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { declare } from '../../incidents/actions.js';
-import { incidentCtx, slackUser } from '../actions/incident-common.js';
+import { actingPerson, incidentCtx } from '../actions/incident-common.js';
 
 const declaration = z.object({
   title: z
@@ -62,8 +62,8 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    const user = await slackUser(client, deps, body.user.id);
     try {
+      const user = await actingPerson(deps, client, body, { pagerDuty: true });
       const result = await declare(incidentCtx(deps), user, parsed.data, view.id);
       deps.wakeIncidents?.();
       await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });

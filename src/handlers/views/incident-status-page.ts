@@ -25,7 +25,7 @@ import {
   type SpComponentStatus,
   type SpIncidentStatus,
 } from '../../statuspage/templates.js';
-import { incidentCtx, slackUser } from '../actions/incident-common.js';
+import { actingPerson, incidentCtx } from '../actions/incident-common.js';
 import { criticalReason } from '../actions/incident-status-page.js';
 
 type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
@@ -64,7 +64,7 @@ export function register(app: App, deps: Deps): void {
     }
     await ack();
     try {
-      const user = await slackUser(client, deps, body.user.id);
+      const user = await actingPerson(deps, client, body, { pagerDuty: false });
       const ctx = incidentCtx(deps);
       const done = await deps.store.tx(async (q) => {
         const i = await getIncident(q, view.private_metadata, true);
@@ -101,13 +101,17 @@ export function register(app: App, deps: Deps): void {
     }
     await ack();
     try {
-      const user = await slackUser(client, deps, body.user.id);
+      const user = await actingPerson(deps, client, body, { pagerDuty: true });
       const result = await postStakeholderUpdate(incidentCtx(deps), view.private_metadata, user, message);
       deps.wakeIncidents?.();
       if (!result.ok) await tell(client, body.user.id, renderRich(result.text));
     } catch (err) {
-      deps.log.error({ err }, 'posting an update failed');
-      await tell(client, body.user.id, "The update could not be posted: the details are in the bot's log.");
+      if (!(err instanceof UserError)) deps.log.error({ err }, 'posting an update failed');
+      await tell(
+        client,
+        body.user.id,
+        err instanceof UserError ? err.message : "The update could not be posted: the details are in the bot's log.",
+      );
     }
   });
 
@@ -116,7 +120,7 @@ export function register(app: App, deps: Deps): void {
     const id = view.private_metadata;
     if (!INCIDENT_ID.test(id)) return;
     try {
-      const user = await slackUser(client, deps, body.user.id);
+      const user = await actingPerson(deps, client, body, { pagerDuty: true });
       const reason = criticalReason(await latestVerification(deps.store, id));
       const result = await resolve(incidentCtx(deps), id, user);
       if (result.ok && reason)

@@ -1,0 +1,36 @@
+// Each person's pace of slash commands: COMMAND_RATE_LIMIT per COMMAND_RATE_PERIOD, a token
+// bucket per Slack user in the bot store (incidents/pace.ts), so every replica counts the same
+// presses. A store that cannot answer lets the command through: a rate limit must not turn a
+// database hiccup into an outage of every command.
+import type { Deps } from '../deps.js';
+import { formatDuration } from '../duration.js';
+import { withBucket } from '../incidents/pace.js';
+
+/** Undefined when the user may run a command now; else the sentence telling them when they may. */
+export async function commandRateRefusal(
+  deps: Pick<Deps, 'config' | 'store' | 'log' | 'now'>,
+  userId: string,
+): Promise<string | undefined> {
+  const limit = deps.config.COMMAND_RATE_LIMIT;
+  const periodMs = deps.config.COMMAND_RATE_PERIOD;
+  let waitMs = 0;
+  try {
+    const taken = await deps.store.tx((q) =>
+      withBucket(
+        q,
+        `command:${userId}`,
+        { ratePerSec: limit / (periodMs / 1000), burst: limit },
+        deps.now(),
+        async (b) => {
+          waitMs = b.waitMs;
+          return 1;
+        },
+      ),
+    );
+    if (taken >= 1) return undefined;
+  } catch (err) {
+    deps.log.warn({ err }, 'could not check the command rate limit; letting the command through');
+    return undefined;
+  }
+  return `You are running commands faster than the limit of ${limit} every ${formatDuration(periodMs)} (COMMAND_RATE_LIMIT); nothing was run. Try again in ${formatDuration(Math.max(1000, waitMs))}.`;
+}
