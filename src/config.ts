@@ -175,6 +175,11 @@ const schema = z.object({
     (v) => `${(v ?? 'https://api.statuspage.io/v1/').replace(/\/+$/, '')}/`,
   ),
   STATUSPAGE_API_KEY: optionalText,
+  // Follow-ups (issue 13): post-mortem action items become issues in this GitHub repository.
+  GITHUB_TOKEN: optionalText,
+  FOLLOWUP_REPO: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(v), {
+    message: 'must be owner/name',
+  }),
   STATUSPAGE_PAGE_ID: optionalText,
   STATUSPAGE_COMPONENTS: jsonObject(z.partialRecord(z.enum(PLATFORM_COMPONENTS), z.string().trim().min(1))).transform(
     (v) => v ?? {},
@@ -256,6 +261,7 @@ export function configSecrets(c: Config): RedactorSecrets {
       c.PAGERDUTY_API_TOKEN,
       ...c.PAGERDUTY_WEBHOOK_SECRETS,
       c.STATUSPAGE_API_KEY,
+      c.GITHUB_TOKEN,
     ],
     urls: configuredUrls(c),
   };

@@ -2,7 +2,13 @@
 // as a Markdown file), the "Fill in" modal, and `/dmp postmortem <incident>`.
 import type { KnownBlock, ModalView } from '@slack/types';
 import { formatDuration } from '../duration.js';
-import { durationsOf, isComplete, type Postmortem, postmortemFilename } from '../incidents/postmortem.js';
+import {
+  durationsOf,
+  followupState,
+  isComplete,
+  type Postmortem,
+  postmortemFilename,
+} from '../incidents/postmortem.js';
 import type { Actor, Incident, TimelineEntry } from '../incidents/types.js';
 import { who } from './incident.js';
 import {
@@ -69,6 +75,20 @@ export function postmortemMessage(
     );
   blocks.push(section(`*Root cause*\n${pm.rootCause ? esc(pm.rootCause) : TODO}`));
   blocks.push(section(`*Action items*\n${pm.actionItems ? esc(pm.actionItems) : TODO}`));
+  const followups = pm.followups ?? [];
+  if (followups.length)
+    blocks.push(
+      section(
+        `*Follow-ups*\n${cutLines(
+          followups.map(
+            (f) =>
+              `${f.state === 'closed' ? ':white_check_mark:' : ':white_circle:'} ${f.issueUrl ? `<${f.issueUrl}|#${f.issueNumber}> ` : ''}${esc(f.title)} — ${esc(followupState(f))}`,
+          ),
+          2900,
+          20,
+        )}`,
+      ),
+    );
   blocks.push(section(`*Learnings*\n${pm.learnings ? esc(pm.learnings) : TODO}`));
   if (opts.withButton !== false) {
     blocks.push({

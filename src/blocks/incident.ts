@@ -282,6 +282,8 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return `:spiral_note_pad: ${intent.overdue ? 'The post-mortem is overdue' : 'Reminder: the post-mortem is due'} ${slackDate(new Date(intent.dueAt))}. Press *Fill in* on the post-mortem above (root cause, action items, learnings).`;
     case 'warning':
       return `:warning: ${legacyOrRich(intent.text)}`;
+    case 'followups_filed':
+      return `:ballot_box_with_check: Follow-ups filed in GitHub:\n${intent.issues.map((f) => `• <${f.url}|#${f.number}> ${esc(f.title)}`).join('\n')}`;
     case 'storm_opened': {
       const n = intent.members ?? 0;
       const contacts = intent.contacts?.length

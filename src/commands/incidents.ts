@@ -3,6 +3,7 @@
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
 import { UserError } from '../errors.js';
+import { refreshFollowupStates } from '../followups/refresh.js';
 import { assertThreadsOn } from '../incidents/actions.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { getPostmortem } from '../incidents/postmortem.js';
@@ -87,6 +88,8 @@ export const postmortemCommand: Command = {
   async run(deps, req) {
     if (!req.args[0]) throw new UserError('`/dmp postmortem <incident>` takes a PagerDuty incident ID or number.');
     const incident = await incidentFrom(deps.store, req.args[0], '/dmp postmortem <incident>');
+    // Follow-up issues closed on GitHub since last time show as closed.
+    await refreshFollowupStates(deps, incident.id);
     const pm = await getPostmortem(deps.store, incident.id);
     if (!pm)
       throw new UserError(

@@ -275,6 +275,14 @@ export function createIncidentSlack(
       await post(i.channel as string, labelled(i, m), i.rootTs, replyMetadata(i, ref));
       await upload(i, m.files);
     },
+    async permalink(i) {
+      if (!i.channel || !i.rootTs) return undefined;
+      try {
+        return (await client.chat.getPermalink({ channel: i.channel, message_ts: i.rootTs })).permalink;
+      } catch {
+        return undefined;
+      }
+    },
     async userByEmail(email) {
       try {
         const res = await client.users.lookupByEmail({ email });

@@ -1,10 +1,13 @@
 // The incident workflow on Slack's side: what a button, a select, a pinned message or a modal
 // does. Each runs in one transaction holding the incident's row lock, records the act in the
 // timeline, queues the thread posts and the PagerDuty call; repeated clicks act once.
+
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../config.js';
 import { bold, channel, type Inline, type RichText, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
+import { actionItems } from '../followups/items.js';
+import { followupsConfigured, queueFollowups } from '../followups/store.js';
 import { findProcedure } from '../runbooks/index.js';
 import { statusPageOnMitigated } from '../statuspage/store.js';
 import type { Sql } from '../store/sql.js';
@@ -448,6 +451,9 @@ export async function fillPostmortem(
       source: 'slack',
     });
     const pm = await refreshPostmortem(q, i, now, fields, u.slackId);
+    // Each action item becomes a GitHub issue once (the worker's follow-up lane files it).
+    if (pm && followupsConfigured(ctx.config))
+      await queueFollowups(q, i.id, ctx.config.FOLLOWUP_REPO as string, actionItems(pm.actionItems), now);
     if (pm && isComplete(pm)) await cancelTimers(q, i.id, ['postmortem_reminder_1', 'postmortem_reminder_2'], now);
     await enqueuePost(q, i, { type: 'postmortem_updated', actor }, now);
     return { ok: true, text: ['Post-mortem updated.'] };

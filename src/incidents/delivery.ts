@@ -58,6 +58,8 @@ export interface IncidentSlack {
     ref?: PostRef,
   ): Promise<void>;
   userByEmail(email: string): Promise<string | undefined>;
+  /** The link to the incident's thread, for the follow-up issues that point back to it. */
+  permalink?(i: Incident): Promise<string | undefined>;
   /** A direct message, for outcomes with no thread to go to (a declaration PagerDuty refused). */
   notifyUser(slackId: string, text: string): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // incident's record (summary, severity, impact, timeline, time to acknowledge and to resolve)
 // with root cause, action items and learnings for people to fill in.
 import { formatDuration } from '../duration.js';
+import { type Followup, followupsOf } from '../followups/store.js';
 import type { Q } from './store.js';
 import { timelineOf } from './timeline.js';
 import type { Actor, CheckChange, Incident, TimelineEntry } from './types.js';
@@ -33,6 +34,8 @@ export function mitigationOf(vs: Verification[]): MitigationRecord {
 
 export interface Postmortem extends PostmortemFields {
   mitigation?: MitigationRecord;
+  /** The action items filed (or being filed) as GitHub issues. */
+  followups?: Followup[];
   incidentId: string;
   resolvedAt: Date;
   dueAt: Date;
@@ -93,6 +96,7 @@ function renderPostmortem(
   timeline: TimelineEntry[],
   p: PostmortemFields & { dueAt: Date },
   m?: MitigationRecord,
+  followups: Followup[] = [],
 ): string {
   const d = durationsOf(i, m);
   const lines: string[] = [];
@@ -148,8 +152,24 @@ function renderPostmortem(
   }
   lines.push('## Root cause', '', p.rootCause?.trim() || TODO, '');
   lines.push('## Action items', '', p.actionItems?.trim() ? bullets(p.actionItems) : '- [ ] _To be filled in._', '');
+  if (followups.length) {
+    lines.push('## Follow-ups', '', '| Issue | Action item | State |', '| --- | --- | --- |');
+    for (const f of followups) lines.push(`| ${followupLink(f)} | ${plainText(f.title)} | ${followupState(f)} |`);
+    lines.push('');
+  }
   lines.push('## Learnings', '', p.learnings?.trim() || TODO, '');
   return lines.join('\n');
+}
+
+function followupLink(f: Followup): string {
+  return f.issueUrl ? `[${f.repo}#${f.issueNumber}](${f.issueUrl})` : '—';
+}
+
+/** A follow-up's state in words, for the document and the Slack post alike. */
+export function followupState(f: Followup): string {
+  if (f.issueUrl) return f.state === 'closed' ? 'closed' : 'open';
+  if (f.failed) return `not filed: ${plainText(f.error ?? 'GitHub refused it')}`;
+  return f.error ? `being filed (retrying: ${plainText(f.error)})` : 'being filed';
 }
 
 function bullets(text: string): string {
@@ -193,7 +213,13 @@ function fromRow(r: Row): Postmortem {
 
 export async function getPostmortem(q: Q, incidentId: string): Promise<Postmortem | undefined> {
   const rows = await q.query<Row>('SELECT * FROM incident_postmortems WHERE incident_id = $1', [incidentId]);
-  return rows[0] ? { ...fromRow(rows[0]), mitigation: mitigationOf(await verificationsOf(q, incidentId)) } : undefined;
+  return rows[0]
+    ? {
+        ...fromRow(rows[0]),
+        mitigation: mitigationOf(await verificationsOf(q, incidentId)),
+        followups: await followupsOf(q, incidentId),
+      }
+    : undefined;
 }
 
 /** Creates (or, after a reopen and a new resolution, refreshes) the post-mortem of a resolved incident. */
@@ -207,6 +233,7 @@ export async function openPostmortem(q: Q, i: Incident, dueMs: number, now: Date
     await timelineOf(q, i.id),
     { ...fields, dueAt },
     mitigationOf(await verificationsOf(q, i.id)),
+    await followupsOf(q, i.id),
   );
   await q.query(
     `INSERT INTO incident_postmortems (incident_id, resolved_at, due_at, document, updated_at) VALUES ($1, $2, $3, $4, $5)
@@ -232,6 +259,7 @@ export async function refreshPostmortem(
     await timelineOf(q, i.id),
     { ...merged, dueAt: existing.dueAt },
     existing.mitigation,
+    existing.followups,
   );
   await q.query(
     `UPDATE incident_postmortems SET root_cause = $2, action_items = $3, learnings = $4, impact = $5, document = $6, updated_at = $7, updated_by = COALESCE($8, updated_by)

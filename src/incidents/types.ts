@@ -135,6 +135,8 @@ export type PostIntent =
   | { type: 'postmortem' }
   | { type: 'postmortem_updated'; actor: Actor }
   | { type: 'postmortem_reminder'; dueAt: string; overdue: boolean }
+  /** Post-mortem action items filed as GitHub issues (issue 13). */
+  | { type: 'followups_filed'; issues: Array<{ title: string; url: string; number: number }> }
   /** A string is plain text, or (queued before RichText) mrkdwn with `<@U…>` mentions. */
   | { type: 'warning'; text: string | RichText }
   /** Opens a storm digest's thread: how many incidents it lists, and the specialists they call for. */

@@ -4,6 +4,7 @@
 // It polls briefly and is woken at once when a webhook has been stored. This module is the loop;
 // the work is in apply-events.ts, pd-calls.ts and slack-lanes.ts (send-post.ts, digest-posting.ts).
 
+import { followupLane } from '../followups/lane.js';
 import { statuspageLane } from '../statuspage/lane.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { applyNextEvent } from './apply-events.js';
@@ -71,6 +72,7 @@ export function startIncidentWorker(
   const pdCalls = pdCallLane(env, hooks);
   const slackPosts = slackLanes(env, hooks);
   const statusPage = statuspageLane(env, hooks);
+  const followups = followupLane(env, hooks);
 
   async function fireTimers(): Promise<boolean> {
     return deps.store.tx(async (q) => {
@@ -97,12 +99,18 @@ export function startIncidentWorker(
     if (await pdCalls.start()) busy = true;
     if (!stopped && (await slackPosts.start())) busy = true;
     if (!stopped && (await statusPage.start())) busy = true;
+    if (!stopped && (await followups.start())) busy = true;
     return busy;
   }
 
   /** Everything in flight beside the loop (tests and drains wait for it). */
   async function inFlight(): Promise<void> {
-    await Promise.all([...pdCalls.inFlight(), ...slackPosts.inFlight(), ...statusPage.inFlight()]);
+    await Promise.all([
+      ...pdCalls.inFlight(),
+      ...slackPosts.inFlight(),
+      ...statusPage.inFlight(),
+      ...followups.inFlight(),
+    ]);
   }
 
   async function drain(): Promise<void> {

@@ -2,6 +2,7 @@
 // migrate once. Hand-written rather than node-pg-migrate/postgrator: the same runner has to
 // drive both node-postgres and embedded PGlite, and the whole set is a list of SQL strings.
 import { CLAIMS_MIGRATIONS } from './claims-migrations.js';
+import { FOLLOWUP_MIGRATIONS } from './followup-migrations.js';
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Migration } from './migration.js';
 import type { Sql } from './sql.js';
@@ -90,6 +91,7 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX slack_requests_seen_expires ON slack_requests_seen (expires_at);
     `,
   },
+  ...FOLLOWUP_MIGRATIONS,
 ];
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica

@@ -1,0 +1,164 @@
+// A filled-in post-mortem's action items become GitHub issues through the real Octokit talking
+// to the GitHub fake: two items make two issues, once; closing one on GitHub shows it closed on
+// the next `/dmp postmortem`; a rate limit is waited out, and a refusal is said in the thread.
+import { type GitHubFake, startGitHubFake } from '@dmp-bot/sim/github-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PM_ACTION_ITEMS, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIEW } from '../../src/blocks/incident-ids.js';
+import { event, eventually, page, settled, startWorld, textOf, type World } from '../incidents/world.js';
+
+const TOKEN = 'ghp_followuptesttoken0000000000000000';
+const REPO = 'dmp/platform';
+const DANA_PD = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
+
+describe('post-mortem follow-ups in GitHub', () => {
+  let w: World;
+  let gh: GitHubFake;
+  const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+  const id = 'QFOLLOWUP0001';
+  const incident = page({ id, title: 'Scan queue backlog', number: 77, created_at: new Date(t0).toISOString() });
+
+  const fill = (actionItems: string, learnings = 'Alerts came late') =>
+    w.submit({
+      callback_id: POSTMORTEM_VIEW,
+      private_metadata: id,
+      values: {
+        [PM_ROOT_CAUSE]: { value: { type: 'plain_text_input', value: 'A stuck consumer' } },
+        [PM_ACTION_ITEMS]: { value: { type: 'plain_text_input', value: actionItems } },
+        [PM_LEARNINGS]: { value: { type: 'plain_text_input', value: learnings } },
+      },
+    });
+  const rootTs = () => w.roots().find((m) => m.text.includes('Scan queue backlog'))?.ts ?? '';
+  const followupRows = async () =>
+    (
+      await w.db.client.query<{
+        title: string;
+        issue_number: number | null;
+        state: string | null;
+        done_at: Date | null;
+      }>('SELECT title, issue_number, state, done_at FROM incident_followups WHERE incident_id = $1 ORDER BY id', [id])
+    ).rows;
+
+  beforeAll(async () => {
+    gh = await startGitHubFake({ tokens: [TOKEN], repos: [REPO] });
+    w = await startWorld({ GITHUB_TOKEN: TOKEN, FOLLOWUP_REPO: REPO, GITHUB_API_URL: `${gh.url}/` });
+    await w.start();
+    await w.deliver(event('incident.triggered', incident, { occurredAt: new Date(t0), agent: null }));
+    await w.deliver(
+      event(
+        'incident.resolved',
+        { ...incident, status: 'resolved' },
+        { occurredAt: new Date(t0 + 600_000), agent: DANA_PD },
+      ),
+    );
+    await eventually(() => w.slack.files.find((f) => f.name === 'postmortem-77.md'), 10_000, 'the post-mortem');
+    await settled(w);
+  });
+
+  afterAll(async () => {
+    await w?.close();
+    await gh?.close();
+  });
+
+  it('files each action item as one issue, labelled, linking the incident and its thread, and says so in the thread', async () => {
+    const res = await fill('- [ ] Add a consumer lag alert\n2. Document the restart procedure\n');
+    expect(res.status).toBe(200);
+    await eventually(() => gh.issues(REPO).length === 2, 15_000, 'two issues');
+    const [a, b] = gh.issues(REPO);
+    expect(a?.title).toBe('Add a consumer lag alert');
+    expect(b?.title).toBe('Document the restart procedure');
+    expect(a?.labels).toEqual(['incident', 'P2']);
+    const creates = gh.requests.filter((r) => r.method === 'POST');
+    expect(creates.every((r) => r.headers.authorization === `token ${TOKEN}`)).toBe(true);
+    expect(creates[0]?.path).toBe(`/repos/${REPO}/issues`);
+    // The body links PagerDuty's incident and the Slack thread's permalink.
+    expect(a?.body).toMatch(/PagerDuty: https:\/\/[a-z0-9-]+\.pagerduty\.com\/incidents\/QFOLLOWUP0001/);
+    expect(a?.body).toContain(`/archives/${w.env.INCIDENTS_CHANNEL}/p${rootTs().replace('.', '')}`);
+    const told = await eventually(
+      () => w.replies(rootTs()).find((m) => textOf(m).includes('Follow-ups filed in GitHub')),
+      15_000,
+      'the follow-ups reply',
+    );
+    expect(textOf(told)).toContain(`<https://github.com/${REPO}/issues/1|#1> Add a consumer lag alert`);
+    expect(textOf(told)).toContain(`<https://github.com/${REPO}/issues/2|#2> Document the restart procedure`);
+    expect((await followupRows()).map((r) => [r.issue_number, r.state])).toEqual([
+      [1, 'open'],
+      [2, 'open'],
+    ]);
+    // The stored document lists them with their links.
+    const { rows } = await w.db.client.query<{ document: string }>(
+      'SELECT document FROM incident_postmortems WHERE incident_id = $1',
+      [id],
+    );
+    expect(rows[0]?.document).toContain(
+      `| [${REPO}#1](https://github.com/${REPO}/issues/1) | Add a consumer lag alert | open |`,
+    );
+  });
+
+  it('re-submitting the same items makes no new issue', async () => {
+    const posts = gh.requests.filter((r) => r.method === 'POST').length;
+    const updates = w.replies(rootTs()).filter((m) => textOf(m).includes('Updated by')).length;
+    // Same items, other spacing and case, with another field changed so the form saves.
+    const res = await fill(
+      'add a consumer  lag alert\n- Document the restart procedure',
+      'Alerts came late; dashboards helped',
+    );
+    expect(res.status).toBe(200);
+    await eventually(
+      () => w.replies(rootTs()).filter((m) => textOf(m).includes('Updated by')).length > updates,
+      15_000,
+      'the updated post-mortem',
+    );
+    await settled(w);
+    expect(gh.issues(REPO)).toHaveLength(2);
+    expect(gh.requests.filter((r) => r.method === 'POST')).toHaveLength(posts);
+    expect(await followupRows()).toHaveLength(2);
+  });
+
+  it('an issue closed on GitHub shows as closed on the next /dmp postmortem', async () => {
+    gh.closeIssue(REPO, 1);
+    const shown = await w.slash(`postmortem ${id}`);
+    const text = JSON.stringify(shown.json);
+    expect(text).toContain(
+      `:white_check_mark: <https://github.com/${REPO}/issues/1|#1> Add a consumer lag alert — closed`,
+    );
+    expect(text).toContain(
+      `:white_circle: <https://github.com/${REPO}/issues/2|#2> Document the restart procedure — open`,
+    );
+    expect((await followupRows()).map((r) => r.state)).toEqual(['closed', 'open']);
+    const { rows } = await w.db.client.query<{ document: string }>(
+      'SELECT document FROM incident_postmortems WHERE incident_id = $1',
+      [id],
+    );
+    expect(rows[0]?.document).toContain('| Add a consumer lag alert | closed |');
+  });
+
+  it("waits out GitHub's rate limit and files the item after it", async () => {
+    gh.rateLimit('primary', 1, 1);
+    await fill('Add a consumer lag alert\nDocument the restart procedure\nPage the data team on lag', 'Third learning');
+    await eventually(() => gh.issues(REPO).length === 3, 30_000, 'the third issue after the rate limit');
+    expect(gh.issues(REPO)[2]?.title).toBe('Page the data team on lag');
+    // The first try met the limit; the issue came from a later one.
+    const posts = gh.requests.filter((r) => r.method === 'POST' && r.path === `/repos/${REPO}/issues`);
+    expect(posts.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a repository GitHub does not know is said in the thread, without the token', async () => {
+    const [first] = w.bots;
+    if (first) await w.stop(first);
+    await w.start({ FOLLOWUP_REPO: 'dmp/no-such-repo' });
+    await fill(
+      'Add a consumer lag alert\nDocument the restart procedure\nPage the data team on lag\nRehearse the failover',
+      'Fourth learning',
+    );
+    const warned = await eventually(
+      () => w.replies(rootTs()).find((m) => textOf(m).includes('could not be filed in GitHub')),
+      15_000,
+      'the warning',
+    );
+    expect(textOf(warned)).toContain('Rehearse the failover');
+    expect(textOf(warned)).toContain('dmp/no-such-repo');
+    expect(textOf(warned)).toContain('404');
+    expect(JSON.stringify(w.slack.messages)).not.toContain(TOKEN);
+    expect(gh.issues(REPO)).toHaveLength(3);
+  });
+});
