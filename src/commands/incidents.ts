@@ -1,12 +1,14 @@
 // `/dmp incident declare|status|timeline` and `/dmp postmortem <incident>`: the incident
 // procedure of the runbook (Incident Response) from the slash command.
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
+import { statsMessage } from '../blocks/incident-stats.js';
 import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
 import { UserError } from '../errors.js';
 import { refreshFollowupStates } from '../followups/refresh.js';
 import { assertThreadsOn } from '../incidents/actions.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { getPostmortem } from '../incidents/postmortem.js';
+import { incidentStats, STATS_WINDOWS, type StatsWindow } from '../incidents/stats.js';
 import { findIncident, latestIncident, openIncidents } from '../incidents/store.js';
 import { timelineOf } from '../incidents/timeline.js';
 import type { Command } from './types.js';
@@ -78,6 +80,20 @@ export const incidentTimelineCommand: Command = {
   },
 };
 
+export const incidentStatsCommand: Command = {
+  words: ['incident', 'stats'],
+  usage: '[7d|30d|90d]',
+  summary: 'how incidents went: MTTA, time to mitigate and MTTR per severity, counts per service and procedure',
+  section: `${SECTION} › 6. Post-Mortem`,
+  group: 'Incidents',
+  async run(deps, req) {
+    const arg = (req.args[0] ?? '30d').toLowerCase();
+    if (!(arg in STATS_WINDOWS))
+      throw new UserError('`/dmp incident stats [7d|30d|90d]` takes one of `7d`, `30d` or `90d` (30d when none).');
+    return statsMessage(await incidentStats(deps.store, arg as StatsWindow, deps.now()));
+  },
+};
+
 export const postmortemCommand: Command = {
   words: ['postmortem'],
   usage: '<incident>',
@@ -103,5 +119,6 @@ export const incidentCommands: Command[] = [
   incidentDeclareCommand,
   incidentStatusCommand,
   incidentTimelineCommand,
+  incidentStatsCommand,
   postmortemCommand,
 ];

@@ -1,0 +1,128 @@
+// `/dmp incident stats` over incidents whose PagerDuty event times are known: MTTA, time to
+// mitigate and MTTR per severity, to the second, from the events' occurred_at (they are all
+// delivered now, long after they happened), counts per service and procedure, out-of-hours pages,
+// remediations verified green and the window.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { event, page, settled, startWorld, type World } from './world.js';
+
+const DANA_PD = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
+const S = 1000;
+const M = 60 * S;
+
+/** A weekday 2–8 days ago at `hour`:`minute` UTC (so every case falls in the 7-day window). */
+function weekdayAgo(hour: number, minute = 0): number {
+  for (let back = 2; ; back++) {
+    const d = new Date();
+    d.setUTCDate(d.getUTCDate() - back);
+    d.setUTCHours(hour, minute, 0, 0);
+    if (d.getUTCDay() >= 1 && d.getUTCDay() <= 5) return d.getTime();
+  }
+}
+
+describe('/dmp incident stats', () => {
+  let w: World;
+  const cases = [
+    // id, severity, created, ack after, resolved after, service
+    { id: 'QSTATS0001', p: 'P1', at: weekdayAgo(3), ack: 60 * S, resolve: 30 * M + 5 * S },
+    { id: 'QSTATS0002', p: 'P1', at: weekdayAgo(10), ack: 3 * M, resolve: 62 * M + 3 * S },
+    { id: 'QSTATS0003', p: 'P1', at: weekdayAgo(22), ack: 2 * M, resolve: 10 * M },
+    { id: 'QSTATS0004', p: 'P2', at: weekdayAgo(10, 30), ack: 45 * S, resolve: undefined, api: true },
+  ];
+  const old = { id: 'QSTATS0OLD', p: 'P3', at: Date.now() - 40 * 86_400_000, ack: 7 * M, resolve: 8 * M };
+
+  beforeAll(async () => {
+    w = await startWorld();
+    await w.start();
+    for (const c of [...cases, old]) {
+      const inc = page({
+        id: c.id,
+        title: `Stats case ${c.id}`,
+        created_at: new Date(c.at).toISOString(),
+        priority: { summary: c.p },
+        ...('api' in c ? { service: { id: 'PDMPAPI', summary: 'DMP API' } } : {}),
+      });
+      await w.deliver(event('incident.triggered', inc, { occurredAt: new Date(c.at), agent: null }));
+      await w.deliver(
+        event(
+          'incident.acknowledged',
+          { ...inc, status: 'acknowledged' },
+          { occurredAt: new Date(c.at + c.ack), agent: DANA_PD },
+        ),
+      );
+      if (c.resolve !== undefined)
+        await w.deliver(
+          event(
+            'incident.resolved',
+            { ...inc, status: 'resolved' },
+            { occurredAt: new Date(c.at + c.resolve), agent: DANA_PD },
+          ),
+        );
+    }
+    // A second acknowledgement of the first incident, later: the first one counts.
+    const first = cases[0] as (typeof cases)[number];
+    await w.deliver(
+      event(
+        'incident.acknowledged',
+        { ...page({ id: first.id, title: `Stats case ${first.id}` }), status: 'acknowledged' },
+        { occurredAt: new Date(first.at + 20 * M), agent: DANA_PD },
+      ),
+    );
+    await settled(w);
+    // Verifications as the bot records them: a remediation still critical, then one green, then
+    // the Mitigated check green: time to mitigate is to the first green one (not a diagnosis).
+    const v = (id: string, at: number, trigger: string, critical: boolean) =>
+      w.db.client.query(
+        `INSERT INTO incident_verifications (incident_id, at, trigger, procedure_id, checks, critical)
+         VALUES ($1, $2, $3, 'health', '[]', $4)`,
+        [id, new Date(at), trigger, critical],
+      );
+    const [a, b] = cases as [(typeof cases)[number], (typeof cases)[number]];
+    await v(a.id, a.at + 2 * M, 'diagnosis', false);
+    await v(a.id, a.at + 4 * M, 'remediation', true);
+    await v(a.id, a.at + 9 * M + 7 * S, 'remediation', false);
+    await v(b.id, b.at + 15 * M, 'mitigated', false);
+  });
+
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  const statsOf = async (arg: string) => JSON.stringify((await w.slash(`incident stats ${arg}`.trim())).json);
+
+  it('answers MTTA, time to mitigate and MTTR per severity to the second, from PagerDuty’s times', async () => {
+    const out = await statsOf('7d');
+    expect(out).toContain('*4 incidents*');
+    // P1 acknowledged after 1m, 3m, 2m (the later re-acknowledgement does not count).
+    expect(out).toContain('• MTTA: median 2m, p90 3m (3)');
+    // Resolved after 30m 5s, 1h 2m 3s and 10m.
+    expect(out).toContain('• MTTR: median 30m 5s, p90 1h 2m 3s (3)');
+    // Mitigated after 9m 7s (the green remediation) and 15m (Mitigated verified).
+    expect(out).toContain('• Time to mitigate: median 12m 4s, p90 15m (2)');
+    expect(out).toContain('*P2* (1)\\n• MTTA: median 45s, p90 45s (1)');
+    expect(out).toContain('• MTTR: n/a');
+    expect(out).toContain('DMP Scan Workers: 3');
+    expect(out).toContain('DMP API: 1');
+    // 03:00 and 22:00 UTC are out of hours; the two at 10:00 and 10:30 on weekdays are not.
+    expect(out).toContain('2 paged out of hours');
+    expect(out).toContain('2 run, verification green after 1');
+    expect(out).not.toContain('P3');
+  });
+
+  it('counts per runbook procedure as the incidents were matched', async () => {
+    const out = await statsOf('7d');
+    const { rows } = await w.db.client.query<{ p: string | null; n: string }>(
+      `SELECT procedure_id AS p, count(*) AS n FROM incidents WHERE id LIKE 'QSTATS000%' GROUP BY 1`,
+    );
+    expect(rows.reduce((s, r) => s + Number(r.n), 0)).toBe(4);
+    for (const r of rows) expect(out).toContain(`${r.p ?? 'no procedure'}: ${r.n}`);
+  });
+
+  it('takes 30d by default and 90d reaches the older incident; anything else gets a clear answer', async () => {
+    expect(await statsOf('')).toContain('Incidents, last 30d');
+    const ninety = await statsOf('90d');
+    expect(ninety).toContain('*5 incidents*');
+    expect(ninety).toContain('*P3* (1)\\n• MTTA: median 7m, p90 7m (1)');
+    const bad = await statsOf('2w');
+    expect(bad).toContain('takes one of `7d`, `30d` or `90d`');
+  });
+});
