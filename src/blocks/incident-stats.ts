@@ -34,6 +34,20 @@ export function severityRows(st: IncidentStats): string[][] {
   ]);
 }
 
+/** The per-severity figures as a fixed-width table (Slack shows it in a code block, the console as is). */
+export function statsTable(st: IncidentStats): string {
+  const rows = [['sev', 'n', 'MTTA', 'to mitigate', 'MTTR'], ...severityRows(st)];
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join(' | ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
 export function statsMessage(st: IncidentStats): Message {
   const blocks: KnownBlock[] = [header(`Incidents, last ${st.window}`)];
   if (!st.incidents) {
@@ -51,6 +65,7 @@ export function statsMessage(st: IncidentStats): Message {
         `*${s.severity}* (${s.incidents})\n• MTTA: ${spreadText(s.toAcknowledge)}\n• Time to mitigate: ${spreadText(s.toMitigate)}\n• MTTR: ${spreadText(s.toResolve)}`,
       ),
     );
+  blocks.push(section(`\`\`\`\n${statsTable(st)}\n\`\`\``));
   blocks.push({
     type: 'section',
     fields: [

@@ -8,6 +8,8 @@ export interface OutFile {
   filename: string;
   title: string;
   content: string;
+  /** A binary file (a PNG chart): uploaded as these bytes instead of `content`. */
+  data?: Buffer;
 }
 
 export interface Message {

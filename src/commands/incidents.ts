@@ -3,6 +3,8 @@
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { statsMessage } from '../blocks/incident-stats.js';
 import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
+import { context } from '../blocks/message.js';
+import { statsChartPng } from '../charts/stats-chart.js';
 import { UserError } from '../errors.js';
 import { refreshFollowupStates } from '../followups/refresh.js';
 import { assertThreadsOn } from '../incidents/actions.js';
@@ -90,7 +92,19 @@ export const incidentStatsCommand: Command = {
     const arg = (req.args[0] ?? '30d').toLowerCase();
     if (!(arg in STATS_WINDOWS))
       throw new UserError('`/dmp incident stats [7d|30d|90d]` takes one of `7d`, `30d` or `90d` (30d when none).');
-    return statsMessage(await incidentStats(deps.store, arg as StatsWindow, deps.now()));
+    const stats = await incidentStats(deps.store, arg as StatsWindow, deps.now());
+    const message = statsMessage(stats);
+    if (!stats.incidents) return message;
+    try {
+      const { png } = await statsChartPng(stats);
+      return {
+        ...message,
+        files: [{ filename: `incident-stats-${arg}.png`, title: `Incidents, last ${arg}`, content: '', data: png }],
+      };
+    } catch (err) {
+      deps.log.warn({ err }, 'could not draw the stats chart');
+      return { ...message, blocks: [...message.blocks, context('The chart could not be drawn this time.')] };
+    }
   },
 };
 

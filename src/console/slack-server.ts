@@ -34,6 +34,9 @@ export interface ConsoleFile {
   id: string;
   title: string;
   content: string;
+  /** The uploaded filename and size: a PNG is named, not printed. */
+  name?: string;
+  size?: number;
   channel?: string;
   thread_ts?: string;
 }
@@ -203,6 +206,8 @@ export async function startConsoleSlack(opts: ConsoleSlackOptions): Promise<Cons
           id: String(entry.id),
           title: text(entry, 'title') ?? up.name,
           content: up.bytes.toString('utf8'),
+          name: up.name,
+          size: up.bytes.length,
           ...(channel ? { channel } : {}),
           ...(thread ? { thread_ts: thread } : {}),
         });

@@ -209,6 +209,13 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
       }
       case 'files.completeUploadExternal': {
         for (const f of slack.files.slice(-((args.files as unknown[] | undefined)?.length ?? 1))) {
+          if (/\.png$/i.test(f.name ?? '')) {
+            // A chart: its numbers are in the message's table above.
+            opts.print(
+              `${channelName(f.channel ?? CONSOLE_CHANNEL)}[file] ${f.title} (PNG image, ${f.size ?? 0} bytes)\n`,
+            );
+            continue;
+          }
           const lines = f.content.split('\n');
           const shown = lines.slice(0, 60).join('\n');
           opts.print(

@@ -75,7 +75,9 @@ export async function uploadFiles(client: WebClient, where: Where, m: Message, l
   if (m.ephemeral && m.files?.length) return uploadPrivately(client, where, m, log);
   for (const f of m.files ?? []) {
     try {
-      const file = { filename: f.filename, title: f.title, content: redactDeep(f.content) };
+      const file = f.data
+        ? { filename: f.filename, title: f.title, file: f.data }
+        : { filename: f.filename, title: f.title, content: redactDeep(f.content) };
       await (where.threadTs
         ? client.filesUploadV2({ channel_id: where.channelId, thread_ts: where.threadTs, ...file })
         : client.filesUploadV2({ channel_id: where.channelId, ...file }));
@@ -100,7 +102,7 @@ async function uploadPrivately(client: WebClient, where: Where, m: Message, log:
         channel_id: dm,
         filename: f.filename,
         title: f.title,
-        content: redactDeep(f.content),
+        ...(f.data ? { file: f.data } : { content: redactDeep(f.content) }),
       });
     } catch (err) {
       log.warn({ err, file: f.filename }, 'could not upload a file');

@@ -3,7 +3,23 @@
 // delivered now, long after they happened), counts per service and procedure, out-of-hours pages,
 // remediations verified green and the window.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { event, page, settled, startWorld, type World } from './world.js';
+import { event, eventually, page, settled, startWorld, type World } from './world.js';
+
+/** The JSON a PNG carries in its `dmp-chart-data` tEXt chunk. */
+function chartDataOf(png: Buffer): unknown {
+  for (let at = 8; at < png.length; ) {
+    const len = png.readUInt32BE(at);
+    const type = png.subarray(at + 4, at + 8).toString('latin1');
+    const body = png.subarray(at + 8, at + 8 + len);
+    if (type === 'tEXt') {
+      const zero = body.indexOf(0);
+      if (body.subarray(0, zero).toString('latin1') === 'dmp-chart-data')
+        return JSON.parse(body.subarray(zero + 1).toString('latin1'));
+    }
+    at += 12 + len;
+  }
+  throw new Error('no chart data in the PNG');
+}
 
 const DANA_PD = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
 const S = 1000;
@@ -115,6 +131,54 @@ describe('/dmp incident stats', () => {
     );
     expect(rows.reduce((s, r) => s + Number(r.n), 0)).toBe(4);
     for (const r of rows) expect(out).toContain(`${r.p ?? 'no procedure'}: ${r.n}`);
+  });
+
+  it('uploads a PNG chart whose data are the numbers of the message', async () => {
+    const before = w.slack.files.length;
+    const out = await statsOf('7d');
+    const file = await eventually(
+      () => w.slack.files.slice(before).find((f) => f.name === 'incident-stats-7d.png'),
+      15_000,
+      'the chart',
+    );
+    const asked = w.slack
+      .callsTo('files.getUploadURLExternal')
+      .find((c) => (c.args as { filename?: string }).filename === 'incident-stats-7d.png');
+    expect(asked).toBeDefined();
+    const png = file.bytes;
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(png.subarray(12, 16).toString('latin1')).toBe('IHDR');
+    expect(png.readUInt32BE(16)).toBeGreaterThanOrEqual(400);
+    expect(png.readUInt32BE(20)).toBeGreaterThanOrEqual(250);
+    expect(png.length).toBeGreaterThan(5_000);
+    expect(png.length).toBeLessThan(2_000_000);
+    // The numbers drawn travel in the PNG's tEXt chunk: they are the message's.
+    const data = chartDataOf(png) as {
+      weeks: Array<{ week: string; measure: string; minutes: number }>;
+      procedures: Array<{ procedure: string; incidents: number }>;
+    };
+    for (const p of data.procedures) expect(out).toContain(`${p.procedure}: ${p.incidents}`);
+    expect(data.procedures.reduce((n, p) => n + p.incidents, 0)).toBe(4);
+    const monday = (t: number) => {
+      const d = new Date(t);
+      d.setUTCHours(0, 0, 0, 0);
+      d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+      return d.toISOString().slice(0, 10);
+    };
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((a, b) => a - b);
+      const m = Math.floor(v.length / 2);
+      return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+    };
+    const expected = [...new Set(cases.map((c) => monday(c.at)))].sort().flatMap((week) => {
+      const of = cases.filter((c) => monday(c.at) === week);
+      const res = of.flatMap((c) => (c.resolve === undefined ? [] : [c.resolve]));
+      return [
+        { week, measure: 'MTTA', minutes: Math.round(median(of.map((c) => c.ack)) / 600) / 100 },
+        ...(res.length ? [{ week, measure: 'MTTR', minutes: Math.round(median(res) / 600) / 100 }] : []),
+      ];
+    });
+    expect(data.weeks).toEqual(expected);
   });
 
   it('takes 30d by default and 90d reaches the older incident; anything else gets a clear answer', async () => {

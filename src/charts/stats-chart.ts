@@ -1,0 +1,103 @@
+// The stats answer's picture, rendered in-process: a Vega-Lite spec (the maintained declarative
+// charting library behind Vega) compiled to SVG with Vega's headless view, then rasterised to PNG
+// by resvg (@resvg/resvg-js: Rust's resvg with prebuilt binaries published as npm platform
+// packages, so nothing is downloaded at install and it runs offline; no canvas, no browser).
+import { crc32 } from 'node:zlib';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { IncidentStats } from '../incidents/stats.js';
+
+export interface ChartData {
+  /** Median minutes to acknowledge and to resolve per week (Monday, UTC). */
+  weeks: Array<{ week: string; measure: 'MTTA' | 'MTTR'; minutes: number }>;
+  procedures: Array<{ procedure: string; incidents: number }>;
+}
+
+export function chartData(st: IncidentStats): ChartData {
+  const minutes = (ms: number) => Math.round(ms / 600) / 100;
+  return {
+    weeks: st.byWeek.flatMap((w) => {
+      const week = w.weekStart.toISOString().slice(0, 10);
+      return [
+        ...(w.toAcknowledgeMedianMs === undefined
+          ? []
+          : [{ week, measure: 'MTTA' as const, minutes: minutes(w.toAcknowledgeMedianMs) }]),
+        ...(w.toResolveMedianMs === undefined
+          ? []
+          : [{ week, measure: 'MTTR' as const, minutes: minutes(w.toResolveMedianMs) }]),
+      ];
+    }),
+    procedures: st.byProcedure.map((p) => ({ procedure: p.name, incidents: p.count })),
+  };
+}
+
+function spec(st: IncidentStats, data: ChartData): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `Incidents, last ${st.window}`,
+    background: 'white',
+    config: { font: 'DejaVu Sans', view: { stroke: null } },
+    vconcat: [
+      {
+        title: 'Median MTTA and MTTR per week (minutes)',
+        width: 520,
+        height: 200,
+        data: { values: data.weeks },
+        mark: { type: 'bar' },
+        encoding: {
+          x: { field: 'week', type: 'ordinal', title: 'week of', axis: { labelAngle: 0 } },
+          xOffset: { field: 'measure' },
+          y: { field: 'minutes', type: 'quantitative', title: 'minutes' },
+          color: { field: 'measure', type: 'nominal', title: null },
+        },
+      },
+      {
+        title: 'Incidents per runbook procedure',
+        width: 520,
+        height: { step: 22 },
+        data: { values: data.procedures },
+        mark: { type: 'bar', color: '#4c78a8' },
+        encoding: {
+          y: { field: 'procedure', type: 'nominal', sort: '-x', title: null },
+          x: { field: 'incidents', type: 'quantitative', title: 'incidents', axis: { tickMinStep: 1 } },
+        },
+      },
+    ],
+  };
+}
+
+export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec(st, data)).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export async function statsChartPng(st: IncidentStats): Promise<{ png: Buffer; data: ChartData }> {
+  const data = chartData(st);
+  const svg = await statsChartSvg(st, data);
+  const drawn = new Resvg(svg, {
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  })
+    .render()
+    .asPng();
+  return { png: withText(drawn, CHART_DATA_KEY, JSON.stringify(data)), data };
+}
+
+/** The tEXt keyword under which the PNG carries the numbers it draws (readers can check them). */
+export const CHART_DATA_KEY = 'dmp-chart-data';
+
+/** Inserts a PNG tEXt chunk right after IHDR (8-byte signature + 25-byte IHDR chunk). */
+function withText(png: Buffer, keyword: string, text: string): Buffer {
+  const body = Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]);
+  const type = Buffer.from('tEXt', 'latin1');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([type, body])) >>> 0);
+  return Buffer.concat([png.subarray(0, 33), len, type, body, crc, png.subarray(33)]);
+}
