@@ -3,9 +3,11 @@
 import type { HomeView, KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import type { Severity } from '../config.js';
 import { formatDuration } from '../duration.js';
+import type { IncidentStats } from '../incidents/stats.js';
 import { type Incident, PHASE_LABEL, phaseOf, type TimelineEntry } from '../incidents/types.js';
 import { owner, SEVERITY_EMOJI, who } from './incident.js';
 import { DECLARE_DESCRIPTION, DECLARE_SERVICE, DECLARE_SEVERITY, DECLARE_TITLE, DECLARE_VIEW } from './incident-ids.js';
+import { statsMessage } from './incident-stats.js';
 import { cutLines, cutText, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
 import { renderLinked } from './mrkdwn.js';
@@ -38,7 +40,7 @@ export function statusMessage(open: Incident[], now: Date): Message {
   return { text: cutText(text, 3000), blocks: fitBlocks(blocks) };
 }
 
-export function homeView(open: Incident[], now: Date): HomeView {
+export function homeView(open: Incident[], now: Date, stats?: IncidentStats): HomeView {
   return {
     type: 'home',
     blocks: fitBlocks([
@@ -47,6 +49,8 @@ export function homeView(open: Incident[], now: Date): HomeView {
       { type: 'divider' },
       header(`Open incidents: ${open.length}`),
       ...openBlocks(open, now),
+      // The last 30 days, as `/dmp incident stats` answers them (which also draws the chart).
+      ...(stats ? [{ type: 'divider' } as const, ...statsMessage(stats).blocks] : []),
       context(`As of <!date^${Math.floor(now.getTime() / 1000)}^{date_short_pretty} {time}|${now.toISOString()}>`),
     ]),
   };

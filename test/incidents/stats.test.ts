@@ -181,6 +181,25 @@ describe('/dmp incident stats', () => {
     expect(data.weeks).toEqual(expected);
   });
 
+  it('App Home shows the same figures for the last 30 days', async () => {
+    const before = w.slack.callsTo('views.publish').length;
+    expect(
+      await w.event({
+        type: 'app_home_opened',
+        user: 'U0ALICE01',
+        channel: 'D0ALICE01',
+        tab: 'home',
+        event_ts: '1700000000.000200',
+      }),
+    ).toBe(200);
+    const published = await eventually(() => w.slack.callsTo('views.publish')[before], 15_000, 'the App Home tab');
+    const home = JSON.stringify(published.args.view);
+    expect(home).toContain('Incidents, last 30d');
+    expect(home).toContain('• MTTR: median 30m 5s, p90 1h 2m 3s (3)');
+    expect(home).toContain('• Time to mitigate: median 12m 4s, p90 15m (2)');
+    expect(home).toContain('2 paged out of hours');
+  });
+
   it('takes 30d by default and 90d reaches the older incident; anything else gets a clear answer', async () => {
     expect(await statsOf('')).toContain('Incidents, last 30d');
     const ninety = await statsOf('90d');
