@@ -254,7 +254,7 @@ export function createIncidentSlack(
       const m = incidentReply(i, intent, opts);
       await post(
         i.channel as string,
-        intent.type === 'storm_opened' ? m : labelled(i, m),
+        intent.type === 'storm_opened' || (intent.type === 'bringing_in' && intent.forDigest) ? m : labelled(i, m),
         i.rootTs,
         replyMetadata(i, ref),
       );

@@ -157,7 +157,10 @@ export async function createIncident(
     incident.digestId = storm.digest.id;
     // Its root is the digest message, posted once the digest has gathered its incidents.
     await enqueuePost(q, incident, { type: 'root' }, now, storm.digest.closesAt);
-    if (storm.opened) await enqueuePost(q, incident, { type: 'storm_opened' }, now);
+    if (storm.opened) {
+      await enqueuePost(q, incident, { type: 'storm_opened' }, now);
+      await enqueuePost(q, incident, { type: 'bringing_in', forDigest: true }, now);
+    }
     if (incident.procedureId && !(await digestHasDiagnosis(q, storm.digest.id, incident.procedureId))) {
       await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
     }
@@ -170,9 +173,11 @@ export async function createIncident(
     await enqueuePost(
       q,
       incident,
-      { type: 'investigating', description: incident.description?.trim() || incident.title, contacts: specialists },
+      { type: 'investigating', description: incident.description?.trim() || incident.title },
       now,
     );
+    // Who is called in is a reply of its own: one thing per reply.
+    if (specialists.length) await enqueuePost(q, incident, { type: 'bringing_in', contacts: specialists }, now);
     if (incident.procedureId)
       await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
   }
