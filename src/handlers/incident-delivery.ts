@@ -13,9 +13,10 @@ import { incidentReply, incidentRoot } from '../blocks/incident.js';
 import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
-import { context, type Message } from '../blocks/message.js';
+import { context, esc, type Message } from '../blocks/message.js';
 import { reportMessage } from '../blocks/report.js';
 import { collectQueues } from '../incidents/metrics.js';
+import { CHANNEL_UNREACHABLE } from '../incidents/outbox.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import type { Incident } from '../incidents/types.js';
 import {
@@ -83,6 +84,28 @@ function deliveryError(err: unknown): DeliveryError {
   return new DeliveryError(String((err as Error)?.message ?? err), 'failed');
 }
 
+const slackCode = (err: unknown): string | undefined =>
+  err instanceof WebAPIPlatformError ? String(err.data.error) : undefined;
+
+/**
+ * The bot is not in the channel and cannot join it. Slack's own refusals say so; anything else
+ * from conversations.join (Slack down, rate limited) is taken as it comes.
+ */
+function unreachable(channel: string, code: string | undefined, err: unknown): DeliveryError {
+  if (
+    code === undefined ||
+    !['method_not_supported_for_channel_type', 'channel_not_found', 'not_in_channel', 'is_archived'].includes(code)
+  )
+    return deliveryError(err);
+  const why =
+    code === 'method_not_supported_for_channel_type'
+      ? 'it is private and the bot is not a member: invite the bot to it'
+      : code === 'is_archived'
+        ? 'it is archived'
+        : 'the bot cannot see it (a private channel it is not in, or a wrong INCIDENTS_CHANNEL)';
+  return new DeliveryError(`${CHANNEL_UNREACHABLE}: ${channel}: ${why} (Slack answered ${code})`, 'unreachable');
+}
+
 export const INCIDENT_METADATA_TYPE = 'dmp_incident';
 export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
 /** A thread reply the outbox made: its payload names the incident and the outbox row. */
@@ -128,12 +151,17 @@ export function createIncidentSlack(
     try {
       const res = await send().catch(async (err: unknown) => {
         // The bot was never invited: join the public channel once and try again.
-        if (!(err instanceof WebAPIPlatformError && err.data.error === 'not_in_channel')) throw err;
-        await client.conversations.join({ channel });
+        if (slackCode(err) !== 'not_in_channel') throw err;
+        await client.conversations.join({ channel }).catch((joinErr: unknown) => {
+          throw unreachable(channel, slackCode(joinErr), joinErr);
+        });
         return send();
       });
       return String(res.ts);
     } catch (err) {
+      // A private channel the bot is not in looks to it like no channel at all.
+      if (slackCode(err) === 'channel_not_found' || slackCode(err) === 'not_in_channel')
+        throw unreachable(channel, slackCode(err), err);
       throw deliveryError(err);
     }
   }
@@ -284,6 +312,11 @@ export function createIncidentSlack(
       }
     },
     async notifyUser(slackId, text) {
+      await client.chat.postMessage(redactDeep({ channel: slackId, text }));
+    },
+    async notifyUnreachable(slackId, i) {
+      const which = i.number === undefined ? esc(i.title) : `#${i.number} ${esc(i.title)}`;
+      const text = `:warning: I cannot post in <#${i.channel}>: I am not a member of it and cannot join it. What you did on incident ${which} is recorded and will appear in its thread once someone there invites me (\`/invite @dmp-bot\`).`;
       await client.chat.postMessage(redactDeep({ channel: slackId, text }));
     },
   };
