@@ -138,4 +138,19 @@ describe('an incidents channel the bot is not in and cannot join', () => {
     expect(dmsTo(ALICE).filter((m) => m.text.includes('I cannot post in'))).toHaveLength(1);
     expect(textOf(w.slack.message(INCIDENTS, root.ts))).toContain('Acknowledged');
   }, 180_000);
+
+  it('joins a public incidents channel it is not in, and posts there', async () => {
+    w.slack.setChannel(INCIDENTS, { is_private: false, member: false });
+    const joins = w.slack.callsTo('conversations.join').length;
+    await w.pd.triggerIncident({ title: 'Webhooks failing in a channel never joined', serviceId: 'PDMPAPI' });
+    await settled(w);
+    expect(w.roots().filter((m) => m.text.includes('Webhooks failing in a channel never joined'))).toHaveLength(1);
+    expect(
+      w.slack
+        .callsTo('conversations.join')
+        .slice(joins)
+        .some((c) => c.args.channel === INCIDENTS),
+    ).toBe(true);
+    expect((await health()).components.incidents_channel).toBe('healthy');
+  }, 60_000);
 });
