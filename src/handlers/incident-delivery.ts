@@ -106,6 +106,17 @@ function unreachable(channel: string, code: string | undefined, err: unknown): D
   return new DeliveryError(`${CHANNEL_UNREACHABLE}: ${channel}: ${why} (Slack answered ${code})`, 'unreachable');
 }
 
+/**
+ * A failure of a call in the incident's channel. A private channel the bot is not in looks to it
+ * like no channel at all (channel_not_found), for reading its history as for posting in it.
+ */
+function channelFailure(channel: string, err: unknown): DeliveryError {
+  const code = slackCode(err);
+  return code === 'channel_not_found' || code === 'not_in_channel'
+    ? unreachable(channel, code, err)
+    : deliveryError(err);
+}
+
 export const INCIDENT_METADATA_TYPE = 'dmp_incident';
 export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
 /** A thread reply the outbox made: its payload names the incident and the outbox row. */
@@ -159,10 +170,7 @@ export function createIncidentSlack(
       });
       return String(res.ts);
     } catch (err) {
-      // A private channel the bot is not in looks to it like no channel at all.
-      if (slackCode(err) === 'channel_not_found' || slackCode(err) === 'not_in_channel')
-        throw unreachable(channel, slackCode(err), err);
-      throw deliveryError(err);
+      throw channelFailure(channel, err);
     }
   }
 
@@ -177,7 +185,7 @@ export function createIncidentSlack(
           content: redactDeep(f.content),
         });
       } catch (err) {
-        throw deliveryError(err);
+        throw channelFailure(i.channel as string, err);
       }
     }
   }
@@ -225,7 +233,7 @@ export function createIncidentSlack(
       try {
         await client.chat.update(redactDeep({ channel, ts, text: m.text, blocks: m.blocks }));
       } catch (err) {
-        throw deliveryError(err);
+        throw channelFailure(channel, err);
       }
     },
     async postRoot(i, ref) {
@@ -261,7 +269,7 @@ export function createIncidentSlack(
         return undefined;
       } catch (err) {
         // Not knowing is no reason to post twice: the row is retried later.
-        throw deliveryError(err);
+        throw channelFailure(i.channel as string, err);
       }
     },
     async findRoot(i) {
@@ -274,7 +282,7 @@ export function createIncidentSlack(
           redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }),
         );
       } catch (err) {
-        throw deliveryError(err);
+        throw channelFailure(i.channel as string, err);
       }
     },
     async postReply(i, intent, ref) {

@@ -111,21 +111,24 @@ describe('an incidents channel the bot is not in and cannot join', () => {
     expect(dm.text).toContain(`<#${INCIDENTS}>`);
     expect(dm.text).toContain('Workers dead while the bot is out');
     expect(w.pd.incidents.get(inc.id)?.status).toBe('acknowledged');
-    // Retried meanwhile, still not given up, and Alice is not told again.
+    // Retried a few times meanwhile (each retry reads the thread back first), still not given
+    // up, still unreachable, and Alice is not told again.
     await eventually(
       async () => {
         const [row] = (
           await w.db.client.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM incident_outbox WHERE incident_id = $1 AND done_at IS NULL AND error LIKE 'channel unreachable%'`,
+            `SELECT count(*)::int AS n FROM incident_outbox
+              WHERE incident_id = $1 AND done_at IS NULL AND claims >= 3 AND error LIKE 'channel unreachable%'`,
             [inc.id],
           )
         ).rows;
         return Number(row?.n) > 0;
       },
-      30_000,
-      'the reply waiting',
+      60_000,
+      'the reply retried while waiting',
     );
     expect((await outbox(inc.id)).some((r) => r.failed)).toBe(false);
+    expect(dmsTo(ALICE).filter((m) => m.text.includes('I cannot post in'))).toHaveLength(1);
 
     w.slack.setChannel(INCIDENTS, { member: true });
     await eventually(
