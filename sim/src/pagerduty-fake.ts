@@ -135,6 +135,8 @@ export interface PagerDutyFake {
   triggerIncident(incident: SeedIncident): Promise<PdIncident>;
   /** Someone acts on PagerDuty's side (the mobile app, an escalation timeout): same effects as REST. */
   act(incidentId: string, change: IncidentChange, byEmail?: string): Promise<PdIncident>;
+  /** Someone posts a status update in PagerDuty itself (the web UI): kept and announced as by REST. */
+  publishStatusUpdate(incidentId: string, message: string, byEmail?: string): Promise<PdStatusUpdate>;
   onRequest(listener: (request: PdRequest) => void): () => void;
   onChange(listener: (event: WebhookEnvelope) => void): () => void;
   /** Resolves once every webhook queued so far has been delivered (or has failed). */
@@ -311,11 +313,18 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
 
   // --- state changes, each announced as the webhook PagerDuty would send
 
-  const announce = (type: IncidentEventType, inc: PdIncident, agent: PdUser, note?: PdNote): void => {
+  const announce = (
+    type: IncidentEventType,
+    inc: PdIncident,
+    agent: PdUser,
+    note?: PdNote,
+    statusUpdate?: PdStatusUpdate,
+  ): void => {
     const event = incidentEvent(type, webhookIncident(inc), {
       agent: userRef(agent),
       subdomain,
       ...(note ? { note: { id: note.id, content: note.content } } : {}),
+      ...(statusUpdate ? { statusUpdate: { id: statusUpdate.id, message: statusUpdate.message } } : {}),
     });
     for (const listener of changeListeners) listener(event);
     const target = fake.webhookTarget;
@@ -421,6 +430,20 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     }
     inc.updated_at = now;
     for (const [type, note] of events) announce(type, inc, by, note);
+  };
+
+  /** A status update is kept on the incident and announced, whoever posted it (API or web UI). */
+  const publishStatusUpdate = (inc: PdIncident, message: string, by: PdUser, subject?: string): PdStatusUpdate => {
+    const update: PdStatusUpdate = {
+      id: newObjectId('PSU'),
+      message,
+      ...(subject !== undefined ? { subject } : {}),
+      sender: userRef(by),
+      created_at: new Date().toISOString(),
+    };
+    statusUpdates.set(inc.id, [...(statusUpdates.get(inc.id) ?? []), update]);
+    announce('incident.status_update_published', inc, by, undefined, update);
+    return update;
   };
 
   const createIncident = (seed: SeedIncident, by: PdUser): PdIncident => {
@@ -609,14 +632,12 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
         const body = (req.body ?? {}) as { message?: unknown; subject?: unknown };
         if (typeof body.message !== 'string' || body.message.trim() === '')
           throw invalidInput('Message cannot be empty');
-        const update: PdStatusUpdate = {
-          id: `PSU${(statusUpdates.size + 1).toString(36).toUpperCase()}${Date.now().toString(36).toUpperCase()}`,
-          message: body.message,
-          ...(typeof body.subject === 'string' ? { subject: body.subject } : {}),
-          sender: userRef(by),
-          created_at: new Date().toISOString(),
-        };
-        statusUpdates.set(inc.id, [...(statusUpdates.get(inc.id) ?? []), update]);
+        const update = publishStatusUpdate(
+          inc,
+          body.message,
+          by,
+          typeof body.subject === 'string' ? body.subject : undefined,
+        );
         return [200, { status_update: update }];
       },
     ],
@@ -765,6 +786,11 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
       applyChange(inc, change, byEmail ? userByEmail(byEmail) : owner());
       await fake.settled();
       return inc;
+    },
+    async publishStatusUpdate(incidentId, message, byEmail) {
+      const update = publishStatusUpdate(getIncident(incidentId), message, byEmail ? userByEmail(byEmail) : owner());
+      await fake.settled();
+      return update;
     },
     onRequest(listener) {
       requestListeners.add(listener);

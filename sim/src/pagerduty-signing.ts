@@ -66,6 +66,8 @@ export interface IncidentEventOptions {
   agent?: Reference | null;
   /** For `incident.annotated`: the note. */
   note?: { id?: string; content: string };
+  /** For `incident.status_update_published`: the status update. */
+  statusUpdate?: { id?: string; message: string };
   /** Replaces the generated `data` entirely. */
   data?: Record<string, unknown>;
   /** The account subdomain used in html_url links. */
@@ -161,6 +163,27 @@ function noteData(
   };
 }
 
+/**
+ * `data` of `incident.status_update_published`: an `incident_status_update` (PagerDuty's v3
+ * webhook docs, "Event Data Types"): the incident's reference, the update's id and message.
+ */
+function statusUpdateData(
+  incident: WebhookIncident,
+  update: { id?: string; message: string },
+  subdomain: string,
+): Record<string, unknown> {
+  return {
+    incident: {
+      ...reference('incident', { id: incident.id, summary: incident.title }, subdomain),
+      html_url: incident.html_url ?? `https://${subdomain}.pagerduty.com/incidents/${incident.id}`,
+    },
+    id: update.id ?? newObjectId(),
+    message: update.message,
+    trimmed: false,
+    type: 'incident_status_update',
+  };
+}
+
 const DEFAULT_AGENT: Reference = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
 
 /** A v3 webhook envelope for an incident event. */
@@ -175,7 +198,9 @@ export function incidentEvent(
     opts.data ??
     (eventType === 'incident.annotated'
       ? noteData(incident, opts.note ?? { content: '' }, subdomain)
-      : webhookIncidentData(incident, subdomain));
+      : eventType === 'incident.status_update_published'
+        ? statusUpdateData(incident, opts.statusUpdate ?? { message: '' }, subdomain)
+        : webhookIncidentData(incident, subdomain));
   const agent = opts.agent === undefined ? DEFAULT_AGENT : opts.agent;
   return {
     event: {

@@ -172,6 +172,11 @@ export interface SlackFake {
   setFault(kind: Fault, opts?: FaultOptions): void;
   down(): Promise<void>;
   up(): Promise<void>;
+  /**
+   * A channel changes: made private or public, the bot invited (`member: true`) or removed
+   * (`member: false`), as a person in the workspace would.
+   */
+  setChannel(id: string, change: { name?: string; is_private?: boolean; member?: boolean }): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -269,8 +274,10 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   const flag = (method: string, flags: string[]): void => {
     for (const f of flags) violations.push({ method, flag: f, at: Date.now() });
   };
-  const memberOf = (channel: string): boolean => opts.channels?.[channel]?.member !== false || joined.has(channel);
-  const isPrivate = (channel: string): boolean => opts.channels?.[channel]?.is_private ?? channel.startsWith('G');
+  /** The workspace's channels as they stand (a test may change them: setChannel). */
+  const channels: Record<string, { name: string; is_private?: boolean; member?: boolean }> = { ...opts.channels };
+  const memberOf = (channel: string): boolean => channels[channel]?.member !== false || joined.has(channel);
+  const isPrivate = (channel: string): boolean => channels[channel]?.is_private ?? channel.startsWith('G');
   let seq = 0;
 
   // Slack timestamps are unique per channel and increase; "1700000000.000100", ".000200", …
@@ -350,7 +357,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
 
   const channelJson = (id: string): Result => ({
     id,
-    name: opts.channels?.[id]?.name ?? id.toLowerCase(),
+    name: channels[id]?.name ?? id.toLowerCase(),
     is_channel: id.startsWith('C'),
     is_group: id.startsWith('G'),
     is_im: id.startsWith('D'),
@@ -568,8 +575,7 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     'conversations.join': (args) => {
       const channel = str(args, 'channel');
       if (!channel) return fail('channel_not_found');
-      if (opts.channels?.[channel]?.member === false && isPrivate(channel))
-        return fail('method_not_supported_for_channel_type');
+      if (!memberOf(channel) && isPrivate(channel)) return fail('method_not_supported_for_channel_type');
       const already = memberOf(channel);
       joined.add(channel);
       return { ok: true, channel: channelJson(channel), ...(already ? { warning: 'already_in_channel' } : {}) };
@@ -933,6 +939,11 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     setFault: (kind, faultOpts) => server.setFault(kind, faultOpts),
     down: () => server.down(),
     up: () => server.up(),
+    setChannel(id, change) {
+      channels[id] = { name: channels[id]?.name ?? id.toLowerCase(), ...channels[id], ...change };
+      // Removing the bot undoes its own join too.
+      if (change.member === false) joined.delete(id);
+    },
     reset() {
       for (const list of [calls, responses, messages, ephemerals, files, rateLimited, violations] as unknown[][])
         list.length = 0;

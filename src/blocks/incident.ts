@@ -236,7 +236,10 @@ function contactsLine(contacts: Array<{ role: string; mention: Mention }>): stri
 export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl?: string } = {}): string {
   switch (intent.type) {
     case 'investigating':
+      // Contacts inside it come only from rows queued before they got a reply of their own.
       return `Investigating: ${esc(intent.description)}${intent.contacts?.length ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.` : ''}`;
+    case 'bringing_in':
+      return `:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts ?? [])}.`;
     case 'change': {
       const after = intent.afterMs === undefined ? '' : ` after ${formatDuration(intent.afterMs)}`;
       const detail = intent.detail ? legacyOrRich(intent.detail) : '';
@@ -286,6 +289,7 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
       return `:ballot_box_with_check: Follow-ups filed in GitHub:\n${intent.issues.map((f) => `• <${f.url}|#${f.number}> ${esc(f.title)}`).join('\n')}`;
     case 'storm_opened': {
       const n = intent.members ?? 0;
+      // Contacts inside it come only from rows queued before they got a reply of their own.
       const contacts = intent.contacts?.length
         ? `\n:busts_in_silhouette: Bringing in ${contactsLine(intent.contacts)}.`
         : '';

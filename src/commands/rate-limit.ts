@@ -2,9 +2,13 @@
 // bucket per Slack user in the bot store (incidents/pace.ts), so every replica counts the same
 // presses. A store that cannot answer lets the command through: a rate limit must not turn a
 // database hiccup into an outage of every command.
+import { deadline } from '../async.js';
 import type { Deps } from '../deps.js';
 import { formatDuration } from '../duration.js';
 import { withBucket } from '../incidents/pace.js';
+
+/** A hung store must not hold the ack (Slack's 3 seconds): past this, the command goes through. */
+const RATE_CHECK_MS = 500;
 
 /** Undefined when the user may run a command now; else the sentence telling them when they may. */
 export async function commandRateRefusal(
@@ -15,17 +19,24 @@ export async function commandRateRefusal(
   const periodMs = deps.config.COMMAND_RATE_PERIOD;
   let waitMs = 0;
   try {
-    const taken = await deps.store.tx((q) =>
-      withBucket(
-        q,
-        `command:${userId}`,
-        { ratePerSec: limit / (periodMs / 1000), burst: limit },
-        deps.now(),
-        async (b) => {
-          waitMs = b.waitMs;
-          return 1;
-        },
-      ),
+    const taken = await deadline(
+      RATE_CHECK_MS,
+      () =>
+        deps.store.tx((q) =>
+          withBucket(
+            q,
+            `command:${userId}`,
+            { ratePerSec: limit / (periodMs / 1000), burst: limit },
+            deps.now(),
+            async (b) => {
+              waitMs = b.waitMs;
+              return 1;
+            },
+          ),
+        ),
+      () => {
+        throw new Error(`the bot store did not answer within ${RATE_CHECK_MS} ms`);
+      },
     );
     if (taken >= 1) return undefined;
   } catch (err) {

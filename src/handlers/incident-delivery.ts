@@ -13,9 +13,10 @@ import { incidentReply, incidentRoot } from '../blocks/incident.js';
 import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
-import { context, type Message } from '../blocks/message.js';
+import { context, esc, type Message } from '../blocks/message.js';
 import { reportMessage } from '../blocks/report.js';
 import { collectQueues } from '../incidents/metrics.js';
+import { CHANNEL_UNREACHABLE } from '../incidents/outbox.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import type { Incident } from '../incidents/types.js';
 import {
@@ -83,6 +84,39 @@ function deliveryError(err: unknown): DeliveryError {
   return new DeliveryError(String((err as Error)?.message ?? err), 'failed');
 }
 
+const slackCode = (err: unknown): string | undefined =>
+  err instanceof WebAPIPlatformError ? String(err.data.error) : undefined;
+
+/**
+ * The bot is not in the channel and cannot join it. Slack's own refusals say so; anything else
+ * from conversations.join (Slack down, rate limited) is taken as it comes.
+ */
+function unreachable(channel: string, code: string | undefined, err: unknown): DeliveryError {
+  if (
+    code === undefined ||
+    !['method_not_supported_for_channel_type', 'channel_not_found', 'not_in_channel', 'is_archived'].includes(code)
+  )
+    return deliveryError(err);
+  const why =
+    code === 'method_not_supported_for_channel_type'
+      ? 'it is private and the bot is not a member: invite the bot to it'
+      : code === 'is_archived'
+        ? 'it is archived'
+        : 'the bot cannot see it (a private channel it is not in, or a wrong INCIDENTS_CHANNEL)';
+  return new DeliveryError(`${CHANNEL_UNREACHABLE}: ${channel}: ${why} (Slack answered ${code})`, 'unreachable');
+}
+
+/**
+ * A failure of a call in the incident's channel. A private channel the bot is not in looks to it
+ * like no channel at all (channel_not_found), for reading its history as for posting in it.
+ */
+function channelFailure(channel: string, err: unknown): DeliveryError {
+  const code = slackCode(err);
+  return code === 'channel_not_found' || code === 'not_in_channel'
+    ? unreachable(channel, code, err)
+    : deliveryError(err);
+}
+
 export const INCIDENT_METADATA_TYPE = 'dmp_incident';
 export const DIGEST_METADATA_TYPE = 'dmp_incident_digest';
 /** A thread reply the outbox made: its payload names the incident and the outbox row. */
@@ -128,13 +162,15 @@ export function createIncidentSlack(
     try {
       const res = await send().catch(async (err: unknown) => {
         // The bot was never invited: join the public channel once and try again.
-        if (!(err instanceof WebAPIPlatformError && err.data.error === 'not_in_channel')) throw err;
-        await client.conversations.join({ channel });
+        if (slackCode(err) !== 'not_in_channel') throw err;
+        await client.conversations.join({ channel }).catch((joinErr: unknown) => {
+          throw unreachable(channel, slackCode(joinErr), joinErr);
+        });
         return send();
       });
       return String(res.ts);
     } catch (err) {
-      throw deliveryError(err);
+      throw channelFailure(channel, err);
     }
   }
 
@@ -149,7 +185,7 @@ export function createIncidentSlack(
           content: redactDeep(f.content),
         });
       } catch (err) {
-        throw deliveryError(err);
+        throw channelFailure(i.channel as string, err);
       }
     }
   }
@@ -197,7 +233,7 @@ export function createIncidentSlack(
       try {
         await client.chat.update(redactDeep({ channel, ts, text: m.text, blocks: m.blocks }));
       } catch (err) {
-        throw deliveryError(err);
+        throw channelFailure(channel, err);
       }
     },
     async postRoot(i, ref) {
@@ -233,7 +269,7 @@ export function createIncidentSlack(
         return undefined;
       } catch (err) {
         // Not knowing is no reason to post twice: the row is retried later.
-        throw deliveryError(err);
+        throw channelFailure(i.channel as string, err);
       }
     },
     async findRoot(i) {
@@ -246,7 +282,7 @@ export function createIncidentSlack(
           redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }),
         );
       } catch (err) {
-        throw deliveryError(err);
+        throw channelFailure(i.channel as string, err);
       }
     },
     async postReply(i, intent, ref) {
@@ -254,7 +290,7 @@ export function createIncidentSlack(
       const m = incidentReply(i, intent, opts);
       await post(
         i.channel as string,
-        intent.type === 'storm_opened' ? m : labelled(i, m),
+        intent.type === 'storm_opened' || (intent.type === 'bringing_in' && intent.forDigest) ? m : labelled(i, m),
         i.rootTs,
         replyMetadata(i, ref),
       );
@@ -292,6 +328,11 @@ export function createIncidentSlack(
       }
     },
     async notifyUser(slackId, text) {
+      await client.chat.postMessage(redactDeep({ channel: slackId, text }));
+    },
+    async notifyUnreachable(slackId, i) {
+      const which = i.number === undefined ? esc(i.title) : `#${i.number} ${esc(i.title)}`;
+      const text = `:warning: I cannot post in <#${i.channel}>: I am not a member of it and cannot join it. What you did on incident ${which} is recorded and will appear in its thread once someone there invites me (\`/invite @dmp-bot\`).`;
       await client.chat.postMessage(redactDeep({ channel: slackId, text }));
     },
   };

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import type { Deps } from '../deps.js';
 import { withDeadline } from '../errors.js';
+import { unreachableChannels } from '../incidents/outbox.js';
 import { type RouteTable, sendJson } from './server.js';
 
 const require = createRequire(import.meta.url);
@@ -15,6 +16,17 @@ export function healthRoutes(deps: Deps, extra: () => Record<string, string> = (
         await withDeadline('bot-store', 2_000, () => deps.store.query('SELECT 1'));
       } catch {
         components.store = 'unreachable';
+      }
+      const channel = deps.config.INCIDENTS_CHANNEL;
+      if (channel && components.store === 'healthy') {
+        // Posts waiting on a channel the bot cannot post in (not invited to a private channel).
+        const stuck = await withDeadline('bot-store', 2_000, () => unreachableChannels(deps.store)).catch(
+          () => undefined,
+        );
+        if (stuck)
+          components.incidents_channel = stuck.includes(channel)
+            ? 'unreachable: the bot is not in it and cannot join it (invite it)'
+            : 'healthy';
       }
       const healthy = Object.values(components).every(
         (v) => v === 'healthy' || v === 'console' || v === 'http' || v === 'socket',

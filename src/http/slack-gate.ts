@@ -5,6 +5,7 @@
 // longer pass, so a replay to any replica within the window is answered once.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { deadline } from '../async.js';
 import type { Logger } from '../log.js';
 import type { Sql } from '../store/sql.js';
 
@@ -13,6 +14,10 @@ export const SLACK_WINDOW_SECONDS = 5 * 60;
 /** How long a seen signature is kept: its whole window, plus room for clock drift between replicas. */
 const KEEP_SECONDS = SLACK_WINDOW_SECONDS + 60;
 const PURGE_EVERY_MS = 60_000;
+/** A slow or hung store must not cost the 3-second ack: past this, this replica's own memory decides. */
+const STORE_CHECK_MS = 500;
+/** This replica's own record of signatures seen, so a replay is caught here even while the store cannot answer. */
+const LOCAL_KEEP = 10_000;
 
 export type GateVerdict =
   | { ok: true }
@@ -70,6 +75,15 @@ function isSslCheck(headers: IncomingHttpHeaders, body: Buffer): boolean {
 export function slackRequestGate(opts: SlackGateOptions): SlackGate {
   const now = opts.now ?? Date.now;
   let lastPurge = 0;
+  const seen = new Map<string, number>();
+  const remember = (signature: string, expiresAt: number) => {
+    seen.set(signature, expiresAt);
+    // Insertion order is arrival order: past the bound, the oldest go first.
+    for (const k of seen.keys()) {
+      if (seen.size <= LOCAL_KEEP) break;
+      seen.delete(k);
+    }
+  };
   const refuse = (reason: string): GateVerdict => {
     opts.log.warn({ reason }, 'Slack request refused before Bolt');
     return { ok: false, status: 401, reason };
@@ -90,13 +104,28 @@ export function slackRequestGate(opts: SlackGateOptions): SlackGate {
       opts.log.warn({ reason: malformed }, 'malformed Slack interaction refused');
       return { ok: false, status: 400, reason: malformed };
     }
+    // This replica saw it already: a replay, whatever the store can say.
+    const expires = (Number(ts) + KEEP_SECONDS) * 1000;
+    const local = seen.get(signature);
+    if (local !== undefined && local > now()) {
+      opts.log.warn({ ts }, 'a signed Slack request received again; answered once');
+      return { ok: false, status: 200, reason: 'duplicate' };
+    }
+    remember(signature, expires);
     try {
-      const fresh = await opts.store.query(
-        `INSERT INTO slack_requests_seen (signature, expires_at) VALUES ($1, $2)
+      const fresh = await deadline(
+        STORE_CHECK_MS,
+        () =>
+          opts.store.query(
+            `INSERT INTO slack_requests_seen (signature, expires_at) VALUES ($1, $2)
          ON CONFLICT (signature) DO UPDATE SET expires_at = EXCLUDED.expires_at
            WHERE slack_requests_seen.expires_at < $3
          RETURNING signature`,
-        [signature, new Date((Number(ts) + KEEP_SECONDS) * 1000), new Date(now())],
+            [signature, new Date(expires), new Date(now())],
+          ),
+        () => {
+          throw new Error(`the bot store did not answer within ${STORE_CHECK_MS} ms`);
+        },
       );
       if (fresh.length === 0) {
         opts.log.warn({ ts }, 'a signed Slack request received again; answered once');

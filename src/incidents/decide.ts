@@ -66,8 +66,8 @@ function names(list: PdRef[]): string {
 function describeOther(type: string, data: unknown): string {
   const d = (data ?? {}) as Record<string, unknown>;
   if (type === 'incident.status_update_published') {
-    const message = d.message ?? (d.status_update as { message?: unknown } | undefined)?.message;
-    return `Status update: ${typeof message === 'string' ? message : '(no text)'}`;
+    const { message } = statusUpdateOf({ data });
+    return `Status update: ${message || '(no text)'}`;
   }
   const responder =
     (d.user as { summary?: unknown } | undefined)?.summary ??
@@ -82,6 +82,16 @@ export function noteOf(ev: Pick<IncidentEvent, 'data' | 'eventId'>): { content: 
     content: String((ev.data as { content?: unknown }).content ?? ''),
     noteId: String((ev.data as { id?: unknown }).id ?? ev.eventId),
   };
+}
+
+/**
+ * The message of an `incident.status_update_published` event (`data` is an
+ * `incident_status_update`; `trimmed` when PagerDuty shortened the message).
+ */
+export function statusUpdateOf(ev: Pick<IncidentEvent, 'data'>): { message: string; trimmed: boolean } {
+  const d = (ev.data ?? {}) as Record<string, unknown>;
+  const message = d.message ?? (d.status_update as { message?: unknown } | undefined)?.message;
+  return { message: typeof message === 'string' ? message : '', trimmed: d.trimmed === true };
 }
 
 /** Whether the apply step asks the PagerDuty outbox if this event echoes the bot's own call. */
@@ -133,6 +143,18 @@ export function decide(incident: Incident, ev: IncidentEvent, now: Date, rules: 
     // Responders, status updates and other events that name the incident without carrying it.
     const detail = describeOther(type, ev.data);
     const kind: ChangeKind = type === 'incident.status_update_published' ? 'status_update' : 'responder';
+    if (ev.echo && kind === 'status_update') {
+      // The bot's own Post update, announced back: already in the thread and the timeline.
+      d.timeline.push({
+        at,
+        kind: 'pagerduty',
+        actor,
+        text: 'Confirmed in PagerDuty: status update published',
+        source: 'pagerduty',
+        dedupeKey: `event:${eventId}`,
+      });
+      return d;
+    }
     d.timeline.push({
       at,
       kind: kind === 'status_update' ? 'status_update' : 'pagerduty',

@@ -8,9 +8,11 @@ import type { Actor, Incident, PostIntent, TimelineEntry } from './types.js';
  * Why a send failed, which decides what happens next: `permanent` is given up (bad blocks,
  * unknown channel); `rate_limited` (429) and `unavailable` (Slack down, hung, erroring, talking
  * nonsense) pause the channel and retry without counting against the post; `busy` (another
- * worker is posting the same digest) retries shortly; `failed` retries with backoff, a few times.
+ * worker is posting the same digest) retries shortly; `failed` retries with backoff, a few times;
+ * `unreachable` (the bot is not in the channel and cannot join it: private, or not visible to it)
+ * pauses the channel and probes it with backoff, without end, until someone invites the bot.
  */
-export type DeliveryKind = 'permanent' | 'rate_limited' | 'unavailable' | 'busy' | 'failed';
+export type DeliveryKind = 'permanent' | 'rate_limited' | 'unavailable' | 'busy' | 'failed' | 'unreachable';
 
 export class DeliveryError extends Error {
   constructor(
@@ -62,4 +64,6 @@ export interface IncidentSlack {
   permalink?(i: Incident): Promise<string | undefined>;
   /** A direct message, for outcomes with no thread to go to (a declaration PagerDuty refused). */
   notifyUser(slackId: string, text: string): Promise<void>;
+  /** Tells a person by DM that what they did on the incident cannot reach its channel yet. */
+  notifyUnreachable(slackId: string, i: Incident): Promise<void>;
 }

@@ -28,7 +28,12 @@ export interface OutboxRow {
   tried: boolean;
   /** The claimer id it was claimed under (claim-session.ts); null for a lease-only claim. */
   claimedBy: number | null;
+  /** Why its last try failed, if it did. */
+  lastError?: string;
 }
+
+/** How an `unreachable` failure's error starts in its row (/health and the lanes look for it). */
+export const CHANNEL_UNREACHABLE = 'channel unreachable';
 
 /** Attempts before a post is given up (its error stays in the row). */
 export const MAX_POST_ATTEMPTS = 8;
@@ -60,6 +65,7 @@ interface Row {
   attempts: number;
   tried: boolean;
   claimed_by: number | null;
+  error: string | null;
 }
 
 /** Channels with posts due now. */
@@ -112,7 +118,7 @@ export async function claimChannelPosts(
            )
            UPDATE incident_outbox o SET claimed_until = $3, claimed_by = $5, attempts = o.attempts + 1, claims = o.claims + 1
              FROM next WHERE o.id = next.id
-           RETURNING o.id, o.incident_id, o.channel, o.kind, o.payload, o.attempts, o.claimed_by,
+           RETURNING o.id, o.incident_id, o.channel, o.kind, o.payload, o.attempts, o.claimed_by, o.error,
                      (o.error IS NOT NULL OR o.claims > 1) AS tried`,
           [now, take, new Date(now.getTime() + leaseMs), channel, claimer],
         );
@@ -131,6 +137,7 @@ export async function claimChannelPosts(
       attempts: r.attempts,
       tried: r.tried,
       claimedBy: r.claimed_by,
+      ...(r.error ? { lastError: r.error } : {}),
     }))
     .sort((a, b) => Number(b.kind === 'root') - Number(a.kind === 'root') || a.id - b.id);
 }
@@ -219,4 +226,13 @@ export async function pendingPostsByChannel(q: Q): Promise<Array<{ channel: stri
 /** Exponential backoff with a cap: 1s, 2s, 4s … 60s. */
 export function backoffMs(attempts: number, retryAfterMs?: number): number {
   return Math.max(backoff(attempts, { base: 1000, max: 60_000 }), retryAfterMs ?? 0);
+}
+
+/** Channels the bot cannot post in right now: posts wait there for someone to invite it (for /health). */
+export async function unreachableChannels(q: Pick<Sql, 'query'>): Promise<string[]> {
+  const rows = await q.query<{ channel: string }>(
+    'SELECT DISTINCT channel FROM incident_outbox WHERE done_at IS NULL AND starts_with(error, $1)',
+    [CHANNEL_UNREACHABLE],
+  );
+  return rows.map((r) => r.channel);
 }

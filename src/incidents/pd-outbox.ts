@@ -162,7 +162,8 @@ export async function failPdCall(
 
 /**
  * Marks the bot's own call as echoed when PagerDuty's webhook for it arrives; true when the
- * event was such an echo (and so must not be posted again). Notes match on their content.
+ * event was such an echo (and so must not be posted again). Notes match on their content,
+ * status updates on their message (on its start when PagerDuty `trimmed` it).
  */
 export async function consumeEcho(
   q: Q,
@@ -170,6 +171,7 @@ export async function consumeEcho(
   eventType: string,
   now: Date,
   content?: string,
+  trimmed = false,
 ): Promise<boolean> {
   const kind = (Object.keys(ECHO_OF) as PdCallKind[]).find((k) => ECHO_OF[k] === eventType);
   if (!kind) return false;
@@ -177,10 +179,12 @@ export async function consumeEcho(
     `UPDATE pd_outbox SET echo_consumed_at = $3
       WHERE id = (SELECT id FROM pd_outbox
                    WHERE incident_id = $1 AND kind = $2 AND echo_consumed_at IS NULL AND NOT failed
-                     AND created_at > $4 AND ($5::text IS NULL OR args->>'content' = $5)
+                     AND created_at > $4
+                     AND ($5::text IS NULL OR COALESCE(args->>'content', args->>'message') = $5
+                          OR ($6 AND starts_with(COALESCE(args->>'content', args->>'message'), $5)))
                    ORDER BY id LIMIT 1 FOR UPDATE)
       RETURNING id`,
-    [incidentId, kind, now, new Date(now.getTime() - 6 * 3_600_000), content ?? null],
+    [incidentId, kind, now, new Date(now.getTime() - 6 * 3_600_000), content ?? null, trimmed],
   );
   return rows.length > 0;
 }

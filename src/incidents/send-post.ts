@@ -118,16 +118,19 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       break;
     case 'storm_opened': {
       const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];
+      await slack.postReply(i, { type: 'storm_opened', members: members.length }, ref);
+      break;
+    }
+    case 'bringing_in': {
+      if (!intent.forDigest) {
+        await slack.postReply(i, intent, ref);
+        break;
+      }
+      // A storm's specialists: those its incidents call for, as the digest stands now.
+      const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];
       const roles = [...new Set(members.flatMap((m) => specialistRoles(m.title, m.serviceName)))];
-      await slack.postReply(
-        i,
-        {
-          type: 'storm_opened',
-          members: members.length,
-          contacts: contactsFor(deps.config.ESCALATION_CONTACTS, roles),
-        },
-        ref,
-      );
+      const contacts = contactsFor(deps.config.ESCALATION_CONTACTS, roles);
+      if (contacts.length) await slack.postReply(i, { type: 'bringing_in', contacts, forDigest: true }, ref);
       break;
     }
     default:

@@ -4,6 +4,7 @@
 import { DeliveryError } from './delivery.js';
 import {
   backoffMs,
+  CHANNEL_UNREACHABLE,
   claimChannelPosts,
   dueChannels,
   failPost,
@@ -15,7 +16,14 @@ import {
 import { type BucketSpec, backOffBucket, bucketRecovered, pauseBucket, slackChannelKey } from './pace.js';
 import { sendPost } from './send-post.js';
 import { getIncident } from './store.js';
+import type { Incident, PostIntent } from './types.js';
 import type { LaneHooks, WorkerEnv } from './worker-env.js';
+
+/** The Slack user whose act this post reports (the declarer, for a declared incident's root), if any. */
+function pressedBy(intent: PostIntent, i: Incident): string | undefined {
+  if (intent.type === 'root') return i.declaredBy;
+  return 'actor' in intent && intent.actor?.source === 'slack' ? intent.actor.slackId : undefined;
+}
 
 export interface SlackLanes {
   /** Claims what each channel's bucket allows and sends it in that channel's lane; true when any lane started. */
@@ -121,6 +129,23 @@ async function runPost(env: WorkerEnv, row: OutboxRow): Promise<'sent' | 'paused
           'Slack did not take a post; pausing the channel',
         );
         await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + delay), { refund: true });
+        return 'paused';
+      }
+      case 'unreachable': {
+        // Nobody reads a post the channel refuses: keep it, probe the channel with backoff until
+        // the bot is invited, and say so where someone will see it (logs, /health, a DM).
+        const delay = await backOffBucket(deps.store, key, now);
+        log.error(
+          { channel: row.channel, incident: i.id, post, retryInMs: delay, reason: d.message },
+          'the incidents channel is unreachable: the bot is not in it and cannot join it; invite the bot (its posts wait)',
+        );
+        const first = !row.lastError?.startsWith(CHANNEL_UNREACHABLE);
+        await failPost(deps.store, row.id, now, d.message, new Date(now.getTime() + delay), { refund: true });
+        const person = pressedBy(row.intent, i);
+        if (first && person)
+          await env.slack
+            .notifyUnreachable(person, i)
+            .catch((e: unknown) => log.warn({ err: e, incident: i.id }, 'could not tell the person by DM either'));
         return 'paused';
       }
       case 'busy':

@@ -125,7 +125,13 @@ export interface Mention {
 export type PostIntent =
   | { type: 'root' }
   | { type: 'update_root' }
+  /** `contacts`: only in rows queued before `bringing_in` existed (they still render). */
   | { type: 'investigating'; description: string; contacts?: Array<{ role: string; mention: Mention }> }
+  /**
+   * The specialists called in, a reply of its own (one thing per reply). `forDigest`: a storm's
+   * thread, whose specialists are worked out from the digest's members when it is sent.
+   */
+  | { type: 'bringing_in'; contacts?: Array<{ role: string; mention: Mention }>; forDigest?: boolean }
   | { type: 'diagnosis'; procedureId: string; actor?: Actor }
   /** `detail` as RichText; a string is PagerDuty's own words, or (queued before RichText) mrkdwn with `<@U…>` mentions. */
   | { type: 'change'; change: ChangeKind; actor?: Actor; afterMs?: number; detail?: string | RichText }

@@ -6,7 +6,7 @@ import type { Severity } from '../config.js';
 import { statusPageOnResolved } from '../statuspage/store.js';
 import { contactsFor } from './contacts.js';
 import type { WorkflowCtx } from './ctx.js';
-import { type Decision, decide, type IncidentEvent, mayEcho, noteOf } from './decide.js';
+import { type Decision, decide, type IncidentEvent, mayEcho, noteOf, statusUpdateOf } from './decide.js';
 import { matchProcedure, specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
@@ -59,7 +59,11 @@ export async function applyEvent(q: Q, ctx: WorkflowCtx, ev: StoredEvent): Promi
   let echo = false;
   if (ev.eventType === 'incident.annotated')
     echo = await consumeEcho(q, incident.id, ev.eventType, now, noteOf(ev).content);
-  else if (snapshot && mayEcho(ev.eventType)) echo = await consumeEcho(q, incident.id, ev.eventType, now);
+  else if (ev.eventType === 'incident.status_update_published') {
+    // PagerDuty announces the bot's own status update (Post update) too: matched on its message.
+    const update = statusUpdateOf(ev);
+    echo = await consumeEcho(q, incident.id, ev.eventType, now, update.message, update.trimmed);
+  } else if (snapshot && mayEcho(ev.eventType)) echo = await consumeEcho(q, incident.id, ev.eventType, now);
   const event: IncidentEvent = { eventId: ev.eventId, type: ev.eventType, at, actor, snapshot, data: ev.data, echo };
   const decision = decide(incident, event, now, { severityMap: severityMap(ctx.config.INCIDENT_SEVERITY_MAP) });
   await writeDecision(q, ctx, decision, now);
@@ -157,7 +161,10 @@ export async function createIncident(
     incident.digestId = storm.digest.id;
     // Its root is the digest message, posted once the digest has gathered its incidents.
     await enqueuePost(q, incident, { type: 'root' }, now, storm.digest.closesAt);
-    if (storm.opened) await enqueuePost(q, incident, { type: 'storm_opened' }, now);
+    if (storm.opened) {
+      await enqueuePost(q, incident, { type: 'storm_opened' }, now);
+      await enqueuePost(q, incident, { type: 'bringing_in', forDigest: true }, now);
+    }
     if (incident.procedureId && !(await digestHasDiagnosis(q, storm.digest.id, incident.procedureId))) {
       await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
     }
@@ -170,9 +177,11 @@ export async function createIncident(
     await enqueuePost(
       q,
       incident,
-      { type: 'investigating', description: incident.description?.trim() || incident.title, contacts: specialists },
+      { type: 'investigating', description: incident.description?.trim() || incident.title },
       now,
     );
+    // Who is called in is a reply of its own: one thing per reply.
+    if (specialists.length) await enqueuePost(q, incident, { type: 'bringing_in', contacts: specialists }, now);
     if (incident.procedureId)
       await enqueuePost(q, incident, { type: 'diagnosis', procedureId: incident.procedureId }, now);
   }

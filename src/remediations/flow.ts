@@ -333,11 +333,14 @@ export class RemediationService {
     to: ActionState,
     set?: TransitionSet,
     guard?: TransitionGuard,
+    // The audit rows that come before "started" (a confirmation), so the log reads in order.
+    before?: (moved: ActionRow) => Promise<void>,
   ): Promise<ActionRow | undefined> {
     const step = STEPS[event];
     if (!step.to.includes(to)) throw new Error(`a ${event} cannot lead to ${to}`);
     const running = to === 'running' ? { owner: this.deps.replicaId, startedAt: this.deps.now() } : {};
     const moved = await transition(this.deps.store, row.id, [...step.from], to, { ...set, ...running }, guard);
+    if (moved && before) await before(moved);
     if (moved?.state === 'running') await this.auditStarted(moved, event);
     return moved;
   }
@@ -390,9 +393,9 @@ export class RemediationService {
       'running',
       { confirmedBy: input.userId, params, highRisk },
       { unexpiredAt: this.deps.now() },
+      (moved) => this.auditConfirmed(moved, input.userId, 'confirmed'),
     );
     if (!running) return this.settled(row.id, input.userId);
-    await this.auditConfirmed(running, input.userId, 'confirmed');
     return { kind: 'running', action: running };
   }
 
@@ -431,9 +434,9 @@ export class RemediationService {
       'running',
       { confirmedBy: input.userId, reason: parsed.data },
       { unexpiredAt: now },
+      (moved) => this.auditConfirmed(moved, input.userId, 'confirmed with a reason'),
     );
     if (!running) return this.settled(row.id, input.userId);
-    await this.auditConfirmed(running, input.userId, 'confirmed with a reason');
     return { kind: 'running', action: running };
   }
 

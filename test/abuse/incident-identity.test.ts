@@ -66,9 +66,11 @@ describe('abuse: incident actions as the person who clicked', () => {
   async function press(root: SlackMessage, label: string, user: string, to?: BotProcess) {
     const c = controls(root).find((x) => x.label === label);
     if (!c) throw new Error(`no ${label} on the root`);
+    // Escalate lives in the root's "More…" overflow: chosen, not clicked.
+    const how = c.type === 'overflow' ? { selected: c.value, overflow: true } : { value: c.value };
     return w.click({
       actionId: c.action_id,
-      value: c.value,
+      ...how,
       blockId: c.block_id,
       messageTs: root.ts,
       user,

@@ -167,8 +167,11 @@ describe('an incident thread in #incidents', () => {
     const inc = await w.pd.triggerIncident({ title: 'Database replication lag', serviceId: 'PDMPAPI', priority: 'P3' });
     await settled(w);
     const root = rootOf('Database replication lag') as SlackMessage;
-    // A database incident brings the DBA group in from the start, and runs the fitting diagnosis.
-    expect(w.replies(root.ts)[0]?.text).toContain('<!subteam^S0DBATEAM1>');
+    // A database incident brings the DBA group in from the start, in a reply of its own (one
+    // thing per reply), and runs the fitting diagnosis.
+    const opening = w.replies(root.ts);
+    expect(opening[0]?.text).toBe('Investigating: Database replication lag');
+    expect(opening[1]?.text).toBe(':busts_in_silhouette: Bringing in <!subteam^S0DBATEAM1> (Database admin).');
     expect(controls(root).find((c) => c.label === 'Run diagnosis')?.initial).toBe(`${inc.id}|db-replication`);
 
     // Escalate from Slack (double-clicked): PagerDuty moves to level 2 once; its echo is not posted again.

@@ -201,6 +201,42 @@ describe('the status page and stakeholder updates of an incident', () => {
     expect(entry?.text).toContain(message);
     expect(entry?.text).toContain('PagerDuty');
     expect(entry?.text).toContain('the status page');
+
+    // PagerDuty announces the update back (incident.status_update_published): the echo is
+    // recorded as a confirmation, and the update stays in the thread once.
+    await eventually(
+      () =>
+        w.pd.deliveries.some(
+          (d) => d.event.event.event_type === 'incident.status_update_published' && d.status === 200,
+        ),
+      15_000,
+      "PagerDuty's status update webhook",
+    );
+    await settled(w);
+    expect(w.replies(root.ts).filter((m) => textOf(m).includes(message))).toHaveLength(1);
+    const confirmed = await w.db.client.query(
+      `SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND text = 'Confirmed in PagerDuty: status update published'`,
+      [id],
+    );
+    expect(confirmed.rows).toHaveLength(1);
+  }, 90_000);
+
+  it('posts a status update made in PagerDuty itself in the thread once', async () => {
+    const { id, root } = await page('Graph queries time out for tenant initech');
+    await settled(w);
+    const message = 'Query planner fix deployed; graphs load again for most tenants.';
+    await w.pd.publishStatusUpdate(id, message, 'eli@example.com');
+    const reply = await replyWith(root, message);
+    expect(textOf(reply)).toContain('Eli Backup');
+    await settled(w);
+    expect(w.replies(root.ts).filter((m) => textOf(m).includes(message))).toHaveLength(1);
+    const [entry] = (
+      await w.db.client.query<{ text: string }>(
+        `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'status_update' ORDER BY id`,
+        [id],
+      )
+    ).rows;
+    expect(entry?.text).toBe(`Status update: ${message}`);
   }, 90_000);
 
   it('retries through a 429 (after its Retry-After) and a 500, and the change still lands once', async () => {
