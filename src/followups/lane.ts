@@ -10,7 +10,7 @@ import { addTimeline } from '../incidents/timeline.js';
 import type { Incident } from '../incidents/types.js';
 import type { LaneHooks, WorkerEnv } from '../incidents/worker-env.js';
 import { type GitHubIssues, githubFailure, githubIssues, type IssueRef } from './github.js';
-import { type FollowupRow, followupFrom, followupsConfigured } from './store.js';
+import { type FollowupRow, followupFrom, followupsConfigured, recordState } from './store.js';
 
 /** Tries before a follow-up that GitHub keeps not answering is given up and said in the thread. */
 export const FOLLOWUP_MAX_ATTEMPTS = 8;
@@ -41,6 +41,38 @@ async function claimOne(env: WorkerEnv): Promise<FollowupRow | undefined> {
   return row;
 }
 
+/** Follow-ups whose issue state was last read this long ago are read again by the lane. */
+export const FOLLOWUP_STATE_MAX_AGE_MS = 24 * 3_600_000;
+
+/** Claims (by moving its state_at to now) one filed, open follow-up not checked for a day. */
+async function claimStale(env: WorkerEnv): Promise<FollowupRow | undefined> {
+  const now = env.deps.now();
+  const [row] = await env.deps.store.query<FollowupRow>(
+    `WITH next AS (
+       SELECT id FROM incident_followups
+        WHERE issue_number IS NOT NULL AND state = 'open' AND state_at < $2
+        ORDER BY state_at LIMIT 1
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE incident_followups f SET state_at = $1 FROM next WHERE f.id = next.id
+     RETURNING f.*`,
+    [now, new Date(now.getTime() - FOLLOWUP_STATE_MAX_AGE_MS)],
+  );
+  return row;
+}
+
+async function refreshOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Promise<void> {
+  const f = followupFrom(raw);
+  const issue = await gh.get(f.issueNumber as number);
+  if (issue.state === f.state) return;
+  const now = env.deps.now();
+  await env.deps.store.tx(async (q) => {
+    await recordState(q, f.id, issue.state, now);
+    const i = await getIncident(q, f.incidentId);
+    if (i) await refreshPostmortem(q, i, now);
+  });
+}
+
 export function followupLane(env: WorkerEnv, hooks: LaneHooks): FollowupLane {
   let running: Promise<void> | undefined;
   let client: GitHubIssues | undefined;
@@ -48,9 +80,19 @@ export function followupLane(env: WorkerEnv, hooks: LaneHooks): FollowupLane {
     async start() {
       const { config } = env.deps;
       if (running || hooks.stopped() || !followupsConfigured(config)) return false;
-      const row = await claimOne(env);
-      if (!row) return false;
       client ??= githubIssues(config, env.log);
+      const row = await claimOne(env);
+      if (!row) {
+        // Idle: read back one filed issue not checked for a day, so closed ones reach the document daily.
+        const stale = await claimStale(env);
+        if (!stale) return false;
+        running = refreshOne(env, client, stale)
+          .catch((err: unknown) => env.log.warn({ err }, 'could not read a follow-up issue back'))
+          .finally(() => {
+            running = undefined;
+          });
+        return true;
+      }
       running = fileOne(env, client, row)
         .catch((err: unknown) => env.log.error({ err }, 'filing a follow-up failed; it is retried after its lease'))
         .finally(() => {

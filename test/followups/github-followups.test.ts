@@ -132,6 +132,21 @@ describe('post-mortem follow-ups in GitHub', () => {
     expect(rows[0]?.document).toContain('| Add a consumer lag alert | closed |');
   });
 
+  it('an issue closed on GitHub reaches the stored document within a day, unasked', async () => {
+    gh.closeIssue(REPO, 2);
+    // Last read two days ago: the worker's follow-up lane reads it again on its own.
+    await w.db.client.query(
+      `UPDATE incident_followups SET state_at = now() - interval '2 days' WHERE incident_id = $1 AND issue_number = 2`,
+      [id],
+    );
+    await eventually(async () => (await followupRows())[1]?.state === 'closed', 15_000, 'the state read back');
+    const { rows } = await w.db.client.query<{ document: string }>(
+      'SELECT document FROM incident_postmortems WHERE incident_id = $1',
+      [id],
+    );
+    expect(rows[0]?.document).toContain('| Document the restart procedure | closed |');
+  });
+
   it("waits out GitHub's rate limit and files the item after it", async () => {
     gh.rateLimit('primary', 1, 1);
     await fill('Add a consumer lag alert\nDocument the restart procedure\nPage the data team on lag', 'Third learning');
