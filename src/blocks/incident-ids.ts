@@ -9,6 +9,7 @@ export const INCIDENT_REASSIGN = 'incident:reassign';
 export const INCIDENT_SEVERITY = 'incident:severity';
 /** The root's "More…" overflow: each option's value is `<incident>|<action_id>` of the control it stands for. */
 export const INCIDENT_MORE = 'incident:more';
+export const INCIDENT_TAKE_COMMAND = 'incident:take-command';
 export const POSTMORTEM_FILL = 'incident:postmortem-fill';
 
 /** Block ids of the root message's action rows carry the incident id after this prefix. */

@@ -14,6 +14,7 @@ import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
 import { context, type Message } from '../blocks/message.js';
+import { renderRich } from '../blocks/mrkdwn.js';
 import { reportMessage } from '../blocks/report.js';
 import { collectQueues } from '../incidents/metrics.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
@@ -284,7 +285,9 @@ export function createIncidentSlack(
       }
     },
     async notifyUser(slackId, text) {
-      await client.chat.postMessage(redactDeep({ channel: slackId, text }));
+      await client.chat.postMessage(
+        redactDeep({ channel: slackId, text: typeof text === 'string' ? text : renderRich(text) }),
+      );
     },
   };
 }
