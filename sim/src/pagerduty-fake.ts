@@ -29,6 +29,26 @@ export interface PdService {
   name: string;
 }
 
+/** One level of an escalation policy: who is on call there now (by user id), from which schedule, until when. */
+export interface PdEscalationLevel {
+  userIds: string[];
+  scheduleId?: string;
+  /** ISO time the current on-call ends; unset: a week from now. */
+  until?: string;
+}
+
+export interface PdEscalationPolicy {
+  id: string;
+  name: string;
+  /** Levels in order: index 0 is escalation level 1. */
+  levels: PdEscalationLevel[];
+}
+
+export interface PdSchedule {
+  id: string;
+  name: string;
+}
+
 export interface PdPriority {
   id: string;
   name: string;
@@ -89,6 +109,11 @@ export interface PagerDutyFakeOptions {
   services?: PdService[];
   /** The first user is the token's owner (`GET /users/me`) and the on-call. */
   users?: PdUser[];
+  /** Unset: one policy, "DMP on-call", with the first two users at levels 1 and 2. */
+  escalationPolicies?: PdEscalationPolicy[];
+  schedules?: PdSchedule[];
+  /** Service id → its escalation policy id (unset: the first policy). */
+  servicePolicies?: Record<string, string>;
   subdomain?: string;
   port?: number;
 }
@@ -125,6 +150,10 @@ export interface PagerDutyFake {
   readonly services: PdService[];
   readonly priorities: PdPriority[];
   readonly users: PdUser[];
+  readonly escalationPolicies: PdEscalationPolicy[];
+  readonly schedules: PdSchedule[];
+  /** Service id → escalation policy id; a test may change it (unset: the first policy). */
+  readonly servicePolicies: Record<string, string>;
   readonly deliveries: WebhookDelivery[];
   /** Status updates posted to each incident (`POST /incidents/{id}/status_updates`), oldest first. */
   readonly statusUpdates: Map<string, PdStatusUpdate[]>;
@@ -196,7 +225,7 @@ const DEFAULT_USERS: PdUser[] = [
   { id: 'PDMPUSR2', name: 'Eli Backup', email: 'eli@example.com', time_zone: 'America/New_York' },
 ];
 const PRIORITIES: PdPriority[] = ['P1', 'P2', 'P3', 'P4', 'P5'].map((name, i) => ({ id: `PPRI00${i + 1}`, name }));
-const ESCALATION_POLICY: Reference = { id: 'PDMPEP1', summary: 'DMP on-call' };
+const ESCALATION_POLICY = { id: 'PDMPEP1', summary: 'DMP on-call' } satisfies Reference;
 
 const iso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -204,6 +233,20 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const subdomain = opts.subdomain ?? 'dmp';
   const services = [...(opts.services ?? DEFAULT_SERVICES)];
   const users = [...(opts.users ?? DEFAULT_USERS)];
+  const escalationPolicies: PdEscalationPolicy[] = opts.escalationPolicies ?? [
+    {
+      id: ESCALATION_POLICY.id,
+      name: ESCALATION_POLICY.summary,
+      levels: users.slice(0, 2).map((u) => ({ userIds: [u.id], scheduleId: 'PDMPSCH' })),
+    },
+  ];
+  const schedules: PdSchedule[] = opts.schedules ?? [{ id: 'PDMPSCH', name: 'DMP primary' }];
+  const servicePolicies: Record<string, string> = { ...(opts.servicePolicies ?? {}) };
+  const policyOf = (serviceId: string): Reference => {
+    const id = servicePolicies[serviceId];
+    const p = escalationPolicies.find((e) => e.id === id) ?? escalationPolicies[0];
+    return p ? { id: p.id, summary: p.name } : ESCALATION_POLICY;
+  };
   const incidents = new Map<string, PdIncident>();
   const requests: PdRequest[] = [];
   const deliveries: WebhookDelivery[] = [];
@@ -250,7 +293,30 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     type: 'service',
     name: s.name,
     status: 'active',
-    escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+    escalation_policy: ref('escalation_policy', policyOf(s.id)),
+  });
+
+  const policyJson = (p: PdEscalationPolicy): Record<string, unknown> => ({
+    ...ref('escalation_policy', { id: p.id, summary: p.name }),
+    type: 'escalation_policy',
+    name: p.name,
+    num_loops: 0,
+    escalation_rules: p.levels.map((l, n) => ({
+      id: `${p.id}R${n + 1}`,
+      escalation_delay_in_minutes: 30,
+      targets: l.scheduleId
+        ? [
+            ref('schedule', {
+              id: l.scheduleId,
+              summary: schedules.find((x) => x.id === l.scheduleId)?.name ?? l.scheduleId,
+            }),
+          ]
+        : l.userIds.map((id) => ref('user', { id, summary: users.find((u) => u.id === id)?.name ?? id })),
+    })),
+    services: services
+      .filter((sv) => policyOf(sv.id).id === p.id)
+      .map((sv) => ref('service', { id: sv.id, summary: sv.name })),
+    teams: [],
   });
 
   const restIncident = (inc: PdIncident): Record<string, unknown> => ({
@@ -274,7 +340,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     })),
     last_status_change_at: inc.last_status_change_at,
     last_status_change_by: ref('user', inc.last_status_change_by),
-    escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+    escalation_policy: ref('escalation_policy', policyOf(inc.service.id)),
     teams: [],
     urgency: inc.urgency,
     priority: inc.priority ? priorityJson(inc.priority) : null,
@@ -298,7 +364,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     assignees: inc.assignees.map(userRef),
     incident_key: inc.incident_key,
     created_at: inc.created_at,
-    escalation_policy: ESCALATION_POLICY,
+    escalation_policy: policyOf(inc.service.id),
   });
 
   const noteJson = (note: PdNote): Record<string, unknown> => ({
@@ -665,20 +731,80 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     ],
     [
       'GET',
+      /^\/escalation_policies$/,
+      (req) => {
+        const q = (req.query.get('query') ?? '').toLowerCase();
+        const list = escalationPolicies.filter((p) => p.name.toLowerCase().includes(q));
+        return [200, page('escalation_policies', list.map(policyJson), req.query)];
+      },
+    ],
+    [
+      'GET',
+      /^\/escalation_policies\/(\w+)$/,
+      (_req, [id]) => {
+        const p = escalationPolicies.find((e) => e.id === id);
+        if (!p) throw notFound();
+        return [200, { escalation_policy: policyJson(p) }];
+      },
+    ],
+    [
+      'GET',
+      /^\/schedules$/,
+      (req) => {
+        const q = (req.query.get('query') ?? '').toLowerCase();
+        const list = schedules.filter((x) => x.name.toLowerCase().includes(q));
+        return [
+          200,
+          page(
+            'schedules',
+            list.map((x) => ({
+              ...ref('schedule', { id: x.id, summary: x.name }),
+              type: 'schedule',
+              name: x.name,
+              time_zone: 'Etc/UTC',
+            })),
+            req.query,
+          ),
+        ];
+      },
+    ],
+    [
+      'GET',
       /^\/oncalls$/,
       (req) => {
-        // Like PagerDuty, users are references unless the caller asks for include[]=users.
+        // Like PagerDuty, users are references unless the caller asks for include[]=users; the
+        // list is filtered by escalation_policy_ids[], schedule_ids[] and user_ids[].
         const full = req.query.getAll('include[]').includes('users');
+        const byPolicy = req.query.getAll('escalation_policy_ids[]');
+        const bySchedule = req.query.getAll('schedule_ids[]');
+        const byUser = req.query.getAll('user_ids[]');
         const start = new Date(Date.now() - 3_600_000).toISOString();
-        const end = new Date(Date.now() + 7 * 86_400_000).toISOString();
-        const oncalls = users.slice(0, 2).map((u, i) => ({
-          escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
-          escalation_level: i + 1,
-          schedule: ref('schedule', { id: 'PDMPSCH', summary: 'DMP primary' }),
-          user: full ? userJson(u) : ref('user', userRef(u)),
-          start,
-          end,
-        }));
+        const week = new Date(Date.now() + 7 * 86_400_000).toISOString();
+        const oncalls = escalationPolicies
+          .filter((p) => byPolicy.length === 0 || byPolicy.includes(p.id))
+          .flatMap((p) =>
+            p.levels.flatMap((l, n) =>
+              l.userIds
+                .map((id) => users.find((u) => u.id === id))
+                .filter((u): u is PdUser => u !== undefined)
+                .filter((u) => byUser.length === 0 || byUser.includes(u.id))
+                .filter(
+                  () => bySchedule.length === 0 || (l.scheduleId !== undefined && bySchedule.includes(l.scheduleId)),
+                )
+                .map((u) => {
+                  const schedule = l.scheduleId ? schedules.find((x) => x.id === l.scheduleId) : undefined;
+                  return {
+                    escalation_policy: ref('escalation_policy', { id: p.id, summary: p.name }),
+                    escalation_level: n + 1,
+                    schedule: schedule ? ref('schedule', { id: schedule.id, summary: schedule.name }) : null,
+                    user: full ? userJson(u) : ref('user', userRef(u)),
+                    // A user on a level directly (no schedule) is on call for good: PagerDuty says null.
+                    start: schedule ? start : null,
+                    end: schedule ? (l.until ?? week) : null,
+                  };
+                }),
+            ),
+          );
         return [200, page('oncalls', oncalls, req.query)];
       },
     ],
@@ -750,6 +876,9 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     services,
     priorities: PRIORITIES,
     users,
+    escalationPolicies,
+    schedules,
+    servicePolicies,
     deliveries,
     statusUpdates,
     webhookTarget: undefined,

@@ -4,8 +4,10 @@ import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
 import { section } from '../blocks/message.js';
 import { renderRich } from '../blocks/mrkdwn.js';
+import { oncallMessage } from '../blocks/oncall.js';
 import { UserError } from '../errors.js';
 import { assertThreadsOn } from '../incidents/actions.js';
+import { whoIsOnCall } from '../incidents/oncall.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { getPostmortem } from '../incidents/postmortem.js';
 import { assignRole, ROLE_NAME } from '../incidents/roles.js';
@@ -126,8 +128,23 @@ function roleCommand(word: string, role: Role): Command {
 export const incidentLeadCommand = roleCommand('lead', 'commander');
 export const incidentCommsCommand = roleCommand('comms', 'comms');
 
+export const oncallCommand: Command = {
+  words: ['oncall'],
+  usage: '[policy or service]',
+  summary: 'who is on call now in PagerDuty, per escalation policy and level, and until when',
+  section: SECTION,
+  group: 'Incidents',
+  async run(deps, req) {
+    const filter = req.args.join(' ').trim() || undefined;
+    const lookup = deps.slackUserByEmail;
+    const policies = await whoIsOnCall(pacedPagerDuty(deps), filter, lookup ? (email) => lookup(email) : undefined);
+    return oncallMessage(policies, filter);
+  },
+};
+
 export const incidentCommands: Command[] = [
   incidentDeclareCommand,
+  oncallCommand,
   incidentLeadCommand,
   incidentCommsCommand,
   incidentStatusCommand,
