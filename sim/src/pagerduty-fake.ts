@@ -44,6 +44,15 @@ export interface PdEscalationPolicy {
   levels: PdEscalationLevel[];
 }
 
+export interface PdResponderRequest {
+  incidentId: string;
+  /** The From: header's email. */
+  from: string;
+  requesterId: string;
+  message: string;
+  targets: Array<{ type: 'user' | 'escalation_policy'; id: string }>;
+}
+
 export interface PdSchedule {
   id: string;
   name: string;
@@ -152,6 +161,8 @@ export interface PagerDutyFake {
   readonly users: PdUser[];
   readonly escalationPolicies: PdEscalationPolicy[];
   readonly schedules: PdSchedule[];
+  /** Every responder request accepted, oldest first. */
+  readonly responderRequests: PdResponderRequest[];
   /** Service id → escalation policy id; a test may change it (unset: the first policy). */
   readonly servicePolicies: Record<string, string>;
   readonly deliveries: WebhookDelivery[];
@@ -241,6 +252,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     },
   ];
   const schedules: PdSchedule[] = opts.schedules ?? [{ id: 'PDMPSCH', name: 'DMP primary' }];
+  const responderRequests: PdResponderRequest[] = [];
   const servicePolicies: Record<string, string> = { ...(opts.servicePolicies ?? {}) };
   const policyOf = (serviceId: string): Reference => {
     const id = servicePolicies[serviceId];
@@ -688,6 +700,79 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     ],
     [
       'POST',
+      /^\/incidents\/(\w+)\/responder_requests$/,
+      (req, [id]) => {
+        // A responder request: From and requester_id a user of the account, a message, and
+        // targets that are its users or escalation policies; each is paged (state pending).
+        const by = requireFrom(req);
+        const inc = getIncident(id ?? '');
+        const body = (req.body ?? {}) as {
+          requester_id?: unknown;
+          message?: unknown;
+          responder_request_targets?: Array<{ responder_request_target?: { id?: unknown; type?: unknown } }>;
+        };
+        const requester = users.find((u) => u.id === body.requester_id);
+        if (!requester) throw invalidInput('Requester must be a user of this account');
+        if (typeof body.message !== 'string' || body.message.trim() === '')
+          throw invalidInput('Message cannot be empty');
+        const targets = body.responder_request_targets;
+        if (!Array.isArray(targets) || targets.length === 0)
+          throw invalidInput('Responder request targets cannot be empty');
+        const out = targets.map((t) => {
+          const target = t?.responder_request_target;
+          const tid = String(target?.id ?? '');
+          if (target?.type === 'user_reference') {
+            const u = users.find((x) => x.id === tid);
+            if (!u) throw invalidInput(`User ${tid} not found`);
+            return { type: 'user' as const, id: u.id, summary: u.name, users: [u] };
+          }
+          if (target?.type === 'escalation_policy_reference') {
+            const p = escalationPolicies.find((x) => x.id === tid);
+            if (!p) throw invalidInput(`Escalation policy ${tid} not found`);
+            const first = (p.levels[0]?.userIds ?? [])
+              .map((uid) => users.find((u) => u.id === uid))
+              .filter((u): u is PdUser => !!u);
+            return { type: 'escalation_policy' as const, id: p.id, summary: p.name, users: first };
+          }
+          throw invalidInput('Target type must be user_reference or escalation_policy_reference');
+        });
+        const requested_at = iso();
+        responderRequests.push({
+          incidentId: inc.id,
+          from: by.email,
+          requesterId: requester.id,
+          message: body.message,
+          targets: out.map((t) => ({ type: t.type, id: t.id })),
+        });
+        return [
+          200,
+          {
+            responder_request: {
+              incident: ref('incident', { id: inc.id, summary: inc.title }),
+              requester: ref('user', userRef(requester)),
+              requested_at,
+              message: body.message,
+              responder_request_targets: out.map((t) => ({
+                responder_request_target: {
+                  ...ref(t.type === 'user' ? 'user' : 'escalation_policy', { id: t.id, summary: t.summary }),
+                  incidents_responders: t.users.map((u) => ({
+                    state: 'pending',
+                    user: ref('user', userRef(u)),
+                    incident: ref('incident', { id: inc.id, summary: inc.title }),
+                    updated_at: requested_at,
+                    message: body.message,
+                    requester: ref('user', userRef(requester)),
+                    requested_at,
+                  })),
+                },
+              })),
+            },
+          },
+        ];
+      },
+    ],
+    [
+      'POST',
       /^\/incidents\/(\w+)\/snooze$/,
       (req, [id]) => {
         requireFrom(req);
@@ -879,6 +964,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     escalationPolicies,
     schedules,
     servicePolicies,
+    responderRequests,
     deliveries,
     statusUpdates,
     webhookTarget: undefined,

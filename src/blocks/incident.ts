@@ -15,6 +15,7 @@ import {
   INCIDENT_ESCALATE,
   INCIDENT_MITIGATE,
   INCIDENT_MORE,
+  INCIDENT_PAGE,
   INCIDENT_REASSIGN,
   INCIDENT_RESOLVE,
   INCIDENT_SEVERITY,
@@ -150,6 +151,7 @@ export const ROOT_CONTROLS: RootControl[] = [
   { label: 'Mitigated', actionId: INCIDENT_MITIGATE, place: 'button', shown: (i) => open(i) && !i.mitigatedAt },
   // Issue 12: stays after the first press, for hand-overs.
   { label: 'Take command', actionId: INCIDENT_TAKE_COMMAND, place: 'button', shown: open },
+  { label: 'Page', actionId: INCIDENT_PAGE, place: 'button', shown: open },
 ];
 
 /** Two rows: the buttons and "More…"; then "Run diagnosis…", severity and reassignment as selects. */

@@ -1,0 +1,140 @@
+// Page from the thread: the root's Page button opens a modal whose external select searches
+// PagerDuty (block_suggestion), and submitting sends a responder request as the person
+// (From: their email, requester_id: their PagerDuty id); the thread says who was paged.
+
+import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
+import { interactionBody, SLACK_DEFAULTS, signSlackRequest } from '@dmp-bot/sim/slack-signing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from '../../src/blocks/incident-ids.js';
+import { ALICE, controls, eventually, INCIDENTS, SIGNING_SECRET, settled, startWorld, type World } from './world.js';
+
+describe('Page in the incident thread', () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await startWorld();
+    await w.start();
+  });
+
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  const suggest = async (value: string): Promise<{ options: Array<{ value: string; text: { text: string } }> }> => {
+    const raw = interactionBody({
+      type: 'block_suggestion',
+      user: { id: ALICE, team_id: SLACK_DEFAULTS.teamId },
+      team: { id: SLACK_DEFAULTS.teamId },
+      api_app_id: SLACK_DEFAULTS.apiAppId,
+      token: 'verification-token',
+      container: { type: 'view', view_id: 'V0000000001' },
+      action_id: PAGE_TARGETS,
+      block_id: PAGE_TARGETS,
+      value,
+      view: { id: 'V0000000001', type: 'modal', callback_id: PAGE_VIEW, private_metadata: '' },
+    });
+    const to = w.bots[0];
+    if (!to) throw new Error('no bot');
+    const res = await fetch(`${to.url}/slack/events`, {
+      method: 'POST',
+      headers: signSlackRequest(SIGNING_SECRET, raw),
+      body: raw,
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { options: Array<{ value: string; text: { text: string } }> };
+  };
+
+  it('opens the modal, searches PagerDuty as one types, and pages as the person', async () => {
+    const inc = await w.pd.triggerIncident({ title: 'Database connections exhausted', urgency: 'low' });
+    await settled(w);
+    const root = await eventually(
+      () => w.roots().find((m) => m.text.includes('Database connections exhausted')),
+      8_000,
+      'the root',
+    );
+    const current = () => w.slack.message(INCIDENTS, root.ts) as SlackMessage;
+    const pageButton = controls(current()).find((c) => c.label === 'Page');
+    expect(pageButton).toBeDefined();
+    await w.click({
+      actionId: pageButton?.action_id ?? '',
+      value: pageButton?.value,
+      blockId: pageButton?.block_id,
+      messageTs: root.ts,
+      user: ALICE,
+    });
+    const opened = await eventually(
+      () => w.slack.callsTo('views.open').find((c) => JSON.stringify(c.args.view).includes(PAGE_VIEW)),
+      8_000,
+      'the Page modal',
+    );
+    expect(JSON.stringify(opened.args.view)).toContain('multi_external_select');
+
+    const eli = await suggest('eli');
+    expect(eli.options).toEqual([expect.objectContaining({ value: 'user:PDMPUSR2' })]);
+    const policies = await suggest('on-call');
+    expect(policies.options.map((o) => o.value)).toContain('ep:PDMPEP1');
+
+    const submitted = await w.submit(
+      {
+        callback_id: PAGE_VIEW,
+        private_metadata: inc.id,
+        values: {
+          [PAGE_TARGETS]: {
+            [PAGE_TARGETS]: {
+              type: 'multi_external_select',
+              selected_options: [
+                { value: 'user:PDMPUSR2', text: { type: 'plain_text', text: 'Eli Backup' } },
+                { value: 'ep:PDMPEP1', text: { type: 'plain_text', text: 'Escalation policy: DMP on-call' } },
+              ],
+            },
+          },
+          [PAGE_MESSAGE]: { [PAGE_MESSAGE]: { type: 'plain_text_input', value: 'Need a DBA on the pool' } },
+        },
+      },
+      ALICE,
+    );
+    expect(submitted.status).toBe(200);
+    const request = await eventually(
+      () => w.pd.responderRequests.find((r) => r.incidentId === inc.id),
+      8_000,
+      'the request',
+    );
+    expect(request).toEqual({
+      incidentId: inc.id,
+      from: 'alice@example.com',
+      requesterId: 'PDMPUSR3',
+      message: 'Need a DBA on the pool',
+      targets: [
+        { type: 'user', id: 'PDMPUSR2' },
+        { type: 'escalation_policy', id: 'PDMPEP1' },
+      ],
+    });
+    const reply = await eventually(
+      () => w.replies(root.ts).find((m) => m.text.includes('Paged Eli Backup, DMP on-call')),
+      8_000,
+      'the thread told',
+    );
+    expect(reply.text).toContain('Need a DBA on the pool');
+    expect(reply.text).toContain(`<@${ALICE}>`);
+  });
+
+  it('an empty pick is answered on the field and pages nobody', async () => {
+    const before = w.pd.responderRequests.length;
+    const res = await w.submit(
+      {
+        callback_id: PAGE_VIEW,
+        private_metadata: 'Q1',
+        values: {
+          [PAGE_TARGETS]: { [PAGE_TARGETS]: { type: 'multi_external_select', selected_options: [] } },
+          [PAGE_MESSAGE]: { [PAGE_MESSAGE]: { type: 'plain_text_input', value: 'hello there' } },
+        },
+      },
+      ALICE,
+    );
+    expect(JSON.parse(res.body)).toEqual({
+      response_action: 'errors',
+      errors: { [PAGE_TARGETS]: 'Pick whom to page.' },
+    });
+    expect(w.pd.responderRequests.length).toBe(before);
+  });
+});
