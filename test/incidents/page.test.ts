@@ -6,7 +6,18 @@ import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { interactionBody, SLACK_DEFAULTS, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from '../../src/blocks/incident-ids.js';
-import { ALICE, controls, eventually, INCIDENTS, SIGNING_SECRET, settled, startWorld, type World } from './world.js';
+import {
+  ALICE,
+  controls,
+  event,
+  eventually,
+  INCIDENTS,
+  page,
+  SIGNING_SECRET,
+  settled,
+  startWorld,
+  type World,
+} from './world.js';
 
 describe('Page in the incident thread', () => {
   let w: World;
@@ -116,6 +127,44 @@ describe('Page in the incident thread', () => {
     );
     expect(reply.text).toContain('Need a DBA on the pool');
     expect(reply.text).toContain(`<@${ALICE}>`);
+  });
+
+  it('posts the responder webhooks in the thread: who was paged, who accepted, who declined', async () => {
+    const inc = await w.pd.triggerIncident({ title: 'Disk latency on the primary', urgency: 'low' });
+    await settled(w);
+    const root = await eventually(
+      () => w.roots().find((m) => m.text.includes('Disk latency on the primary')),
+      8_000,
+      'root',
+    );
+    const responder = (type: string, user: { id: string; summary: string }, extra: Record<string, unknown>) =>
+      event(type, page({ id: inc.id, title: inc.title }), {
+        data: {
+          type: 'incident_responder',
+          incident: { id: inc.id, type: 'incident_reference', summary: inc.title },
+          user: { ...user, type: 'user_reference' },
+          escalation_policy: null,
+          message: 'Need a DBA',
+          ...extra,
+        },
+      });
+    const eli = { id: 'PDMPUSR2', summary: 'Eli Backup' };
+    const lee = { id: 'PDMPUSR4', summary: 'Lee Lead' };
+    expect((await w.deliver(responder('incident.responder.added', eli, { state: 'pending' }))).status).toBeLessThan(
+      300,
+    );
+    expect((await w.deliver(responder('incident.responder.replied', eli, { state: 'joined' }))).status).toBeLessThan(
+      300,
+    );
+    expect((await w.deliver(responder('incident.responder.replied', lee, { state: 'declined' }))).status).toBeLessThan(
+      300,
+    );
+    for (const text of [
+      'Responder request: Eli Backup paged — Need a DBA',
+      'Responder request: Eli Backup accepted and joined',
+      'Responder request: Lee Lead declined',
+    ])
+      await eventually(() => w.replies(root.ts).find((m) => m.text.includes(text)), 8_000, `"${text}"`);
   });
 
   it('an empty pick is answered on the field and pages nobody', async () => {
