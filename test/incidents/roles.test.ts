@@ -192,4 +192,24 @@ describe('incident roles', () => {
     expect(doc).toContain('**Commander:** Alice Ops');
     expect(doc).toContain('Alice Ops is commander (Take command)');
   });
+
+  it('the App Home tells its viewer they are on call until when, and which incidents they lead', async () => {
+    const published = w.slack.callsTo('views.publish').length;
+    expect(
+      await w.event({
+        type: 'app_home_opened',
+        user: DANA,
+        channel: 'D0DANA001',
+        tab: 'home',
+        event_ts: '1700000000.000200',
+      }),
+    ).toBe(200);
+    const home = await eventually(() => w.slack.callsTo('views.publish')[published], 8_000, 'the App Home');
+    expect(home.args.user_id).toBe(DANA);
+    const view = JSON.stringify(home.args.view);
+    // Dana is level 1 of the fake's one escalation policy, and took command of "Graph cache misses" above.
+    expect(view).toMatch(/You are on call for \*DMP on-call\* \(level 1\) until <!date\^\d+\^/);
+    expect(view).toContain('You are the commander of *Graph cache misses*');
+    expect(view).not.toContain('You are the commander of *Storage full*'); // Alice's, and resolved
+  });
 });
