@@ -14,6 +14,7 @@ export const INCIDENT_PAGE = 'incident:page';
 export const PAGE_VIEW = 'incident_page';
 export const PAGE_TARGETS = 'page_targets';
 export const PAGE_MESSAGE = 'page_message';
+export const PAGE_CONTACTS = 'page_contacts';
 export const POSTMORTEM_FILL = 'incident:postmortem-fill';
 
 /** Block ids of the root message's action rows carry the incident id after this prefix. */

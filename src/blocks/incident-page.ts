@@ -3,9 +3,10 @@
 import type { ModalView } from '@slack/types';
 import type { PageTarget } from '../incidents/paging.js';
 import type { Incident } from '../incidents/types.js';
-import { PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from './incident-ids.js';
+import { PAGE_CONTACTS, PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from './incident-ids.js';
 
-export function pageModal(i: Incident): ModalView {
+/** `contacts`: the runbook's escalation contacts configured (ESCALATION_CONTACTS), as shortcuts. */
+export function pageModal(i: Incident, contacts: Array<{ role: string; label: string }> = []): ModalView {
   return {
     type: 'modal',
     callback_id: PAGE_VIEW,
@@ -14,9 +15,28 @@ export function pageModal(i: Incident): ModalView {
     submit: { type: 'plain_text', text: 'Page' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
+      ...(contacts.length
+        ? [
+            {
+              type: 'input' as const,
+              block_id: PAGE_CONTACTS,
+              optional: true,
+              label: { type: 'plain_text' as const, text: 'Bring in (escalation contacts)' },
+              element: {
+                type: 'checkboxes' as const,
+                action_id: PAGE_CONTACTS,
+                options: contacts.slice(0, 10).map((c) => ({
+                  text: { type: 'plain_text' as const, text: c.label.slice(0, 75) },
+                  value: c.role,
+                })),
+              },
+            },
+          ]
+        : []),
       {
         type: 'input',
         block_id: PAGE_TARGETS,
+        optional: contacts.length > 0,
         label: { type: 'plain_text', text: 'Who (PagerDuty users or escalation policies)' },
         element: {
           type: 'multi_external_select',

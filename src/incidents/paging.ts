@@ -2,9 +2,11 @@
 // and a responder request (`POST /incidents/{id}/responder_requests`) sent as the person who
 // asked (From: their email, requester_id: their PagerDuty id). The thread and the timeline say
 // who was paged once PagerDuty has accepted.
+import { group, type Inline, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import type { Sql } from '../store/sql.js';
 import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
+import { type ContactRole, contactsFor, ROLE_LABEL } from './contacts.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
 import type { SlackUser } from './person.js';
@@ -58,19 +60,56 @@ export async function pageResponders(
   by: SlackUser,
   targets: PageTarget[],
   message: string,
+  /** ESCALATION_CONTACTS roles to bring into the thread as well (Slack mentions). */
+  contactRoles: ContactRole[] = [],
 ): Promise<void> {
+  const contacts = contactsFor(ctx.config.ESCALATION_CONTACTS, contactRoles);
   if (!pd.configured)
     throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot page anyone.');
   if (!by.email || !by.pdId)
     throw new UserError('I found no PagerDuty account for you, so I cannot page as you. Nobody was paged.');
-  if (targets.length === 0) throw new UserError('Pick whom to page.');
+  if (targets.length === 0 && contacts.length === 0) throw new UserError('Pick whom to page.');
   const i = await getIncident(ctx.store, incidentId);
   if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
   if (i.pdStatus === 'resolved') throw new UserError('This incident is resolved; nobody was paged.');
-  const res = await pd.request('POST', `/incidents/${encodeURIComponent(i.id)}/responder_requests`, {
+  const named = targets.length ? await sendRequest(pd, i.id, by, targets, message) : [];
+  const actor: Actor = { source: 'slack', slackId: by.slackId, ...(by.name ? { name: by.name } : {}) };
+  const brought: Inline[] = contacts.flatMap((c, n) => {
+    const id = c.mention.slackId;
+    const m: Inline = id ? (id.startsWith('S') ? group(id) : user(id)) : c.mention.name;
+    return [...(n ? [', '] : []), m, ` (${ROLE_LABEL[c.role] ?? c.role})`];
+  });
+  const detail: Inline[] = [
+    ...(named.length ? [`Paged ${named.join(', ')}`] : []),
+    ...(brought.length ? [named.length ? '; bringing in ' : 'Bringing in ', ...brought] : []),
+    `: ${message}`,
+  ];
+  const text = `${named.length ? `Paged ${named.join(', ')}` : ''}${contacts.length ? `${named.length ? '; ' : ''}brought in ${contacts.map((c) => ROLE_LABEL[c.role] ?? c.role).join(', ')}` : ''}: ${message}`;
+  const now = ctx.now();
+  await ctx.store.tx(async (q) => {
+    await addTimeline(q, i.id, {
+      at: now,
+      kind: 'escalation_contact',
+      actor,
+      text: text.slice(0, 4000),
+      source: 'slack',
+    });
+    await enqueuePost(q, i, { type: 'change', change: 'responder', actor, detail }, now);
+  });
+}
+
+/** The responder request itself; the names PagerDuty gives its targets. */
+async function sendRequest(
+  pd: PagerDutyClient,
+  incidentId: string,
+  by: SlackUser,
+  targets: PageTarget[],
+  message: string,
+): Promise<string[]> {
+  const res = await pd.request('POST', `/incidents/${encodeURIComponent(incidentId)}/responder_requests`, {
     from: by.email,
     data: {
-      requester_id: by.pdId,
+      requester_id: by.pdId as string,
       message,
       responder_request_targets: targets.map((t) => ({
         responder_request_target: {
@@ -91,17 +130,5 @@ export async function pageResponders(
   )
     .map((t) => t.responder_request_target?.summary)
     .filter((n): n is string => typeof n === 'string');
-  const who = (named.length ? named : targets.map((t) => t.id)).join(', ');
-  const actor: Actor = { source: 'slack', slackId: by.slackId, ...(by.name ? { name: by.name } : {}) };
-  const now = ctx.now();
-  await ctx.store.tx(async (q) => {
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'escalation_contact',
-      actor,
-      text: `Paged ${who}: ${message}`.slice(0, 4000),
-      source: 'slack',
-    });
-    await enqueuePost(q, i, { type: 'change', change: 'responder', actor, detail: `Paged ${who}: ${message}` }, now);
-  });
+  return named.length ? named : targets.map((t) => t.id);
 }

@@ -5,7 +5,7 @@
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { interactionBody, SLACK_DEFAULTS, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from '../../src/blocks/incident-ids.js';
+import { PAGE_CONTACTS, PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from '../../src/blocks/incident-ids.js';
 import {
   ALICE,
   controls,
@@ -23,7 +23,9 @@ describe('Page in the incident thread', () => {
   let w: World;
 
   beforeAll(async () => {
-    w = await startWorld();
+    w = await startWorld({
+      ESCALATION_CONTACTS: JSON.stringify({ dba: 'S0DBATEAM1', engineering_lead: 'U0LEAD0001' }),
+    });
     await w.start();
   });
 
@@ -165,6 +167,56 @@ describe('Page in the incident thread', () => {
       'Responder request: Lee Lead declined',
     ])
       await eventually(() => w.replies(root.ts).find((m) => m.text.includes(text)), 8_000, `"${text}"`);
+  });
+
+  it('offers the escalation contacts as shortcuts, and brings the picked ones into the thread', async () => {
+    const inc = await w.pd.triggerIncident({ title: 'Replication slot lagging', urgency: 'low' });
+    await settled(w);
+    const root = await eventually(
+      () => w.roots().find((m) => m.text.includes('Replication slot lagging')),
+      8_000,
+      'root',
+    );
+    const b = controls(w.slack.message(INCIDENTS, root.ts)).find((c) => c.label === 'Page');
+    const before = w.slack.callsTo('views.open').length;
+    await w.click({
+      actionId: b?.action_id ?? '',
+      value: b?.value,
+      blockId: b?.block_id,
+      messageTs: root.ts,
+      user: ALICE,
+    });
+    const opened = await eventually(() => w.slack.callsTo('views.open')[before], 8_000, 'the modal');
+    const view = JSON.stringify(opened.args.view);
+    expect(view).toContain('Database admin');
+    expect(view).toContain('Engineering lead');
+    expect(view).not.toContain('Security'); // not configured
+    const requests = w.pd.responderRequests.length;
+    const res = await w.submit(
+      {
+        callback_id: PAGE_VIEW,
+        private_metadata: inc.id,
+        values: {
+          [PAGE_CONTACTS]: {
+            [PAGE_CONTACTS]: {
+              type: 'checkboxes',
+              selected_options: [{ value: 'dba', text: { type: 'plain_text', text: 'Database admin' } }],
+            },
+          },
+          [PAGE_TARGETS]: { [PAGE_TARGETS]: { type: 'multi_external_select', selected_options: [] } },
+          [PAGE_MESSAGE]: { [PAGE_MESSAGE]: { type: 'plain_text_input', value: 'Slot is 40GB behind' } },
+        },
+      },
+      ALICE,
+    );
+    expect(res.status).toBe(200);
+    await eventually(
+      () => w.replies(root.ts).find((m) => m.text.includes('Bringing in <!subteam^S0DBATEAM1> (Database admin)')),
+      8_000,
+      'the DBA team brought in',
+    );
+    // Only Slack contacts were picked: nothing went to PagerDuty.
+    expect(w.pd.responderRequests.length).toBe(requests);
   });
 
   it('an empty pick is answered on the field and pages nobody', async () => {

@@ -2,10 +2,11 @@
 // its external select is answered from PagerDuty as one types (block_suggestion); submitting
 // sends the responder request as the person and the thread says who was paged.
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { INCIDENT_PAGE, PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from '../../blocks/incident-ids.js';
+import { INCIDENT_PAGE, PAGE_CONTACTS, PAGE_MESSAGE, PAGE_TARGETS, PAGE_VIEW } from '../../blocks/incident-ids.js';
 import { pageModal, pageOptions } from '../../blocks/incident-page.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
+import { type ContactRole, ROLE_LABEL } from '../../incidents/contacts.js';
 import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { pageResponders, parseTargets, searchTargets } from '../../incidents/paging.js';
 import { getIncident } from '../../incidents/store.js';
@@ -21,6 +22,16 @@ type Values = Record<
   Record<string, { value?: string | null; selected_options?: Array<{ value?: string }> | null }>
 >;
 
+const SHORTCUT_ROLES: ContactRole[] = ['dba', 'security', 'engineering_lead'];
+
+/** The runbook's escalation contacts that ESCALATION_CONTACTS names. */
+function shortcuts(deps: Deps): Array<{ role: ContactRole; label: string }> {
+  return SHORTCUT_ROLES.filter((r) => deps.config.ESCALATION_CONTACTS?.[r]).map((role) => ({
+    role,
+    label: ROLE_LABEL[role] ?? role,
+  }));
+}
+
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(INCIDENT_PAGE, async ({ ack, body, action, client }) => {
     await ack();
@@ -30,7 +41,7 @@ export function register(app: App, deps: Deps): void {
       await actingPerson(deps, client, body, { pagerDuty: true });
       const i = await getIncident(deps.store, incidentId);
       if (!i) throw new UserError(`I have no incident \`${incidentId}\`.`);
-      await client.views.open({ trigger_id: body.trigger_id, view: pageModal(i) });
+      await client.views.open({ trigger_id: body.trigger_id, view: pageModal(i, shortcuts(deps)) });
       return { ok: true, text: [] };
     });
   });
@@ -49,7 +60,11 @@ export function register(app: App, deps: Deps): void {
     const values = view.state.values as Values;
     const picked = (values[PAGE_TARGETS]?.[PAGE_TARGETS]?.selected_options ?? []).map((o) => String(o.value ?? ''));
     const message = (values[PAGE_MESSAGE]?.[PAGE_MESSAGE]?.value ?? '').trim();
-    if (picked.length === 0) {
+    const offered = shortcuts(deps).map((c) => c.role);
+    const roles = (values[PAGE_CONTACTS]?.[PAGE_CONTACTS]?.selected_options ?? [])
+      .map((o) => String(o.value ?? ''))
+      .filter((r): r is ContactRole => (offered as string[]).includes(r));
+    if (picked.length === 0 && roles.length === 0) {
       await ack({ response_action: 'errors', errors: { [PAGE_TARGETS]: 'Pick whom to page.' } });
       return;
     }
@@ -74,6 +89,7 @@ export function register(app: App, deps: Deps): void {
         by,
         parseTargets(picked),
         message,
+        roles,
       );
       deps.wakeIncidents?.();
     } catch (err) {
