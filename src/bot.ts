@@ -83,6 +83,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     remediations,
     now: targets.now,
     wakeIncidents: () => incidents?.worker.wake(),
+    slackUserByEmail: async (email) => (await slack.users.lookupByEmail({ email })).user?.id,
   };
   const commands = commandRegistry(opts.commands);
   const built = buildApp(deps, commands);

@@ -154,6 +154,8 @@ const schema = z.object({
   // Incidents (issue 4): PagerDuty priority/urgency → P1–P4, the lead's escalation delay, the worker's pace.
   INCIDENT_SEVERITY_MAP: jsonObject(z.record(z.string(), z.enum(SEVERITIES))),
   INCIDENT_LEAD_AFTER: duration('1h'),
+  // Roles (issue 12): how long a P1/P2 may go without a commander before the thread is reminded.
+  COMMANDER_NUDGE: duration('10m'),
   INCIDENT_POLL_INTERVAL: duration('250ms'),
   PAGERDUTY_TIMEOUT: duration('10s'),
   // Take-over (issue 8, h-claims): a claim ends with its replica's database session; this lease,

@@ -18,4 +18,6 @@ export interface Deps {
   now(): Date;
   /** Runs the incident worker's next round now (work was just stored); bot.ts hands it in. */
   wakeIncidents?(): void;
+  /** The Slack user with this email (users.lookupByEmail), for mentions; bot.ts hands it in. */
+  slackUserByEmail?(email: string): Promise<string | undefined>;
 }

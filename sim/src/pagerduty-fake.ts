@@ -29,6 +29,35 @@ export interface PdService {
   name: string;
 }
 
+/** One level of an escalation policy: who is on call there now (by user id), from which schedule, until when. */
+export interface PdEscalationLevel {
+  userIds: string[];
+  scheduleId?: string;
+  /** ISO time the current on-call ends; unset: a week from now. */
+  until?: string;
+}
+
+export interface PdEscalationPolicy {
+  id: string;
+  name: string;
+  /** Levels in order: index 0 is escalation level 1. */
+  levels: PdEscalationLevel[];
+}
+
+export interface PdResponderRequest {
+  incidentId: string;
+  /** The From: header's email. */
+  from: string;
+  requesterId: string;
+  message: string;
+  targets: Array<{ type: 'user' | 'escalation_policy'; id: string }>;
+}
+
+export interface PdSchedule {
+  id: string;
+  name: string;
+}
+
 export interface PdPriority {
   id: string;
   name: string;
@@ -89,6 +118,11 @@ export interface PagerDutyFakeOptions {
   services?: PdService[];
   /** The first user is the token's owner (`GET /users/me`) and the on-call. */
   users?: PdUser[];
+  /** Unset: one policy, "DMP on-call", with the first two users at levels 1 and 2. */
+  escalationPolicies?: PdEscalationPolicy[];
+  schedules?: PdSchedule[];
+  /** Service id → its escalation policy id (unset: the first policy). */
+  servicePolicies?: Record<string, string>;
   subdomain?: string;
   port?: number;
 }
@@ -125,6 +159,12 @@ export interface PagerDutyFake {
   readonly services: PdService[];
   readonly priorities: PdPriority[];
   readonly users: PdUser[];
+  readonly escalationPolicies: PdEscalationPolicy[];
+  readonly schedules: PdSchedule[];
+  /** Every responder request accepted, oldest first. */
+  readonly responderRequests: PdResponderRequest[];
+  /** Service id → escalation policy id; a test may change it (unset: the first policy). */
+  readonly servicePolicies: Record<string, string>;
   readonly deliveries: WebhookDelivery[];
   /** Status updates posted to each incident (`POST /incidents/{id}/status_updates`), oldest first. */
   readonly statusUpdates: Map<string, PdStatusUpdate[]>;
@@ -198,7 +238,7 @@ const DEFAULT_USERS: PdUser[] = [
   { id: 'PDMPUSR2', name: 'Eli Backup', email: 'eli@example.com', time_zone: 'America/New_York' },
 ];
 const PRIORITIES: PdPriority[] = ['P1', 'P2', 'P3', 'P4', 'P5'].map((name, i) => ({ id: `PPRI00${i + 1}`, name }));
-const ESCALATION_POLICY: Reference = { id: 'PDMPEP1', summary: 'DMP on-call' };
+const ESCALATION_POLICY = { id: 'PDMPEP1', summary: 'DMP on-call' } satisfies Reference;
 
 const iso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -206,6 +246,21 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   const subdomain = opts.subdomain ?? 'dmp';
   const services = [...(opts.services ?? DEFAULT_SERVICES)];
   const users = [...(opts.users ?? DEFAULT_USERS)];
+  const escalationPolicies: PdEscalationPolicy[] = opts.escalationPolicies ?? [
+    {
+      id: ESCALATION_POLICY.id,
+      name: ESCALATION_POLICY.summary,
+      levels: users.slice(0, 2).map((u) => ({ userIds: [u.id], scheduleId: 'PDMPSCH' })),
+    },
+  ];
+  const schedules: PdSchedule[] = opts.schedules ?? [{ id: 'PDMPSCH', name: 'DMP primary' }];
+  const responderRequests: PdResponderRequest[] = [];
+  const servicePolicies: Record<string, string> = { ...(opts.servicePolicies ?? {}) };
+  const policyOf = (serviceId: string): Reference => {
+    const id = servicePolicies[serviceId];
+    const p = escalationPolicies.find((e) => e.id === id) ?? escalationPolicies[0];
+    return p ? { id: p.id, summary: p.name } : ESCALATION_POLICY;
+  };
   const incidents = new Map<string, PdIncident>();
   const requests: PdRequest[] = [];
   const deliveries: WebhookDelivery[] = [];
@@ -252,7 +307,30 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     type: 'service',
     name: s.name,
     status: 'active',
-    escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+    escalation_policy: ref('escalation_policy', policyOf(s.id)),
+  });
+
+  const policyJson = (p: PdEscalationPolicy): Record<string, unknown> => ({
+    ...ref('escalation_policy', { id: p.id, summary: p.name }),
+    type: 'escalation_policy',
+    name: p.name,
+    num_loops: 0,
+    escalation_rules: p.levels.map((l, n) => ({
+      id: `${p.id}R${n + 1}`,
+      escalation_delay_in_minutes: 30,
+      targets: l.scheduleId
+        ? [
+            ref('schedule', {
+              id: l.scheduleId,
+              summary: schedules.find((x) => x.id === l.scheduleId)?.name ?? l.scheduleId,
+            }),
+          ]
+        : l.userIds.map((id) => ref('user', { id, summary: users.find((u) => u.id === id)?.name ?? id })),
+    })),
+    services: services
+      .filter((sv) => policyOf(sv.id).id === p.id)
+      .map((sv) => ref('service', { id: sv.id, summary: sv.name })),
+    teams: [],
   });
 
   const restIncident = (inc: PdIncident): Record<string, unknown> => ({
@@ -276,7 +354,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     })),
     last_status_change_at: inc.last_status_change_at,
     last_status_change_by: ref('user', inc.last_status_change_by),
-    escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
+    escalation_policy: ref('escalation_policy', policyOf(inc.service.id)),
     teams: [],
     urgency: inc.urgency,
     priority: inc.priority ? priorityJson(inc.priority) : null,
@@ -300,7 +378,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     assignees: inc.assignees.map(userRef),
     incident_key: inc.incident_key,
     created_at: inc.created_at,
-    escalation_policy: ESCALATION_POLICY,
+    escalation_policy: policyOf(inc.service.id),
   });
 
   const noteJson = (note: PdNote): Record<string, unknown> => ({
@@ -643,6 +721,79 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     ],
     [
       'POST',
+      /^\/incidents\/(\w+)\/responder_requests$/,
+      (req, [id]) => {
+        // A responder request: From and requester_id a user of the account, a message, and
+        // targets that are its users or escalation policies; each is paged (state pending).
+        const by = requireFrom(req);
+        const inc = getIncident(id ?? '');
+        const body = (req.body ?? {}) as {
+          requester_id?: unknown;
+          message?: unknown;
+          responder_request_targets?: Array<{ responder_request_target?: { id?: unknown; type?: unknown } }>;
+        };
+        const requester = users.find((u) => u.id === body.requester_id);
+        if (!requester) throw invalidInput('Requester must be a user of this account');
+        if (typeof body.message !== 'string' || body.message.trim() === '')
+          throw invalidInput('Message cannot be empty');
+        const targets = body.responder_request_targets;
+        if (!Array.isArray(targets) || targets.length === 0)
+          throw invalidInput('Responder request targets cannot be empty');
+        const out = targets.map((t) => {
+          const target = t?.responder_request_target;
+          const tid = String(target?.id ?? '');
+          if (target?.type === 'user_reference') {
+            const u = users.find((x) => x.id === tid);
+            if (!u) throw invalidInput(`User ${tid} not found`);
+            return { type: 'user' as const, id: u.id, summary: u.name, users: [u] };
+          }
+          if (target?.type === 'escalation_policy_reference') {
+            const p = escalationPolicies.find((x) => x.id === tid);
+            if (!p) throw invalidInput(`Escalation policy ${tid} not found`);
+            const first = (p.levels[0]?.userIds ?? [])
+              .map((uid) => users.find((u) => u.id === uid))
+              .filter((u): u is PdUser => !!u);
+            return { type: 'escalation_policy' as const, id: p.id, summary: p.name, users: first };
+          }
+          throw invalidInput('Target type must be user_reference or escalation_policy_reference');
+        });
+        const requested_at = iso();
+        responderRequests.push({
+          incidentId: inc.id,
+          from: by.email,
+          requesterId: requester.id,
+          message: body.message,
+          targets: out.map((t) => ({ type: t.type, id: t.id })),
+        });
+        return [
+          200,
+          {
+            responder_request: {
+              incident: ref('incident', { id: inc.id, summary: inc.title }),
+              requester: ref('user', userRef(requester)),
+              requested_at,
+              message: body.message,
+              responder_request_targets: out.map((t) => ({
+                responder_request_target: {
+                  ...ref(t.type === 'user' ? 'user' : 'escalation_policy', { id: t.id, summary: t.summary }),
+                  incidents_responders: t.users.map((u) => ({
+                    state: 'pending',
+                    user: ref('user', userRef(u)),
+                    incident: ref('incident', { id: inc.id, summary: inc.title }),
+                    updated_at: requested_at,
+                    message: body.message,
+                    requester: ref('user', userRef(requester)),
+                    requested_at,
+                  })),
+                },
+              })),
+            },
+          },
+        ];
+      },
+    ],
+    [
+      'POST',
       /^\/incidents\/(\w+)\/snooze$/,
       (req, [id]) => {
         requireFrom(req);
@@ -686,20 +837,80 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     ],
     [
       'GET',
+      /^\/escalation_policies$/,
+      (req) => {
+        const q = (req.query.get('query') ?? '').toLowerCase();
+        const list = escalationPolicies.filter((p) => p.name.toLowerCase().includes(q));
+        return [200, page('escalation_policies', list.map(policyJson), req.query)];
+      },
+    ],
+    [
+      'GET',
+      /^\/escalation_policies\/(\w+)$/,
+      (_req, [id]) => {
+        const p = escalationPolicies.find((e) => e.id === id);
+        if (!p) throw notFound();
+        return [200, { escalation_policy: policyJson(p) }];
+      },
+    ],
+    [
+      'GET',
+      /^\/schedules$/,
+      (req) => {
+        const q = (req.query.get('query') ?? '').toLowerCase();
+        const list = schedules.filter((x) => x.name.toLowerCase().includes(q));
+        return [
+          200,
+          page(
+            'schedules',
+            list.map((x) => ({
+              ...ref('schedule', { id: x.id, summary: x.name }),
+              type: 'schedule',
+              name: x.name,
+              time_zone: 'Etc/UTC',
+            })),
+            req.query,
+          ),
+        ];
+      },
+    ],
+    [
+      'GET',
       /^\/oncalls$/,
       (req) => {
-        // Like PagerDuty, users are references unless the caller asks for include[]=users.
+        // Like PagerDuty, users are references unless the caller asks for include[]=users; the
+        // list is filtered by escalation_policy_ids[], schedule_ids[] and user_ids[].
         const full = req.query.getAll('include[]').includes('users');
+        const byPolicy = req.query.getAll('escalation_policy_ids[]');
+        const bySchedule = req.query.getAll('schedule_ids[]');
+        const byUser = req.query.getAll('user_ids[]');
         const start = new Date(Date.now() - 3_600_000).toISOString();
-        const end = new Date(Date.now() + 7 * 86_400_000).toISOString();
-        const oncalls = users.slice(0, 2).map((u, i) => ({
-          escalation_policy: ref('escalation_policy', ESCALATION_POLICY),
-          escalation_level: i + 1,
-          schedule: ref('schedule', { id: 'PDMPSCH', summary: 'DMP primary' }),
-          user: full ? userJson(u) : ref('user', userRef(u)),
-          start,
-          end,
-        }));
+        const week = new Date(Date.now() + 7 * 86_400_000).toISOString();
+        const oncalls = escalationPolicies
+          .filter((p) => byPolicy.length === 0 || byPolicy.includes(p.id))
+          .flatMap((p) =>
+            p.levels.flatMap((l, n) =>
+              l.userIds
+                .map((id) => users.find((u) => u.id === id))
+                .filter((u): u is PdUser => u !== undefined)
+                .filter((u) => byUser.length === 0 || byUser.includes(u.id))
+                .filter(
+                  () => bySchedule.length === 0 || (l.scheduleId !== undefined && bySchedule.includes(l.scheduleId)),
+                )
+                .map((u) => {
+                  const schedule = l.scheduleId ? schedules.find((x) => x.id === l.scheduleId) : undefined;
+                  return {
+                    escalation_policy: ref('escalation_policy', { id: p.id, summary: p.name }),
+                    escalation_level: n + 1,
+                    schedule: schedule ? ref('schedule', { id: schedule.id, summary: schedule.name }) : null,
+                    user: full ? userJson(u) : ref('user', userRef(u)),
+                    // A user on a level directly (no schedule) is on call for good: PagerDuty says null.
+                    start: schedule ? start : null,
+                    end: schedule ? (l.until ?? week) : null,
+                  };
+                }),
+            ),
+          );
         return [200, page('oncalls', oncalls, req.query)];
       },
     ],
@@ -771,6 +982,10 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     services,
     priorities: PRIORITIES,
     users,
+    escalationPolicies,
+    schedules,
+    servicePolicies,
+    responderRequests,
     deliveries,
     statusUpdates,
     webhookTarget: undefined,

@@ -9,6 +9,12 @@ export const INCIDENT_REASSIGN = 'incident:reassign';
 export const INCIDENT_SEVERITY = 'incident:severity';
 /** The root's "More…" overflow: each option's value is `<incident>|<action_id>` of the control it stands for. */
 export const INCIDENT_MORE = 'incident:more';
+export const INCIDENT_TAKE_COMMAND = 'incident:take-command';
+export const INCIDENT_PAGE = 'incident:page';
+export const PAGE_VIEW = 'incident_page';
+export const PAGE_TARGETS = 'page_targets';
+export const PAGE_MESSAGE = 'page_message';
+export const PAGE_CONTACTS = 'page_contacts';
 export const POSTMORTEM_FILL = 'incident:postmortem-fill';
 
 /** Block ids of the root message's action rows carry the incident id after this prefix. */

@@ -58,6 +58,12 @@ export function postmortemMessage(
     ),
   );
   if (pm.impact) blocks.push(section(`*Impact*\n${esc(pm.impact)}`));
+  const roles = timeline.filter((e) => e.kind === 'role');
+  blocks.push(
+    section(
+      `*Roles*\nCommander: ${i.commander ? who(i.commander) : 'nobody took command'} · Comms: ${i.comms ? who(i.comms) : 'nobody'}${roles.length ? `\n${cutLines(roles.map(timelineLine), 1500, 10)}` : ''}`,
+    ),
+  );
   blocks.push(section(`*Timeline*\n${cutLines(timeline.map(timelineLine), 2900, 20)}`));
   const rems = pm.mitigation?.remediations ?? [];
   if (rems.length)

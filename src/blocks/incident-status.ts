@@ -40,12 +40,34 @@ export function statusMessage(open: Incident[], now: Date): Message {
   return { text: cutText(text, 3000), blocks: fitBlocks(blocks) };
 }
 
-export function homeView(open: Incident[], now: Date, stats?: IncidentStats): HomeView {
+/** What the App Home says about its viewer: where they are on call now, which incidents they lead. */
+export interface HomeViewer {
+  slackId: string;
+  onCall: Array<{ policy: string; level: number; until?: Date }>;
+}
+
+function viewerBlocks(open: Incident[], viewer: HomeViewer | undefined): KnownBlock[] {
+  if (!viewer) return [];
+  const lines = viewer.onCall.map(
+    (o) =>
+      `:pager: You are on call for *${esc(o.policy)}* (level ${o.level}) ${o.until ? `until <!date^${Math.floor(o.until.getTime() / 1000)}^{date_short_pretty} {time}|${o.until.toISOString()}>` : 'with no end set'}.`,
+  );
+  for (const i of open) {
+    if (i.commander?.slackId === viewer.slackId)
+      lines.push(`:military_helmet: You are the commander of *${esc(i.title)}* (${i.severity}).`);
+    if (i.comms?.slackId === viewer.slackId)
+      lines.push(`:loudspeaker: You are the comms lead of *${esc(i.title)}* (${i.severity}).`);
+  }
+  return lines.length ? [section(cutLines(lines, 2900, 20))] : [];
+}
+
+export function homeView(open: Incident[], now: Date, stats?: IncidentStats, viewer?: HomeViewer): HomeView {
   return {
     type: 'home',
     blocks: fitBlocks([
       header('dmp-bot'),
       section('The support runbook in Slack. `/dmp help` lists every command.'),
+      ...viewerBlocks(open, viewer),
       { type: 'divider' },
       header(`Open incidents: ${open.length}`),
       ...openBlocks(open, now),

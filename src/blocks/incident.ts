@@ -15,9 +15,11 @@ import {
   INCIDENT_ESCALATE,
   INCIDENT_MITIGATE,
   INCIDENT_MORE,
+  INCIDENT_PAGE,
   INCIDENT_REASSIGN,
   INCIDENT_RESOLVE,
   INCIDENT_SEVERITY,
+  INCIDENT_TAKE_COMMAND,
   optionValue,
   POSTMORTEM_FILL,
 } from './incident-ids.js';
@@ -147,6 +149,9 @@ export const ROOT_CONTROLS: RootControl[] = [
   },
   { label: 'Escalate', actionId: INCIDENT_ESCALATE, place: 'more', shown: open },
   { label: 'Mitigated', actionId: INCIDENT_MITIGATE, place: 'button', shown: (i) => open(i) && !i.mitigatedAt },
+  // Issue 12: stays after the first press, for hand-overs.
+  { label: 'Take command', actionId: INCIDENT_TAKE_COMMAND, place: 'button', shown: open },
+  { label: 'Page', actionId: INCIDENT_PAGE, place: 'button', shown: open },
 ];
 
 /** Two rows: the buttons and "More…"; then "Run diagnosis…", severity and reassignment as selects. */
@@ -197,6 +202,8 @@ export function incidentRoot(i: Incident, now: Date, opts: { statusPage?: boolea
     `*Status*\n${PHASE_EMOJI[phase]} ${PHASE_LABEL[phase]}`,
     `*Age*\n${formatDuration(ageMs)}${i.pdStatus === 'resolved' ? ' (resolved)' : ''} · since ${slackDate(i.triggeredAt)}`,
     `*Owner*\n${owner(i)}`,
+    `*Commander*\n${i.commander ? who(i.commander) : 'nobody yet: press *Take command*'}`,
+    `*Comms*\n${i.comms ? who(i.comms) : 'nobody yet'}`,
     `*PagerDuty*\n${i.htmlUrl ? `<${i.htmlUrl}|${i.number ? `#${i.number}` : esc(i.id)}>` : esc(i.id)}`,
   ];
   const blocks: KnownBlock[] = [
@@ -274,6 +281,17 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
     case 'ack_reminder': {
       const people = intent.onCall.length ? intent.onCall.map(mention).join(' ') : 'On-call';
       return `:alarm_clock: ${people}: this ${i.severity} incident is not acknowledged after ${formatDuration(intent.targetMs)}, past its response target. Press *Acknowledge* on the first message of this thread.`;
+    }
+    case 'commander_nudge': {
+      const people = intent.onCall.length ? intent.onCall.map(mention).join(' ') : 'On-call';
+      return `:military_helmet: ${people}: this ${i.severity} incident has no commander after ${formatDuration(intent.afterMs)}. Press *Take command* on the first message of this thread to lead it.`;
+    }
+    case 'role': {
+      const name = intent.role === 'commander' ? 'commander' : 'comms lead';
+      const by = intent.by.slackId && intent.by.slackId !== intent.to.slackId ? ` (assigned by ${who(intent.by)})` : '';
+      return intent.previous
+        ? `:military_helmet: Hand-over: ${who(intent.to)} is now the ${name}, taking over from ${who(intent.previous)}${by}.`
+        : `:military_helmet: ${who(intent.to)} is the ${name}${intent.role === 'commander' && !by ? ' (took command)' : ''}${by}.`;
     }
     case 'lead_escalation': {
       const lead = intent.contacts.length

@@ -3,16 +3,21 @@
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { statsMessage } from '../blocks/incident-stats.js';
 import { declareModal, statusMessage, timelineMessage } from '../blocks/incident-status.js';
-import { context } from '../blocks/message.js';
+import { context, section } from '../blocks/message.js';
+import { renderRich } from '../blocks/mrkdwn.js';
+import { oncallMessage } from '../blocks/oncall.js';
 import { statsChartPng } from '../charts/stats-chart.js';
 import { UserError } from '../errors.js';
 import { refreshFollowupStates } from '../followups/refresh.js';
 import { assertThreadsOn } from '../incidents/actions.js';
+import { whoIsOnCall } from '../incidents/oncall.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { getPostmortem } from '../incidents/postmortem.js';
+import { assignRole, ROLE_NAME } from '../incidents/roles.js';
 import { incidentStats, STATS_WINDOWS, type StatsWindow } from '../incidents/stats.js';
 import { findIncident, latestIncident, openIncidents } from '../incidents/store.js';
 import { timelineOf } from '../incidents/timeline.js';
+import type { Role } from '../incidents/types.js';
 import type { Command } from './types.js';
 
 const SECTION = 'Incident Response › Incident Procedure';
@@ -129,8 +134,51 @@ export const postmortemCommand: Command = {
   },
 };
 
+/** A Slack user mention as the slash command carries it (`<@U123>` or `<@U123|name>`). */
+const MENTION = /^(?:<@)?([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>?$/;
+
+function roleCommand(word: string, role: Role): Command {
+  const usage = `/dmp incident ${word} @person [incident]`;
+  return {
+    words: ['incident', word],
+    usage: '@person [incident]',
+    summary: `make someone the ${ROLE_NAME[role]} of an incident (the latest open one when none is named)`,
+    section: SECTION,
+    group: 'Incidents',
+    async run(deps, req) {
+      const who = MENTION.exec(req.args[0] ?? '')?.[1];
+      if (!who) throw new UserError(`\`${usage}\` takes a Slack mention of the person, like \`@alice\`.`);
+      const incident = await incidentFrom(deps.store, req.args[1], usage);
+      const result = await assignRole(deps, incident.id, { slackId: req.userId }, role, { slackId: who });
+      deps.wakeIncidents?.();
+      const text = renderRich(result.text);
+      return { text, blocks: [section(text)] };
+    },
+  };
+}
+
+export const incidentLeadCommand = roleCommand('lead', 'commander');
+export const incidentCommsCommand = roleCommand('comms', 'comms');
+
+export const oncallCommand: Command = {
+  words: ['oncall'],
+  usage: '[policy or service]',
+  summary: 'who is on call now in PagerDuty, per escalation policy and level, and until when',
+  section: SECTION,
+  group: 'Incidents',
+  async run(deps, req) {
+    const filter = req.args.join(' ').trim() || undefined;
+    const lookup = deps.slackUserByEmail;
+    const policies = await whoIsOnCall(pacedPagerDuty(deps), filter, lookup ? (email) => lookup(email) : undefined);
+    return oncallMessage(policies, filter);
+  },
+};
+
 export const incidentCommands: Command[] = [
   incidentDeclareCommand,
+  oncallCommand,
+  incidentLeadCommand,
+  incidentCommsCommand,
   incidentStatusCommand,
   incidentTimelineCommand,
   incidentStatsCommand,

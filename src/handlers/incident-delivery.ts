@@ -14,6 +14,7 @@ import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
 import { context, esc, type Message } from '../blocks/message.js';
+import { renderRich } from '../blocks/mrkdwn.js';
 import { reportMessage } from '../blocks/report.js';
 import { collectQueues } from '../incidents/metrics.js';
 import { CHANNEL_UNREACHABLE } from '../incidents/outbox.js';
@@ -328,7 +329,9 @@ export function createIncidentSlack(
       }
     },
     async notifyUser(slackId, text) {
-      await client.chat.postMessage(redactDeep({ channel: slackId, text }));
+      await client.chat.postMessage(
+        redactDeep({ channel: slackId, text: typeof text === 'string' ? text : renderRich(text) }),
+      );
     },
     async notifyUnreachable(slackId, i) {
       const which = i.number === undefined ? esc(i.title) : `#${i.number} ${esc(i.title)}`;

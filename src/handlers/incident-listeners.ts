@@ -3,9 +3,11 @@ import type { App } from '@slack/bolt';
 import type { Deps } from '../deps.js';
 import { register as buttons } from './actions/incident-buttons.js';
 import { register as diagnose } from './actions/incident-diagnose.js';
+import { register as page } from './actions/incident-page.js';
 import { register as postmortemFill } from './actions/incident-postmortem-fill.js';
 import { register as reassign } from './actions/incident-reassign.js';
 import { register as remediationTimeline } from './actions/incident-remediation-timeline.js';
+import { register as roles } from './actions/incident-roles.js';
 import { register as severity } from './actions/incident-severity.js';
 import { register as statusPage } from './actions/incident-status-page.js';
 import { register as appHome } from './events/app-home-opened.js';
@@ -22,6 +24,8 @@ export function registerIncidentListeners(app: App, deps: Deps): void {
     buttons,
     diagnose,
     reassign,
+    roles,
+    page,
     severity,
     postmortemFill,
     declareView,

@@ -69,9 +69,17 @@ function describeOther(type: string, data: unknown): string {
     const { message } = statusUpdateOf({ data });
     return `Status update: ${message || '(no text)'}`;
   }
-  const responder =
-    (d.user as { summary?: unknown } | undefined)?.summary ??
-    (d.responder as { summary?: unknown } | undefined)?.summary;
+  const person = (d.user as { summary?: unknown } | undefined)?.summary;
+  // A responder request's progress (PagerDuty's incident_responder: user, message, state).
+  if (type === 'incident.responder.added' && typeof person === 'string')
+    return `Responder request: ${person} paged${typeof d.message === 'string' && d.message ? ` — ${d.message}` : ''}`;
+  if (type === 'incident.responder.replied' && typeof person === 'string') {
+    const state = typeof d.state === 'string' ? d.state.toLowerCase() : '';
+    if (state === 'joined' || state === 'accepted') return `Responder request: ${person} accepted and joined`;
+    if (state === 'declined') return `Responder request: ${person} declined`;
+    return `Responder request: ${person} replied${state ? ` (${state})` : ''}`;
+  }
+  const responder = person ?? (d.responder as { summary?: unknown } | undefined)?.summary;
   const what = type.replace(/^incident\./, '').replace(/[._]/g, ' ');
   return `${what.charAt(0).toUpperCase()}${what.slice(1)}${typeof responder === 'string' ? `: ${responder}` : ''}`;
 }

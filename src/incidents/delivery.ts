@@ -1,5 +1,6 @@
 // The contract between the incident worker and Slack: what the worker asks of Slack (implemented
 // in handlers/incident-delivery.ts) and how a failed send says what should happen next.
+import type { RichText } from '../domain/text.js';
 import type { Report } from '../runbooks/types.js';
 import type { Postmortem } from './postmortem.js';
 import type { Actor, Incident, PostIntent, TimelineEntry } from './types.js';
@@ -63,7 +64,7 @@ export interface IncidentSlack {
   /** The link to the incident's thread, for the follow-up issues that point back to it. */
   permalink?(i: Incident): Promise<string | undefined>;
   /** A direct message, for outcomes with no thread to go to (a declaration PagerDuty refused). */
-  notifyUser(slackId: string, text: string): Promise<void>;
+  notifyUser(slackId: string, text: string | RichText): Promise<void>;
   /** Tells a person by DM that what they did on the incident cannot reach its channel yet. */
   notifyUnreachable(slackId: string, i: Incident): Promise<void>;
 }

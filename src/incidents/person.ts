@@ -7,6 +7,8 @@ export interface SlackUser {
   name?: string;
   /** From Slack's users.info, checked to be a PagerDuty user's before any PagerDuty act. */
   email?: string;
+  /** Their PagerDuty user id, once found by that email (a responder request names its requester). */
+  pdId?: string;
 }
 
 /**

@@ -133,6 +133,13 @@ function renderPostmortem(
       `${i.serviceName ?? 'The service'} was affected for ${d.toResolveMs === undefined ? 'an unknown time' : formatDuration(d.toResolveMs)} (from trigger to resolution). _Add who and what was affected._`,
     '',
   );
+  // Who held which role when (issue 12): each take-over and hand-over, from the timeline.
+  const roles = timeline.filter((e) => e.kind === 'role');
+  lines.push('## Roles', '');
+  lines.push(`- **Commander:** ${i.commander ? plainActor(i.commander) : 'nobody took command'}`);
+  lines.push(`- **Comms lead:** ${i.comms ? plainActor(i.comms) : 'nobody'}`);
+  for (const e of roles) lines.push(`- ${utc(e.at)}: ${plainText(e.text)}`);
+  lines.push('');
   lines.push('## Timeline (UTC)', '', '| Time | Who | What |', '| --- | --- | --- |');
   for (const e of timeline)
     lines.push(`| ${utc(e.at).replace(' UTC', '')} | ${plainText(plainActor(e.actor))} | ${plainText(e.text)} |`);

@@ -6,6 +6,7 @@ import type { WorkflowCtx } from './ctx.js';
 import { specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { getPostmortem, isComplete, utc } from './postmortem.js';
+import { fireCommanderNudge } from './roles.js';
 import { fireUpdateReminder } from './stakeholder-updates.js';
 import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
@@ -45,6 +46,8 @@ export async function fireTimer(q: Q, ctx: WorkflowCtx, t: DueTimer): Promise<bo
     }
     case 'update_reminder':
       return fireUpdateReminder(q, ctx, i, t);
+    case 'commander_nudge':
+      return fireCommanderNudge(q, ctx, i);
     case 'postmortem_reminder_1':
     case 'postmortem_reminder_2': {
       const pm = await getPostmortem(q, i.id);

@@ -39,7 +39,7 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
   if (!i.rootTs) throw new DeliveryError('the incident has no root message to reply to', 'permanent');
   // An earlier try may have reached Slack before its process died or its answer was lost: a
   // reply found in the thread under this row's id is recorded, not posted again.
-  if (intent.type !== 'update_root' && row.tried) {
+  if (intent.type !== 'update_root' && intent.type !== 'role_dm' && row.tried) {
     const ts = await slack.findReply(i, ref);
     if (ts) {
       await done({ ts, found: true });
@@ -114,7 +114,11 @@ export async function sendPost(env: WorkerEnv, row: OutboxRow, i: Incident): Pro
       await sendVerification(env, row, i, intent);
       return;
     case 'ack_reminder':
+    case 'commander_nudge':
       await slack.postReply(i, { ...intent, onCall: await onCallMentions(env, i) }, ref);
+      break;
+    case 'role_dm':
+      await slack.notifyUser(intent.to, intent.text);
       break;
     case 'storm_opened': {
       const members = i.digestId !== undefined ? await incidentsInDigest(deps.store, i.digestId) : [i];

@@ -35,6 +35,8 @@ interface IncidentRow {
   channel: string | null;
   root_ts: string | null;
   digest_id: string | number | null;
+  commander?: Actor | null;
+  comms?: Actor | null;
   updated_at: Date | string;
 }
 
@@ -72,6 +74,8 @@ function fromRow(r: IncidentRow): Incident {
     channel: opt(r.channel),
     rootTs: opt(r.root_ts),
     ...(r.digest_id === null || r.digest_id === undefined ? {} : { digestId: Number(r.digest_id) }),
+    ...(r.commander ? { commander: r.commander } : {}),
+    ...(r.comms ? { comms: r.comms } : {}),
     updatedAt: date(r.updated_at),
   };
 }
@@ -223,4 +227,12 @@ export async function saveIncident(q: Q, i: Incident): Promise<void> {
 
 export async function setRootTs(q: Q, id: string, ts: string): Promise<void> {
   await q.query('UPDATE incidents SET root_ts = $2 WHERE id = $1 AND root_ts IS NULL', [id, ts]);
+}
+
+/** Sets who holds a role now (the history is in the timeline). */
+export async function setRole(q: Q, id: string, role: 'commander' | 'comms', who: Actor, now: Date): Promise<void> {
+  await q.query(
+    `UPDATE incidents SET ${role === 'commander' ? 'commander' : 'comms'} = $2, updated_at = $3 WHERE id = $1`,
+    [id, JSON.stringify(who), now],
+  );
 }

@@ -9,7 +9,8 @@ export type TimerKind =
   | 'lead_escalation'
   | 'postmortem_reminder_1'
   | 'postmortem_reminder_2'
-  | 'update_reminder';
+  | 'update_reminder'
+  | 'commander_nudge';
 
 export interface DueTimer {
   id: number;

@@ -59,6 +59,10 @@ export interface Incident {
   rootTs?: string;
   /** Set when a storm coalesced it into a digest (storm.ts): the digest is its top-level post. */
   digestId?: number;
+  /** Who leads the incident (Take command, `/dmp incident lead`); nobody until claimed. */
+  commander?: Actor;
+  /** Who talks to stakeholders (`/dmp incident comms`). */
+  comms?: Actor;
   updatedAt: Date;
 }
 
@@ -99,6 +103,7 @@ export type TimelineKind =
   | 'coalesced'
   | 'verification'
   | 'status_page'
+  | 'role'
   | 'event';
 
 export interface TimelineEntry {
@@ -147,7 +152,16 @@ export type PostIntent =
   | { type: 'warning'; text: string | RichText }
   /** Opens a storm digest's thread: how many incidents it lists, and the specialists they call for. */
   | { type: 'storm_opened'; members?: number; contacts?: Array<{ role: string; mention: Mention }> }
-  | StatusIntent;
+  | StatusIntent
+  | RoleIntent;
+
+export type Role = 'commander' | 'comms';
+
+/** The posts of incident roles: a role taken or handed over, a DM to a person, the commander nudge. */
+export type RoleIntent =
+  | { type: 'role'; role: Role; to: Actor; by: Actor; previous?: Actor }
+  | { type: 'role_dm'; to: string; text: RichText }
+  | { type: 'commander_nudge'; afterMs: number; onCall: Mention[] };
 
 /** How a check's status moved between two diagnoses of an incident. */
 export interface CheckChange {

@@ -12,6 +12,7 @@ import { enqueuePost } from './outbox.js';
 import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
 import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
+import { scheduleCommanderNudge } from './roles.js';
 import { severityMap, severityOf } from './severity.js';
 import { scheduleUpdateReminder } from './stakeholder-updates.js';
 import { getIncident, insertIncident, type Q, saveIncident } from './store.js';
@@ -210,12 +211,13 @@ export async function scheduleSeverityTimers(q: Q, ctx: WorkflowCtx, i: Incident
     );
   }
   await scheduleUpdateReminder(q, ctx, i);
+  await scheduleCommanderNudge(q, ctx, i, reschedule);
 }
 
 /** Resolution: timers stop, the post-mortem opens with its due date and reminders. */
 export async function onResolved(q: Q, ctx: WorkflowCtx, i: Incident): Promise<void> {
   const now = ctx.now();
-  await cancelTimers(q, i.id, ['ack_reminder', 'lead_escalation', 'update_reminder'], now);
+  await cancelTimers(q, i.id, ['ack_reminder', 'lead_escalation', 'update_reminder', 'commander_nudge'], now);
   await statusPageOnResolved(q, ctx, i);
   const pm = await openPostmortem(q, i, ctx.config.POSTMORTEM_DUE, now);
   await enqueuePost(q, i, { type: 'postmortem' }, now);

@@ -5,6 +5,7 @@ import { CLAIMS_MIGRATIONS } from './claims-migrations.js';
 import { FOLLOWUP_MIGRATIONS } from './followup-migrations.js';
 import { INCIDENT_MIGRATIONS } from './incident-migrations.js';
 import type { Migration } from './migration.js';
+import { ROLES_MIGRATIONS } from './roles-migrations.js';
 import type { Sql } from './sql.js';
 import { STATUS_MIGRATIONS } from './status-migrations.js';
 
@@ -67,6 +68,7 @@ export const MIGRATIONS: Migration[] = [
   ...INCIDENT_MIGRATIONS,
   ...STATUS_MIGRATIONS,
   ...CLAIMS_MIGRATIONS,
+  ...ROLES_MIGRATIONS,
   {
     id: 320,
     name: 'conn: remediation owner and heartbeat',

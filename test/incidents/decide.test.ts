@@ -210,7 +210,12 @@ const cases: Case[] = [
   {
     name: 'a responder added: recorded and posted, without the incident',
     event: ev('incident.responder.added', t(20), { data: { user: { summary: 'Dan' } } }),
-    expect: { save: false, changed: true, timeline: ['pagerduty:Responder added: Dan'], posts: ['change:responder'] },
+    expect: {
+      save: false,
+      changed: true,
+      timeline: ['pagerduty:Responder request: Dan paged'],
+      posts: ['change:responder'],
+    },
   },
 ];
 

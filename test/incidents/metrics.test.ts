@@ -54,8 +54,9 @@ describe('/metrics', () => {
       sample(text, 'dmp_bot_webhook_events_processed_total', { type: 'incident.triggered', outcome: 'created' }),
     ).toBe(2);
     expect(sample(text, 'dmp_bot_incidents_open')).toBe(2);
-    // Each P2 has its response-target reminder, the lead's escalation and the stakeholder-update reminder pending.
-    expect(sample(text, 'dmp_bot_timers_pending')).toBe(6);
+    // Each P2 has its response-target reminder, the lead's escalation, the stakeholder-update reminder
+    // and the commander nudge pending.
+    expect(sample(text, 'dmp_bot_timers_pending')).toBe(8);
     expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'slack' })).toBe(0);
     expect(sample(text, 'dmp_bot_slack_outbox_pending', { channel: INCIDENTS })).toBe(0);
     expect(
@@ -89,7 +90,7 @@ describe('/metrics', () => {
       );
       expect(sample(text, 'dmp_bot_outbound_queue_depth', { service: 'pagerduty' })).toBe(1);
       // Nothing changes in Slack before PagerDuty accepts: the reminder still waits.
-      expect(sample(text, 'dmp_bot_timers_pending')).toBe(6);
+      expect(sample(text, 'dmp_bot_timers_pending')).toBe(8);
     } finally {
       await w.pd.up();
     }

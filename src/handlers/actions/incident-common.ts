@@ -190,7 +190,7 @@ export async function actingPerson(
     throw new UserError(
       'I found no PagerDuty account with your Slack email, so I cannot act as you in PagerDuty. Nothing was sent to PagerDuty and nothing changed.',
     );
-  return { ...u, email: person.email };
+  return { ...u, email: person.email, pdId: person.id };
 }
 
 const ROOT_WAIT_MS = 3_000;

@@ -9,6 +9,8 @@ import { renderInline } from '../../blocks/mrkdwn.js';
 import { approvalRequestMessage, awaitingMessage, expiredMessage, refusalText } from '../../blocks/remediation.js';
 import { REASON_BLOCK, REASON_INPUT, REASON_MODAL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
+import { whoIsOnCall } from '../../incidents/oncall.js';
+import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import type { ActionRow } from '../../remediations/flow.js';
 import { direct, permalink, post, runAndReport, update } from '../remediation-kit.js';
 
@@ -69,8 +71,31 @@ export function register(app: App, deps: Deps): void {
   });
 }
 
+/** How long the on-call look-up may delay the approval DMs; after it they go to every operator alike. */
+const ONCALL_LOOKUP_MS = 3_000;
+
+/** The Slack users on call now in PagerDuty (by their PagerDuty email); none when it cannot say. */
+async function onCallNow(deps: Deps, client: WebClient): Promise<Set<string>> {
+  if (!deps.config.PAGERDUTY_API_TOKEN) return new Set();
+  try {
+    const policies = await whoIsOnCall(pacedPagerDuty(deps, ONCALL_LOOKUP_MS), undefined, async (email) => {
+      const res = await client.users.lookupByEmail({ email });
+      return res.user?.id;
+    });
+    return new Set(
+      policies
+        .flatMap((p) => p.levels.flatMap((l) => l.people.map((u) => u.slackId)))
+        .filter((id): id is string => !!id),
+    );
+  } catch (err) {
+    deps.log.warn({ err }, 'could not tell who is on call; asking every operator alike');
+    return new Set();
+  }
+}
+
 /**
- * Every eligible approver (an operator who is not the requester) gets the request by DM: a link
+ * Every eligible approver (an operator who is not the requester) gets the request by DM, the
+ * operators on call now in PagerDuty first (told so), then the others: a link
  * back to it when it is in the channel, the request itself (Approve and all) when the channel
  * could not take it, so it never waits unseen.
  */
@@ -94,5 +119,13 @@ async function askApprovers(
         ],
       }
     : request;
-  for (const id of approvers) await direct(deps, client, id, dm);
+  const onCall = await onCallNow(deps, client);
+  const first = approvers.filter((id) => onCall.has(id));
+  for (const id of first)
+    await direct(deps, client, id, {
+      ...dm,
+      text: `:pager: You are on call now — ${dm.text}`,
+      blocks: [section(':pager: You are on call now, so you are asked first.'), ...dm.blocks],
+    });
+  for (const id of approvers.filter((x) => !onCall.has(x))) await direct(deps, client, id, dm);
 }
