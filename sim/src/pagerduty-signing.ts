@@ -146,16 +146,21 @@ export function webhookIncidentData(incident: WebhookIncident, subdomain = 'dmp'
   };
 }
 
+/** The incident a note or status update belongs to, as PagerDuty names it inside their `data`. */
+function incidentReference(incident: WebhookIncident, subdomain: string): Record<string, unknown> {
+  return {
+    ...reference('incident', { id: incident.id, summary: incident.title }, subdomain),
+    html_url: incident.html_url ?? `https://${subdomain}.pagerduty.com/incidents/${incident.id}`,
+  };
+}
+
 function noteData(
   incident: WebhookIncident,
   note: { id?: string; content: string },
   subdomain: string,
 ): Record<string, unknown> {
   return {
-    incident: {
-      ...reference('incident', { id: incident.id, summary: incident.title }, subdomain),
-      html_url: incident.html_url ?? `https://${subdomain}.pagerduty.com/incidents/${incident.id}`,
-    },
+    incident: incidentReference(incident, subdomain),
     id: note.id ?? newObjectId(),
     content: note.content,
     trimmed: false,
@@ -173,10 +178,7 @@ function statusUpdateData(
   subdomain: string,
 ): Record<string, unknown> {
   return {
-    incident: {
-      ...reference('incident', { id: incident.id, summary: incident.title }, subdomain),
-      html_url: incident.html_url ?? `https://${subdomain}.pagerduty.com/incidents/${incident.id}`,
-    },
+    incident: incidentReference(incident, subdomain),
     id: update.id ?? newObjectId(),
     message: update.message,
     trimmed: false,

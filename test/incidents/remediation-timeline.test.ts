@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALICE, controls, eventually, INCIDENTS, settled, startWorld, type World } from './world.js';
+import { ALICE, eventually, INCIDENTS, restartWorkersFromThread, settled, startWorld, type World } from './world.js';
 
 describe('a remediation in an incident thread', () => {
   let w: World;
@@ -37,25 +37,7 @@ describe('a remediation in an incident thread', () => {
       'the root',
     );
     const before = kube.listReplicaSets('scan-workers').length;
-    await w.click({
-      actionId: 'remedy:restart-deployment:0',
-      value: JSON.stringify({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } }),
-      messageTs: root.ts,
-      threadTs: root.ts,
-    });
-    const preview = await eventually(
-      () => w.replies(root.ts).find((m) => controls(m).some((c) => c.label === 'Confirm')),
-      10_000,
-      'the preview with Confirm',
-    );
-    const confirm = controls(preview).find((c) => c.label === 'Confirm');
-    await w.click({
-      actionId: confirm?.action_id ?? '',
-      value: confirm?.value,
-      blockId: confirm?.block_id,
-      messageTs: preview.ts,
-      threadTs: root.ts,
-    });
+    await restartWorkersFromThread(w, root, root);
     await eventually(() => kube.listReplicaSets('scan-workers').length > before, 10_000, 'a new ReplicaSet');
     const rows = await eventually(
       async () => {

@@ -11,7 +11,17 @@ import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/duration.js';
 import { createTestRedis, REDIS_URL, seedWorkers, type TestRedis } from '../helpers/redis.js';
-import { ALICE, controls, eventually, INCIDENTS, settled, startWorld, textOf, type World } from './world.js';
+import {
+  ALICE,
+  controls,
+  eventually,
+  INCIDENTS,
+  restartWorkersFromThread,
+  settled,
+  startWorld,
+  textOf,
+  type World,
+} from './world.js';
 
 describe('verification after a remediation, and recent deployments', () => {
   let w: World;
@@ -62,25 +72,7 @@ describe('verification after a remediation, and recent deployments', () => {
     const diagnosis = await replyWith(root, 'Scans stuck in pending');
     expect(textOf(diagnosis)).toContain('Dead workers');
     const before = kube.listReplicaSets('scan-workers').length;
-    await w.click({
-      actionId: 'remedy:restart-deployment:0',
-      value: JSON.stringify({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } }),
-      messageTs: diagnosis.ts,
-      threadTs: root.ts,
-    });
-    const preview = await eventually(
-      () => w.replies(root.ts).find((m) => controls(m).some((c) => c.label === 'Confirm')),
-      10_000,
-      'the preview with Confirm',
-    );
-    const confirm = controls(preview).find((c) => c.label === 'Confirm');
-    await w.click({
-      actionId: confirm?.action_id ?? '',
-      value: confirm?.value,
-      blockId: confirm?.block_id,
-      messageTs: preview.ts,
-      threadTs: root.ts,
-    });
+    await restartWorkersFromThread(w, root, diagnosis);
     await eventually(() => kube.listReplicaSets('scan-workers').length > before, 10_000, 'a new ReplicaSet');
     if (fix) await workersBack();
     const verification = await replyWith(root, 'Verification after', 30_000);

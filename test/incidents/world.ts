@@ -392,3 +392,29 @@ export function controls(m: SlackMessage | undefined): Array<{
   }
   return out;
 }
+
+/**
+ * Presses "Restart scan-workers" on `on` (a diagnosis in the incident's thread, or the root) and
+ * then Confirm on the preview it brings, as an operator would; resolves once the preview is confirmed.
+ */
+export async function restartWorkersFromThread(w: World, root: SlackMessage, on: SlackMessage): Promise<void> {
+  await w.click({
+    actionId: 'remedy:restart-deployment:0',
+    value: JSON.stringify({ remedy: 'restart-deployment', params: { deployment: 'scan-workers' } }),
+    messageTs: on.ts,
+    threadTs: root.ts,
+  });
+  const preview = await eventually(
+    () => w.replies(root.ts).find((m) => controls(m).some((c) => c.label === 'Confirm')),
+    10_000,
+    'the preview with Confirm',
+  );
+  const confirm = controls(preview).find((c) => c.label === 'Confirm');
+  await w.click({
+    actionId: confirm?.action_id ?? '',
+    value: confirm?.value,
+    blockId: confirm?.block_id,
+    messageTs: preview.ts,
+    threadTs: root.ts,
+  });
+}
