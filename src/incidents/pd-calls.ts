@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { type RichText, user } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { TargetError } from '../errors.js';
-import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
+import { type PagerDutyClient, PagerDutyHeldBack, pdErrorText } from '../targets/pagerduty.js';
 import { applyAccepted } from './actions.js';
 import { backoffMs, enqueuePost } from './outbox.js';
 import { snapshotFromRest } from './pagerduty-payload.js';
@@ -93,7 +93,7 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
         { call: row.call.kind, status: answer.status, attempts: row.attempts, retryAt },
         'PagerDuty answered an error; will retry',
       );
-      await failPdCall(deps.store, row.id, now, reason, retryAt, answer.status);
+      await failPdCall(deps.store, row.id, now, reason, retryAt, answer.status, answer.status !== 429);
       return;
     }
     await failPdCall(deps.store, row.id, now, reason, undefined, answer.status);
@@ -110,7 +110,7 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
     const retryAt = permanent ? undefined : pdRetryAt(deps.config, row, now);
     if (retryAt) {
       log.warn({ err, call: row.call.kind, attempts: row.attempts, retryAt }, 'PagerDuty call failed; will retry');
-      await failPdCall(deps.store, row.id, now, reason, retryAt);
+      await failPdCall(deps.store, row.id, now, reason, retryAt, undefined, !(err instanceof PagerDutyHeldBack));
       return;
     }
     await failPdCall(deps.store, row.id, now, reason, undefined);

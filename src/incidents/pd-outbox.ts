@@ -146,10 +146,15 @@ export async function failPdCall(
   error: string,
   retryAt: Date | undefined,
   status?: number,
+  // False when this try certainly did not reach PagerDuty (held back by the shared budget, or a
+  // 429): it is not counted as tried, so the next one is sent without looking first; a look-up
+  // would spend the same budget again and could keep the call from ever going out.
+  reached = true,
 ): Promise<void> {
+  const untried = reached ? '' : ', claims = GREATEST(claims - 1, 0)';
   if (retryAt) {
     await q.query(
-      'UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1 AND done_at IS NULL',
+      `UPDATE pd_outbox SET claimed_until = NULL, claimed_by = NULL, not_before = $2, error = $3, status = $4${untried} WHERE id = $1 AND done_at IS NULL`,
       [id, retryAt, error.slice(0, 1000), status ?? null],
     );
   } else {

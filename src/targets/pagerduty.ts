@@ -7,6 +7,13 @@
 import { api } from '@pagerduty/pdjs';
 import { NotConfigured, TargetError, toTargetError, withDeadline } from '../errors.js';
 
+/** A call the shared budget held back: it never left this process, so PagerDuty cannot have applied it. */
+export class PagerDutyHeldBack extends TargetError {
+  constructor(code: TargetError['code'], detail: string) {
+    super('pagerduty', code, detail);
+  }
+}
+
 /** How long pdjs waits before each of its own retries of a 429. */
 const PDJS_RETRY_TIMEOUT_MS = 1_000;
 
@@ -66,7 +73,8 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
           await opts.limiter.acquire(opts.timeoutMs);
         } catch (err) {
           observe(route, 'held_back');
-          throw toTargetError('pagerduty', err);
+          const e = toTargetError('pagerduty', err);
+          throw new PagerDutyHeldBack(e.code, e.message);
         }
       }
       const headers: Record<string, string> = {};
