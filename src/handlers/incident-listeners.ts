@@ -3,6 +3,7 @@ import type { App } from '@slack/bolt';
 import type { Deps } from '../deps.js';
 import { register as buttons } from './actions/incident-buttons.js';
 import { register as diagnose } from './actions/incident-diagnose.js';
+import { register as followup } from './actions/incident-followup.js';
 import { register as page } from './actions/incident-page.js';
 import { register as postmortemFill } from './actions/incident-postmortem-fill.js';
 import { register as reassign } from './actions/incident-reassign.js';
@@ -28,6 +29,7 @@ export function registerIncidentListeners(app: App, deps: Deps): void {
     page,
     severity,
     postmortemFill,
+    followup,
     declareView,
     postmortemView,
     statusPage,
