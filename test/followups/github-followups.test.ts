@@ -1,10 +1,31 @@
 // A filled-in post-mortem's action items become GitHub issues through the real Octokit talking
 // to the GitHub fake: two items make two issues, once; closing one on GitHub shows it closed on
-// the next `/dmp postmortem`; a rate limit is waited out, and a refusal is said in the thread.
+// the next `/dmp postmortem`; a rate limit is waited out, and a refusal is said in the thread; Add follow-up
+// on the root files one issue as the presser, with its owner and due date.
 import { type GitHubFake, startGitHubFake } from '@dmp-bot/sim/github-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PM_ACTION_ITEMS, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIEW } from '../../src/blocks/incident-ids.js';
-import { event, eventually, page, settled, startWorld, textOf, type World } from '../incidents/world.js';
+import {
+  FOLLOWUP_VIEW,
+  FU_DUE,
+  FU_OWNER,
+  FU_TITLE,
+  PM_ACTION_ITEMS,
+  PM_LEARNINGS,
+  PM_ROOT_CAUSE,
+  POSTMORTEM_VIEW,
+} from '../../src/blocks/incident-ids.js';
+import {
+  ALICE,
+  controls,
+  event,
+  eventually,
+  LEAD,
+  page,
+  settled,
+  startWorld,
+  textOf,
+  type World,
+} from '../incidents/world.js';
 
 const TOKEN = 'ghp_followuptesttoken0000000000000000';
 const REPO = 'dmp/platform';
@@ -157,6 +178,124 @@ describe('post-mortem follow-ups in GitHub', () => {
     expect(posts.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('Add follow-up on the root opens a modal whose item becomes one issue, with its owner and due date, as the presser', async () => {
+    const root = w.roots().find((m) => m.ts === rootTs());
+    const add = controls(root).find((c) => c.label === 'Add follow-up');
+    expect(add).toBeDefined();
+    const opened = w.slack.callsTo('views.open').length;
+    expect(
+      await w.click({ actionId: add?.action_id ?? '', value: add?.value, blockId: add?.block_id, messageTs: rootTs() }),
+    ).toBe(200);
+    const modal = await eventually(() => w.slack.callsTo('views.open')[opened], 8_000, 'the modal');
+    const view = modal.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    expect(view.callback_id).toBe(FOLLOWUP_VIEW);
+    expect(view.private_metadata).toBe(id);
+    expect(JSON.stringify(view.blocks)).toContain(REPO);
+
+    const due = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
+    const title = 'Alert when *workers* die | page on-call';
+    const submit = (t = title, dueOn: string | undefined = due) =>
+      w.submit({
+        callback_id: FOLLOWUP_VIEW,
+        private_metadata: id,
+        values: {
+          [FU_TITLE]: { [FU_TITLE]: { type: 'plain_text_input', value: t } },
+          [FU_OWNER]: { [FU_OWNER]: { type: 'users_select', selected_user: LEAD } },
+          [FU_DUE]: { [FU_DUE]: { type: 'datepicker', selected_date: dueOn ?? null } },
+        },
+      });
+    const ephemerals = w.slack.callsTo('chat.postEphemeral').length;
+    expect((await submit()).status).toBe(200);
+    await eventually(() => gh.issues(REPO).length === 4, 15_000, 'the fourth issue');
+    const issue = gh.issues(REPO)[3];
+    expect(issue?.title).toBe(title);
+    expect(issue?.labels).toEqual(['incident', 'P2']);
+    expect(issue?.body).toContain('Follow-up added in the Slack thread of incident #77');
+    expect(issue?.body).toContain('by Alice Ops.');
+    expect(issue?.body).toContain('- Owner: Lee Lead (Slack)');
+    expect(issue?.body).toContain(`- Due: ${due}`);
+    // The presser is told, in the thread, to them alone.
+    const told = await eventually(
+      () =>
+        w.slack
+          .callsTo('chat.postEphemeral')
+          .slice(ephemerals)
+          .find((c) => c.args.user === ALICE),
+      8_000,
+      'the answer to the presser',
+    );
+    expect(String(told.args.text)).toContain('Follow-up added');
+    expect(told.args.thread_ts).toBe(rootTs());
+    // The thread says it was filed, with its owner, due date and who added it.
+    const filed = await eventually(
+      () => w.replies(rootTs()).find((m) => textOf(m).includes('/issues/4|#4>')),
+      15_000,
+      'the filed reply',
+    );
+    expect(textOf(filed)).toContain(`(owner <@${LEAD}>, due ${due}, added by <@${ALICE}>)`);
+    // The stored document lists it: the title as written, its owner, due date and origin.
+    await eventually(
+      async () => {
+        const { rows } = await w.db.client.query<{ document: string }>(
+          'SELECT document FROM incident_postmortems WHERE incident_id = $1',
+          [id],
+        );
+        return rows[0]?.document.includes(
+          `| [${REPO}#4](https://github.com/${REPO}/issues/4) | Alert when \\*workers\\* die \\| page on-call | open | Lee Lead | ${due} | from the thread by Alice Ops |`,
+        );
+      },
+      10_000,
+      'the follow-up in the document',
+    );
+    const { rows: timeline } = await w.db.client.query<{ text: string; actor: { slackId?: string } }>(
+      `SELECT text, actor FROM incident_timeline WHERE incident_id = $1 AND text LIKE 'Follow-up added:%'`,
+      [id],
+    );
+    expect(timeline).toHaveLength(1);
+    expect(timeline[0]?.actor.slackId).toBe(ALICE);
+
+    // The same follow-up submitted again (or Slack retrying the submission) makes no second issue.
+    const posts = gh.requests.filter((r) => r.method === 'POST').length;
+    const before = w.slack.callsTo('chat.postEphemeral').length;
+    expect((await submit('alert when  *workers* die | page on-call')).status).toBe(200);
+    const again = await eventually(
+      () =>
+        w.slack
+          .callsTo('chat.postEphemeral')
+          .slice(before)
+          .find((c) => c.args.user === ALICE),
+      8_000,
+      'the answer to the second submission',
+    );
+    expect(String(again.args.text)).toContain('already a follow-up');
+    await settled(w);
+    expect(gh.issues(REPO)).toHaveLength(4);
+    expect(gh.requests.filter((r) => r.method === 'POST')).toHaveLength(posts);
+  });
+
+  it('the Add follow-up modal answers a missing title or a past due date on the field', async () => {
+    const submit = (title: string, date: string | null) =>
+      w.submit({
+        callback_id: FOLLOWUP_VIEW,
+        private_metadata: id,
+        values: {
+          [FU_TITLE]: { [FU_TITLE]: { type: 'plain_text_input', value: title } },
+          [FU_OWNER]: { [FU_OWNER]: { type: 'users_select', selected_user: null } },
+          [FU_DUE]: { [FU_DUE]: { type: 'datepicker', selected_date: date } },
+        },
+      });
+    const empty = JSON.parse((await submit('  ', null)).body) as { response_action: string; errors: object };
+    expect(empty.response_action).toBe('errors');
+    expect(Object.keys(empty.errors)).toEqual([FU_TITLE]);
+    const past = JSON.parse((await submit('Rotate the worker keys', '2020-01-01')).body) as {
+      errors: Record<string, string>;
+    };
+    expect(Object.keys(past.errors)).toEqual([FU_DUE]);
+    expect(past.errors[FU_DUE]).toContain('from today');
+    await settled(w);
+    expect(gh.issues(REPO).map((i) => i.title)).not.toContain('Rotate the worker keys');
+  });
+
   it('a repository GitHub does not know is said in the thread, without the token', async () => {
     const [first] = w.bots;
     if (first) await w.stop(first);
@@ -174,6 +313,7 @@ describe('post-mortem follow-ups in GitHub', () => {
     expect(textOf(warned)).toContain('dmp/no-such-repo');
     expect(textOf(warned)).toContain('404');
     expect(JSON.stringify(w.slack.messages)).not.toContain(TOKEN);
-    expect(gh.issues(REPO)).toHaveLength(3);
+    // The three action items and the one added from the thread, nothing more.
+    expect(gh.issues(REPO)).toHaveLength(4);
   });
 });
