@@ -45,13 +45,19 @@ async function claimOne(env: WorkerEnv): Promise<FollowupRow | undefined> {
 /** Follow-ups whose issue state was last read this long ago are read again by the lane. */
 export const FOLLOWUP_STATE_MAX_AGE_MS = 24 * 3_600_000;
 
-/** Claims (by moving its state_at to now) one filed, open follow-up not checked for a day. */
+/** After a failed read-back, the issue is tried again this much later rather than a day later. */
+export const FOLLOWUP_STATE_RETRY_MS = 3_600_000;
+
+/**
+ * Claims (by moving its state_at to now) one filed follow-up not checked for a day — closed ones
+ * too, since an issue can be reopened on GitHub.
+ */
 async function claimStale(env: WorkerEnv): Promise<FollowupRow | undefined> {
   const now = env.deps.now();
   const [row] = await env.deps.store.query<FollowupRow>(
     `WITH next AS (
        SELECT id FROM incident_followups
-        WHERE issue_number IS NOT NULL AND state = 'open' AND state_at < $2
+        WHERE issue_number IS NOT NULL AND state_at < $2
         ORDER BY state_at LIMIT 1
         FOR UPDATE SKIP LOCKED
      )
@@ -87,8 +93,19 @@ export function followupLane(env: WorkerEnv, hooks: LaneHooks): FollowupLane {
         // Idle: read back one filed issue not checked for a day, so closed ones reach the document daily.
         const stale = await claimStale(env);
         if (!stale) return false;
+        const f = followupFrom(stale);
         running = refreshOne(env, client, stale)
-          .catch((err: unknown) => env.log.warn({ err }, 'could not read a follow-up issue back'))
+          .catch(async (err: unknown) => {
+            const { reason } = githubFailure(err, f.repo, env.deps.now().getTime());
+            env.log.warn({ followup: f.id, issue: f.issueNumber, reason }, 'could not read a follow-up issue back');
+            // Read again within the hour, not a day later.
+            await env.deps.store
+              .query('UPDATE incident_followups SET state_at = $2 WHERE id = $1', [
+                f.id,
+                new Date(env.deps.now().getTime() - FOLLOWUP_STATE_MAX_AGE_MS + FOLLOWUP_STATE_RETRY_MS),
+              ])
+              .catch(() => {});
+          })
           .finally(() => {
             running = undefined;
           });

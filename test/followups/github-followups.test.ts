@@ -168,6 +168,42 @@ describe('post-mortem follow-ups in GitHub', () => {
     expect(rows[0]?.document).toContain('| Document the restart procedure | closed |');
   });
 
+  it('a reopened issue reads as open again the next day, and a failed read-back is tried again within the hour', async () => {
+    gh.reopenIssue(REPO, 2);
+    const stale = () =>
+      w.db.client.query(
+        `UPDATE incident_followups SET state_at = now() - interval '2 days' WHERE incident_id = $1 AND issue_number = 2`,
+        [id],
+      );
+    await stale();
+    await eventually(async () => (await followupRows())[1]?.state === 'open', 15_000, 'the reopened state');
+    const { rows } = await w.db.client.query<{ document: string }>(
+      'SELECT document FROM incident_postmortems WHERE incident_id = $1',
+      [id],
+    );
+    expect(rows[0]?.document).toContain('| Document the restart procedure | open |');
+    // GitHub refuses the next read (rate limit): the issue is due again in an hour, not in a day.
+    const reads = gh.requests.length;
+    gh.rateLimit('primary', 1, 3600);
+    await stale();
+    await eventually(() => gh.requests.length > reads, 15_000, 'the read-back tried');
+    const next = await eventually(
+      async () =>
+        (
+          await w.db.client.query<{ due_in_min: number }>(
+            `SELECT round(extract(epoch FROM (state_at + interval '24 hours' - now())) / 60)::int AS due_in_min
+               FROM incident_followups WHERE incident_id = $1 AND issue_number = 2 AND state_at > now() - interval '1 day'`,
+            [id],
+          )
+        ).rows.find((x) => x.due_in_min < 1_000),
+      15_000,
+      'the retry scheduled (the claim itself makes it due in a day)',
+    );
+    expect(next.due_in_min).toBeGreaterThan(0);
+    expect(next.due_in_min).toBeLessThanOrEqual(60);
+    expect((await followupRows())[1]?.state).toBe('open');
+  });
+
   it("waits out GitHub's rate limit and files the item after it", async () => {
     gh.rateLimit('primary', 1, 1);
     await fill('Add a consumer lag alert\nDocument the restart procedure\nPage the data team on lag', 'Third learning');
