@@ -23,7 +23,9 @@ describe('Add follow-up: who may', () => {
       INCIDENT_RESPONDERS: LEAD,
     });
     await w.start();
-    await w.deliver(event('incident.triggered', page({ id, title: 'Graph cache misses', number: 81 }), { agent: null }));
+    await w.deliver(
+      event('incident.triggered', page({ id, title: 'Graph cache misses', number: 81 }), { agent: null }),
+    );
     await settled(w);
   });
 
