@@ -12,6 +12,7 @@ import { register as roles } from './actions/incident-roles.js';
 import { register as severity } from './actions/incident-severity.js';
 import { register as statusPage } from './actions/incident-status-page.js';
 import { register as appHome } from './events/app-home-opened.js';
+import { register as followupReaction } from './events/incident-followup-reaction.js';
 import { register as pin } from './events/incident-pin.js';
 import { register as declareView } from './views/incident-declare.js';
 import { register as postmortemView } from './views/incident-postmortem.js';
@@ -36,6 +37,7 @@ export function registerIncidentListeners(app: App, deps: Deps): void {
     statusPageViews,
     appHome,
     pin,
+    followupReaction,
   ]) {
     register(app, deps);
   }

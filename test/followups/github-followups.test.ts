@@ -1,7 +1,8 @@
 // A filled-in post-mortem's action items become GitHub issues through the real Octokit talking
 // to the GitHub fake: two items make two issues, once; closing one on GitHub shows it closed on
 // the next `/dmp postmortem`; a rate limit is waited out, and a refusal is said in the thread; Add follow-up
-// on the root files one issue as the presser, with its owner and due date.
+// on the root files one issue as the presser, with its owner and due date, and so does a
+// :ballot_box_with_check: on a message of the thread.
 import { type GitHubFake, startGitHubFake } from '@dmp-bot/sim/github-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,8 +18,10 @@ import {
 import {
   ALICE,
   controls,
+  DANA,
   event,
   eventually,
+  INCIDENTS,
   LEAD,
   page,
   settled,
@@ -332,6 +335,83 @@ describe('post-mortem follow-ups in GitHub', () => {
     expect(gh.issues(REPO).map((i) => i.title)).not.toContain('Rotate the worker keys');
   });
 
+  it('a :ballot_box_with_check: on a message in the thread adds it as a follow-up, once, as the person who reacted', async () => {
+    const said = w.slack.userSays(
+      INCIDENTS,
+      DANA,
+      'Add a *dashboard* for consumer lag, ask <@U0LEAD0001>\nand page the data team when it grows',
+      rootTs(),
+    );
+    const react = (user: string, reaction: string, ts = said.ts) =>
+      w.event({
+        type: 'reaction_added',
+        user,
+        reaction,
+        item_user: DANA,
+        item: { type: 'message', channel: INCIDENTS, ts },
+        event_ts: `${Math.floor(Date.now() / 1000)}.000900`,
+      });
+    // Another emoji is just a reaction.
+    expect(await react(ALICE, 'eyes')).toBe(200);
+    await settled(w);
+    expect(gh.issues(REPO)).toHaveLength(4);
+
+    const ephemerals = w.slack.callsTo('chat.postEphemeral').length;
+    expect(await react(ALICE, 'ballot_box_with_check')).toBe(200);
+    await eventually(() => gh.issues(REPO).length === 5, 15_000, 'the issue from the reaction');
+    const issue = gh.issues(REPO)[4];
+    // The message's first line, its mention as the person's name.
+    expect(issue?.title).toBe('Add a *dashboard* for consumer lag, ask @Lee Lead');
+    expect(issue?.body).toContain('Follow-up added in the Slack thread of incident #77');
+    expect(issue?.body).toContain('by Alice Ops.');
+    const told = await eventually(
+      () =>
+        w.slack
+          .callsTo('chat.postEphemeral')
+          .slice(ephemerals)
+          .find((c) => c.args.user === ALICE),
+      8_000,
+      'the answer to the one who reacted',
+    );
+    expect(String(told.args.text)).toContain('Follow-up added');
+    await eventually(
+      () => w.replies(rootTs()).find((m) => textOf(m).includes(`/issues/5|#5> Add a *dashboard* for consumer lag`)),
+      15_000,
+      'the filed reply',
+    );
+    // A second person's reaction (or Slack redelivering the event) adds nothing.
+    const posts = gh.requests.filter((r) => r.method === 'POST').length;
+    const before = w.slack.callsTo('chat.postEphemeral').length;
+    expect(await react(LEAD, 'ballot_box_with_check')).toBe(200);
+    const again = await eventually(
+      () =>
+        w.slack
+          .callsTo('chat.postEphemeral')
+          .slice(before)
+          .find((c) => c.args.user === LEAD),
+      8_000,
+      'the answer to the second reaction',
+    );
+    expect(String(again.args.text)).toContain('already a follow-up');
+    // The bot's own posts are not follow-ups.
+    const botReply = w.replies(rootTs()).find((m) => m.text.startsWith('Post-mortem for'));
+    const third = w.slack.callsTo('chat.postEphemeral').length;
+    expect(await react(ALICE, 'ballot_box_with_check', botReply?.ts)).toBe(200);
+    const refused = await eventually(
+      () =>
+        w.slack
+          .callsTo('chat.postEphemeral')
+          .slice(third)
+          .find((c) => c.args.user === ALICE),
+      8_000,
+      'the answer about the bot post',
+    );
+    expect(String(refused.args.text)).toContain('what people wrote');
+    await settled(w);
+    expect(gh.issues(REPO)).toHaveLength(5);
+    expect(gh.requests.filter((r) => r.method === 'POST')).toHaveLength(posts);
+  });
+
   it('a repository GitHub does not know is said in the thread, without the token', async () => {
     const [first] = w.bots;
     if (first) await w.stop(first);
@@ -349,7 +429,7 @@ describe('post-mortem follow-ups in GitHub', () => {
     expect(textOf(warned)).toContain('dmp/no-such-repo');
     expect(textOf(warned)).toContain('404');
     expect(JSON.stringify(w.slack.messages)).not.toContain(TOKEN);
-    // The three action items and the one added from the thread, nothing more.
-    expect(gh.issues(REPO)).toHaveLength(4);
+    // The three action items and the two added from the thread, nothing more.
+    expect(gh.issues(REPO)).toHaveLength(5);
   });
 });
