@@ -141,7 +141,8 @@ describe('the post-mortem document of an incident worked in its thread', () => {
       ['remediation', 0],
     ]);
     expect(vs[1]?.actor).toEqual({ source: 'slack', slackId: ALICE });
-    const restartAt = stamp(vs[1]?.at as Date);
+    const [diagnosedAt, restartedAt] = vs.map((v) => v.at) as [Date, Date];
+    const restartAt = stamp(restartedAt);
     expect(doc).toContain(`| ${restartAt} | Restart scan-workers | green: nothing critical | `);
     expect(doc).toMatch(
       new RegExp(
@@ -151,7 +152,7 @@ describe('the post-mortem document of an incident worked in its thread', () => {
     // The key signal: its samples in the document, its chart beside it.
     expect(doc).toContain('## Key signal: Dead workers');
     expect(doc).toContain(`![Dead workers over the incident](${png.name})`);
-    expect(doc).toContain(`| ${stamp(vs[0]?.at as Date)} | 2 | diagnosis |`);
+    expect(doc).toContain(`| ${stamp(diagnosedAt)} | 2 | diagnosis |`);
     expect(doc).toContain(`| ${restartAt} | 0 | verification after Restart scan-workers |`);
     expect([...png.bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     expect(png.bytes.subarray(12, 16).toString('latin1')).toBe('IHDR');
@@ -161,8 +162,8 @@ describe('the post-mortem document of an incident worked in its thread', () => {
       signal: 'Dead workers',
       unit: 'workers',
       points: [
-        { at: (vs[0]?.at as Date).toISOString(), value: 2, sampledBy: 'diagnosis' },
-        { at: (vs[1]?.at as Date).toISOString(), value: 0, sampledBy: 'verification after Restart scan-workers' },
+        { at: diagnosedAt.toISOString(), value: 2, sampledBy: 'diagnosis' },
+        { at: restartedAt.toISOString(), value: 0, sampledBy: 'verification after Restart scan-workers' },
       ],
     });
     // The thread's post-mortem names the chart; /dmp postmortem attaches it too.
