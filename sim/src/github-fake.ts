@@ -37,6 +37,8 @@ export interface GitHubFake {
   issues(repo: string): GitHubIssue[];
   /** Closes an issue as a person would on github.com. */
   closeIssue(repo: string, number: number): void;
+  /** Someone reopens it on github.com. */
+  reopenIssue(repo: string, number: number): void;
   /** The next `count` API calls answer the primary (403, remaining 0) or secondary (429) rate limit. */
   rateLimit(kind: 'primary' | 'secondary', count?: number, resetInSec?: number): void;
   close(): Promise<void>;
@@ -233,6 +235,16 @@ export async function startGitHubFake(opts: GitHubFakeOptions): Promise<GitHubFa
       const issue = repos.get(repo.toLowerCase())?.[number - 1];
       if (!issue) throw new Error(`no issue ${repo}#${number}`);
       setClosed(issue, 'completed');
+    },
+    reopenIssue(repo, number) {
+      const issue = repos.get(repo.toLowerCase())?.[number - 1];
+      if (!issue) throw new Error(`no issue ${repo}#${number}`);
+      Object.assign(issue, {
+        state: 'open',
+        state_reason: 'reopened',
+        closed_at: null,
+        updated_at: new Date().toISOString(),
+      });
     },
     rateLimit(kind, count = 1, resetInSec = 1) {
       limited = { kind, left: count, resetAt: nowSec() + resetInSec };

@@ -145,6 +145,11 @@ export interface SlackFake {
   readonly teamId: string;
   callsTo(method: string): SlackCall[];
   message(channel: string, ts: string): SlackMessage | undefined;
+  /**
+   * A person writes a message (in a thread when `threadTs` is given), as typed in Slack: it is in
+   * the channel's history for conversations.* from then on. The Events API delivery is the test's.
+   */
+  userSays(channel: string, user: string, text: string, threadTs?: string): SlackMessage;
   /** The replies in a thread (not the parent), oldest first. */
   thread(channel: string, threadTs: string): SlackMessage[];
   /** Messages not in any thread, oldest first. */
@@ -887,6 +892,8 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
     },
     callsTo: (method) => calls.filter((c) => c.method === method),
     message: (channel, ts) => findMessage(channel, ts),
+    userSays: (channel, user, text, threadTs) =>
+      postMessage({ channel, user, text, via: 'api', ...(threadTs ? { thread_ts: threadTs } : {}) }),
     thread: (channel, threadTs) => messages.filter((m) => m.channel === channel && m.thread_ts === threadTs),
     topLevel: (channel) => messages.filter((m) => m.channel === channel && m.thread_ts === undefined),
     responseUrl(binding = {}) {

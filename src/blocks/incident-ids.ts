@@ -16,6 +16,12 @@ export const PAGE_TARGETS = 'page_targets';
 export const PAGE_MESSAGE = 'page_message';
 export const PAGE_CONTACTS = 'page_contacts';
 export const POSTMORTEM_FILL = 'incident:postmortem-fill';
+/** Add follow-up: on the root and on the post-mortem reply; opens FOLLOWUP_VIEW. */
+export const INCIDENT_ADD_FOLLOWUP = 'incident:add-followup';
+export const FOLLOWUP_VIEW = 'incident_followup';
+export const FU_TITLE = 'fu_title';
+export const FU_OWNER = 'fu_owner';
+export const FU_DUE = 'fu_due';
 
 /** Block ids of the root message's action rows carry the incident id after this prefix. */
 export const INCIDENT_BLOCK_PREFIX = 'incident:';

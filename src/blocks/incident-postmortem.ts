@@ -2,16 +2,19 @@
 // as a Markdown file), the "Fill in" modal, and `/dmp postmortem <incident>`.
 import type { KnownBlock, ModalView } from '@slack/types';
 import { formatDuration } from '../duration.js';
+import type { Followup } from '../followups/store.js';
 import {
   durationsOf,
   followupState,
   isComplete,
   type Postmortem,
   postmortemFilename,
+  signalChartFilename,
 } from '../incidents/postmortem.js';
 import type { Actor, Incident, TimelineEntry } from '../incidents/types.js';
 import { who } from './incident.js';
 import {
+  INCIDENT_ADD_FOLLOWUP,
   PM_ACTION_ITEMS,
   PM_IMPACT,
   PM_LEARNINGS,
@@ -34,7 +37,7 @@ export function postmortemMessage(
   i: Incident,
   pm: Postmortem,
   timeline: TimelineEntry[],
-  opts: { updatedBy?: Actor; withButton?: boolean } = {},
+  opts: { updatedBy?: Actor; withButton?: boolean; addFollowup?: boolean } = {},
 ): Message {
   const d = durationsOf(i, pm.mitigation);
   const due = `<!date^${Math.floor(pm.dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${pm.dueAt.toISOString()}>`;
@@ -88,7 +91,7 @@ export function postmortemMessage(
         `*Follow-ups*\n${cutLines(
           followups.map(
             (f) =>
-              `${f.state === 'closed' ? ':white_check_mark:' : ':white_circle:'} ${f.issueUrl ? `<${f.issueUrl}|#${f.issueNumber}> ` : ''}${esc(f.title)} — ${esc(followupState(f))}`,
+              `${f.state === 'closed' ? ':white_check_mark:' : ':white_circle:'} ${f.issueUrl ? `<${f.issueUrl}|#${f.issueNumber}> ` : ''}${esc(f.title)} — ${esc(followupState(f))}${followupExtras(f)}`,
           ),
           2900,
           20,
@@ -108,12 +111,22 @@ export function postmortemMessage(
           value: i.id,
           style: 'primary',
         },
+        ...(opts.addFollowup
+          ? [
+              {
+                type: 'button' as const,
+                text: { type: 'plain_text' as const, text: 'Add follow-up', emoji: true },
+                action_id: INCIDENT_ADD_FOLLOWUP,
+                value: i.id,
+              },
+            ]
+          : []),
       ],
     });
   }
   blocks.push(
     context(
-      `The full document is attached as \`${postmortemFilename(i)}\`. Runbook: Incident Response › Post-Mortem (within 48 hours).`,
+      `The full document is attached as \`${postmortemFilename(i)}\`${pm.signal?.points.length ? `, with the chart of ${esc(pm.signal.signal.name.toLowerCase())} over the incident as \`${signalChartFilename(i, pm.signal)}\`` : ''}. Runbook: Incident Response › Post-Mortem (within 48 hours).`,
     ),
   );
   return {
@@ -121,6 +134,16 @@ export function postmortemMessage(
     blocks: fitBlocks(blocks),
     files: [postmortemFile(i, pm)],
   };
+}
+
+/** Owner, due date and who added it from the thread, when the follow-up has them. */
+function followupExtras(f: Followup): string {
+  const parts = [
+    f.owner?.slackId ? `owner <@${f.owner.slackId}>` : '',
+    f.dueOn ? `due ${f.dueOn}` : '',
+    f.source === 'thread' && f.addedBy?.slackId ? `added by <@${f.addedBy.slackId}>` : '',
+  ].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
 function textInput(blockId: string, label: string, initial: string | undefined, placeholder: string): KnownBlock {

@@ -48,6 +48,12 @@ export function statsTable(st: IncidentStats): string {
     .join('\n');
 }
 
+/** `3 run in incident threads (2 succeeded); verification green after 1 of 2` */
+export function remediationsLine(st: IncidentStats): string {
+  const r = st.remediations;
+  return `${r.run} run in incident threads (${r.succeeded} succeeded); verification green after ${r.verifiedGreen} of ${r.verified}`;
+}
+
 export function statsMessage(st: IncidentStats): Message {
   const blocks: KnownBlock[] = [header(`Incidents, last ${st.window}`)];
   if (!st.incidents) {
@@ -79,7 +85,7 @@ export function statsMessage(st: IncidentStats): Message {
         1900,
         10,
       )}`,
-      `*Remediations*\n${st.remediations.run} run, verification green after ${st.remediations.verifiedGreen}`,
+      `*Remediations*\n${remediationsLine(st)}`,
       `*Follow-ups*\n${st.followups.open} open, ${st.followups.closed} closed${st.followups.pending ? `, ${st.followups.pending} being filed` : ''}`,
     ].map((text) => ({ type: 'mrkdwn' as const, text })),
   });

@@ -10,6 +10,7 @@ import { utc } from '../incidents/postmortem.js';
 import { type Actor, type Incident, type Mention, PHASE_LABEL, type PostIntent, phaseOf } from '../incidents/types.js';
 import {
   INCIDENT_ACK,
+  INCIDENT_ADD_FOLLOWUP,
   INCIDENT_BLOCK_PREFIX,
   INCIDENT_DIAGNOSE,
   INCIDENT_ESCALATE,
@@ -111,6 +112,8 @@ function diagnosisSelect(i: Incident) {
 /** What the root's controls depend on beside the incident: whether a status page is configured. */
 export interface RootOptions {
   statusPage?: boolean;
+  /** Follow-ups go to GitHub (GITHUB_TOKEN and FOLLOWUP_REPO). */
+  followups?: boolean;
 }
 
 export interface RootControl {
@@ -152,6 +155,8 @@ export const ROOT_CONTROLS: RootControl[] = [
   // Issue 12: stays after the first press, for hand-overs.
   { label: 'Take command', actionId: INCIDENT_TAKE_COMMAND, place: 'button', shown: open },
   { label: 'Page', actionId: INCIDENT_PAGE, place: 'button', shown: open },
+  // Issue 13: before and after resolution alike (a modal of its own, so a button).
+  { label: 'Add follow-up', actionId: INCIDENT_ADD_FOLLOWUP, place: 'button', shown: (_i, o) => o.followups === true },
 ];
 
 /** Two rows: the buttons and "More…"; then "Run diagnosis…", severity and reassignment as selects. */
@@ -304,7 +309,16 @@ export function replyText(i: Incident, intent: PostIntent, opts: { statusPageUrl
     case 'warning':
       return `:warning: ${legacyOrRich(intent.text)}`;
     case 'followups_filed':
-      return `:ballot_box_with_check: Follow-ups filed in GitHub:\n${intent.issues.map((f) => `• <${f.url}|#${f.number}> ${esc(f.title)}`).join('\n')}`;
+      return `:ballot_box_with_check: Follow-ups filed in GitHub:\n${intent.issues
+        .map((f) => {
+          const extra = [
+            f.owner ? `owner <@${f.owner}>` : '',
+            f.dueOn ? `due ${f.dueOn}` : '',
+            f.addedBy ? `added by <@${f.addedBy}>` : '',
+          ].filter(Boolean);
+          return `• <${f.url}|#${f.number}> ${esc(f.title)}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+        })
+        .join('\n')}`;
     case 'storm_opened': {
       const n = intent.members ?? 0;
       // Contacts inside it come only from rows queued before they got a reply of their own.

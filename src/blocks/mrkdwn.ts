@@ -1,8 +1,10 @@
 // The one place that writes Slack's mrkdwn from the domain's values (src/domain/text.ts) and the
 // one escape of user text (&, <, >), for blocks and fallback text alike. Slack's rules:
 // https://docs.slack.dev/messaging/formatting-message-text#escaping
-import type { Inline, RichText } from '../domain/text.js';
+import { type Inline, linkedText, type RichText, SLACK_SEQUENCE } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
+
+export { linkedText };
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function esc(text: string): string {
@@ -35,29 +37,6 @@ export function renderRich(r: RichText): string {
   return r.map(renderInline).join('');
 }
 
-/** Slack's link and mention sequences a note may carry (never a broadcast: <!here> and the like stay text). */
-const SEQUENCE =
-  /<((?:https?:\/\/|mailto:)[^\s<>|]+)(?:\|([^<>]*))?>|<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>|<#([CG][A-Z0-9]+)(?:\|([^<>]*))?>|<!subteam\^([A-Z0-9]+)(?:\|[^<>]*)?>/g;
-
-/**
- * Text as people wrote it (a note, a pinned message, a timeline entry), where Slack links and
- * mentions are kept as such: those become Inline values, everything else plain words.
- */
-export function linkedText(text: string): RichText {
-  const out: RichText = [];
-  let last = 0;
-  for (const m of text.matchAll(SEQUENCE)) {
-    if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[1]) out.push(m[2] === undefined ? { link: m[1] } : { link: m[1], label: m[2] });
-    else if (m[3]) out.push({ user: m[3] });
-    else if (m[4]) out.push({ channel: m[4] });
-    else if (m[6]) out.push({ group: m[6] });
-    last = m.index + m[0].length;
-  }
-  if (last < text.length) out.push(text.slice(last));
-  return out;
-}
-
 /** `linkedText` rendered: the links and mentions stay links and mentions, the rest is escaped once. */
 export function renderLinked(text: string): string {
   return renderRich(linkedText(text));
@@ -71,7 +50,7 @@ export function fromSlackText(mrkdwn: string): string {
   const decode = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
   let out = '';
   let last = 0;
-  for (const m of mrkdwn.matchAll(SEQUENCE)) {
+  for (const m of mrkdwn.matchAll(SLACK_SEQUENCE)) {
     out += decode(mrkdwn.slice(last, m.index));
     // A link's URL and label arrive escaped too; they are stored as written.
     out += m[1] ? renderStoredLink(m[1], m[2], decode) : m[0];

@@ -1,4 +1,4 @@
-// The stats answer's picture, rendered in-process: a Vega-Lite spec (the maintained declarative
+// The stats answer's picture and the post-mortem's key-signal chart, rendered in-process: a Vega-Lite spec (the maintained declarative
 // charting library behind Vega) compiled to SVG with Vega's headless view, then rasterised to PNG
 // by resvg (@resvg/resvg-js: Rust's resvg with prebuilt binaries published as npm platform
 // packages, so nothing is downloaded at install and it runs offline; no canvas, no browser).
@@ -6,6 +6,7 @@ import { crc32 } from 'node:zlib';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import type { SignalSeries } from '../incidents/signals.js';
 import type { IncidentStats } from '../incidents/stats.js';
 
 export interface ChartData {
@@ -67,8 +68,8 @@ function spec(st: IncidentStats, data: ChartData): TopLevelSpec {
   };
 }
 
-export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec(st, data)).spec), { renderer: 'none' });
+async function toSvg(s: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(s).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -76,16 +77,102 @@ export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Pr
   }
 }
 
-export async function statsChartPng(st: IncidentStats): Promise<{ png: Buffer; data: ChartData }> {
-  const data = chartData(st);
-  const svg = await statsChartSvg(st, data);
+export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Promise<string> {
+  return toSvg(spec(st, data));
+}
+
+function toPng(svg: string, data: unknown): Buffer {
   const drawn = new Resvg(svg, {
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
   })
     .render()
     .asPng();
-  return { png: withText(drawn, CHART_DATA_KEY, JSON.stringify(data)), data };
+  // tEXt is Latin-1: anything beyond ASCII travels as JSON's \u escapes.
+  const json = JSON.stringify(data).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return withText(drawn, CHART_DATA_KEY, json);
+}
+
+export async function statsChartPng(st: IncidentStats): Promise<{ png: Buffer; data: ChartData }> {
+  const data = chartData(st);
+  return { png: toPng(await statsChartSvg(st, data), data), data };
+}
+
+/** The points the post-mortem's chart draws: ISO time, value, what sampled it. */
+export interface SignalChartData {
+  signal: string;
+  unit: string;
+  points: Array<{ at: string; value: number; sampledBy: string }>;
+}
+
+export function signalChartData(s: SignalSeries): SignalChartData {
+  return {
+    signal: s.signal.name,
+    unit: s.signal.unit,
+    points: s.points.map((p) => ({ at: p.at.toISOString(), value: p.value, sampledBy: p.label })),
+  };
+}
+
+/**
+ * The incident's key signal over the incident (one point per diagnosis and verification), with
+ * the moments it was acknowledged, mitigated and resolved as rules when they are known.
+ */
+export async function signalChartPng(
+  s: SignalSeries,
+  opts: { title: string; marks?: Array<{ at: Date; label: string }> },
+): Promise<{ png: Buffer; data: SignalChartData }> {
+  const data = signalChartData(s);
+  const marks = (opts.marks ?? []).map((m) => ({ at: m.at.toISOString(), label: m.label }));
+  const y = {
+    field: 'value',
+    type: 'quantitative' as const,
+    title: `${data.signal} (${data.unit})`,
+    axis: { tickMinStep: 1 },
+  };
+  const x = { field: 'at', type: 'temporal' as const, title: 'UTC', axis: { format: '%H:%M', labelAngle: 0 } };
+  const chart: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: opts.title.slice(0, 120), subtitle: `${data.signal} over the incident` },
+    background: 'white',
+    width: 560,
+    height: 240,
+    config: { font: 'DejaVu Sans', view: { stroke: null } },
+    layer: [
+      {
+        data: { values: data.points },
+        mark: {
+          type: 'line',
+          point: { size: 60, filled: true, color: '#d62728' },
+          color: '#d62728',
+          interpolate: 'step-after',
+        },
+        encoding: { x, y },
+      },
+      {
+        data: { values: data.points },
+        mark: { type: 'text', dy: -10, dx: 8, fontSize: 11 },
+        encoding: { x, y, text: { field: 'value', type: 'quantitative' } },
+      },
+      ...(marks.length
+        ? ([
+            {
+              data: { values: marks },
+              mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+              encoding: { x: { field: 'at', type: 'temporal' } },
+            },
+            {
+              data: { values: marks },
+              mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, y: 2, fontSize: 10, color: '#555' },
+              encoding: { x: { field: 'at', type: 'temporal' }, text: { field: 'label' } },
+            },
+          ] as const)
+        : []),
+    ],
+  } as TopLevelSpec;
+  return { png: toPng(await toSvg(chart), data), data };
 }
 
 /** The tEXt keyword under which the PNG carries the numbers it draws (readers can check them). */

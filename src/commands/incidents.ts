@@ -6,9 +6,11 @@ import { declareModal, statusMessage, timelineMessage } from '../blocks/incident
 import { context, section } from '../blocks/message.js';
 import { renderRich } from '../blocks/mrkdwn.js';
 import { oncallMessage } from '../blocks/oncall.js';
+import { postmortemChartFile } from '../charts/postmortem-chart.js';
 import { statsChartPng } from '../charts/stats-chart.js';
 import { UserError } from '../errors.js';
 import { refreshFollowupStates } from '../followups/refresh.js';
+import { followupsConfigured } from '../followups/store.js';
 import { assertThreadsOn } from '../incidents/actions.js';
 import { whoIsOnCall } from '../incidents/oncall.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
@@ -130,7 +132,14 @@ export const postmortemCommand: Command = {
       throw new UserError(
         `Incident \`${incident.id}\` (${incident.title}) is not resolved yet: its post-mortem opens when it is.`,
       );
-    return postmortemMessage(incident, pm, await timelineOf(deps.store, incident.id));
+    const message = postmortemMessage(incident, pm, await timelineOf(deps.store, incident.id), {
+      addFollowup: followupsConfigured(deps.config),
+    });
+    const chart = await postmortemChartFile(incident, pm).catch((err: unknown) => {
+      deps.log.warn({ err }, 'could not draw the post-mortem chart');
+      return undefined;
+    });
+    return chart ? { ...message, files: [...(message.files ?? []), chart] } : message;
   },
 };
 

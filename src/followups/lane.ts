@@ -3,14 +3,15 @@
 // retried with backoff (for a rate limit, from GitHub's reset time), and a follow-up GitHub
 // refuses, or that never got through, is said in the incident's thread. Each issue's body holds a
 // marker, so a retry after a crash between GitHub's answer and the store finds the issue it made.
+import { mdText } from '../domain/markdown.js';
 import { backoffMs, enqueuePost } from '../incidents/outbox.js';
 import { refreshPostmortem } from '../incidents/postmortem.js';
 import { getIncident } from '../incidents/store.js';
 import { addTimeline } from '../incidents/timeline.js';
-import type { Incident } from '../incidents/types.js';
+import type { Actor, Incident } from '../incidents/types.js';
 import type { LaneHooks, WorkerEnv } from '../incidents/worker-env.js';
 import { type GitHubIssues, githubFailure, githubIssues, type IssueRef } from './github.js';
-import { type FollowupRow, followupFrom, followupsConfigured, recordState } from './store.js';
+import { type Followup, type FollowupRow, followupFrom, followupsConfigured, recordState } from './store.js';
 
 /** Tries before a follow-up that GitHub keeps not answering is given up and said in the thread. */
 export const FOLLOWUP_MAX_ATTEMPTS = 8;
@@ -44,13 +45,19 @@ async function claimOne(env: WorkerEnv): Promise<FollowupRow | undefined> {
 /** Follow-ups whose issue state was last read this long ago are read again by the lane. */
 export const FOLLOWUP_STATE_MAX_AGE_MS = 24 * 3_600_000;
 
-/** Claims (by moving its state_at to now) one filed, open follow-up not checked for a day. */
+/** After a failed read-back, the issue is tried again this much later rather than a day later. */
+export const FOLLOWUP_STATE_RETRY_MS = 3_600_000;
+
+/**
+ * Claims (by moving its state_at to now) one filed follow-up not checked for a day — closed ones
+ * too, since an issue can be reopened on GitHub.
+ */
 async function claimStale(env: WorkerEnv): Promise<FollowupRow | undefined> {
   const now = env.deps.now();
   const [row] = await env.deps.store.query<FollowupRow>(
     `WITH next AS (
        SELECT id FROM incident_followups
-        WHERE issue_number IS NOT NULL AND state = 'open' AND state_at < $2
+        WHERE issue_number IS NOT NULL AND state_at < $2
         ORDER BY state_at LIMIT 1
         FOR UPDATE SKIP LOCKED
      )
@@ -86,8 +93,19 @@ export function followupLane(env: WorkerEnv, hooks: LaneHooks): FollowupLane {
         // Idle: read back one filed issue not checked for a day, so closed ones reach the document daily.
         const stale = await claimStale(env);
         if (!stale) return false;
+        const f = followupFrom(stale);
         running = refreshOne(env, client, stale)
-          .catch((err: unknown) => env.log.warn({ err }, 'could not read a follow-up issue back'))
+          .catch(async (err: unknown) => {
+            const { reason } = githubFailure(err, f.repo, env.deps.now().getTime());
+            env.log.warn({ followup: f.id, issue: f.issueNumber, reason }, 'could not read a follow-up issue back');
+            // Read again within the hour, not a day later.
+            await env.deps.store
+              .query('UPDATE incident_followups SET state_at = $2 WHERE id = $1', [
+                f.id,
+                new Date(env.deps.now().getTime() - FOLLOWUP_STATE_MAX_AGE_MS + FOLLOWUP_STATE_RETRY_MS),
+              ])
+              .catch(() => {});
+          })
           .finally(() => {
             running = undefined;
           });
@@ -105,15 +123,23 @@ export function followupLane(env: WorkerEnv, hooks: LaneHooks): FollowupLane {
   };
 }
 
-function issueBody(i: Incident, permalink: string | undefined, marker: string): string {
+function issueBody(i: Incident, f: Followup, permalink: string | undefined, marker: string): string {
+  const ref = i.number ?? i.id;
+  const who = (a: Actor | undefined) => mdText(a?.name ?? (a?.slackId ? `@${a.slackId}` : 'someone'));
   return [
-    `Follow-up from the post-mortem of incident ${i.number ? `#${i.number} ` : ''}**${i.title}** (${i.severity}${i.serviceName ? `, ${i.serviceName}` : ''}).`,
+    f.source === 'thread'
+      ? `Follow-up added in the Slack thread of incident ${i.number ? `#${i.number} ` : ''}**${mdText(i.title)}** (${i.severity}${i.serviceName ? `, ${mdText(i.serviceName)}` : ''}) by ${who(f.addedBy)}.`
+      : `Follow-up from the post-mortem of incident ${i.number ? `#${i.number} ` : ''}**${mdText(i.title)}** (${i.severity}${i.serviceName ? `, ${mdText(i.serviceName)}` : ''}).`,
     '',
-    `- PagerDuty: ${i.htmlUrl ?? i.id}`,
+    `- PagerDuty: ${i.htmlUrl ?? mdText(i.id)}`,
     `- Slack thread: ${permalink ?? 'not known'}`,
-    `- Post-mortem: \`/dmp postmortem ${i.number ?? i.id}\` in Slack, and the \`postmortem-${i.number ?? i.id}.md\` file in the thread`,
+    `- Post-mortem: \`/dmp postmortem ${ref}\` in Slack, and the \`postmortem-${ref}.md\` file in the thread`,
+    ...(f.owner ? [`- Owner: ${who(f.owner)} (Slack)`] : []),
+    ...(f.dueOn ? [`- Due: ${f.dueOn}`] : []),
     '',
-    '_Filed by dmp-bot from the post-mortem action items._',
+    f.source === 'thread'
+      ? '_Filed by dmp-bot from the incident thread._'
+      : '_Filed by dmp-bot from the post-mortem action items._',
     marker,
   ].join('\n');
 }
@@ -138,7 +164,7 @@ async function fileOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Prom
       earlier ??
       (await gh.create({
         title: f.title,
-        body: issueBody(i, await env.slack.permalink?.(i), marker),
+        body: issueBody(i, f, await env.slack.permalink?.(i), marker),
         labels: [FOLLOWUP_LABEL, i.severity],
       }));
   } catch (err) {
@@ -189,10 +215,17 @@ async function fileOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Prom
       [i.id],
     );
     if (Number(left?.n ?? 0) > 0) return;
-    const fresh = await q.query<{ title: string; issue_url: string; issue_number: number }>(
+    const fresh = await q.query<{
+      title: string;
+      issue_url: string;
+      issue_number: number;
+      owner: Actor | null;
+      due_on: string | null;
+      added_by: Actor | null;
+    }>(
       `UPDATE incident_followups SET announced_at = $2
         WHERE incident_id = $1 AND announced_at IS NULL AND issue_url IS NOT NULL
-        RETURNING title, issue_url, issue_number`,
+        RETURNING title, issue_url, issue_number, owner, due_on::text AS due_on, added_by`,
       [i.id, now],
     );
     if (fresh.length) {
@@ -203,7 +236,14 @@ async function fileOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Prom
           type: 'followups_filed',
           issues: fresh
             .sort((a, b) => a.issue_number - b.issue_number)
-            .map((r) => ({ title: r.title, url: r.issue_url, number: r.issue_number })),
+            .map((r) => ({
+              title: r.title,
+              url: r.issue_url,
+              number: r.issue_number,
+              ...(r.owner?.slackId ? { owner: r.owner.slackId } : {}),
+              ...(r.due_on ? { dueOn: r.due_on } : {}),
+              ...(r.added_by?.slackId ? { addedBy: r.added_by.slackId } : {}),
+            })),
         },
         now,
       );

@@ -16,6 +16,8 @@ import { fitBlocks } from '../blocks/limits.js';
 import { context, esc, type Message } from '../blocks/message.js';
 import { renderRich } from '../blocks/mrkdwn.js';
 import { reportMessage } from '../blocks/report.js';
+import { postmortemChartFile } from '../charts/postmortem-chart.js';
+import { followupsConfigured } from '../followups/store.js';
 import { collectQueues } from '../incidents/metrics.js';
 import { CHANNEL_UNREACHABLE } from '../incidents/outbox.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
@@ -143,7 +145,7 @@ export function createIncidentSlack(
   client: WebClient = deps.slack,
 ): IncidentSlack {
   const opts = { statusPageUrl: deps.config.STATUS_PAGE_URL };
-  const rootOpts = { statusPage: statuspageConfigured(deps.config) };
+  const rootOpts = { statusPage: statuspageConfigured(deps.config), followups: followupsConfigured(deps.config) };
 
   async function post(
     channel: string,
@@ -183,7 +185,7 @@ export function createIncidentSlack(
           thread_ts: i.rootTs as string,
           filename: f.filename,
           title: f.title,
-          content: redactDeep(f.content),
+          ...(f.data ? { file: f.data } : { content: redactDeep(f.content) }),
         });
       } catch (err) {
         throw channelFailure(i.channel as string, err);
@@ -308,9 +310,15 @@ export function createIncidentSlack(
       await upload(i, m.files);
     },
     async postPostmortem(i, pm, timeline, updatedBy, ref) {
-      const m = postmortemMessage(i, pm, timeline, { updatedBy });
+      const m = postmortemMessage(i, pm, timeline, { updatedBy, addFollowup: followupsConfigured(deps.config) });
       await post(i.channel as string, labelled(i, m), i.rootTs, replyMetadata(i, ref));
       await upload(i, m.files);
+      // The key signal's chart goes beside the document that links it; without it the post-mortem still stands.
+      const chart = await postmortemChartFile(i, pm).catch((err: unknown) => {
+        deps.log.warn({ err, incident: i.id }, 'could not draw the post-mortem chart');
+        return undefined;
+      });
+      if (chart) await upload(i, [chart]);
     },
     async permalink(i) {
       if (!i.channel || !i.rootTs) return undefined;

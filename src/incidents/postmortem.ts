@@ -1,12 +1,14 @@
 // The post-mortem the runbook asks for within 48 hours: a Markdown document pre-filled from the
 // incident's record (summary, severity, impact, timeline, time to acknowledge and to resolve)
 // with root cause, action items and learnings for people to fill in.
+import { mdLink, mdParagraphs, mdStored, mdTable, mdText } from '../domain/markdown.js';
 import { formatDuration } from '../duration.js';
 import { type Followup, followupsOf } from '../followups/store.js';
+import { KEY_SIGNALS, keySignal, type SignalSeries } from './signals.js';
 import type { Q } from './store.js';
 import { timelineOf } from './timeline.js';
-import type { Actor, CheckChange, Incident, TimelineEntry } from './types.js';
-import { type Verification, verificationsOf } from './verification.js';
+import type { Actor, CheckChange, Incident, Role, TimelineEntry } from './types.js';
+import { type CheckState, type Verification, verificationsOf } from './verification.js';
 
 export interface PostmortemFields {
   rootCause?: string;
@@ -36,6 +38,8 @@ export interface Postmortem extends PostmortemFields {
   mitigation?: MitigationRecord;
   /** The action items filed (or being filed) as GitHub issues. */
   followups?: Followup[];
+  /** The key signal the diagnoses sampled over the incident, charted beside the document. */
+  signal?: SignalSeries;
   incidentId: string;
   resolvedAt: Date;
   dueAt: Date;
@@ -71,47 +75,141 @@ export function utc(d: Date): string {
   return `${d.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
 }
 
-function plainActor(a: Actor | undefined): string {
-  if (!a) return 'PagerDuty';
+function actorName(a: Actor | undefined, fallback = 'PagerDuty'): string {
+  if (!a) return fallback;
   if (a.name) return a.name;
   if (a.slackId) return `@${a.slackId}`;
   return a.source === 'bot' ? 'dmp-bot' : 'PagerDuty';
 }
 
-/** Slack mrkdwn (`<@U…>`, `<url|label>`) read as plain text for the Markdown file. */
-function plainText(text: string): string {
-  return text
-    .replace(/<@([UW][A-Z0-9]+)>/g, '@$1')
-    .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, '@$1')
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '[$2]($1)')
-    .replace(/<(https?:[^>]+)>/g, '$1')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
-}
-
 const TODO = '_To be filled in._';
 
-function renderPostmortem(
-  i: Incident,
-  timeline: TimelineEntry[],
-  p: PostmortemFields & { dueAt: Date },
-  m?: MitigationRecord,
-  followups: Followup[] = [],
-): string {
+/** What the post-mortem document is built from: the record, as values. */
+export interface PostmortemRecord {
+  incident: Incident;
+  timeline: TimelineEntry[];
+  fields: PostmortemFields & { dueAt: Date };
+  verifications: Verification[];
+  followups: Followup[];
+  /** The chart's file name, when the key signal was sampled (it is uploaded beside the document). */
+  chartFile?: string;
+}
+
+/** A role's holders in turn: who, from when, until when (undefined: still). */
+export interface RoleTerm {
+  role: Role;
+  holder: Actor;
+  from: Date;
+  until?: Date;
+  by: Actor;
+}
+
+/** Who held which role when, from the timeline's role entries (each take-over and hand-over). */
+export function roleTerms(timeline: TimelineEntry[]): RoleTerm[] {
+  const terms: RoleTerm[] = [];
+  for (const e of timeline) {
+    const d = e.detail;
+    if (d?.kind !== 'role') continue;
+    const current = terms.findLast((t) => t.role === d.role && !t.until);
+    if (current) current.until = e.at;
+    terms.push({ role: d.role, holder: d.to, from: e.at, by: d.by });
+  }
+  return terms;
+}
+
+/** One remediation run in the thread and what its verification read before and after. */
+export interface RemediationRun {
+  at: Date;
+  label: string;
+  by?: Actor;
+  changes: CheckChange[];
+  /** The checks that changed, with the diagnosis' words before and after. */
+  readings: Array<{ check: string; before: CheckState; after: CheckState }>;
+  /** Each key signal sampled both times. */
+  signals: Array<{ name: string; unit: string; before: number; after: number }>;
+  critical: boolean;
+}
+
+export function remediationRuns(vs: Verification[]): RemediationRun[] {
+  return vs.flatMap((v, n) => {
+    if (v.trigger !== 'remediation') return [];
+    const prev = vs.slice(0, n).findLast((p) => p.procedureId === v.procedureId);
+    const readings = v.changes.flatMap((c) => {
+      const before = prev?.checks.find((x) => x.check === c.check);
+      const after = v.checks.find((x) => x.check === c.check);
+      return before && after ? [{ check: c.check, before, after }] : [];
+    });
+    const signals = KEY_SIGNALS.flatMap((s) => {
+      const before = prev?.signals[s.name];
+      const after = v.signals[s.name];
+      return before === undefined || after === undefined ? [] : [{ name: s.name, unit: s.unit, before, after }];
+    });
+    return [
+      {
+        at: v.at,
+        label: v.label ?? 'remediation',
+        ...(v.actor ? { by: v.actor } : {}),
+        changes: v.changes,
+        readings,
+        signals,
+        critical: v.critical,
+      },
+    ];
+  });
+}
+
+/** What sampled a point of the key signal, in words. */
+function sampledBy(v: Verification): string {
+  if (v.trigger === 'diagnosis') return 'diagnosis';
+  if (v.trigger === 'mitigated') return 'verification after Mitigated';
+  return `verification after ${v.label ?? 'a remediation'}`;
+}
+
+/** The incident's key signal over its diagnoses and verifications, when one was sampled. */
+export function incidentSignal(vs: Verification[]): SignalSeries | undefined {
+  return keySignal(vs.map((v) => ({ at: v.at, label: sampledBy(v), signals: v.signals, checks: v.checks })));
+}
+
+export function signalChartFilename(i: Pick<Incident, 'id' | 'number'>, s: SignalSeries): string {
+  return `postmortem-${i.number ?? i.id}-${s.signal.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.png`;
+}
+
+const time = (d: Date) => utc(d).replace(' UTC', '');
+
+/** The Markdown document, built from the record's values (user text escaped once, here). */
+export function postmortemDocument(r: PostmortemRecord): string {
+  const { incident: i, timeline, fields: p, verifications, followups } = r;
+  const m = mitigationOf(verifications);
   const d = durationsOf(i, m);
+  // Slack ids the record knows a name for, so mentions in the timeline read as names.
+  const names = new Map<string, string>();
+  const know = (a: Actor | undefined) => {
+    if (a?.slackId && a.name) names.set(a.slackId, a.name);
+  };
+  for (const e of timeline) know(e.actor);
+  for (const a of [i.acknowledgedBy, i.mitigatedBy, i.resolvedBy, i.commander, i.comms]) know(a);
+  for (const t of roleTerms(timeline)) for (const a of [t.holder, t.by]) know(a);
+  for (const f of followups) for (const a of [f.addedBy, f.owner]) know(a);
+  /** An actor as Markdown: their name, from the record when the actor itself lacks it. */
+  const mdActor = (a: Actor | undefined, fallback?: string): string =>
+    mdText(
+      actorName(a?.slackId && !a.name && names.has(a.slackId) ? { ...a, name: names.get(a.slackId) } : a, fallback),
+    );
   const lines: string[] = [];
-  lines.push(`# Post-mortem: ${i.title}`, '');
-  lines.push(`- **Incident:** ${i.number ? `#${i.number} ` : ''}${i.id}${i.htmlUrl ? ` (${i.htmlUrl})` : ''}`);
+  lines.push(`# Post-mortem: ${mdText(i.title)}`, '');
   lines.push(
-    `- **Severity:** ${i.severity}${i.priority ? ` (PagerDuty priority ${i.priority})` : i.urgency ? ` (PagerDuty urgency ${i.urgency})` : ''}`,
+    `- **Incident:** ${i.number ? `#${i.number} ` : ''}${mdText(i.id)}${i.htmlUrl ? ` (${mdLink(i.htmlUrl, i.htmlUrl)})` : ''}`,
   );
-  if (i.serviceName) lines.push(`- **Service:** ${i.serviceName}`);
+  lines.push(
+    `- **Severity:** ${i.severity}${i.priority ? ` (PagerDuty priority ${mdText(i.priority)})` : i.urgency ? ` (PagerDuty urgency ${mdText(i.urgency)})` : ''}`,
+  );
+  if (i.serviceName) lines.push(`- **Service:** ${mdText(i.serviceName)}`);
   lines.push(`- **Triggered:** ${utc(i.triggeredAt)}`);
   lines.push(
-    `- **Acknowledged:** ${i.acknowledgedAt ? `${utc(i.acknowledgedAt)} by ${plainActor(i.acknowledgedBy)}` : 'never'}`,
+    `- **Acknowledged:** ${i.acknowledgedAt ? `${utc(i.acknowledgedAt)} by ${mdActor(i.acknowledgedBy)}` : 'never'}`,
   );
-  if (i.mitigatedAt) lines.push(`- **Mitigated:** ${utc(i.mitigatedAt)} by ${plainActor(i.mitigatedBy)}`);
-  lines.push(`- **Resolved:** ${i.resolvedAt ? `${utc(i.resolvedAt)} by ${plainActor(i.resolvedBy)}` : 'not yet'}`);
+  if (i.mitigatedAt) lines.push(`- **Mitigated:** ${utc(i.mitigatedAt)} by ${mdActor(i.mitigatedBy)}`);
+  lines.push(`- **Resolved:** ${i.resolvedAt ? `${utc(i.resolvedAt)} by ${mdActor(i.resolvedBy)}` : 'not yet'}`);
   lines.push(
     `- **Time to acknowledge:** ${d.toAcknowledgeMs === undefined ? 'not acknowledged' : formatDuration(d.toAcknowledgeMs)}`,
   );
@@ -123,69 +221,194 @@ function renderPostmortem(
   lines.push(
     '## Summary',
     '',
-    `${i.title}${i.serviceName ? ` on ${i.serviceName}` : ''}, severity ${i.severity}.${i.description && i.description !== i.title ? ` ${i.description}` : ''}`,
+    `${mdText(i.title)}${i.serviceName ? ` on ${mdText(i.serviceName)}` : ''}, severity ${i.severity}.${i.description && i.description !== i.title ? ` ${mdText(i.description)}` : ''}`,
     '',
   );
   lines.push(
     '## Impact',
     '',
-    p.impact?.trim() ||
-      `${i.serviceName ?? 'The service'} was affected for ${d.toResolveMs === undefined ? 'an unknown time' : formatDuration(d.toResolveMs)} (from trigger to resolution). _Add who and what was affected._`,
+    p.impact?.trim()
+      ? mdParagraphs(p.impact.trim())
+      : `${mdText(i.serviceName ?? 'The service')} was affected for ${d.toResolveMs === undefined ? 'an unknown time' : formatDuration(d.toResolveMs)} (from trigger to resolution). _Add who and what was affected._`,
     '',
   );
-  // Who held which role when (issue 12): each take-over and hand-over, from the timeline.
-  const roles = timeline.filter((e) => e.kind === 'role');
+
+  // Who held which role when (issue 12): each take-over and hand-over.
+  const terms = roleTerms(timeline);
+  const since = (role: Role) => terms.findLast((t) => t.role === role)?.from;
+  const holder = (role: Role, a: Actor | undefined, none: string) => {
+    const from = since(role);
+    return a ? `${mdActor(a)}${from ? ` (since ${utc(from)})` : ''}` : none;
+  };
   lines.push('## Roles', '');
-  lines.push(`- **Commander:** ${i.commander ? plainActor(i.commander) : 'nobody took command'}`);
-  lines.push(`- **Comms lead:** ${i.comms ? plainActor(i.comms) : 'nobody'}`);
-  for (const e of roles) lines.push(`- ${utc(e.at)}: ${plainText(e.text)}`);
+  lines.push(`- **Commander:** ${holder('commander', i.commander, 'nobody took command')}`);
+  lines.push(`- **Comms lead:** ${holder('comms', i.comms, 'nobody')}`);
   lines.push('');
-  lines.push('## Timeline (UTC)', '', '| Time | Who | What |', '| --- | --- | --- |');
-  for (const e of timeline)
-    lines.push(`| ${utc(e.at).replace(' UTC', '')} | ${plainText(plainActor(e.actor))} | ${plainText(e.text)} |`);
-  lines.push('');
-  if (m?.remediations.length) {
+  if (terms.length) {
+    lines.push(
+      ...mdTable(
+        ['Role', 'Held by', 'From', 'Until', 'How'],
+        terms.map((t, n) => {
+          const before = terms.slice(0, n).findLast((x) => x.role === t.role);
+          const self = t.by.slackId !== undefined && t.by.slackId === t.holder.slackId;
+          return [
+            ROLE_TITLE[t.role],
+            mdActor(t.holder),
+            time(t.from),
+            t.until ? time(t.until) : 'the end',
+            before
+              ? `handed over from ${mdActor(before.holder)}${self ? '' : ` by ${mdActor(t.by)}`}`
+              : self
+                ? 'Take command'
+                : `assigned by ${mdActor(t.by)}`,
+          ];
+        }),
+      ),
+      '',
+    );
+    for (const t of terms) {
+      const before = terms.slice(0, terms.indexOf(t)).findLast((x) => x.role === t.role);
+      const self = t.by.slackId !== undefined && t.by.slackId === t.holder.slackId;
+      lines.push(
+        `- ${utc(t.from)}: ${
+          before
+            ? `${ROLE_TITLE[t.role]} handed over from ${mdActor(before.holder)} to ${mdActor(t.holder)}${self ? '' : ` by ${mdActor(t.by)}`}`
+            : `${mdActor(t.holder)} is ${ROLE_NAME_MD[t.role]}${self ? ' (Take command)' : ` (assigned by ${mdActor(t.by)})`}`
+        }`,
+      );
+    }
+    lines.push('');
+  } else {
+    // Entries written before roles kept their facts: their sentence, as recorded.
+    const old = timeline.filter((e) => e.kind === 'role');
+    for (const e of old) lines.push(`- ${utc(e.at)}: ${mdStored(e.text, names)}`);
+    if (old.length) lines.push('');
+  }
+
+  lines.push(
+    '## Timeline (UTC)',
+    '',
+    ...mdTable(
+      ['Time', 'Who', 'What'],
+      timeline.map((e) => [time(e.at), mdActor(e.actor), mdStored(e.text, names)]),
+    ),
+    '',
+  );
+
+  const checked = verifications.filter((v) => v.trigger !== 'diagnosis');
+  if (checked.length) {
+    lines.push(
+      '## Verifications',
+      '',
+      'The diagnosis run again by the bot after each remediation and when Mitigated was pressed.',
+      '',
+      ...mdTable(
+        ['Time', 'After', 'Result', 'Checks that changed'],
+        checked.map((v) => {
+          const critical = v.checks.filter((c) => c.status === 'critical').map((c) => c.check);
+          return [
+            time(v.at),
+            v.trigger === 'mitigated'
+              ? `Mitigated${v.actor ? ` (${mdActor(v.actor)})` : ''}`
+              : mdText(v.label ?? 'a remediation'),
+            v.critical ? `red: still critical (${mdText(critical.join(', '))})` : 'green: nothing critical',
+            mdText(v.changes.map((c) => `${c.check}: ${c.before} → ${c.after}`).join('; ') || 'none'),
+          ];
+        }),
+      ),
+      '',
+    );
+  }
+
+  const runs = remediationRuns(verifications);
+  if (runs.length) {
     lines.push(
       '## Remediations (verified by the bot)',
       '',
-      '| Time | Remediation | Before → after | Then |',
-      '| --- | --- | --- | --- |',
+      ...mdTable(
+        ['Time', 'Remediation', 'By', 'Before → after', 'Then'],
+        runs.map((x) => [
+          time(x.at),
+          mdText(x.label),
+          x.by ? mdActor(x.by) : '—',
+          mdText(
+            [
+              ...x.changes.map((c) => {
+                const r = x.readings.find((y) => y.check === c.check);
+                return `${c.check}: ${c.before} → ${c.after}${r ? ` (“${r.before.summary}” → “${r.after.summary}”)` : ''}`;
+              }),
+              ...x.signals.map((s) => `${s.name}: ${s.before} → ${s.after} ${s.unit}`),
+            ].join('; ') || 'no check changed',
+          ),
+          x.critical ? 'still critical' : 'nothing critical',
+        ]),
+      ),
+      '',
     );
-    for (const r of m.remediations)
-      lines.push(
-        `| ${utc(r.at).replace(' UTC', '')} | ${plainText(r.label)} | ${plainText(r.changes.map((c) => `${c.check}: ${c.before} → ${c.after}`).join('; ') || 'no check changed')} | ${r.critical ? 'still critical' : 'nothing critical'} |`,
-      );
-    lines.push('');
   }
-  lines.push('## Root cause', '', p.rootCause?.trim() || TODO, '');
+
+  const signal = incidentSignal(verifications);
+  if (signal) {
+    const { name, unit } = signal.signal;
+    lines.push(`## Key signal: ${mdText(name)}`, '');
+    if (r.chartFile) lines.push(`![${mdText(name)} over the incident](${r.chartFile})`, '');
+    lines.push(
+      ...mdTable(
+        ['Time', `${mdText(name)} (${mdText(unit)})`, 'Sampled by'],
+        signal.points.map((pt) => [time(pt.at), String(pt.value), mdText(pt.label)]),
+      ),
+      '',
+    );
+  }
+
+  lines.push('## Root cause', '', p.rootCause?.trim() ? mdParagraphs(p.rootCause.trim()) : TODO, '');
   lines.push('## Action items', '', p.actionItems?.trim() ? bullets(p.actionItems) : '- [ ] _To be filled in._', '');
   if (followups.length) {
-    lines.push('## Follow-ups', '', '| Issue | Action item | State |', '| --- | --- | --- |');
-    for (const f of followups) lines.push(`| ${followupLink(f)} | ${plainText(f.title)} | ${followupState(f)} |`);
-    lines.push('');
+    lines.push(
+      '## Follow-ups',
+      '',
+      ...mdTable(
+        ['Issue', 'Action item', 'State', 'Owner', 'Due', 'Added'],
+        followups.map((f) => [
+          followupLink(f),
+          mdText(f.title),
+          mdText(followupState(f)),
+          f.owner ? mdActor(f.owner) : '—',
+          f.dueOn ?? '—',
+          f.source === 'thread' ? `from the thread by ${mdActor(f.addedBy, 'someone')}` : 'post-mortem',
+        ]),
+      ),
+      '',
+    );
   }
-  lines.push('## Learnings', '', p.learnings?.trim() || TODO, '');
+  lines.push('## Learnings', '', p.learnings?.trim() ? mdParagraphs(p.learnings.trim()) : TODO, '');
   return lines.join('\n');
 }
 
+const ROLE_TITLE: Record<Role, string> = { commander: 'Commander', comms: 'Comms lead' };
+const ROLE_NAME_MD: Record<Role, string> = { commander: 'commander', comms: 'comms lead' };
+
 function followupLink(f: Followup): string {
-  return f.issueUrl ? `[${f.repo}#${f.issueNumber}](${f.issueUrl})` : '—';
+  return f.issueUrl ? mdLink(`${f.repo}#${f.issueNumber}`, f.issueUrl) : '—';
 }
 
-/** A follow-up's state in words, for the document and the Slack post alike. */
+/** A follow-up's state in plain words, for the document and the Slack post alike (each escapes it). */
 export function followupState(f: Followup): string {
   if (f.issueUrl) return f.state === 'closed' ? 'closed' : 'open';
-  if (f.failed) return `not filed: ${plainText(f.error ?? 'GitHub refused it')}`;
-  return f.error ? `being filed (retrying: ${plainText(f.error)})` : 'being filed';
+  if (f.failed) return `not filed: ${f.error ?? 'GitHub refused it'}`;
+  return f.error ? `being filed (retrying: ${f.error})` : 'being filed';
 }
 
+/** Action items as a checklist: each line one item, its own list marker kept. */
 function bullets(text: string): string {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((l) => (/^([-*]|\d+\.)\s/.test(l) ? l : `- [ ] ${l}`))
-    .join('\n');
+  return mdParagraphs(
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map((l) => (/^([-*]|\d+\.)\s/.test(l) ? l : `- [ ] ${l}`))
+      .join('\n'),
+  );
 }
 
 interface Row {
@@ -220,13 +443,28 @@ function fromRow(r: Row): Postmortem {
 
 export async function getPostmortem(q: Q, incidentId: string): Promise<Postmortem | undefined> {
   const rows = await q.query<Row>('SELECT * FROM incident_postmortems WHERE incident_id = $1', [incidentId]);
-  return rows[0]
-    ? {
-        ...fromRow(rows[0]),
-        mitigation: mitigationOf(await verificationsOf(q, incidentId)),
-        followups: await followupsOf(q, incidentId),
-      }
-    : undefined;
+  if (!rows[0]) return undefined;
+  const vs = await verificationsOf(q, incidentId);
+  const signal = incidentSignal(vs);
+  return {
+    ...fromRow(rows[0]),
+    mitigation: mitigationOf(vs),
+    followups: await followupsOf(q, incidentId),
+    ...(signal ? { signal } : {}),
+  };
+}
+
+async function documentOf(q: Q, i: Incident, fields: PostmortemFields & { dueAt: Date }): Promise<string> {
+  const verifications = await verificationsOf(q, i.id);
+  const signal = incidentSignal(verifications);
+  return postmortemDocument({
+    incident: i,
+    timeline: await timelineOf(q, i.id),
+    fields,
+    verifications,
+    followups: await followupsOf(q, i.id),
+    ...(signal ? { chartFile: signalChartFilename(i, signal) } : {}),
+  });
 }
 
 /** Creates (or, after a reopen and a new resolution, refreshes) the post-mortem of a resolved incident. */
@@ -235,13 +473,7 @@ export async function openPostmortem(q: Q, i: Incident, dueMs: number, now: Date
   const dueAt = new Date(resolvedAt.getTime() + dueMs);
   const existing = await getPostmortem(q, i.id);
   const fields: PostmortemFields = existing ?? {};
-  const document = renderPostmortem(
-    i,
-    await timelineOf(q, i.id),
-    { ...fields, dueAt },
-    mitigationOf(await verificationsOf(q, i.id)),
-    await followupsOf(q, i.id),
-  );
+  const document = await documentOf(q, i, { ...fields, dueAt });
   await q.query(
     `INSERT INTO incident_postmortems (incident_id, resolved_at, due_at, document, updated_at) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (incident_id) DO UPDATE SET resolved_at = EXCLUDED.resolved_at, due_at = EXCLUDED.due_at, document = EXCLUDED.document, updated_at = EXCLUDED.updated_at`,
@@ -261,13 +493,7 @@ export async function refreshPostmortem(
   const existing = await getPostmortem(q, i.id);
   if (!existing) return undefined;
   const merged: PostmortemFields = { ...existing, ...(fields ?? {}) };
-  const document = renderPostmortem(
-    i,
-    await timelineOf(q, i.id),
-    { ...merged, dueAt: existing.dueAt },
-    existing.mitigation,
-    existing.followups,
-  );
+  const document = await documentOf(q, i, { ...merged, dueAt: existing.dueAt });
   await q.query(
     `UPDATE incident_postmortems SET root_cause = $2, action_items = $3, learnings = $4, impact = $5, document = $6, updated_at = $7, updated_by = COALESCE($8, updated_by)
       WHERE incident_id = $1`,

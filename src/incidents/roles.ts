@@ -64,6 +64,7 @@ export async function assignRole(
         ? `${ROLE_NAME[role][0]?.toUpperCase()}${ROLE_NAME[role].slice(1)} handed over from ${nameOf(previous)} to ${nameOf(holder)}${self ? '' : ` by ${nameOf(actor)}`}`
         : `${nameOf(holder)} is ${ROLE_NAME[role]}${self ? ' (Take command)' : ` (assigned by ${nameOf(actor)})`}`,
       source: 'slack',
+      detail: { kind: 'role', role, to: holder, by: actor, ...(previous ? { from: previous } : {}) },
     });
     await enqueuePost(q, i, { type: 'role', role, to: holder, by: actor, ...(previous ? { previous } : {}) }, now);
     await enqueuePost(q, i, { type: 'update_root' }, now);

@@ -43,7 +43,11 @@ export interface IncidentStats {
   byProcedure: Array<{ name: string; count: number }>;
   byWeek: WeekStats[];
   outOfHours: number;
-  remediations: { run: number; verifiedGreen: number };
+  /**
+   * Remediations carried out in the incidents' threads (succeeded or failed), and the
+   * verifications that followed them: how many, and how many found nothing critical.
+   */
+  remediations: { run: number; succeeded: number; verified: number; verifiedGreen: number };
   followups: { open: number; closed: number; pending: number };
 }
 
@@ -130,9 +134,19 @@ export async function incidentStats(q: Q, window: StatsWindow, now: Date): Promi
     weeks.set(k, [...(weeks.get(k) ?? []), d]);
   }
   const ids = rows.map((r) => r.id);
-  const [rem] = await q.query<{ run: string; green: string }>(
-    `SELECT count(*) AS run, count(*) FILTER (WHERE NOT critical) AS green
+  const [rem] = await q.query<{ verified: string; green: string }>(
+    `SELECT count(*) AS verified, count(*) FILTER (WHERE NOT critical) AS green
        FROM incident_verifications WHERE trigger = 'remediation' AND incident_id = ANY($1::text[])`,
+    [ids],
+  );
+  // An action belongs to an incident when it was started in its thread (a storm's digest thread
+  // is shared: each action counts once).
+  const [ran] = await q.query<{ run: string; succeeded: string }>(
+    `SELECT count(*) AS run, count(*) FILTER (WHERE a.state = 'succeeded') AS succeeded
+       FROM remediation_actions a
+      WHERE a.state IN ('succeeded', 'failed')
+        AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = ANY($1::text[])
+                     AND i.channel = a.channel_id AND i.root_ts IS NOT NULL AND i.root_ts = a.thread_ts)`,
     [ids],
   );
   const [fu] = await q.query<{ open: string; closed: string; pending: string }>(
@@ -159,7 +173,12 @@ export async function incidentStats(q: Q, window: StatsWindow, now: Date): Promi
         toResolveMedianMs: spread(defined(ds.map((d) => d.resolve))).medianMs,
       })),
     outOfHours: rows.filter((r) => outOfHours(new Date(r.triggered_at))).length,
-    remediations: { run: Number(rem?.run ?? 0), verifiedGreen: Number(rem?.green ?? 0) },
+    remediations: {
+      run: Number(ran?.run ?? 0),
+      succeeded: Number(ran?.succeeded ?? 0),
+      verified: Number(rem?.verified ?? 0),
+      verifiedGreen: Number(rem?.green ?? 0),
+    },
     followups: { open: Number(fu?.open ?? 0), closed: Number(fu?.closed ?? 0), pending: Number(fu?.pending ?? 0) },
   };
 }

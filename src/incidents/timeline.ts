@@ -1,7 +1,7 @@
 // The incident's record: every PagerDuty event, button press, diagnosis, remediation, status
 // update and pinned message, with its time and actor. The post-mortem's timeline is read here.
 import type { Q } from './store.js';
-import type { Actor, TimelineEntry, TimelineKind } from './types.js';
+import type { Actor, TimelineDetail, TimelineEntry, TimelineKind } from './types.js';
 
 export interface NewEntry {
   at: Date;
@@ -11,12 +11,13 @@ export interface NewEntry {
   source: TimelineEntry['source'];
   /** Set for entries that must be recorded once, e.g. `triggered:<incident>`. */
   dedupeKey?: string;
+  detail?: TimelineDetail;
 }
 
 export async function addTimeline(q: Q, incidentId: string, e: NewEntry): Promise<void> {
   await q.query(
-    `INSERT INTO incident_timeline (incident_id, at, kind, actor, text, source, dedupe_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+    `INSERT INTO incident_timeline (incident_id, at, kind, actor, text, source, dedupe_key, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
     [
       incidentId,
       e.at,
@@ -25,6 +26,7 @@ export async function addTimeline(q: Q, incidentId: string, e: NewEntry): Promis
       e.text.slice(0, 4000),
       e.source,
       e.dedupeKey ?? null,
+      e.detail ? JSON.stringify(e.detail) : null,
     ],
   );
 }
@@ -38,8 +40,9 @@ export async function timelineOf(q: Q, incidentId: string): Promise<TimelineEntr
     actor: Actor | null;
     text: string;
     source: TimelineEntry['source'];
+    detail: TimelineDetail | null;
   }>(
-    'SELECT id, incident_id, at, kind, actor, text, source FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id',
+    'SELECT id, incident_id, at, kind, actor, text, source, detail FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id',
     [incidentId],
   );
   return rows.map((r) => ({
@@ -50,5 +53,6 @@ export async function timelineOf(q: Q, incidentId: string): Promise<TimelineEntr
     actor: r.actor ?? undefined,
     text: r.text,
     source: r.source,
+    ...(r.detail ? { detail: r.detail } : {}),
   }));
 }

@@ -114,7 +114,12 @@ export interface TimelineEntry {
   actor?: Actor;
   text: string;
   source: 'pagerduty' | 'slack' | 'bot';
+  /** The facts the text was written from, when the entry kept them (documents are built from these). */
+  detail?: TimelineDetail;
 }
+
+/** A role taken or handed over: which, to whom, from whom, by whom. */
+export type TimelineDetail = { kind: 'role'; role: Role; to: Actor; from?: Actor; by: Actor };
 
 /** A contact to bring into a thread: a role from ESCALATION_CONTACTS, or the PagerDuty on-call. */
 export interface Mention {
@@ -147,7 +152,11 @@ export type PostIntent =
   | { type: 'postmortem_updated'; actor: Actor }
   | { type: 'postmortem_reminder'; dueAt: string; overdue: boolean }
   /** Post-mortem action items filed as GitHub issues (issue 13). */
-  | { type: 'followups_filed'; issues: Array<{ title: string; url: string; number: number }> }
+  | {
+      type: 'followups_filed';
+      /** owner and addedBy: Slack user ids; dueOn `YYYY-MM-DD` (follow-ups added from the thread). */
+      issues: Array<{ title: string; url: string; number: number; owner?: string; dueOn?: string; addedBy?: string }>;
+    }
   /** A string is plain text, or (queued before RichText) mrkdwn with `<@U…>` mentions. */
   | { type: 'warning'; text: string | RichText }
   /** Opens a storm digest's thread: how many incidents it lists, and the specialists they call for. */

@@ -40,6 +40,7 @@ export async function sendVerification(
     ...(intent.label ? { label: intent.label } : {}),
     outboxId: row.id,
     changes,
+    ...(intent.actor ? { actor: intent.actor } : {}),
   });
   await slack.postReply(i, verified);
   await deps.store.tx(async (q) => {

@@ -8,6 +8,7 @@ import { formatDuration } from '../duration.js';
 import type { Finding, Report } from '../runbooks/types.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
+import { signalsOf } from './signals.js';
 import type { Q } from './store.js';
 import type { Actor, CheckChange, Incident } from './types.js';
 
@@ -28,6 +29,10 @@ export interface Verification {
   checks: CheckState[];
   changes: CheckChange[];
   critical: boolean;
+  /** The key signals it sampled (queue depth, dead workers, connections), by name. */
+  signals: Record<string, number>;
+  /** Who ran the remediation it follows, or pressed Mitigated. */
+  actor?: Actor;
 }
 
 function plain(t: string | RichText): string {
@@ -87,6 +92,8 @@ interface Row {
   checks: CheckState[];
   changes: CheckChange[];
   critical: boolean;
+  signals: Record<string, number> | null;
+  actor: Actor | null;
 }
 
 const toVerification = (r: Row): Verification => ({
@@ -98,6 +105,8 @@ const toVerification = (r: Row): Verification => ({
   checks: r.checks,
   changes: r.changes,
   critical: r.critical,
+  signals: r.signals ?? {},
+  ...(r.actor ? { actor: r.actor } : {}),
 });
 
 /** Every diagnosis and verification of an incident, oldest first. */
@@ -138,13 +147,13 @@ export async function recordDiagnosis(
   incidentId: string,
   report: Report,
   at: Date,
-  e: { trigger?: VerificationTrigger; label?: string; outboxId?: number; changes?: CheckChange[] } = {},
+  e: { trigger?: VerificationTrigger; label?: string; outboxId?: number; changes?: CheckChange[]; actor?: Actor } = {},
 ): Promise<void> {
   const checks = checkStates(report.findings);
   await q.query(
-    `INSERT INTO incident_verifications (incident_id, at, trigger, label, procedure_id, checks, changes, critical, outbox_id)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM incidents WHERE id = $1)
-     ON CONFLICT (outbox_id) DO UPDATE SET at = EXCLUDED.at, checks = EXCLUDED.checks, changes = EXCLUDED.changes, critical = EXCLUDED.critical`,
+    `INSERT INTO incident_verifications (incident_id, at, trigger, label, procedure_id, checks, changes, critical, outbox_id, signals, actor)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM incidents WHERE id = $1)
+     ON CONFLICT (outbox_id) DO UPDATE SET at = EXCLUDED.at, checks = EXCLUDED.checks, changes = EXCLUDED.changes, critical = EXCLUDED.critical, signals = EXCLUDED.signals`,
     [
       incidentId,
       at,
@@ -155,6 +164,8 @@ export async function recordDiagnosis(
       JSON.stringify(e.changes ?? []),
       checks.some((c) => c.status === 'critical'),
       e.outboxId ?? null,
+      JSON.stringify(signalsOf(report.findings)),
+      e.actor ? JSON.stringify(e.actor) : null,
     ],
   );
 }

@@ -65,7 +65,7 @@ describe('manifest.yml', () => {
       expect(url).toMatch(/\/slack\/events$/);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(
-      expect.arrayContaining(['app_home_opened', 'message.channels']),
+      expect.arrayContaining(['app_home_opened', 'message.channels', 'reaction_added']),
     );
     expect(typeof manifest.settings.socket_mode_enabled).toBe('boolean');
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
@@ -74,6 +74,8 @@ describe('manifest.yml', () => {
   it('grants a scope for every Web API method the code calls', () => {
     const scopes = new Set(manifest.oauth_config.scopes.bot);
     expect(scopes.has('commands')).toBe(true);
+    // reaction_added (a :ballot_box_with_check: makes a follow-up) is delivered only with reactions:read.
+    expect(scopes.has('reactions:read')).toBe(true);
     const missing = [...methodsCalled()].filter(
       (m) => m in SCOPE_FOR && !(SCOPE_FOR[m] ?? []).every((s) => scopes.has(s)),
     );

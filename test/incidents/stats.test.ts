@@ -2,7 +2,9 @@
 // mitigate and MTTR per severity, to the second, from the events' occurred_at (they are all
 // delivered now, long after they happened), counts per service and procedure, out-of-hours pages,
 // remediations verified green and the window.
+import type { KnownBlock } from '@slack/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderBlocks } from '../../src/console/render.js';
 import { event, eventually, page, settled, startWorld, type World } from './world.js';
 
 /** The JSON a PNG carries in its `dmp-chart-data` tEXt chunk. */
@@ -97,6 +99,42 @@ describe('/dmp incident stats', () => {
     await v(a.id, a.at + 4 * M, 'remediation', true);
     await v(a.id, a.at + 9 * M + 7 * S, 'remediation', false);
     await v(b.id, b.at + 15 * M, 'mitigated', false);
+    // Remediations as the safety layer records them, in the incidents' threads: two finished in
+    // the first incident's (one succeeded, one failed), one cancelled there (never run), and one
+    // finished outside any incident thread: 2 run, 1 succeeded.
+    const thread = (
+      await w.db.client.query<{ channel: string; root_ts: string }>(
+        'SELECT channel, root_ts FROM incidents WHERE id = $1',
+        [a.id],
+      )
+    ).rows[0] as { channel: string; root_ts: string };
+    const act = (n: number, state: string, channel: string, threadTs: string) =>
+      w.db.client.query(
+        `INSERT INTO remediation_actions (id, remedy, params, preview, state, requested_by, channel_id, thread_ts, expires_at)
+         VALUES ($1, 'restart-deployment', '{}', '{"summary":"restart"}', $2, 'U0ALICE01', $3, $4, now() + interval '1 hour')`,
+        [`stats-action-${n}`, state, channel, threadTs],
+      );
+    await act(1, 'succeeded', thread.channel, thread.root_ts);
+    await act(2, 'failed', thread.channel, thread.root_ts);
+    await act(3, 'cancelled', thread.channel, thread.root_ts);
+    await act(4, 'succeeded', 'C0ELSEWHERE', '1700000000.000100');
+    // Follow-ups: one issue closed, one open, one still being filed.
+    const fu = (key: string, number: number | null, state: string | null, done: boolean) =>
+      w.db.client.query(
+        `INSERT INTO incident_followups (incident_id, item_key, title, repo, issue_number, issue_url, state, done_at)
+         VALUES ($1, $2, $2, 'dmp/platform', $3, $4, $5, $6)`,
+        [
+          b.id,
+          key,
+          number,
+          number === null ? null : `https://github.com/dmp/platform/issues/${number}`,
+          state,
+          done ? new Date() : null,
+        ],
+      );
+    await fu('alert on lag', 1, 'closed', true);
+    await fu('document the restart', 2, 'open', true);
+    await fu('rehearse failover', null, null, false);
   });
 
   afterAll(async () => {
@@ -120,7 +158,8 @@ describe('/dmp incident stats', () => {
     expect(out).toContain('DMP API: 1');
     // 03:00 and 22:00 UTC are out of hours; the two at 10:00 and 10:30 on weekdays are not.
     expect(out).toContain('2 paged out of hours');
-    expect(out).toContain('2 run, verification green after 1');
+    expect(out).toContain('2 run in incident threads (1 succeeded); verification green after 1 of 2');
+    expect(out).toContain('*Follow-ups*\\n1 open, 1 closed, 1 being filed');
     expect(out).not.toContain('P3');
   });
 
@@ -198,6 +237,27 @@ describe('/dmp incident stats', () => {
     expect(home).toContain('• MTTR: median 30m 5s, p90 1h 2m 3s (3)');
     expect(home).toContain('• Time to mitigate: median 12m 4s, p90 15m (2)');
     expect(home).toContain('2 paged out of hours');
+    expect(home).toContain('2 run in incident threads (1 succeeded); verification green after 1 of 2');
+    expect(home).toContain('1 open, 1 closed, 1 being filed');
+  });
+
+  it('reads in the console as a table of the same figures', async () => {
+    const answer = (await w.slash('incident stats 7d')).json as { text: string; blocks: KnownBlock[] };
+    const { text } = renderBlocks(answer.blocks, answer.text, () => 0);
+    const lines = text.split('\n');
+    const row = (cells: string[]) =>
+      lines.find((l) => {
+        const got = l.split('|').map((c) => c.trim());
+        return got.length === cells.length && got.every((c, n) => c === cells[n]);
+      });
+    expect(row(['sev', 'n', 'MTTA', 'to mitigate', 'MTTR'])).toBeDefined();
+    expect(
+      row(['P1', '3', 'median 2m, p90 3m (3)', 'median 12m 4s, p90 15m (2)', 'median 30m 5s, p90 1h 2m 3s (3)']),
+    ).toBeDefined();
+    expect(row(['P2', '1', 'median 45s, p90 45s (1)', 'n/a', 'n/a'])).toBeDefined();
+    expect(text).toContain('2 paged out of hours');
+    expect(text).toContain('DMP Scan Workers: 3');
+    expect(text).toContain('verification green after 1 of 2');
   });
 
   it('takes 30d by default and 90d reaches the older incident; anything else gets a clear answer', async () => {
