@@ -2,10 +2,10 @@
 // charting library behind Vega) compiled to SVG with Vega's headless view, then rasterised to PNG
 // by resvg (@resvg/resvg-js: Rust's resvg with prebuilt binaries published as npm platform
 // packages, so nothing is downloaded at install and it runs offline; no canvas, no browser).
+// All three are loaded on the first chart (dynamic import), not when the bot starts: together
+// they are hundreds of modules that most runs never draw with.
 import { crc32 } from 'node:zlib';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { IncidentStats } from '../incidents/stats.js';
 
 export interface ChartData {
@@ -68,6 +68,7 @@ function spec(st: IncidentStats, data: ChartData): TopLevelSpec {
 }
 
 export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec(st, data)).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -79,6 +80,7 @@ export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Pr
 export async function statsChartPng(st: IncidentStats): Promise<{ png: Buffer; data: ChartData }> {
   const data = chartData(st);
   const svg = await statsChartSvg(st, data);
+  const { Resvg } = await import('@resvg/resvg-js');
   const drawn = new Resvg(svg, {
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
