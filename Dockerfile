@@ -17,6 +17,9 @@ COPY sim/package.json ./sim/
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build makes the embedded store's template too (dist/store-template): a new DATA_DIR is
+# unpacked from it instead of running initdb in the bot (src/store/template.ts).
+COPY scripts/store-template.mjs ./scripts/
 RUN npm run build
 
 FROM node:${NODE_VERSION}-slim AS prod-deps

@@ -5,11 +5,24 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os';
 import { ACK_RATES, type AckRow, ackBench } from './ack.js';
 import { type FanoutResult, fanoutBench } from './fanout.js';
-import { type FootprintResult, footprintBench } from './footprint.js';
+import { FOOTPRINT_TARGETS, type FootprintCase, type FootprintResult, footprintBench } from './footprint.js';
 import { openWorld } from './lib/world.js';
 import { SETTLE_LIMIT_MS, type StormResult, stormBench } from './storm.js';
 
 const RESULTS = new URL('./results.json', import.meta.url);
+// `npm run bench -- footprint` runs only the sections named (ack, fanout, footprint, storm);
+// `--main=PATH` measures another build's main.js in the footprint section (before/after).
+const SECTIONS = ['ack', 'fanout', 'footprint', 'storm'] as const;
+const args = process.argv.slice(2);
+const mainArg = args.find((a) => a.startsWith('--main='))?.slice('--main='.length);
+const named = args.filter((a) => !a.startsWith('--'));
+for (const n of named) {
+  if (!(SECTIONS as readonly string[]).includes(n)) {
+    process.stderr.write(`unknown bench section ${n}: choose from ${SECTIONS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const wanted = (section: (typeof SECTIONS)[number]): boolean => named.length === 0 || named.includes(section);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
@@ -164,36 +177,100 @@ function stormRows(s: StormResult): Row[] {
 }
 
 function footprintRows(f: FootprintResult): Row[] {
-  const cases = [f.postgres, f.pglite].filter((c): c is NonNullable<typeof c> => Boolean(c));
-  return cases.flatMap((c) => [
-    {
-      section: 'footprint',
-      case: `${c.case}: cold start to ready`,
-      figure: ms(c.readyMs),
-      baseline: ms(f.baseline.readyMs),
-      ratio: `${(c.readyMs / f.baseline.readyMs).toFixed(1)}×`,
-      target: '',
-      met: '',
-    },
-    {
-      section: 'footprint',
-      case: `${c.case}: RSS idle`,
-      figure: `${c.rssIdleMb} MB`,
-      baseline: `${f.baseline.rssIdleMb} MB`,
-      ratio: `${(c.rssIdleMb / f.baseline.rssIdleMb).toFixed(1)}×`,
-      target: '',
-      met: '',
-    },
-    {
-      section: 'footprint',
-      case: `${c.case}: SIGTERM to exit`,
-      figure: ms(c.stopMs),
-      baseline: ms(f.baseline.stopMs),
-      ratio: '',
-      target: 'exit 0',
-      met: yes(c.runs.every((r) => r.exitCode === 0)),
-    },
-  ]);
+  const T = FOOTPRINT_TARGETS;
+  const row = (c: string, figure: string, baseline = '', ratio = '', target = '', met = ''): Row => ({
+    section: 'footprint',
+    case: c,
+    figure,
+    baseline,
+    ratio,
+    target,
+    met,
+  });
+  const mb = (v: number): string => `${v} MB`;
+  const exits = (c: FootprintCase): string => yes(c.runs.every((r) => r.exitCode === 0));
+  const rows: Row[] = [];
+  const bolt = f.bolt;
+  if (f.postgres) {
+    const c = f.postgres;
+    const ratio = c.readyMs / bolt.readyMs;
+    rows.push(
+      row(
+        `${c.case}: start to ready`,
+        ms(c.readyMs),
+        ms(bolt.readyMs),
+        `${ratio.toFixed(2)}×`,
+        `≤${T.httpReadyRatio}× Bolt`,
+        yes(ratio <= T.httpReadyRatio),
+      ),
+      row(
+        `${c.case}: RSS idle`,
+        mb(c.rssIdleMb),
+        mb(bolt.rssIdleMb),
+        `${(c.rssIdleMb / bolt.rssIdleMb).toFixed(2)}×`,
+        `≤${T.httpRssMb} MB`,
+        yes(c.rssIdleMb <= T.httpRssMb),
+      ),
+      row(`${c.case}: peak RSS`, mb(c.peakMb), mb(bolt.peakMb)),
+      row(`${c.case}: SIGTERM drains, exit 0`, '', '', '', 'exit 0', exits(c)),
+    );
+  }
+  const e = f.consoleEmpty;
+  rows.push(
+    row(
+      `${e.case}: to the prompt`,
+      ms(e.readyMs),
+      ms(bolt.readyMs),
+      '',
+      `≤${T.consoleEmptyMs} ms`,
+      yes(e.readyMs <= T.consoleEmptyMs),
+    ),
+    row(
+      `${e.case}: peak RSS`,
+      mb(e.peakMb),
+      mb(bolt.peakMb),
+      '',
+      `≤${T.consoleEmptyPeakMb} MB`,
+      yes(e.peakMb <= T.consoleEmptyPeakMb),
+    ),
+    row(`${e.case}: RSS idle`, mb(e.rssIdleMb), mb(bolt.rssIdleMb)),
+  );
+  const x = f.consoleExisting;
+  rows.push(
+    row(`${x.case}: to the prompt`, ms(x.readyMs), ms(bolt.readyMs)),
+    row(`${x.case}: peak RSS`, mb(x.peakMb), mb(bolt.peakMb)),
+    row(
+      `${x.case}: RSS idle`,
+      mb(x.rssIdleMb),
+      mb(bolt.rssIdleMb),
+      '',
+      `≤${T.consoleExistingRssMb} MB`,
+      yes(x.rssIdleMb <= T.consoleExistingRssMb),
+    ),
+    row(
+      `${x.case}: end of input, exit 0`,
+      '',
+      '',
+      '',
+      'exit 0',
+      yes([e, x].every((c) => c.runs.every((r) => r.exitCode === 0))),
+    ),
+  );
+  const h = f.httpEmbedded;
+  rows.push(
+    row(`${h.case}: start to ready`, ms(h.readyMs), ms(bolt.readyMs), `${(h.readyMs / bolt.readyMs).toFixed(2)}×`),
+    row(
+      `${h.case}: peak RSS`,
+      mb(h.peakMb),
+      mb(bolt.peakMb),
+      '',
+      `≤ chart limit ${f.chartLimitMb} MiB`,
+      yes(h.peakMb <= f.chartLimitMb * 1.048576),
+    ),
+    row(`${h.case}: RSS idle`, mb(h.rssIdleMb), mb(bolt.rssIdleMb)),
+    row(`load average (1 min) before → after`, `${f.load.before} → ${f.load.after}`),
+  );
+  return rows;
 }
 
 function table(rows: Row[]): string {
@@ -240,15 +317,23 @@ async function main(): Promise<void> {
   let footprint: FootprintResult | undefined;
   let storm: StormResult | undefined;
   try {
-    log('(a) ack latency');
-    ack = await ackBench(world, log);
-    log('(b) fan-out');
-    fanout = await fanoutBench(world, log);
-    log('(c) footprint');
-    footprint = await footprintBench(world, log);
-    log('(d) PagerDuty storm');
-    storm = await stormBench(world, log);
-    if (!storm.ran) log(`  not run: ${storm.reason}`);
+    if (wanted('ack')) {
+      log('(a) ack latency');
+      ack = await ackBench(world, log);
+    }
+    if (wanted('fanout')) {
+      log('(b) fan-out');
+      fanout = await fanoutBench(world, log);
+    }
+    if (wanted('footprint')) {
+      log('(c) footprint');
+      footprint = await footprintBench(world, log, mainArg);
+    }
+    if (wanted('storm')) {
+      log('(d) PagerDuty storm');
+      storm = await stormBench(world, log);
+      if (!storm.ran) log(`  not run: ${storm.reason}`);
+    }
   } finally {
     await world.close();
   }

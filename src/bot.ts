@@ -54,7 +54,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   redactor.share(legacyRedactor);
   const log = opts.log ?? createLogger(config.LOG_LEVEL, undefined, redactor);
   const store = await openStore(config, log, MIGRATIONS);
-  const targets = createTargets(config, log, opts.targets, redactor);
+  const targets = await createTargets(config, log, opts.targets, redactor);
   const metrics = createMetrics();
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', {
     ...slackClientOptions(config.SLACK_API_URL, metrics, log),

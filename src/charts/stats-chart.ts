@@ -2,10 +2,10 @@
 // charting library behind Vega) compiled to SVG with Vega's headless view, then rasterised to PNG
 // by resvg (@resvg/resvg-js: Rust's resvg with prebuilt binaries published as npm platform
 // packages, so nothing is downloaded at install and it runs offline; no canvas, no browser).
+// All three are loaded on the first chart (dynamic import), not when the bot starts: together
+// they are hundreds of modules that most runs never draw with.
 import { crc32 } from 'node:zlib';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { SignalSeries } from '../incidents/signals.js';
 import type { IncidentStats } from '../incidents/stats.js';
 
@@ -69,6 +69,7 @@ function spec(st: IncidentStats, data: ChartData): TopLevelSpec {
 }
 
 async function toSvg(s: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(s).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -81,7 +82,8 @@ export async function statsChartSvg(st: IncidentStats, data = chartData(st)): Pr
   return toSvg(spec(st, data));
 }
 
-function toPng(svg: string, data: unknown): Buffer {
+async function toPng(svg: string, data: unknown): Promise<Buffer> {
+  const { Resvg } = await import('@resvg/resvg-js');
   const drawn = new Resvg(svg, {
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
@@ -98,7 +100,7 @@ function toPng(svg: string, data: unknown): Buffer {
 
 export async function statsChartPng(st: IncidentStats): Promise<{ png: Buffer; data: ChartData }> {
   const data = chartData(st);
-  return { png: toPng(await statsChartSvg(st, data), data), data };
+  return { png: await toPng(await statsChartSvg(st, data), data), data };
 }
 
 /** The points the post-mortem's chart draws: ISO time, value, what sampled it. */
@@ -172,7 +174,7 @@ export async function signalChartPng(
         : []),
     ],
   } as TopLevelSpec;
-  return { png: toPng(await toSvg(chart), data), data };
+  return { png: await toPng(await toSvg(chart), data), data };
 }
 
 /** The tEXt keyword under which the PNG carries the numbers it draws (readers can check them). */

@@ -45,7 +45,7 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
   const userName = safeUserName();
   // Console mode keeps the terminal for replies: only warnings and worse go to stderr.
   const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
-  // PGlite takes seconds to start (more the first time): say so rather than sit on a blank screen.
+  // PGlite takes a second or so to start (a new DATA_DIR is unpacked from the template first): say so.
   if (!config.BOT_DATABASE_URL)
     process.stderr.write(`starting the embedded store in ${join(config.DATA_DIR, 'store')}…\n`);
   const workspace = await startConsoleWorkspace({

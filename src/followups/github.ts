@@ -1,8 +1,9 @@
 // GitHub's issues API through Octokit (the official, well-kept client), pointed at
 // GITHUB_API_URL so the tests' fake and GitHub Enterprise work unchanged. Octokit's errors are
 // sorted here into what to retry (rate limits, 5xx, no answer) and what to tell people (401,
-// 403, 404, 422), always without the token.
-import { Octokit } from '@octokit/rest';
+// 403, 404, 422), always without the token. Octokit is loaded on the first call (dynamic
+// import), so a bot that files no follow-up never loads it.
+import type { Octokit } from '@octokit/rest';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { redact } from '../redact.js';
@@ -32,17 +33,24 @@ export function githubIssues(
   log: Logger,
 ): GitHubIssues {
   const [owner, repo] = (config.FOLLOWUP_REPO ?? '/').split('/') as [string, string];
-  const octokit = new Octokit({
-    auth: config.GITHUB_TOKEN,
-    baseUrl: config.GITHUB_API_URL.replace(/\/+$/, ''),
-    userAgent: 'dmp-bot',
-    log: {
-      debug: () => {},
-      info: () => {},
-      warn: (message: string) => log.warn({ github: redact(message) }, 'GitHub client warning'),
-      error: (message: string) => log.warn({ github: redact(message) }, 'GitHub client error'),
-    },
-  });
+  let client: Promise<Octokit> | undefined;
+  const octokit = (): Promise<Octokit> => {
+    client ??= import('@octokit/rest').then(
+      ({ Octokit }) =>
+        new Octokit({
+          auth: config.GITHUB_TOKEN,
+          baseUrl: config.GITHUB_API_URL.replace(/\/+$/, ''),
+          userAgent: 'dmp-bot',
+          log: {
+            debug: () => {},
+            info: () => {},
+            warn: (message: string) => log.warn({ github: redact(message) }, 'GitHub client warning'),
+            error: (message: string) => log.warn({ github: redact(message) }, 'GitHub client error'),
+          },
+        }),
+    );
+    return client;
+  };
   const ref = (d: { number: number; html_url: string; state: string }): IssueRef => ({
     number: d.number,
     url: d.html_url,
@@ -51,15 +59,15 @@ export function githubIssues(
   const timed = () => ({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
   return {
     async create({ title, body, labels }) {
-      const res = await octokit.rest.issues.create({ owner, repo, title, body, labels, request: timed() });
+      const res = await (await octokit()).rest.issues.create({ owner, repo, title, body, labels, request: timed() });
       return ref(res.data);
     },
     async get(number) {
-      const res = await octokit.rest.issues.get({ owner, repo, issue_number: number, request: timed() });
+      const res = await (await octokit()).rest.issues.get({ owner, repo, issue_number: number, request: timed() });
       return ref(res.data);
     },
     async findByMarker(label, marker) {
-      const res = await octokit.rest.issues.listForRepo({
+      const res = await (await octokit()).rest.issues.listForRepo({
         owner,
         repo,
         labels: label,

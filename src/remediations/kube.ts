@@ -1,7 +1,7 @@
 // Kubernetes helpers shared by the deployment remediations, following kubectl's own logic:
 // a deployment's history is its own ReplicaSets (by controller owner reference), templates are
 // compared ignoring pod-template-hash, and rollout status reads as `kubectl rollout status`.
-import { ApiException, type V1Deployment, type V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
@@ -30,7 +30,7 @@ export function assertPlatformDeployment(ctx: ActionContext, name: string): void
 }
 
 export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
+  return isApiException(err) && err.code === 404;
 }
 
 export async function readDeployment(ctx: ActionContext, name: string): Promise<V1Deployment> {
@@ -191,9 +191,17 @@ export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * client-node's ApiException (an HTTP answer: numeric `code`, the `body`), told by its shape: the
+ * client is loaded only once a cluster is configured (targets/kube.ts), so no class to test against.
+ */
+function isApiException(err: unknown): err is Error & { code: number; body: unknown } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err;
+}
+
 /** Kubernetes' own words for a refused call ("… is invalid: spec.replicas …"), not the client's wrapper text. */
 export function kubeMessage(err: unknown): Error {
-  if (!(err instanceof ApiException)) return err instanceof Error ? err : new Error(String(err));
+  if (!isApiException(err)) return err instanceof Error ? err : new Error(String(err));
   let body: unknown = err.body;
   if (typeof body === 'string') {
     try {

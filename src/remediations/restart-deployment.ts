@@ -1,7 +1,6 @@
 // Runbook: Scans Stuck in Pending › Resolution 2 (and Pod Management) — `kubectl rollout
 // restart`: a strategic-merge patch that stamps spec.template's restartedAt annotation with
 // now in RFC 3339, so the controller rolls out new pods; a paused deployment is refused.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import {
@@ -54,7 +53,7 @@ export const restartDeployment = defineRemediation({
       await new Promise((r) => setTimeout(r, 1_000 - (ctx.now().getTime() % 1_000) + 10));
       at = rfc3339(ctx.now());
     }
-    await ctx.targets.kube.run(async ({ apps, namespace }) => {
+    await ctx.targets.kube.run(async ({ apps, namespace, lib }) => {
       try {
         return await apps.patchNamespacedDeployment(
           {
@@ -62,7 +61,7 @@ export const restartDeployment = defineRemediation({
             namespace,
             body: { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: at } } } } },
           },
-          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+          lib.setHeaderOptions('Content-Type', lib.PatchStrategy.StrategicMergePatch),
         );
       } catch (err) {
         throw kubeMessage(err);

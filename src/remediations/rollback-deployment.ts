@@ -3,7 +3,7 @@
 // and annotations (minus the ones kubectl keeps from the deployment) replace the deployment's
 // in one JSON patch; nothing is done when the template already matches. Then the rollout is
 // followed in the thread until it completes, fails (ProgressDeadlineExceeded) or times out.
-import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import {
@@ -137,11 +137,11 @@ export const rollbackDeployment = defineRemediation({
       { op: 'replace', path: '/spec/template', value: templateWithoutHash(target.rs.spec?.template) },
       { op: 'replace', path: '/metadata/annotations', value: rollbackAnnotations(d, target) },
     ];
-    await ctx.targets.kube.run(async ({ apps, namespace }) => {
+    await ctx.targets.kube.run(async ({ apps, namespace, lib }) => {
       try {
         return await apps.patchNamespacedDeployment(
           { name: p.deployment, namespace, body: patch },
-          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+          lib.setHeaderOptions('Content-Type', lib.PatchStrategy.JsonPatch),
         );
       } catch (err) {
         throw kubeMessage(err);

@@ -1,6 +1,5 @@
 // Runbook: Scans Stuck in Pending › Resolution 1 — scale a deployment to N replicas, through
 // the /scale subresource with a merge patch of spec.replicas, as `kubectl scale` does.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { assertPlatformDeployment, kubeMessage, objectName, readDeployment } from './kube.js';
@@ -53,11 +52,11 @@ export const scaleDeployment = defineRemediation({
     if (p.replicas < min || p.replicas > max)
       throw new UserError(`${p.replicas} replicas is outside ${min}–${max}; nothing was changed.`);
     const before = (await readDeployment(ctx, p.deployment)).spec?.replicas ?? 0;
-    const scale = await ctx.targets.kube.run(async ({ apps, namespace }) => {
+    const scale = await ctx.targets.kube.run(async ({ apps, namespace, lib }) => {
       try {
         return await apps.patchNamespacedDeploymentScale(
           { name: p.deployment, namespace, body: { spec: { replicas: p.replicas } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch),
         );
       } catch (err) {
         throw kubeMessage(err);

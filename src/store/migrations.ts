@@ -98,12 +98,13 @@ export const MIGRATIONS: Migration[] = [
 
 const LOCK_KEY = 728_361_094; // any constant shared by every replica
 
+/** Which migrations a store has had (the embedded store's template is made with it too). */
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS bot_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+
 export async function migrate(sql: Sql, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
   return sql.tx(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-    await q.query(
-      `CREATE TABLE IF NOT EXISTS bot_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
+    await q.query(MIGRATIONS_TABLE);
     const done = new Set((await q.query<{ id: number }>('SELECT id FROM bot_migrations')).map((r) => r.id));
     const applied: number[] = [];
     for (const m of [...migrations].sort((a, b) => a.id - b.id)) {

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import { checkOut, guardPool } from '../pg-connection.js';
+import { storeStartParams } from './template.js';
 
 export interface Sql {
   readonly kind: 'postgres' | 'pglite';
@@ -69,7 +70,9 @@ export function postgresSql(url: string, log: Logger): Sql {
 export async function pgliteSql(dataDir: string): Promise<Sql> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  // shared_buffers and the rest sized for a bot (template.ts), on the command line so they hold
+  // for a data directory made by any version.
+  const db = await PGlite.create(dataDir, { startParams: storeStartParams(PGlite.defaultStartParams) });
   return {
     kind: 'pglite',
     query: async <R>(text: string, params?: unknown[]) => (await db.query<R>(text, params)).rows,

@@ -29,18 +29,24 @@ export interface TargetOverrides {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createTargets(
+/** Async: a target's client library is loaded here only when that target is configured. */
+export async function createTargets(
   config: Config,
   log: Logger,
   overrides: TargetOverrides = {},
   redactor: Redactor = legacyRedactor,
-): Targets {
+): Promise<Targets> {
   const fetchFn = overrides.fetch ?? fetch;
   return {
     config,
     db: createPlatformDb(config.DMP_DATABASE_URL, log.child({ target: 'postgres' })),
     redis: createPlatformRedis(config.DMP_REDIS_URL, config.DMP_REDIS_PREFIX, log.child({ target: 'redis' })),
-    kube: createKube({ kubeconfig: config.KUBECONFIG, namespace: config.DMP_NAMESPACE, env: overrides.env, redactor }),
+    kube: await createKube({
+      kubeconfig: config.KUBECONFIG,
+      namespace: config.DMP_NAMESPACE,
+      env: overrides.env,
+      redactor,
+    }),
     // HTTP checks get the whole check deadline; the runner's own deadline still bounds them.
     api: createPlatformApi(config.DMP_API_URL, config.DMP_ADMIN_TOKEN, fetchFn, config.CHECK_DEADLINE),
     reach: createReachability(fetchFn, config.CHECK_DEADLINE),

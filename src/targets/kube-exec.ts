@@ -2,7 +2,7 @@
 // Exec over a WebSocket), never a kubectl binary or a shell. Read by the log-rotation check and
 // the rotate-logs remediation alike.
 import { Writable } from 'node:stream';
-import { Exec, type V1Status } from '@kubernetes/client-node';
+import type { V1Status } from '@kubernetes/client-node';
 import type { KubeApis } from './kube.js';
 
 export const DF_COMMAND = ['df', '-h', '/var/log'];
@@ -47,7 +47,7 @@ export async function execInPod(
   const out = collector();
   const err = collector();
   let status: V1Status | undefined;
-  const exec = new Exec(apis.kc);
+  const exec = new apis.lib.Exec(apis.kc);
   const ws = await exec.exec(apis.namespace, pod, container, command, out.stream, err.stream, null, false, (s) => {
     status = s;
   });

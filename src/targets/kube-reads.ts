@@ -1,12 +1,6 @@
 // Read-only Kubernetes reads that several procedures (and remediations) share: an app's pods,
 // their recent logs, and a secret's metadata. A secret's values never reach the bot at all.
-import {
-  type ConfigurationOptions,
-  Observable,
-  type V1ManagedFieldsEntry,
-  type V1ObjectMeta,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { ConfigurationOptions, V1ManagedFieldsEntry, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import { TargetError } from '../errors.js';
 import { legacyRedactor } from '../redact.js';
 import type { Kube, KubeApis } from './kube.js';
@@ -201,7 +195,8 @@ export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k
 export const METADATA_LIST_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 /** Per-request client options that replace the generated Accept with `accept`. */
-export function acceptOnly(accept: string): ConfigurationOptions {
+export function acceptOnly(lib: KubeApis['lib'], accept: string): ConfigurationOptions {
+  const { Observable } = lib;
   return {
     middleware: [
       {
@@ -236,12 +231,12 @@ export function dataKeysOf(fields: V1ManagedFieldsEntry[] | undefined): string[]
  * metadata alone and no value ever reaches the bot.
  */
 export async function readSecretMetadata(kube: Kube, name: string, timeoutMs?: number): Promise<SecretMetadata> {
-  const answer = await kube.run(async ({ core, namespace }) => {
+  const answer = await kube.run(async ({ core, namespace, lib }) => {
     try {
       // The generated client types the answer as V1Secret; asked this way it is PartialObjectMetadata.
       const got: { kind?: string; metadata?: V1ObjectMeta } = await core.readNamespacedSecret(
         { name, namespace },
-        acceptOnly(METADATA_ONLY),
+        acceptOnly(lib, METADATA_ONLY),
       );
       return got;
     } catch (err) {

@@ -4,7 +4,7 @@
 // failing, the deadline or the budget throws. pdjs itself retries a 429 up to three times,
 // `retryTimeout` apart; when it still answers 429 the limiter pauses every replica for the
 // wait PagerDuty names (Retry-After / ratelimit-reset on pdjs's `response`).
-import { api } from '@pagerduty/pdjs';
+// pdjs is loaded on the first call (dynamic import): a bot without a token never loads it.
 import { NotConfigured, TargetError, toTargetError, withDeadline } from '../errors.js';
 
 /** A call the shared budget held back: it never left this process, so PagerDuty cannot have applied it. */
@@ -79,6 +79,7 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
       }
       const headers: Record<string, string> = {};
       if (ro.from) headers.From = ro.from;
+      const { api } = await import('@pagerduty/pdjs');
       let answer: PdAnswer;
       try {
         answer = await withDeadline('pagerduty', opts.timeoutMs, async (signal) => {

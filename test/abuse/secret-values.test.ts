@@ -44,7 +44,7 @@ describe('abuse: secret values never reach the bot', () => {
       changedAt: new Date(Date.now() - 3 * 86_400_000),
     });
     kube.fake.addSecret({ name: 'webhook-secrets', data: { github: GITHUB_SECRET } });
-    t = makeTargets({ KUBECONFIG: kube.kubeconfig, GITHUB_API_URL: 'http://127.0.0.1:9/' });
+    t = await makeTargets({ KUBECONFIG: kube.kubeconfig, GITHUB_API_URL: 'http://127.0.0.1:9/' });
   });
   afterAll(async () => {
     await t?.close();

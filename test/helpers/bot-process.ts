@@ -33,10 +33,14 @@ const exited = (child: ChildProcess): Promise<void> =>
     ? Promise.resolve()
     : new Promise((r) => child.once('exit', () => r()));
 
-/** Starts `dist/main.js` with `env` (plus PATH and PORT) and waits until /health answers. */
-export async function startBotProcess(env: Record<string, string>, startMs = 60_000): Promise<BotProcess> {
+/** Starts `dist/main.js` with `env` (plus PATH and PORT) and waits until /health answers; `nodeArgs` go before it. */
+export async function startBotProcess(
+  env: Record<string, string>,
+  startMs = 60_000,
+  nodeArgs: string[] = [],
+): Promise<BotProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },

@@ -17,12 +17,12 @@ export interface TestTargets {
 /** Deadline for checks in tests: generous, the machine is shared. */
 export const TEST_DEADLINE = '8s';
 
-export function makeTargets(env: Record<string, string | undefined>): TestTargets {
+export async function makeTargets(env: Record<string, string | undefined>): Promise<TestTargets> {
   const logs: string[] = [];
   const log = createLogger('debug', { write: (line: string) => void logs.push(line) });
   const config = loadConfig({ CHECK_DEADLINE: TEST_DEADLINE, ...env } as NodeJS.ProcessEnv);
   // No in-cluster service account leaks in from the machine running the tests.
-  const targets = createTargets(config, log, { env: {} });
+  const targets = await createTargets(config, log, { env: {} });
   return {
     targets,
     logs,

@@ -51,7 +51,7 @@ describe('database procedures', () => {
       SMALL_SCAN,
     ]);
     await db.client.query('ANALYZE');
-    t = makeTargets({ DMP_DATABASE_URL: db.url });
+    t = await makeTargets({ DMP_DATABASE_URL: db.url });
   });
 
   afterAll(async () => {
@@ -274,7 +274,7 @@ describe('database procedures', () => {
   });
 
   it('reports an unconfigured database as "not configured" on the check’s line', async () => {
-    const bare = makeTargets({});
+    const bare = await makeTargets({});
     try {
       const report = await bare.run('db-locks');
       expect(report.findings).toEqual([

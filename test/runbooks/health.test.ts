@@ -62,7 +62,7 @@ describe('/dmp health (Health Checks)', () => {
     } as NodeJS.ProcessEnv);
 
   it('reports every component of a healthy platform, with the queue depth as itself', async () => {
-    const targets = createTargets(env(), log);
+    const targets = await createTargets(env(), log);
     try {
       const report = await runProcedure(health, targets, [], 1000);
       const byCheck = Object.fromEntries(report.findings.map((f) => [f.check, f]));
@@ -79,7 +79,7 @@ describe('/dmp health (Health Checks)', () => {
 
   it('names the unhealthy component the detailed health reports', async () => {
     api.setComponent('storage', 'unhealthy');
-    const targets = createTargets(env(), log);
+    const targets = await createTargets(env(), log);
     try {
       const report = await runProcedure(health, targets, [], 1000);
       expect(report.findings.find((f) => f.check === 'Object storage (MinIO/S3)')?.status).toBe('critical');
@@ -93,7 +93,7 @@ describe('/dmp health (Health Checks)', () => {
   it('answers within its deadline while the API and the database accept connections and never reply', async () => {
     const silentPg = await silentServer();
     api.setFault('hang');
-    const targets = createTargets(env({ DMP_DATABASE_URL: `postgres://u:pw@${silentPg.url}/db` }), log);
+    const targets = await createTargets(env({ DMP_DATABASE_URL: `postgres://u:pw@${silentPg.url}/db` }), log);
     try {
       const started = performance.now();
       const report = await runProcedure(health, targets, [], 1000);
@@ -113,7 +113,7 @@ describe('/dmp health (Health Checks)', () => {
   });
 
   it('says "unreachable" for a database that refuses connections', async () => {
-    const targets = createTargets(env({ DMP_DATABASE_URL: 'postgres://postgres:s3cretpw@127.0.0.1:1/x' }), log);
+    const targets = await createTargets(env({ DMP_DATABASE_URL: 'postgres://postgres:s3cretpw@127.0.0.1:1/x' }), log);
     try {
       const report = await runProcedure(health, targets, [], 1000);
       const pg = report.findings.find((f) => f.check === 'PostgreSQL');
@@ -125,7 +125,7 @@ describe('/dmp health (Health Checks)', () => {
   });
 
   it('says "not configured" and how to configure it, one line per component', async () => {
-    const targets = createTargets(loadConfig({} as NodeJS.ProcessEnv), log);
+    const targets = await createTargets(loadConfig({} as NodeJS.ProcessEnv), log);
     const report = await runProcedure(health, targets, [], 1000);
     for (const f of report.findings) expect(f.summary).toMatch(/^not configured — set /);
     expect(report.verdict).toBe('unknown');

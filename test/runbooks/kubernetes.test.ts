@@ -34,7 +34,7 @@ describe('Kubernetes procedures', () => {
     kube = await startTestKube();
     seeded = seedPlatform(kube.fake);
     github = await startReachabilityFake();
-    t = makeTargets({ KUBECONFIG: kube.kubeconfig, GITHUB_API_URL: `${github.url}/` });
+    t = await makeTargets({ KUBECONFIG: kube.kubeconfig, GITHUB_API_URL: `${github.url}/` });
   });
 
   afterAll(async () => {
@@ -131,7 +131,7 @@ describe('Kubernetes procedures', () => {
 
     it('says so when the deployment does not exist, and asks which one when none is given', async () => {
       // billing is one of the platform's apps here (DMP_DEPLOYMENTS), but the cluster has none.
-      const wide = makeTargets({ KUBECONFIG: kube.kubeconfig, DMP_DEPLOYMENTS: 'api,scan-workers,billing' });
+      const wide = await makeTargets({ KUBECONFIG: kube.kubeconfig, DMP_DEPLOYMENTS: 'api,scan-workers,billing' });
       try {
         const report = await wide.run('rollout-history', ['billing']);
         expect(finding(report, 'Revisions').summary).toMatch(/^no deployment billing in namespace /);
@@ -183,7 +183,7 @@ describe('Kubernetes procedures', () => {
 
     it('reports a missing secret as critical', async () => {
       const empty = await startTestKube({ namespace: 'empty' });
-      const e = makeTargets({ KUBECONFIG: empty.kubeconfig, GITHUB_API_URL: `${github.url}/` });
+      const e = await makeTargets({ KUBECONFIG: empty.kubeconfig, GITHUB_API_URL: `${github.url}/` });
       try {
         const report = await e.run('auth-failures');
         expect(finding(report, 'JWT signing key')).toMatchObject({
@@ -258,7 +258,7 @@ describe('Kubernetes procedures', () => {
   });
 
   it('says Kubernetes is not configured without KUBECONFIG or a service account', async () => {
-    const bare = makeTargets({});
+    const bare = await makeTargets({});
     try {
       const report = await bare.run('pods');
       expect(report.findings).toEqual([
@@ -285,7 +285,7 @@ describe('Kubernetes procedures', () => {
 
 describe('reference procedures', () => {
   it('/dmp severity gives P1–P4 with definitions, examples and the configured response times', async () => {
-    const t = makeTargets({ RESPONSE_TARGETS: '{"P1":"10m"}' });
+    const t = await makeTargets({ RESPONSE_TARGETS: '{"P1":"10m"}' });
     const report = await t.run('severity');
     expect(report.findings.map((f) => `${f.check}: ${f.summary}`)).toEqual([
       'P1: Complete service outage: respond within 10m. Examples: API down, data loss',
@@ -297,13 +297,13 @@ describe('reference procedures', () => {
   });
 
   it('/dmp dashboards links each dashboard under GRAFANA_URL, or says it is not configured', async () => {
-    const linked = makeTargets({ GRAFANA_URL: 'https://grafana.example.com/grafana/' });
+    const linked = await makeTargets({ GRAFANA_URL: 'https://grafana.example.com/grafana/' });
     const report = await linked.run('dashboards');
     expect(renderSummary(finding(report, 'Queue').summary)).toBe(
       'Job processing rates: <https://grafana.example.com/grafana/d/queue>',
     );
     expect(report.findings).toHaveLength(5);
-    const bare = makeTargets({});
+    const bare = await makeTargets({});
     const plain = await bare.run('dashboards');
     expect(finding(plain, 'Grafana').summary).toContain('not configured — set GRAFANA_URL');
     expect(finding(plain, 'Database').summary).toBe('Queries, connections: /grafana/d/db');
@@ -311,7 +311,7 @@ describe('reference procedures', () => {
   });
 
   it('/dmp contacts mentions the configured Slack user and group for each role, on-call via PagerDuty', async () => {
-    const t = makeTargets({ ESCALATION_CONTACTS: '{"engineering_lead":"U0LEAD1","dba":"S0DBAS1"}' });
+    const t = await makeTargets({ ESCALATION_CONTACTS: '{"engineering_lead":"U0LEAD1","dba":"S0DBAS1"}' });
     const report = await t.run('contacts');
     expect(renderSummary(finding(report, 'On-call Engineer').summary)).toContain('PagerDuty');
     expect(renderSummary(finding(report, 'Engineering Lead').summary)).toBe('<@U0LEAD1> — P1, P2 unresolved &gt;1hr');

@@ -27,7 +27,7 @@ describe('Redis procedures', () => {
     for (let i = 0; i < 1_200; i++) graph.set(`graph:scan-${i}`, 'x');
     for (let i = 0; i < 30; i++) graph.set(`session:${i}`, 'y');
     await graph.exec();
-    t = makeTargets({ DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix });
+    t = await makeTargets({ DMP_REDIS_URL: REDIS_URL, DMP_REDIS_PREFIX: redis.prefix });
   });
 
   afterAll(async () => {
@@ -79,7 +79,7 @@ describe('Redis procedures', () => {
   });
 
   it('says Redis is not configured when DMP_REDIS_URL is unset', async () => {
-    const bare = makeTargets({});
+    const bare = await makeTargets({});
     try {
       const report = await bare.run('queue');
       expect(
@@ -91,7 +91,7 @@ describe('Redis procedures', () => {
   });
 
   it('names Redis as unreachable when nothing listens', async () => {
-    const down = makeTargets({ DMP_REDIS_URL: 'redis://127.0.0.1:1/0' });
+    const down = await makeTargets({ DMP_REDIS_URL: 'redis://127.0.0.1:1/0' });
     try {
       const report = await down.run('workers');
       expect(finding(report, 'Workers')).toMatchObject({
