@@ -255,6 +255,11 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   ];
   const schedules: PdSchedule[] = opts.schedules ?? [{ id: 'PDMPSCH', name: 'DMP primary' }];
   const responderRequests: PdResponderRequest[] = [];
+  // Each user a responder request paged, as the incident lists them (`incidents_responders`).
+  const responders = new Map<
+    string,
+    Array<{ user: PdUser; requester: PdUser; message: string; requested_at: string; state: 'pending' }>
+  >();
   const servicePolicies: Record<string, string> = { ...(opts.servicePolicies ?? {}) };
   const policyOf = (serviceId: string): Reference => {
     const id = servicePolicies[serviceId];
@@ -355,6 +360,15 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     last_status_change_at: inc.last_status_change_at,
     last_status_change_by: ref('user', inc.last_status_change_by),
     escalation_policy: ref('escalation_policy', policyOf(inc.service.id)),
+    incidents_responders: (responders.get(inc.id) ?? []).map((r) => ({
+      state: r.state,
+      user: ref('user', userRef(r.user)),
+      incident: ref('incident', { id: inc.id, summary: inc.title }),
+      updated_at: r.requested_at,
+      message: r.message,
+      requester: ref('user', userRef(r.requester)),
+      requested_at: r.requested_at,
+    })),
     teams: [],
     urgency: inc.urgency,
     priority: inc.priority ? priorityJson(inc.priority) : null,
@@ -732,6 +746,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
           message?: unknown;
           responder_request_targets?: Array<{ responder_request_target?: { id?: unknown; type?: unknown } }>;
         };
+        if (inc.status === 'resolved') throw invalidInput('Incident Already Resolved');
         const requester = users.find((u) => u.id === body.requester_id);
         if (!requester) throw invalidInput('Requester must be a user of this account');
         if (typeof body.message !== 'string' || body.message.trim() === '')
@@ -765,6 +780,13 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
           message: body.message,
           targets: out.map((t) => ({ type: t.type, id: t.id })),
         });
+        const message = body.message;
+        responders.set(inc.id, [
+          ...(responders.get(inc.id) ?? []),
+          ...out.flatMap((t) =>
+            t.users.map((u) => ({ user: u, requester, message, requested_at, state: 'pending' as const })),
+          ),
+        ]);
         return [
           200,
           {
@@ -1025,6 +1047,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     up: () => http.up(),
     reset() {
       incidents.clear();
+      responders.clear();
       requests.length = 0;
       rateLimited.length = 0;
       limit = { resetSec: 0, remaining: 0 };

@@ -18,6 +18,13 @@ export type PdCall = (
   | { kind: 'note'; content: string }
   | { kind: 'status_update'; message: string }
   | {
+      // Page (paging.ts): a responder request as the person who asked (requester_id, From:).
+      kind: 'responder_request';
+      requesterId: string;
+      message: string;
+      targets: Array<{ kind: 'user' | 'ep'; id: string; name: string }>;
+    }
+  | {
       kind: 'create';
       title: string;
       severity: Severity;
@@ -42,6 +49,8 @@ const ECHO_OF: Record<PdCallKind, string> = {
   reassign: 'incident.reassigned',
   note: 'incident.annotated',
   status_update: 'incident.status_update_published',
+  // One per paged user: the thread posts each (who was paged), the call's own post says who asked.
+  responder_request: 'incident.responder.added',
   create: 'incident.triggered',
 };
 
