@@ -474,6 +474,13 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     // Validate everything before changing anything, so a bad request leaves no trace.
     const priority = change.priorityId === undefined ? undefined : findPriority(change.priorityId);
     const assignees = change.assigneeIds?.map(findUser);
+    if (change.escalationLevel !== undefined) {
+      // PagerDuty escalates only to a level the incident's escalation policy has.
+      const policy = escalationPolicies.find((p) => p.id === policyOf(inc.service.id).id);
+      const levels = policy?.levels.length ?? 1;
+      if (!Number.isInteger(change.escalationLevel) || change.escalationLevel < 1 || change.escalationLevel > levels)
+        throw invalidInput(`Escalation level must be between 1 and ${levels}, the levels of the escalation policy`);
+    }
     const events: Array<[IncidentEventType, PdNote?]> = [];
     const now = iso();
 
@@ -492,6 +499,12 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     }
     if (change.escalationLevel !== undefined && change.escalationLevel !== inc.escalation_level) {
       inc.escalation_level = change.escalationLevel;
+      // The incident goes to whoever is on call at that level.
+      const level = escalationPolicies.find((p) => p.id === policyOf(inc.service.id).id)?.levels[
+        change.escalationLevel - 1
+      ];
+      const onLevel = (level?.userIds ?? []).map((id) => users.find((u) => u.id === id)).filter((u) => u !== undefined);
+      if (!assignees && onLevel.length) inc.assignees = onLevel;
       if (inc.status === 'acknowledged') inc.status = 'triggered';
       inc.acknowledgers = [];
       events.push(['incident.escalated']);
