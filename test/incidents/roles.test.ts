@@ -239,6 +239,10 @@ describe('incident roles', () => {
     const root = await rootOf('Storage full');
     await takeCommand(root, ALICE);
     await eventually(() => textOf(current(root)).includes(`*Commander*\\n<@${ALICE}>`), 8_000, 'Alice commands');
+    await takeCommand(root, DANA);
+    await eventually(() => textOf(current(root)).includes(`*Commander*\\n<@${DANA}>`), 8_000, 'Dana took over');
+    await w.slash(w.slack.commandText(`incident comms @lee ${inc.id}`), DANA);
+    await eventually(() => textOf(current(root)).includes(`*Comms*\\n<@${LEAD}>`), 8_000, 'Lee the comms lead');
     await w.pd.act(inc.id, { status: 'resolved' }, 'dana@example.com');
     await settled(w);
     const doc = await eventually(
@@ -249,8 +253,13 @@ describe('incident roles', () => {
       'the post-mortem',
     );
     expect(doc).toContain('## Roles');
-    expect(doc).toContain('**Commander:** Alice Ops');
-    expect(doc).toContain('Alice Ops is commander (Take command)');
+    // Who holds each role at the end, then each take-over and hand-over with its time.
+    expect(doc).toContain('**Commander:** Dana On-Call');
+    expect(doc).toContain('**Comms lead:** lee');
+    const when = String.raw`- \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC: `;
+    expect(doc).toMatch(new RegExp(`${when}Alice Ops is commander \\(Take command\\)`));
+    expect(doc).toMatch(new RegExp(`${when}Commander handed over from Alice Ops to Dana On-Call`));
+    expect(doc).toMatch(new RegExp(`${when}lee is comms lead \\(assigned by dana\\)`));
   });
 
   it('the App Home tells its viewer they are on call until when, and which incidents they lead', async () => {
