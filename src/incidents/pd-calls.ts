@@ -9,11 +9,11 @@ import { type PagerDutyClient, PagerDutyHeldBack, pdErrorText } from '../targets
 import { applyAccepted } from './actions.js';
 import { backoffMs, enqueuePost } from './outbox.js';
 import { snapshotFromRest } from './pagerduty-payload.js';
+import { recordPaged } from './paging.js';
 import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
 import { severityMap, severityOf } from './severity.js';
 import { getIncident } from './store.js';
 import type { LaneHooks, WorkerEnv } from './worker-env.js';
-import { recordPaged } from './paging.js';
 import { createIncident } from './workflow.js';
 
 export interface PdCallLane {

@@ -2,8 +2,8 @@
 // call there until when, Slack mentions where the PagerDuty email is a Slack user's, and the
 // filter by policy or by service.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALICE,
   controls,
