@@ -411,10 +411,12 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     agent: PdUser,
     note?: PdNote,
     statusUpdate?: PdStatusUpdate,
+    data?: Record<string, unknown>,
   ): void => {
     const event = incidentEvent(type, webhookIncident(inc), {
       agent: userRef(agent),
       subdomain,
+      ...(data ? { data } : {}),
       ...(note ? { note: { id: note.id, content: note.content } } : {}),
       ...(statusUpdate ? { statusUpdate: { id: statusUpdate.id, message: statusUpdate.message } } : {}),
     });
@@ -794,6 +796,18 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
           targets: out.map((t) => ({ type: t.type, id: t.id })),
         });
         const message = body.message;
+        // PagerDuty tells the webhook of each responder added (an incident_responder, pending).
+        for (const t of out)
+          for (const u of t.users)
+            announce('incident.responder.added', inc, by, undefined, undefined, {
+              type: 'incident_responder',
+              incident: ref('incident', { id: inc.id, summary: inc.title }),
+              user: ref('user', userRef(u)),
+              escalation_policy:
+                t.type === 'escalation_policy' ? ref('escalation_policy', { id: t.id, summary: t.summary }) : null,
+              message,
+              state: 'pending',
+            });
         responders.set(inc.id, [
           ...(responders.get(inc.id) ?? []),
           ...out.flatMap((t) =>

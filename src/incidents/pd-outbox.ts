@@ -203,6 +203,27 @@ export async function consumeEcho(
   return rows.length > 0;
 }
 
+/**
+ * Whether PagerDuty's `incident.responder.added` for `userId` answers the bot's own page of that
+ * user (a responder request from Slack naming them, with this message): its post already says so.
+ */
+export async function pagedByBot(
+  q: Q,
+  incidentId: string,
+  userId: string,
+  message: string,
+  now: Date,
+): Promise<boolean> {
+  const rows = await q.query(
+    `SELECT 1 FROM pd_outbox
+      WHERE incident_id = $1 AND kind = 'responder_request' AND NOT failed AND created_at > $4
+        AND args->>'message' = $2 AND args->'targets' @> jsonb_build_array(jsonb_build_object('kind', 'user', 'id', $3::text))
+      LIMIT 1`,
+    [incidentId, message, userId, new Date(now.getTime() - 6 * 3_600_000)],
+  );
+  return rows.length > 0;
+}
+
 /** The declaration behind an incident the bot created (matched by the incident key it chose). */
 export async function declarationByKey(
   q: Q,

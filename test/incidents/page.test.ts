@@ -129,6 +129,25 @@ describe('Page in the incident thread', () => {
     );
     expect(reply.text).toContain('Need a DBA on the pool');
     expect(reply.text).toContain(`<@${ALICE}>`);
+    // PagerDuty announces each responder it added: the policy's on-call (Dana, level 1) is news
+    // and posted; Eli, whom the bot's own post named, is recorded only.
+    await eventually(
+      () =>
+        w
+          .replies(root.ts)
+          .find((m) => m.text.includes('Responder request: Dana On-Call paged — Need a DBA on the pool')),
+      8_000,
+      "the policy's responder posted",
+    );
+    await settled(w);
+    expect(w.replies(root.ts).filter((m) => m.text.includes('Eli Backup'))).toHaveLength(1);
+    const confirmed = (
+      await w.db.client.query<{ text: string }>(
+        `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'pagerduty' ORDER BY id`,
+        [inc.id],
+      )
+    ).rows.map((r) => r.text);
+    expect(confirmed).toContain('Confirmed in PagerDuty: Responder request: Eli Backup paged — Need a DBA on the pool');
   });
 
   it('sends the page through the PagerDuty outbox: kept while PagerDuty is down, across a restart, sent once', async () => {
