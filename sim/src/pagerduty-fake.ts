@@ -255,6 +255,11 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
   ];
   const schedules: PdSchedule[] = opts.schedules ?? [{ id: 'PDMPSCH', name: 'DMP primary' }];
   const responderRequests: PdResponderRequest[] = [];
+  // Each user a responder request paged, as the incident lists them (`incidents_responders`).
+  const responders = new Map<
+    string,
+    Array<{ user: PdUser; requester: PdUser; message: string; requested_at: string; state: 'pending' }>
+  >();
   const servicePolicies: Record<string, string> = { ...(opts.servicePolicies ?? {}) };
   const policyOf = (serviceId: string): Reference => {
     const id = servicePolicies[serviceId];
@@ -355,6 +360,15 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     last_status_change_at: inc.last_status_change_at,
     last_status_change_by: ref('user', inc.last_status_change_by),
     escalation_policy: ref('escalation_policy', policyOf(inc.service.id)),
+    incidents_responders: (responders.get(inc.id) ?? []).map((r) => ({
+      state: r.state,
+      user: ref('user', userRef(r.user)),
+      incident: ref('incident', { id: inc.id, summary: inc.title }),
+      updated_at: r.requested_at,
+      message: r.message,
+      requester: ref('user', userRef(r.requester)),
+      requested_at: r.requested_at,
+    })),
     teams: [],
     urgency: inc.urgency,
     priority: inc.priority ? priorityJson(inc.priority) : null,
@@ -397,10 +411,12 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     agent: PdUser,
     note?: PdNote,
     statusUpdate?: PdStatusUpdate,
+    data?: Record<string, unknown>,
   ): void => {
     const event = incidentEvent(type, webhookIncident(inc), {
       agent: userRef(agent),
       subdomain,
+      ...(data ? { data } : {}),
       ...(note ? { note: { id: note.id, content: note.content } } : {}),
       ...(statusUpdate ? { statusUpdate: { id: statusUpdate.id, message: statusUpdate.message } } : {}),
     });
@@ -460,6 +476,13 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     // Validate everything before changing anything, so a bad request leaves no trace.
     const priority = change.priorityId === undefined ? undefined : findPriority(change.priorityId);
     const assignees = change.assigneeIds?.map(findUser);
+    if (change.escalationLevel !== undefined) {
+      // PagerDuty escalates only to a level the incident's escalation policy has.
+      const policy = escalationPolicies.find((p) => p.id === policyOf(inc.service.id).id);
+      const levels = policy?.levels.length ?? 1;
+      if (!Number.isInteger(change.escalationLevel) || change.escalationLevel < 1 || change.escalationLevel > levels)
+        throw invalidInput(`Escalation level must be between 1 and ${levels}, the levels of the escalation policy`);
+    }
     const events: Array<[IncidentEventType, PdNote?]> = [];
     const now = iso();
 
@@ -478,6 +501,12 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     }
     if (change.escalationLevel !== undefined && change.escalationLevel !== inc.escalation_level) {
       inc.escalation_level = change.escalationLevel;
+      // The incident goes to whoever is on call at that level.
+      const level = escalationPolicies.find((p) => p.id === policyOf(inc.service.id).id)?.levels[
+        change.escalationLevel - 1
+      ];
+      const onLevel = (level?.userIds ?? []).map((id) => users.find((u) => u.id === id)).filter((u) => u !== undefined);
+      if (!assignees && onLevel.length) inc.assignees = onLevel;
       if (inc.status === 'acknowledged') inc.status = 'triggered';
       inc.acknowledgers = [];
       events.push(['incident.escalated']);
@@ -732,6 +761,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
           message?: unknown;
           responder_request_targets?: Array<{ responder_request_target?: { id?: unknown; type?: unknown } }>;
         };
+        if (inc.status === 'resolved') throw invalidInput('Incident Already Resolved');
         const requester = users.find((u) => u.id === body.requester_id);
         if (!requester) throw invalidInput('Requester must be a user of this account');
         if (typeof body.message !== 'string' || body.message.trim() === '')
@@ -765,6 +795,25 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
           message: body.message,
           targets: out.map((t) => ({ type: t.type, id: t.id })),
         });
+        const message = body.message;
+        // PagerDuty tells the webhook of each responder added (an incident_responder, pending).
+        for (const t of out)
+          for (const u of t.users)
+            announce('incident.responder.added', inc, by, undefined, undefined, {
+              type: 'incident_responder',
+              incident: ref('incident', { id: inc.id, summary: inc.title }),
+              user: ref('user', userRef(u)),
+              escalation_policy:
+                t.type === 'escalation_policy' ? ref('escalation_policy', { id: t.id, summary: t.summary }) : null,
+              message,
+              state: 'pending',
+            });
+        responders.set(inc.id, [
+          ...(responders.get(inc.id) ?? []),
+          ...out.flatMap((t) =>
+            t.users.map((u) => ({ user: u, requester, message, requested_at, state: 'pending' as const })),
+          ),
+        ]);
         return [
           200,
           {
@@ -1025,6 +1074,7 @@ export async function startPagerDutyFake(opts: PagerDutyFakeOptions = {}): Promi
     up: () => http.up(),
     reset() {
       incidents.clear();
+      responders.clear();
       requests.length = 0;
       rateLimited.length = 0;
       limit = { resetSec: 0, remaining: 0 };

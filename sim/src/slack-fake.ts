@@ -144,6 +144,13 @@ export interface SlackFake {
   readonly botId: string;
   readonly teamId: string;
   callsTo(method: string): SlackCall[];
+  /**
+   * A slash command's text as Slack sends it for what a person typed. Slack always writes `&`,
+   * `<` and `>` as entities; with the command's `should_escape: true` it also sends a typed
+   * `@name` of a member as `<@U…|name>`, `#channel` as `<#C…|name>`, a URL as `<url>` and an
+   * email as `<mailto:e|e>`; with `false`, names stay plain text. `@name` of nobody stays as typed.
+   */
+  commandText(typed: string, opts?: { shouldEscape?: boolean }): string;
   message(channel: string, ts: string): SlackMessage | undefined;
   /**
    * A person writes a message (in a thread when `threadTs` is given), as typed in Slack: it is in
@@ -866,7 +873,28 @@ export async function startSlackFake(opts: SlackFakeOptions = {}): Promise<Slack
   const matches = (match: string | ((a: SlackActivity) => boolean), activity: SlackActivity): boolean =>
     typeof match === 'string' ? activity.kind === 'call' && activity.method === match : match(activity);
 
+  const commandText = (typed: string, o: { shouldEscape?: boolean } = {}): string => {
+    const entities = typed.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    if (o.shouldEscape === false) return entities;
+    return entities.replace(
+      /(^|\s)(?:@([a-z0-9][a-z0-9._-]*)|#([a-z0-9][a-z0-9_-]*)|(https?:\/\/[^\s]+)|([^\s@]+@[^\s@]+\.[a-z]{2,}))(?=\s|$)/gi,
+      (whole, lead: string, name?: string, chan?: string, url?: string, email?: string) => {
+        if (name) {
+          const id = Object.keys(users).find((k) => users[k]?.name.toLowerCase() === name.toLowerCase());
+          return id ? `${lead}<@${id}|${users[id]?.name}>` : whole;
+        }
+        if (chan) {
+          const id = Object.keys(channels).find((k) => channels[k]?.name.toLowerCase() === chan.toLowerCase());
+          return id ? `${lead}<#${id}|${channels[id]?.name}>` : whole;
+        }
+        if (url) return `${lead}<${url}>`;
+        return `${lead}<mailto:${email}|${email}>`;
+      },
+    );
+  };
+
   const fake: SlackFake = {
+    commandText,
     apiUrl: `${server.url}/api/`,
     url: server.url,
     http: server,

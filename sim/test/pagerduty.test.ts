@@ -149,6 +149,53 @@ describe('pagerduty REST fake, through the real pdjs client', () => {
     expect(request?.headers.from).toBe(FROM);
   });
 
+  it('escalates only to a level the escalation policy has, handing the incident to that level', async () => {
+    const seeded = pd.seedIncident({ title: 'Graph timeouts' });
+    const put = (level: unknown) =>
+      api({
+        token: TOKEN,
+        url: `${pd.url}/incidents/${seeded.id}`,
+        method: 'PUT',
+        headers: { From: FROM },
+        data: { incident: { type: 'incident_reference', escalation_level: level } },
+      });
+    // The default policy has two levels: Dana, then alice.
+    const up = await put(2);
+    expect(up.status).toBe(200);
+    expect(up.data.incident.assignments.map((a: { assignee: { id: string } }) => a.assignee.id)).toEqual(['PALICE01']);
+    for (const level of [3, 0, 1.5]) {
+      const res = await put(level);
+      expect(res.status).toBe(400);
+      expect(res.data.error.errors[0]).toMatch(/Escalation level must be between 1 and 2/);
+    }
+    expect(pd.incidents.get(seeded.id)?.escalation_level).toBe(2);
+  });
+
+  it('lists the responders a responder request paged on the incident (incidents_responders)', async () => {
+    const seeded = pd.seedIncident({ title: 'Queue stalled' });
+    const res = await api({
+      token: TOKEN,
+      url: `${pd.url}/incidents/${seeded.id}/responder_requests`,
+      method: 'POST',
+      headers: { From: FROM },
+      data: {
+        requester_id: 'PALICE01',
+        message: 'Please join',
+        responder_request_targets: [{ responder_request_target: { id: 'PDMPUSR1', type: 'user_reference' } }],
+      },
+    });
+    expect(res.status).toBe(200);
+    const got = await api({ token: TOKEN, url: `${pd.url}/incidents/${seeded.id}`, method: 'GET' });
+    expect(got.data.incident.incidents_responders).toEqual([
+      expect.objectContaining({
+        state: 'pending',
+        message: 'Please join',
+        user: expect.objectContaining({ id: 'PDMPUSR1' }),
+        requester: expect.objectContaining({ id: 'PALICE01' }),
+      }),
+    ]);
+  });
+
   it('refuses a write without a From header, as PagerDuty does', async () => {
     const seeded = pd.seedIncident({ title: 'x' });
     const res = await api({

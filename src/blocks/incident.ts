@@ -6,6 +6,7 @@ import type { RichText } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { ROLE_LABEL } from '../incidents/contacts.js';
 import { diagnosisProcedures } from '../incidents/match.js';
+import type { RootOnCall } from '../incidents/oncall.js';
 import { utc } from '../incidents/postmortem.js';
 import { type Actor, type Incident, type Mention, PHASE_LABEL, type PostIntent, phaseOf } from '../incidents/types.js';
 import {
@@ -114,6 +115,8 @@ export interface RootOptions {
   statusPage?: boolean;
   /** Follow-ups go to GitHub (GITHUB_TOKEN and FOLLOWUP_REPO). */
   followups?: boolean;
+  /** The on-call of the incident's service's escalation policy; undefined: not shown (no PagerDuty, no service). */
+  onCall?: RootOnCall;
 }
 
 export interface RootControl {
@@ -193,12 +196,30 @@ function rootControls(i: Incident, opts: RootOptions): ActionsBlock[] {
   ];
 }
 
+/** Who is on call at each level of the service's policy now, and until when (three levels at most). */
+function onCallField(o: RootOnCall): string {
+  if (!o.known) return 'on-call unknown (PagerDuty did not answer)';
+  const levels = o.policy.levels.filter((l) => l.people.length);
+  if (!levels.length) return `nobody on call in ${esc(o.policy.name)}`;
+  const shown = levels.slice(0, 3).map((l) => {
+    const people = l.people
+      .slice(0, 3)
+      .map(
+        (u) =>
+          `${u.slackId ? `<@${u.slackId}>` : esc(u.name)}${u.until ? ` until ${slackDate(u.until, '{time}')}` : ''}`,
+      )
+      .join(', ');
+    return `L${l.level} ${people}${l.people.length > 3 ? ` +${l.people.length - 3}` : ''}`;
+  });
+  return `${shown.join(' · ')}${levels.length > 3 ? ' · …' : ''} (${esc(o.policy.name)})`;
+}
+
 function incidentTitle(i: Incident): string {
   return `${i.severity} · ${i.title}`;
 }
 
 /** The one top-level post of an incident. */
-export function incidentRoot(i: Incident, now: Date, opts: { statusPage?: boolean } = {}): Message {
+export function incidentRoot(i: Incident, now: Date, opts: RootOptions = {}): Message {
   const phase = phaseOf(i);
   const ageMs = (i.resolvedAt ?? now).getTime() - i.triggeredAt.getTime();
   const fields = [
@@ -210,6 +231,7 @@ export function incidentRoot(i: Incident, now: Date, opts: { statusPage?: boolea
     `*Commander*\n${i.commander ? who(i.commander) : 'nobody yet: press *Take command*'}`,
     `*Comms*\n${i.comms ? who(i.comms) : 'nobody yet'}`,
     `*PagerDuty*\n${i.htmlUrl ? `<${i.htmlUrl}|${i.number ? `#${i.number}` : esc(i.id)}>` : esc(i.id)}`,
+    ...(opts.onCall && open(i) ? [`*On call*\n${onCallField(opts.onCall)}`] : []),
   ];
   const blocks: KnownBlock[] = [
     header(`${PHASE_EMOJI[phase]} ${incidentTitle(i)}`),

@@ -143,8 +143,28 @@ export const postmortemCommand: Command = {
   },
 };
 
-/** A Slack user mention as the slash command carries it (`<@U123>` or `<@U123|name>`). */
-const MENTION = /^(?:<@)?([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>?$/;
+/** A Slack user mention as the slash command carries it (`<@U123|lee>`, `<@U123>`), or a bare user id. */
+const MENTION = /^(?:<@)?([UW][A-Z0-9]{2,20})(?:\|([^>]*))?>?$/;
+const EMAIL = /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/;
+
+/** The person a role command names: a mention, a user id, or an email Slack knows (users.lookupByEmail). */
+async function personNamed(
+  deps: Parameters<Command['run']>[0],
+  arg: string,
+  usage: string,
+): Promise<{ slackId: string; name?: string }> {
+  const m = MENTION.exec(arg);
+  if (m?.[1]) return { slackId: m[1], ...(m[2] ? { name: m[2] } : {}) };
+  if (EMAIL.test(arg) && deps.slackUserByEmail) {
+    const id = await deps.slackUserByEmail(arg).catch(() => undefined);
+    if (id) return { slackId: id, name: arg.split('@')[0] as string };
+    throw new UserError(`I found no Slack user with the email \`${arg.slice(0, 80)}\`.`);
+  }
+  const typed = arg.startsWith('@') ? arg : `@${arg}`;
+  throw new UserError(
+    `\`${usage}\` takes a Slack mention of the person, like \`@alice\` picked from Slack's list (or their email); \`${typed.slice(0, 80)}\` is no one Slack knows.`,
+  );
+}
 
 function roleCommand(word: string, role: Role): Command {
   const usage = `/dmp incident ${word} @person [incident]`;
@@ -155,10 +175,11 @@ function roleCommand(word: string, role: Role): Command {
     section: SECTION,
     group: 'Incidents',
     async run(deps, req) {
-      const who = MENTION.exec(req.args[0] ?? '')?.[1];
-      if (!who) throw new UserError(`\`${usage}\` takes a Slack mention of the person, like \`@alice\`.`);
+      if (!req.args[0]) throw new UserError(`\`${usage}\` takes a Slack mention of the person, like \`@alice\`.`);
+      const who = await personNamed(deps, req.args[0], usage);
       const incident = await incidentFrom(deps.store, req.args[1], usage);
-      const result = await assignRole(deps, incident.id, { slackId: req.userId }, role, { slackId: who });
+      const by = { slackId: req.userId, ...(req.userName ? { name: req.userName } : {}) };
+      const result = await assignRole(deps, incident.id, by, role, who);
       deps.wakeIncidents?.();
       const text = renderRich(result.text);
       return { text, blocks: [section(text)] };

@@ -2,6 +2,22 @@
 // nearest command by edit distance.
 import type { Command } from './types.js';
 
+/**
+ * The text of a `/dmp` as Slack sends it with `should_escape: true` (manifest.yml), back to what
+ * was typed: links (`<https://…|…>`, `<mailto:a@b|a@b>`) become the address, and `&amp;`, `&lt;`,
+ * `&gt;` the characters; mentions stay as Slack wrote them (`<@U123|lee>`, `<#C123|ops>`,
+ * `<!subteam^S123|@dba>`), since an id is what a command needs of a person or channel.
+ */
+export function fromSlackText(text: string): string {
+  return text
+    .replace(/<((?:https?|mailto):[^<>|\s]+)(?:\|[^<>]*)?>/g, (_, link: string) =>
+      link.startsWith('mailto:') ? link.slice('mailto:'.length) : link,
+    )
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
 /** Splits on whitespace after stripping control characters; keeps quoted phrases together. */
 export function tokenize(text: string): string[] {
   const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ').slice(0, 4000);

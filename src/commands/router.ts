@@ -15,6 +15,8 @@ const AUDIT_WAIT_MS = 1_000;
 export interface RunContext {
   userId: string;
   channelId: string;
+  /** The asker's Slack name as the slash command carries it (`user_name`), for the timeline. */
+  userName?: string;
 }
 
 export interface CommandRun {
@@ -59,7 +61,13 @@ export async function runCommand(
   } else {
     action = r.command.words.join(' ');
     try {
-      message = await r.command.run(deps, { userId: ctx.userId, channelId: ctx.channelId, text, args: r.args });
+      message = await r.command.run(deps, {
+        userId: ctx.userId,
+        channelId: ctx.channelId,
+        ...(ctx.userName ? { userName: ctx.userName } : {}),
+        text,
+        args: r.args,
+      });
     } catch (err) {
       outcome = err instanceof UserError ? 'refused' : 'error';
       message = errorMessage(deps, err);

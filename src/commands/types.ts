@@ -6,6 +6,8 @@ export type CommandGroup = 'Health' | 'Diagnosis' | 'Reference' | 'Remediation' 
 
 export interface CommandRequest {
   userId: string;
+  /** The asker's Slack name, when the slash command carries it. */
+  userName?: string;
   channelId: string;
   /** The whole text after `/dmp`. */
   text: string;

@@ -41,7 +41,8 @@ export async function walkModal(
     for (const [i, block] of inputs.entries()) {
       const blockId = block.block_id ?? `block_${i}`;
       if (only && !only.has(blockId)) continue;
-      const answer = await askField(block, reader, print, names);
+      const search = (typed: string) => ws.suggest(modal, blockId, String(block.element.action_id ?? ''), typed);
+      const answer = await askField(block, reader, print, names, search);
       if (answer === 'cancel') {
         print('Form cancelled.');
         return;
@@ -83,8 +84,11 @@ async function askField(
   reader: LineReader,
   print: (t: string) => void,
   names: Names,
+  search: (typed: string) => Promise<Option[]>,
 ): Promise<Record<string, unknown> | undefined | 'cancel'> {
   const el = block.element;
+  if (el.type === 'external_select' || el.type === 'multi_external_select')
+    return askExternal(block, reader, print, names, search);
   const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text, names) : t.text) : '');
   // A user menu: the workspace's people as numbered options, picked like a select's.
   const userMenu = el.type === 'users_select' || el.type === 'multi_users_select';
@@ -160,5 +164,63 @@ async function askField(
       default:
         return { type: el.type, value };
     }
+  }
+}
+
+/**
+ * An external select (options from the bot as one types, like Page's PagerDuty search): type a
+ * few letters, pick from what the bot offers by number, or type again to search again.
+ */
+async function askExternal(
+  block: InputBlock,
+  reader: LineReader,
+  print: (t: string) => void,
+  names: Names,
+  search: (typed: string) => Promise<Option[]>,
+): Promise<Record<string, unknown> | undefined | 'cancel'> {
+  const el = block.element;
+  const multi = el.type === 'multi_external_select';
+  const minLength = typeof el.min_query_length === 'number' ? el.min_query_length : 3;
+  const label = `${textOf(block.label, names)}${block.optional ? ' (optional)' : ''}`;
+  const picked: Option[] = [];
+  for (;;) {
+    const typed = (
+      await reader.next(
+        `  ${label} — type to search${picked.length ? ` (picked: ${picked.map((o) => textOf(o.text, names)).join(', ')}; empty line when done)` : ''}: `,
+        { noHistory: true },
+      )
+    )?.trim();
+    if (typed === undefined || typed === 'cancel') return 'cancel';
+    if (typed === '') {
+      if (picked.length)
+        return multi ? { type: el.type, selected_options: picked } : { type: el.type, selected_option: picked[0] };
+      if (block.optional) return multi ? { type: el.type, selected_options: [] } : undefined;
+      print('  This field is required.');
+      continue;
+    }
+    if (typed.length < minLength) {
+      print(`  Type at least ${minLength} character${minLength === 1 ? '' : 's'}.`);
+      continue;
+    }
+    const options = await search(typed);
+    if (!options.length) {
+      print(`  Nothing matches "${typed}"; try other letters.`);
+      continue;
+    }
+    for (const [i, o] of options.entries()) print(`    ${i + 1}. ${textOf(o.text, names)}`);
+    const raw = (
+      await reader.next(`  ${multi ? 'numbers, comma-separated' : 'number'} (empty to search again): `, {
+        noHistory: true,
+      })
+    )?.trim();
+    if (raw === undefined || raw === 'cancel') return 'cancel';
+    if (raw === '') continue;
+    const chosen = raw.split(',').map((x) => options[Number(x.trim()) - 1]);
+    if (chosen.some((c) => !c)) {
+      print('  Pick from the numbers shown.');
+      continue;
+    }
+    for (const c of chosen as Option[]) if (!picked.some((p) => p.value === c.value)) picked.push(c);
+    if (!multi) return { type: el.type, selected_option: picked[0] };
   }
 }

@@ -81,3 +81,41 @@ export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string
     is_enterprise_install: false,
   };
 }
+
+export interface BlockSuggestionInput {
+  user: { id: string; name: string };
+  view: { id: string; callback_id: string; private_metadata: string; blocks: unknown[] };
+  blockId: string;
+  actionId: string;
+  /** What was typed into the external select. */
+  value: string;
+}
+
+/** What Slack sends to the options URL while someone types into an external select in a modal. */
+export function blockSuggestionPayload(input: BlockSuggestionInput): Record<string, unknown> {
+  return {
+    type: 'block_suggestion',
+    user: userObject(input.user),
+    container: { type: 'view', view_id: input.view.id },
+    api_app_id: APP_ID,
+    token: 'console',
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team,
+    enterprise: null,
+    is_enterprise_install: false,
+    view: {
+      ...input.view,
+      team_id: CONSOLE_TEAM,
+      type: 'modal',
+      state: { values: {} },
+      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+      title: { type: 'plain_text', text: 'dmp' },
+      root_view_id: input.view.id,
+      app_id: APP_ID,
+      external_id: '',
+      bot_id: 'B0DMPBOT1',
+    },
+  };
+}

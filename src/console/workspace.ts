@@ -4,7 +4,7 @@
 // with app.processEvent, exactly as its receivers would, so the console runs the same code.
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
-import { blockActionPayload, newTriggerId, viewSubmissionPayload } from './payloads.js';
+import { blockActionPayload, blockSuggestionPayload, newTriggerId, viewSubmissionPayload } from './payloads.js';
 import { type Choice, type Names, plain, renderBlocks } from './render.js';
 import { type ConsoleActivity, type ConsoleSlack, type ConsoleUser, startConsoleSlack } from './slack-server.js';
 
@@ -38,9 +38,49 @@ export interface ConsoleWorkspace {
     modal: PendingModal,
     values: Record<string, Record<string, Record<string, unknown>>>,
   ): Promise<Record<string, unknown> | undefined>;
+  /** What the bot offers in an external select for what was typed (block_suggestion, answered by its options). */
+  suggest(modal: PendingModal, blockId: string, actionId: string, typed: string): Promise<SuggestedOption[]>;
   /** Resolves once the bot has been quiet for `quietMs` (late replies, threads), at most `maxMs`. */
   settle(quietMs?: number, maxMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface SuggestedOption {
+  text: { type: string; text: string };
+  value: string;
+}
+
+/**
+ * A typed `/dmp` line as Slack sends it with should_escape (manifest.yml): `&`, `<`, `>` as
+ * entities, `@name` of a member as `<@U…|name>`, `#channel` as `<#C…|name>`, links and emails
+ * in angle brackets; so `/dmp incident lead @alice` works here as in Slack.
+ */
+export function asSlackSends(
+  typed: string,
+  users: Record<string, { name: string }>,
+  channels: Record<string, { name: string }>,
+): string {
+  const find = <T extends { name: string }>(all: Record<string, T>, name: string) =>
+    Object.keys(all).find((k) => all[k]?.name.toLowerCase() === name.toLowerCase());
+  return typed
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(
+      /(^|\s)(?:@([a-z0-9][a-z0-9._-]*)|#([a-z0-9][a-z0-9_-]*)|(https?:\/\/\S+)|([^\s@]+@[^\s@]+\.[a-z]{2,}))(?=\s|$)/gi,
+      (whole, lead: string, name?: string, chan?: string, url?: string, email?: string) => {
+        if (name) {
+          const id = find(users, name);
+          return id ? `${lead}<@${id}|${users[id]?.name}>` : whole;
+        }
+        if (chan) {
+          const id = find(channels, chan);
+          return id ? `${lead}<#${id}|${channels[id]?.name}>` : whole;
+        }
+        if (url) return `${lead}<${url}>`;
+        return `${lead}<mailto:${email}|${email}>`;
+      },
+    );
 }
 
 export interface WorkspaceOptions {
@@ -269,7 +309,7 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
         user_id: CONSOLE_USER,
         user_name: opts.userName,
         command: '/dmp',
-        text,
+        text: asSlackSends(text, users, channels),
         api_app_id: 'A0CONSOLE',
         response_url: responseUrl,
         trigger_id: newTriggerId(),
@@ -358,6 +398,29 @@ export async function startConsoleWorkspace(opts: WorkspaceOptions): Promise<Con
         },
       });
       return process(payload);
+    },
+    async suggest(modal, blockId, actionId, typed) {
+      const v = modal.view;
+      const acked = await process(
+        blockSuggestionPayload({
+          user: { id: CONSOLE_USER, name: opts.userName },
+          view: {
+            id: modal.viewId,
+            callback_id: String(v.callback_id ?? ''),
+            private_metadata: String(v.private_metadata ?? ''),
+            blocks: (v.blocks as unknown[]) ?? [],
+          },
+          blockId,
+          actionId,
+          value: typed,
+        }),
+      );
+      // Slack takes `options` or `option_groups` from the options URL's answer.
+      const flat =
+        (acked?.options as SuggestedOption[] | undefined) ??
+        (acked?.option_groups as Array<{ options?: SuggestedOption[] }> | undefined)?.flatMap((g) => g.options ?? []) ??
+        [];
+      return flat.filter((o) => typeof o?.value === 'string' && typeof o?.text?.text === 'string').slice(0, 100);
     },
     async settle(quietMs = 400, maxMs = 20_000) {
       const started = Date.now();

@@ -9,7 +9,7 @@ import {
   WebAPIRequestError,
   WebClient,
 } from '@slack/web-api';
-import { incidentReply, incidentRoot } from '../blocks/incident.js';
+import { incidentReply, incidentRoot, type RootOptions } from '../blocks/incident.js';
 import { digestMessage, labelForDigest } from '../blocks/incident-digest.js';
 import { postmortemMessage } from '../blocks/incident-postmortem.js';
 import { fitBlocks } from '../blocks/limits.js';
@@ -19,6 +19,7 @@ import { reportMessage } from '../blocks/report.js';
 import { postmortemChartFile } from '../charts/postmortem-chart.js';
 import { followupsConfigured } from '../followups/store.js';
 import { collectQueues } from '../incidents/metrics.js';
+import { type RootOnCall, type ServiceOnCall, serviceOnCall } from '../incidents/oncall.js';
 import { CHANNEL_UNREACHABLE } from '../incidents/outbox.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import type { Incident } from '../incidents/types.js';
@@ -143,9 +144,21 @@ export function outboxClient(deps: Pick<SlackDeps, 'slack' | 'log' | 'metrics'>)
 export function createIncidentSlack(
   deps: Pick<SlackDeps, 'slack' | 'log' | 'config' | 'now'>,
   client: WebClient = deps.slack,
+  /** The on-call the root shows (its service's escalation policy); unset: no on-call line. */
+  onCall?: ServiceOnCall,
 ): IncidentSlack {
   const opts = { statusPageUrl: deps.config.STATUS_PAGE_URL };
-  const rootOpts = { statusPage: statuspageConfigured(deps.config), followups: followupsConfigured(deps.config) };
+  const statusPage = statuspageConfigured(deps.config);
+  const followups = followupsConfigured(deps.config);
+  /** What the root shows beside the incident; the on-call as PagerDuty says now (remembered briefly). */
+  const rootOptsOf = async (i: Incident): Promise<RootOptions> => {
+    if (!onCall || !i.serviceId || i.pdStatus === 'resolved') return { statusPage, followups };
+    const shown = await onCall.forService(i.serviceId).catch((err: unknown): RootOnCall => {
+      deps.log.warn({ err, incident: i.id }, 'could not tell who is on call for the root');
+      return { known: false };
+    });
+    return { statusPage, followups, ...(shown ? { onCall: shown } : {}) };
+  };
 
   async function post(
     channel: string,
@@ -240,7 +253,7 @@ export function createIncidentSlack(
       }
     },
     async postRoot(i, ref) {
-      return post(i.channel as string, incidentRoot(i, deps.now(), rootOpts), undefined, {
+      return post(i.channel as string, incidentRoot(i, deps.now(), await rootOptsOf(i)), undefined, {
         event_type: INCIDENT_METADATA_TYPE,
         event_payload: { incident_id: i.id, ...(ref ? { outbox_id: ref.outboxId } : {}) },
       });
@@ -279,7 +292,7 @@ export function createIncidentSlack(
       return findByMetadata(i.channel as string, INCIDENT_METADATA_TYPE, 'incident_id', i.id);
     },
     async updateRoot(i) {
-      const m = incidentRoot(i, deps.now(), rootOpts);
+      const m = incidentRoot(i, deps.now(), await rootOptsOf(i));
       try {
         await client.chat.update(
           redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }),
@@ -354,10 +367,19 @@ export interface IncidentsHandle {
   stop(): Promise<void>;
 }
 
+const ROOT_ONCALL_TIMEOUT_MS = 2_000;
+
 /** Starts the incident worker of a bot process (called by startBot). */
 export function startIncidents(deps: SlackDeps, opts: WorkerOptions = {}): IncidentsHandle {
   const pd = pacedPagerDuty(deps);
-  const worker = startIncidentWorker(deps, createIncidentSlack(deps, outboxClient(deps)), pd, opts);
+  const client = outboxClient(deps);
+  // The root's on-call line may hold a root post this long at most; after it the root goes without.
+  const onCall = serviceOnCall(
+    pacedPagerDuty(deps, Math.min(ROOT_ONCALL_TIMEOUT_MS, deps.config.PAGERDUTY_TIMEOUT)),
+    async (email) => (await client.users.lookupByEmail({ email })).user?.id,
+    deps.now,
+  );
+  const worker = startIncidentWorker(deps, createIncidentSlack(deps, client, onCall), pd, opts);
   // Queue depths, timers and open incidents are read from the store when /metrics is scraped.
   deps.metrics.setQueueSource(() => collectQueues(deps.store, [deps.config.INCIDENTS_CHANNEL]));
   return {

@@ -16,6 +16,7 @@ import { enqueuePost } from './outbox.js';
 import { declarationByKey, enqueuePdCall, type PdCall } from './pd-outbox.js';
 import type { SlackAct, SlackUser } from './person.js';
 import { getPostmortem, isComplete, type PostmortemFields, refreshPostmortem } from './postmortem.js';
+import { notCommander } from './roles.js';
 import { getIncident, type Q, saveIncident } from './store.js';
 import { addTimeline } from './timeline.js';
 import { cancelTimers } from './timers.js';
@@ -61,7 +62,14 @@ async function repeated(q: Q, incidentId: string, kind: string, text: string, no
 }
 
 /** Why an act cannot be done (already done, nothing to do), or undefined when it can. */
-async function refusalOf(q: Q, i: Incident, a: SlackAct, now: Date, asked: boolean): Promise<ActionResult | undefined> {
+async function refusalOf(
+  q: Q,
+  i: Incident,
+  a: SlackAct,
+  now: Date,
+  asked: boolean,
+  by?: SlackUser,
+): Promise<ActionResult | undefined> {
   switch (a.act) {
     case 'acknowledge': {
       if (i.pdStatus === 'triggered') return undefined;
@@ -91,6 +99,9 @@ async function refusalOf(q: Q, i: Incident, a: SlackAct, now: Date, asked: boole
       if (i.pdStatus === 'resolved')
         return { ok: false, text: ['This incident is resolved; there is nobody to escalate to.'] };
       if (!asked) return undefined;
+      // Once someone leads, going up the escalation policy is the commander's call.
+      if (by && i.commander?.slackId && i.commander.slackId !== by.slackId)
+        return { ok: false, text: notCommander(i.commander.slackId, 'escalate this incident') };
       const recent = await q.query(
         `SELECT 1 FROM incident_timeline WHERE incident_id = $1 AND kind = 'escalated' AND source = 'slack' AND at > $2 LIMIT 1`,
         [i.id, new Date(now.getTime() - REPEAT_WINDOW_MS)],
@@ -158,7 +169,7 @@ async function personAct(
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
     const now = ctx.now();
-    const refused = await refusalOf(q, i, a, now, true);
+    const refused = await refusalOf(q, i, a, now, true, u);
     if (refused) return refused;
     if (!ctx.config.PAGERDUTY_API_TOKEN) {
       const done = await applyAct(q, ctx, i, a, actorOf(u));
@@ -286,7 +297,8 @@ async function applyAct(q: Q, ctx: WorkflowCtx, i: Incident, a: SlackAct, actor:
       i.escalationLevel = Math.max(i.escalationLevel + 1, a.level);
       i.updatedAt = now;
       await saveIncident(q, i);
-      const detail = `to escalation level ${i.escalationLevel}`;
+      const byCommander = Boolean(actor.slackId && i.commander?.slackId === actor.slackId);
+      const detail = `to escalation level ${i.escalationLevel}${byCommander ? ' (commander)' : ''}`;
       await addTimeline(q, i.id, {
         at: now,
         kind: 'escalated',

@@ -151,13 +151,16 @@ export function decide(incident: Incident, ev: IncidentEvent, now: Date, rules: 
     // Responders, status updates and other events that name the incident without carrying it.
     const detail = describeOther(type, ev.data);
     const kind: ChangeKind = type === 'incident.status_update_published' ? 'status_update' : 'responder';
-    if (ev.echo && kind === 'status_update') {
-      // The bot's own Post update, announced back: already in the thread and the timeline.
+    if (ev.echo && (kind === 'status_update' || type === 'incident.responder.added')) {
+      // The bot's own Post update or Page, announced back: already in the thread and the timeline.
       d.timeline.push({
         at,
         kind: 'pagerduty',
         actor,
-        text: 'Confirmed in PagerDuty: status update published',
+        text:
+          kind === 'status_update'
+            ? 'Confirmed in PagerDuty: status update published'
+            : `Confirmed in PagerDuty: ${detail}`,
         source: 'pagerduty',
         dedupeKey: `event:${eventId}`,
       });

@@ -1,16 +1,17 @@
 // Paging from the thread (issue 12): PagerDuty users and escalation policies found as one types,
 // and a responder request (`POST /incidents/{id}/responder_requests`) sent as the person who
-// asked (From: their email, requester_id: their PagerDuty id). The thread and the timeline say
-// who was paged once PagerDuty has accepted.
+// asked (From: their email, requester_id: their PagerDuty id), through the durable PagerDuty
+// outbox. The thread and the timeline say who was paged once PagerDuty has accepted.
 import { group, type Inline, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import type { Sql } from '../store/sql.js';
-import { type PagerDutyClient, pdErrorText } from '../targets/pagerduty.js';
+import type { PagerDutyClient } from '../targets/pagerduty.js';
 import { type ContactRole, contactsFor, ROLE_LABEL } from './contacts.js';
 import type { WorkflowCtx } from './ctx.js';
 import { enqueuePost } from './outbox.js';
+import { enqueuePdCall, type PdCall } from './pd-outbox.js';
 import type { SlackUser } from './person.js';
-import { getIncident } from './store.js';
+import { getIncident, type Q } from './store.js';
 import { addTimeline } from './timeline.js';
 import type { Actor } from './types.js';
 
@@ -53,6 +54,21 @@ interface PageCtx extends WorkflowCtx {
   store: Sql;
 }
 
+export interface PageResult {
+  /** The responder request is queued for PagerDuty: the thread says who was paged once it accepts. */
+  queued: boolean;
+  /** The escalation contacts brought into the thread at once (Slack only). */
+  broughtIn: number;
+}
+
+/** A repeated submission (a double press of Page, a redelivered view) within this window pages once. */
+const REPEAT_WINDOW_MS = 10_000;
+
+/**
+ * Pages from the thread: the escalation contacts are brought in at once (Slack mentions); the
+ * PagerDuty targets go as one responder request through the durable PagerDuty outbox (sent
+ * once, retried, kept across a restart), From: the person, who is named its requester.
+ */
 export async function pageResponders(
   ctx: PageCtx,
   pd: PagerDutyClient,
@@ -62,73 +78,108 @@ export async function pageResponders(
   message: string,
   /** ESCALATION_CONTACTS roles to bring into the thread as well (Slack mentions). */
   contactRoles: ContactRole[] = [],
-): Promise<void> {
+): Promise<PageResult> {
   const contacts = contactsFor(ctx.config.ESCALATION_CONTACTS, contactRoles);
-  if (!pd.configured)
+  if (targets.length && !pd.configured)
     throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot page anyone.');
-  if (!by.email || !by.pdId)
+  if (targets.length && (!by.email || !by.pdId))
     throw new UserError('I found no PagerDuty account for you, so I cannot page as you. Nobody was paged.');
   if (targets.length === 0 && contacts.length === 0) throw new UserError('Pick whom to page.');
-  const i = await getIncident(ctx.store, incidentId);
-  if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
-  if (i.pdStatus === 'resolved') throw new UserError('This incident is resolved; nobody was paged.');
-  const named = targets.length ? await sendRequest(pd, i.id, by, targets, message) : [];
   const actor: Actor = { source: 'slack', slackId: by.slackId, ...(by.name ? { name: by.name } : {}) };
-  const brought: Inline[] = contacts.flatMap((c, n) => {
-    const id = c.mention.slackId;
-    const m: Inline = id ? (id.startsWith('S') ? group(id) : user(id)) : c.mention.name;
-    return [...(n ? [', '] : []), m, ` (${ROLE_LABEL[c.role] ?? c.role})`];
-  });
-  const detail: Inline[] = [
-    ...(named.length ? [`Paged ${named.join(', ')}`] : []),
-    ...(brought.length ? [named.length ? '; bringing in ' : 'Bringing in ', ...brought] : []),
-    `: ${message}`,
-  ];
-  const text = `${named.length ? `Paged ${named.join(', ')}` : ''}${contacts.length ? `${named.length ? '; ' : ''}brought in ${contacts.map((c) => ROLE_LABEL[c.role] ?? c.role).join(', ')}` : ''}: ${message}`;
-  const now = ctx.now();
-  await ctx.store.tx(async (q) => {
-    await addTimeline(q, i.id, {
-      at: now,
-      kind: 'escalation_contact',
-      actor,
-      text: text.slice(0, 4000),
-      source: 'slack',
-    });
-    await enqueuePost(q, i, { type: 'change', change: 'responder', actor, detail }, now);
+  return ctx.store.tx(async (q) => {
+    const i = await getIncident(q, incidentId, true);
+    if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
+    if (i.pdStatus === 'resolved') throw new UserError('This incident is resolved; nobody was paged.');
+    const now = ctx.now();
+    let queued = false;
+    if (targets.length) {
+      const call = {
+        kind: 'responder_request' as const,
+        requesterId: by.pdId as string,
+        message,
+        targets: targets.map((t) => ({ kind: t.kind, id: t.id, name: t.name })),
+      };
+      const again = await q.query(
+        `SELECT 1 FROM pd_outbox WHERE incident_id = $1 AND kind = 'responder_request' AND args = $2::jsonb AND created_at > $3 LIMIT 1`,
+        [i.id, JSON.stringify(call), new Date(now.getTime() - REPEAT_WINDOW_MS)],
+      );
+      if (!again.length) {
+        queued = await enqueuePdCall(q, { incidentId: i.id, call, fromEmail: by.email, requestedBy: actor }, now);
+        await addTimeline(q, i.id, {
+          at: now,
+          kind: 'button',
+          actor,
+          text: `Page requested in Slack: ${targets.map((t) => t.name).join(', ')}`.slice(0, 4000),
+          source: 'slack',
+        });
+      }
+    }
+    if (contacts.length) {
+      const brought: Inline[] = contacts.flatMap((c, n) => {
+        const id = c.mention.slackId;
+        const m: Inline = id ? (id.startsWith('S') ? group(id) : user(id)) : c.mention.name;
+        return [...(n ? [', '] : []), m, ` (${ROLE_LABEL[c.role] ?? c.role})`];
+      });
+      await addTimeline(q, i.id, {
+        at: now,
+        kind: 'escalation_contact',
+        actor,
+        text: `Brought in ${contacts.map((c) => ROLE_LABEL[c.role] ?? c.role).join(', ')}: ${message}`.slice(0, 4000),
+        source: 'slack',
+      });
+      await enqueuePost(
+        q,
+        i,
+        { type: 'change', change: 'responder', actor, detail: ['Bringing in ', ...brought, `: ${message}`] },
+        now,
+      );
+    }
+    return { queued, broughtIn: contacts.length };
   });
 }
 
-/** The responder request itself; the names PagerDuty gives its targets. */
-async function sendRequest(
-  pd: PagerDutyClient,
-  incidentId: string,
-  by: SlackUser,
-  targets: PageTarget[],
-  message: string,
-): Promise<string[]> {
-  const res = await pd.request('POST', `/incidents/${encodeURIComponent(incidentId)}/responder_requests`, {
-    from: by.email,
-    data: {
-      requester_id: by.pdId as string,
-      message,
-      responder_request_targets: targets.map((t) => ({
-        responder_request_target: {
-          id: t.id,
-          type: t.kind === 'user' ? 'user_reference' : 'escalation_policy_reference',
-        },
-      })),
-    },
+/**
+ * PagerDuty accepted a responder request (pd-calls.ts, in the transaction that marks it done):
+ * the timeline and the thread say who was paged, by whom, and why.
+ */
+export async function recordPaged(
+  q: Q,
+  ctx: WorkflowCtx,
+  row: { incidentId?: string; call: PdCall; requestedBy?: Actor },
+  body: unknown,
+): Promise<void> {
+  const call = row.call;
+  if (call.kind !== 'responder_request' || !row.incidentId) return;
+  const i = await getIncident(q, row.incidentId);
+  if (!i) return;
+  const named = pagedNames(body);
+  const names = named.length ? named : call.targets.map((t) => t.name);
+  const now = ctx.now();
+  const actor = row.requestedBy ?? { source: 'slack' as const };
+  await addTimeline(q, i.id, {
+    at: now,
+    kind: 'escalation_contact',
+    actor,
+    text: `Paged ${names.join(', ')}: ${call.message}`.slice(0, 4000),
+    source: 'slack',
   });
-  if (res.status < 200 || res.status >= 300)
-    throw new UserError(`PagerDuty did not take the page: ${pdErrorText(res)}. Nobody was paged.`);
-  const named = (
+  await enqueuePost(
+    q,
+    i,
+    { type: 'change', change: 'responder', actor, detail: [`Paged ${names.join(', ')}: ${call.message}`] },
+    now,
+  );
+}
+
+/** The names PagerDuty gives the request's targets in its answer. */
+function pagedNames(body: unknown): string[] {
+  return (
     (
-      res.body as {
+      body as {
         responder_request?: { responder_request_targets?: Array<{ responder_request_target?: { summary?: string } }> };
       }
     )?.responder_request?.responder_request_targets ?? []
   )
     .map((t) => t.responder_request_target?.summary)
     .filter((n): n is string => typeof n === 'string');
-  return named.length ? named : targets.map((t) => t.id);
 }

@@ -9,6 +9,7 @@ import { type PagerDutyClient, PagerDutyHeldBack, pdErrorText } from '../targets
 import { applyAccepted } from './actions.js';
 import { backoffMs, enqueuePost } from './outbox.js';
 import { snapshotFromRest } from './pagerduty-payload.js';
+import { recordPaged } from './paging.js';
 import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
 import { severityMap, severityOf } from './severity.js';
 import { getIncident } from './store.js';
@@ -81,7 +82,8 @@ async function runPdCall(env: WorkerEnv, row: PdCallRow): Promise<void> {
               declaration: { call: row.call, requestedBy: row.requestedBy },
             });
           }
-        } else await applyAccepted(q, ctx, row);
+        } else if (row.call.kind === 'responder_request') await recordPaged(q, ctx, row, answer.body);
+        else await applyAccepted(q, ctx, row);
       });
       return;
     }
@@ -159,6 +161,7 @@ const PD_CALL_LABEL: Record<PdCallRow['call']['kind'], string> = {
   reassign: 'reassignment',
   note: 'note',
   status_update: 'status update',
+  responder_request: 'page (nobody was paged)',
   create: 'new incident',
 };
 
@@ -212,6 +215,38 @@ async function performPdCall(
     }
     case 'status_update':
       return pd.request('POST', `/incidents/${id}/status_updates`, { from, data: { message: call.message } });
+    case 'responder_request': {
+      // A try that may have gone through: PagerDuty lists the incident's responders with the
+      // request's message; one asked for since this call was queued is taken as this page.
+      const since = row.createdAt.getTime() - 60_000;
+      const earlier = current?.incidents_responders?.filter(
+        (r) => r.message === call.message && Date.parse(r.requested_at ?? '') >= since,
+      );
+      if (earlier?.length)
+        return {
+          status: 200,
+          body: {
+            responder_request: {
+              responder_request_targets: [
+                ...new Set(earlier.map((r) => r.user?.summary).filter((n): n is string => typeof n === 'string')),
+              ].map((summary) => ({ responder_request_target: { summary } })),
+            },
+          },
+        };
+      return pd.request('POST', `/incidents/${id}/responder_requests`, {
+        from,
+        data: {
+          requester_id: call.requesterId,
+          message: call.message,
+          responder_request_targets: call.targets.map((t) => ({
+            responder_request_target: {
+              id: t.id,
+              type: t.kind === 'user' ? 'user_reference' : 'escalation_policy_reference',
+            },
+          })),
+        },
+      });
+    }
     case 'priority': {
       const priority = await priorityFor(pd, config, call.severity);
       if (!priority) throw new PermanentPdError(`PagerDuty has no priority that maps to ${call.severity}`);
@@ -271,6 +306,7 @@ interface RestIncident {
   incident_key?: string;
   priority?: { id?: string } | null;
   assignments?: Array<{ assignee?: { id?: string } }>;
+  incidents_responders?: Array<{ message?: string; requested_at?: string; user?: { summary?: string } }>;
 }
 
 /** The incident as PagerDuty has it now, or PagerDuty's answer when it could not say (429, 5xx). */

@@ -18,6 +18,13 @@ export type PdCall = (
   | { kind: 'note'; content: string }
   | { kind: 'status_update'; message: string }
   | {
+      // Page (paging.ts): a responder request as the person who asked (requester_id, From:).
+      kind: 'responder_request';
+      requesterId: string;
+      message: string;
+      targets: Array<{ kind: 'user' | 'ep'; id: string; name: string }>;
+    }
+  | {
       kind: 'create';
       title: string;
       severity: Severity;
@@ -42,6 +49,8 @@ const ECHO_OF: Record<PdCallKind, string> = {
   reassign: 'incident.reassigned',
   note: 'incident.annotated',
   status_update: 'incident.status_update_published',
+  // One per paged user: the thread posts each (who was paged), the call's own post says who asked.
+  responder_request: 'incident.responder.added',
   create: 'incident.triggered',
 };
 
@@ -190,6 +199,27 @@ export async function consumeEcho(
                    ORDER BY id LIMIT 1 FOR UPDATE)
       RETURNING id`,
     [incidentId, kind, now, new Date(now.getTime() - 6 * 3_600_000), content ?? null, trimmed],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Whether PagerDuty's `incident.responder.added` for `userId` answers the bot's own page of that
+ * user (a responder request from Slack naming them, with this message): its post already says so.
+ */
+export async function pagedByBot(
+  q: Q,
+  incidentId: string,
+  userId: string,
+  message: string,
+  now: Date,
+): Promise<boolean> {
+  const rows = await q.query(
+    `SELECT 1 FROM pd_outbox
+      WHERE incident_id = $1 AND kind = 'responder_request' AND NOT failed AND created_at > $4
+        AND args->>'message' = $2 AND args->'targets' @> jsonb_build_array(jsonb_build_object('kind', 'user', 'id', $3::text))
+      LIMIT 1`,
+    [incidentId, message, userId, new Date(now.getTime() - 6 * 3_600_000)],
   );
   return rows.length > 0;
 }

@@ -16,6 +16,15 @@ import { type Actor, type Incident, PHASE_LABEL, phaseOf, type Role } from './ty
 
 export const ROLE_NAME: Record<Role, string> = { commander: 'commander', comms: 'comms lead' };
 
+/** The refusal of a commander's act to anyone else: who leads, and that nothing changed. */
+export function notCommander(commanderSlackId: string, what: string): RichText {
+  return [
+    `Sorry, you are not allowed to ${what}: that is for the incident commander (`,
+    user(commanderSlackId),
+    ') only, and you do not have permission. Ask them, or press *Take command* to take over. Nothing was changed.',
+  ];
+}
+
 interface RoleCtx extends WorkflowCtx {
   store: Sql;
 }

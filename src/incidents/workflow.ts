@@ -10,7 +10,7 @@ import { type Decision, decide, type IncidentEvent, mayEcho, noteOf, statusUpdat
 import { matchProcedure, specialistRoles } from './match.js';
 import { enqueuePost } from './outbox.js';
 import { agentActor, incidentRefId, parseSnapshot, type Snapshot } from './pagerduty-payload.js';
-import { consumeEcho, declarationByKey, type PdCall } from './pd-outbox.js';
+import { consumeEcho, declarationByKey, type PdCall, pagedByBot } from './pd-outbox.js';
 import { openPostmortem } from './postmortem.js';
 import { scheduleCommanderNudge } from './roles.js';
 import { severityMap, severityOf } from './severity.js';
@@ -64,6 +64,11 @@ export async function applyEvent(q: Q, ctx: WorkflowCtx, ev: StoredEvent): Promi
     // PagerDuty announces the bot's own status update (Post update) too: matched on its message.
     const update = statusUpdateOf(ev);
     echo = await consumeEcho(q, incident.id, ev.eventType, now, update.message, update.trimmed);
+  } else if (ev.eventType === 'incident.responder.added') {
+    // Each user the bot's own Page named is announced back: its post said so already.
+    const d = (ev.data ?? {}) as { user?: { id?: unknown }; message?: unknown };
+    if (typeof d.user?.id === 'string' && typeof d.message === 'string')
+      echo = await pagedByBot(q, incident.id, d.user.id, d.message, now);
   } else if (snapshot && mayEcho(ev.eventType)) echo = await consumeEcho(q, incident.id, ev.eventType, now);
   const event: IncidentEvent = { eventId: ev.eventId, type: ev.eventType, at, actor, snapshot, data: ev.data, echo };
   const decision = decide(incident, event, now, { severityMap: severityMap(ctx.config.INCIDENT_SEVERITY_MAP) });

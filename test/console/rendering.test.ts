@@ -21,6 +21,7 @@ describe('console rendering', () => {
   let out = '';
   const actions: Body[] = [];
   const submissions: Array<Record<string, unknown>> = [];
+  const suggestions: Array<Record<string, unknown>> = [];
   let lastTs = '';
 
   /** Runs `/dmp <text>` and waits until the app is quiet; returns where its output starts. */
@@ -170,6 +171,16 @@ describe('console rendering', () => {
       await ack();
       actions.push(body as unknown as Body);
     });
+    // An external select's options, as Page's PagerDuty search answers them (block_suggestion).
+    app.options('targets', async ({ ack, body }) => {
+      suggestions.push(body as unknown as Record<string, unknown>);
+      const q = String(body.value ?? '').toLowerCase();
+      const all = [
+        { text: { type: 'plain_text' as const, text: 'Eli Backup' }, value: 'user:PDMPUSR2' },
+        { text: { type: 'plain_text' as const, text: 'Escalation policy: DMP on-call' }, value: 'ep:PDMPEP1' },
+      ];
+      await ack({ options: all.filter((o) => o.text.text.toLowerCase().includes(q)) });
+    });
     app.view('form', async ({ ack, view }) => {
       await ack();
       submissions.push(view.state.values as Record<string, unknown>);
@@ -311,5 +322,82 @@ describe('console rendering', () => {
       who: { user: { type: 'users_select', selected_user: 'U0ALICE' } },
     });
     reader.close();
+  });
+
+  it('searches an external select through the bot as one types, and submits the picked options', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let transcript = '';
+    output.on('data', (d: Buffer) => {
+      transcript += d.toString();
+    });
+    const reader = new LineReader(input, output, { interactive: false });
+    // Search "zzz" (nothing), then "e" (both: pick the first), then "policy" (pick it), then done.
+    input.end('zzz\ne\n1\npolicy\n1\n\nPlease join\n');
+    await walkModal(
+      ws,
+      {
+        viewId: 'V2',
+        view: {
+          callback_id: 'form',
+          private_metadata: 'Q1INCIDENT',
+          title: { type: 'plain_text', text: 'Page responders' },
+          submit: { type: 'plain_text', text: 'Page' },
+          blocks: [
+            {
+              type: 'input',
+              block_id: 'who',
+              label: { type: 'plain_text', text: 'Who' },
+              element: { type: 'multi_external_select', action_id: 'targets', min_query_length: 1 },
+            },
+            {
+              type: 'input',
+              block_id: 'message',
+              label: { type: 'plain_text', text: 'Message' },
+              element: { type: 'plain_text_input', action_id: 'text' },
+            },
+          ],
+        },
+      },
+      reader,
+      (t) => output.write(`${t}\n`),
+    );
+    await ws.settle(200, 10_000);
+    expect(transcript).toContain('Nothing matches "zzz"');
+    expect(transcript).toMatch(/1\. Eli Backup\n\s+2\. Escalation policy: DMP on-call/);
+    expect(transcript).toContain('picked: Eli Backup');
+    // Slack's block_suggestion: the element's ids, what was typed, and the view it is in.
+    expect(suggestions.map((b) => b.value)).toEqual(['zzz', 'e', 'policy']);
+    expect(suggestions.at(-1)).toMatchObject({
+      type: 'block_suggestion',
+      action_id: 'targets',
+      block_id: 'who',
+      user: { id: 'U0CONSOLE' },
+      view: { id: 'V2', callback_id: 'form', private_metadata: 'Q1INCIDENT' },
+    });
+    expect(submissions.at(-1)).toEqual({
+      who: {
+        targets: {
+          type: 'multi_external_select',
+          selected_options: [
+            { text: { type: 'plain_text', text: 'Eli Backup' }, value: 'user:PDMPUSR2' },
+            { text: { type: 'plain_text', text: 'Escalation policy: DMP on-call' }, value: 'ep:PDMPEP1' },
+          ],
+        },
+      },
+      message: { text: { type: 'plain_text_input', value: 'Please join' } },
+    });
+    reader.close();
+  });
+
+  it('sends a typed /dmp line as Slack does with should_escape: @name as the member, links and & < > escaped', async () => {
+    const seen: string[] = [];
+    const listen = (a: unknown) => seen.push(String((a as { text?: string }).text ?? ''));
+    app.command('/dmp', async ({ command, next }) => {
+      listen(command);
+      await next();
+    });
+    await run('incident lead @alice https://x.example/?a=1&b=2 a<b');
+    expect(seen.at(-1)).toBe('incident lead <@U0ALICE|alice> <https://x.example/?a=1&amp;b=2> a&lt;b');
   });
 });

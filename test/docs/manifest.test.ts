@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('../..', import.meta.url).pathname;
 const manifest = yaml.load(readFileSync(join(root, 'manifest.yml'), 'utf8')) as {
-  features: { slash_commands: Array<{ command: string; url: string }>; app_home: { home_tab_enabled: boolean } };
+  features: {
+    slash_commands: Array<{ command: string; url: string; should_escape?: boolean }>;
+    app_home: { home_tab_enabled: boolean };
+  };
   oauth_config: { scopes: { bot: string[] } };
   settings: {
     event_subscriptions: { request_url: string; bot_events: string[] };
@@ -69,6 +72,10 @@ describe('manifest.yml', () => {
     );
     expect(typeof manifest.settings.socket_mode_enabled).toBe('boolean');
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+  });
+
+  it('has Slack escape /dmp text, so a typed @person arrives as their user id (test/slack/command-escaping)', () => {
+    expect(manifest.features.slash_commands.find((c) => c.command === '/dmp')?.should_escape).toBe(true);
   });
 
   it('grants a scope for every Web API method the code calls', () => {

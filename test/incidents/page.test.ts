@@ -129,6 +129,104 @@ describe('Page in the incident thread', () => {
     );
     expect(reply.text).toContain('Need a DBA on the pool');
     expect(reply.text).toContain(`<@${ALICE}>`);
+    // PagerDuty announces each responder it added: the policy's on-call (Dana, level 1) is news
+    // and posted; Eli, whom the bot's own post named, is recorded only.
+    await eventually(
+      () =>
+        w
+          .replies(root.ts)
+          .find((m) => m.text.includes('Responder request: Dana On-Call paged — Need a DBA on the pool')),
+      8_000,
+      "the policy's responder posted",
+    );
+    await settled(w);
+    expect(w.replies(root.ts).filter((m) => m.text.includes('Eli Backup'))).toHaveLength(1);
+    const confirmed = (
+      await w.db.client.query<{ text: string }>(
+        `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'pagerduty' ORDER BY id`,
+        [inc.id],
+      )
+    ).rows.map((r) => r.text);
+    expect(confirmed).toContain('Confirmed in PagerDuty: Responder request: Eli Backup paged — Need a DBA on the pool');
+  });
+
+  it('sends the page through the PagerDuty outbox: kept while PagerDuty is down, across a restart, sent once', async () => {
+    const inc = await w.pd.triggerIncident({ title: 'Queue consumers stalled', urgency: 'low' });
+    await settled(w);
+    const root = await eventually(
+      () => w.roots().find((m) => m.text.includes('Queue consumers stalled')),
+      8_000,
+      'root',
+    );
+    // Alice's PagerDuty account is looked up (and remembered) when she presses Page.
+    const b = controls(w.slack.message(INCIDENTS, root.ts)).find((c) => c.label === 'Page');
+    const opened = w.slack.callsTo('views.open').length;
+    await w.click({
+      actionId: b?.action_id ?? '',
+      value: b?.value,
+      blockId: b?.block_id,
+      messageTs: root.ts,
+      user: ALICE,
+    });
+    await eventually(() => w.slack.callsTo('views.open')[opened], 8_000, 'the modal');
+    const first = w.bots[0];
+    if (!first) throw new Error('no bot');
+    const before = w.pd.responderRequests.length;
+    await w.pd.down();
+    const submission = {
+      callback_id: PAGE_VIEW,
+      private_metadata: inc.id,
+      values: {
+        [PAGE_TARGETS]: {
+          [PAGE_TARGETS]: {
+            type: 'multi_external_select',
+            selected_options: [{ value: 'user:PDMPUSR2', text: { type: 'plain_text', text: 'Eli Backup' } }],
+          },
+        },
+        [PAGE_MESSAGE]: { [PAGE_MESSAGE]: { type: 'plain_text_input', value: 'Consumers need a second pair of eyes' } },
+      },
+    };
+    expect((await w.submit(submission, ALICE)).status).toBe(200);
+    // A double press pages once.
+    expect((await w.submit(submission, ALICE)).status).toBe(200);
+    const row = await eventually(
+      async () => {
+        const rows = (
+          await w.db.client.query<{ error: string | null; from_email: string; done_at: Date | null }>(
+            `SELECT error, from_email, done_at FROM pd_outbox WHERE incident_id = $1 AND kind = 'responder_request'`,
+            [inc.id],
+          )
+        ).rows;
+        return rows.length === 1 && rows[0]?.error ? rows[0] : undefined;
+      },
+      15_000,
+      'the page tried and kept for a retry',
+    );
+    expect(row).toMatchObject({ from_email: 'alice@example.com', done_at: null });
+    expect(w.replies(root.ts).some((m) => m.text.includes('Paged Eli Backup'))).toBe(false);
+    // The process goes away; another starts; PagerDuty comes back.
+    await w.stop(first);
+    await w.start();
+    await w.pd.up();
+    const reply = await eventually(
+      () => w.replies(root.ts).find((m) => m.text.includes('Paged Eli Backup')),
+      30_000,
+      'the thread told once PagerDuty accepted',
+    );
+    expect(reply.text).toContain('Consumers need a second pair of eyes');
+    expect(reply.text).toContain(`<@${ALICE}>`);
+    await settled(w);
+    const sent = w.pd.responderRequests.slice(before);
+    expect(sent).toEqual([
+      {
+        incidentId: inc.id,
+        from: 'alice@example.com',
+        requesterId: 'PDMPUSR3',
+        message: 'Consumers need a second pair of eyes',
+        targets: [{ type: 'user', id: 'PDMPUSR2' }],
+      },
+    ]);
+    expect(w.replies(root.ts).filter((m) => m.text.includes('Paged Eli Backup'))).toHaveLength(1);
   });
 
   it('posts the responder webhooks in the thread: who was paged, who accepted, who declined', async () => {

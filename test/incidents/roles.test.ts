@@ -102,7 +102,8 @@ describe('incident roles', () => {
     const inc = await w.pd.triggerIncident({ title: 'Webhook deliveries failing', urgency: 'low' });
     await settled(w);
     const root = await rootOf('Webhook deliveries failing');
-    const lead = await w.slash(`incident lead <@${LEAD}|lee> ${inc.id}`, ALICE);
+    // Typed as a person types it; Slack sends the mention with its id (should_escape: true).
+    const lead = await w.slash(w.slack.commandText(`incident lead @lee ${inc.id}`), ALICE);
     expect(lead.status).toBe(200);
     const comms = await w.slash(`incident comms <@${DANA}> ${inc.id}`, ALICE);
     expect(comms.status).toBe(200);
@@ -120,11 +121,15 @@ describe('incident roles', () => {
     );
     await eventually(() => dmsTo(LEAD).find((t) => t.includes('You are the commander of')), 8_000, "Lee's brief");
     const texts = (await timeline(inc.id)).map((e) => e.text);
-    expect(texts).toContain('U0LEAD0001 is commander (assigned by U0ALICE01)');
-    expect(texts).toContain('U0DANA001 is comms lead (assigned by U0ALICE01)');
+    expect(texts).toContain('lee is commander (assigned by alice)');
+    expect(texts).toContain('U0DANA001 is comms lead (assigned by alice)');
 
-    const bad = await w.slash(`incident lead lee ${inc.id}`, ALICE);
+    const bad = await w.slash(w.slack.commandText(`incident lead @nobody ${inc.id}`), ALICE);
     expect(bad.body).toContain('takes a Slack mention');
+    expect(bad.body).toContain('`@nobody` is no one Slack knows');
+    // An email Slack knows names the person too (Slack sends it as a mailto link).
+    await w.slash(w.slack.commandText(`incident comms lee@example.com ${inc.id}`), ALICE);
+    await eventually(() => textOf(current(root)).includes(`*Comms*\\n<@${LEAD}>`), 8_000, 'Lee the comms lead');
     const [row] = (await w.db.client.query('SELECT commander FROM incidents WHERE id = $1', [inc.id])).rows;
     expect(row.commander.slackId).toBe(LEAD);
   });
@@ -173,12 +178,71 @@ describe('incident roles', () => {
     expect(unled.id).not.toBe(led.id);
   });
 
+  it('the commander escalates to the next level as themselves; anyone else is refused while someone commands', async () => {
+    const inc = await w.pd.triggerIncident({ title: 'Scan results missing', urgency: 'low' });
+    await settled(w);
+    const root = await rootOf('Scan results missing');
+    const escalate = (user: string) => {
+      const c = controls(current(root)).find((x) => x.label === 'Escalate');
+      if (!c) throw new Error('no Escalate on the root');
+      return w.click({
+        actionId: c.action_id,
+        selected: c.value,
+        overflow: true,
+        blockId: c.block_id,
+        messageTs: root.ts,
+        user,
+      });
+    };
+    await takeCommand(root, ALICE);
+    await eventually(() => textOf(current(root)).includes(`*Commander*\\n<@${ALICE}>`), 8_000, 'Alice commands');
+    const puts = () => w.pd.requests.filter((r) => r.method === 'PUT' && r.path === `/incidents/${inc.id}`);
+
+    expect(await escalate(DANA)).toBe(200);
+    const refusal = await eventually(
+      () => w.slack.ephemerals.find((e) => e.user === DANA && e.text.includes('not allowed')),
+      8_000,
+      'the refusal',
+    );
+    expect(refusal.text).toContain(`commander (<@${ALICE}>) only`);
+    expect(refusal.text).toContain('permission');
+    await settled(w);
+    expect(puts()).toHaveLength(0);
+    expect(w.pd.incidents.get(inc.id)?.escalation_level).toBe(1);
+
+    expect(await escalate(ALICE)).toBe(200);
+    await eventually(
+      () =>
+        w.replies(root.ts).find((m) => m.text.includes(`Escalated by <@${ALICE}> to escalation level 2 (commander)`)),
+      8_000,
+      'the escalation in the thread',
+    );
+    await settled(w);
+    expect(puts().map((r) => [r.headers.from, r.body])).toEqual([
+      ['alice@example.com', { incident: { type: 'incident_reference', escalation_level: 2 } }],
+    ]);
+    expect(w.pd.incidents.get(inc.id)?.escalation_level).toBe(2);
+    // PagerDuty gave it to level 2's on-call.
+    expect(w.pd.incidents.get(inc.id)?.assignees.map((u) => u.id)).toEqual(['PDMPUSR2']);
+    const [entry] = (
+      await w.db.client.query<{ text: string }>(
+        `SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = 'escalated' AND source = 'slack'`,
+        [inc.id],
+      )
+    ).rows;
+    expect(entry?.text).toBe('Escalated from Slack to escalation level 2 (commander) (Escalate button)');
+  });
+
   it('the post-mortem names who held which role', async () => {
     const inc = await w.pd.triggerIncident({ title: 'Storage full', urgency: 'low' });
     await settled(w);
     const root = await rootOf('Storage full');
     await takeCommand(root, ALICE);
     await eventually(() => textOf(current(root)).includes(`*Commander*\\n<@${ALICE}>`), 8_000, 'Alice commands');
+    await takeCommand(root, DANA);
+    await eventually(() => textOf(current(root)).includes(`*Commander*\\n<@${DANA}>`), 8_000, 'Dana took over');
+    await w.slash(w.slack.commandText(`incident comms @lee ${inc.id}`), DANA);
+    await eventually(() => textOf(current(root)).includes(`*Comms*\\n<@${LEAD}>`), 8_000, 'Lee the comms lead');
     await w.pd.act(inc.id, { status: 'resolved' }, 'dana@example.com');
     await settled(w);
     const doc = await eventually(
@@ -189,8 +253,13 @@ describe('incident roles', () => {
       'the post-mortem',
     );
     expect(doc).toContain('## Roles');
-    expect(doc).toContain('**Commander:** Alice Ops');
-    expect(doc).toContain('Alice Ops is commander (Take command)');
+    // Who holds each role at the end, then each take-over and hand-over with its time.
+    expect(doc).toContain('**Commander:** Dana On-Call');
+    expect(doc).toContain('**Comms lead:** lee');
+    const when = String.raw`- \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC: `;
+    expect(doc).toMatch(new RegExp(`${when}Alice Ops is commander \\(Take command\\)`));
+    expect(doc).toMatch(new RegExp(`${when}Commander handed over from Alice Ops to Dana On-Call`));
+    expect(doc).toMatch(new RegExp(`${when}lee is comms lead \\(assigned by dana\\)`));
   });
 
   it('the App Home tells its viewer they are on call until when, and which incidents they lead', async () => {

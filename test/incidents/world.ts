@@ -216,6 +216,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         command: '/dmp',
         text,
         user_id: user,
+        user_name: slack.users[user]?.name ?? SLACK_DEFAULTS.userName,
         channel_id: SLACK_DEFAULTS.channelId,
         response_url: slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user }),
       });

@@ -167,6 +167,19 @@ describe('npm run sandbox: a newcomer tries the runbook and a whole incident', {
     await you.sees(/Status\n.*Acknowledged/, at);
   });
 
+  it('pages from the thread: the Page form searches PagerDuty as one types, and the thread says who was paged', async () => {
+    const at = await you.press(/Page/, 0);
+    await you.sees(/── Page responders ──/, at);
+    // Piped answers, in the form's order: no escalation contact; search "eli", pick 1, done; the
+    // message as offered.
+    for (const line of ['', 'eli', '1', '', '']) you.type(line);
+    await you.sees(
+      /Who \(PagerDuty users or escalation policies\)( \(optional\))? — type to search: eli\n\s+1\. Eli Backup/,
+      at,
+    );
+    await you.sees(new RegExp(`#incidents\\s+↳\\n[\\s\\S]*Paged Eli Backup: Please join: [^\\n]*\\(${me}\\)`), at);
+  });
+
   it('resolves, and the post-mortem is posted with its timeline', async () => {
     const at = await you.press(/Resolve/, 0);
     await you.sees(new RegExp(`Resolved by ${me}`), at);

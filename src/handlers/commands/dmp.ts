@@ -2,6 +2,7 @@
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
+import { fromSlackText } from '../../commands/parse.js';
 import { commandRateRefusal } from '../../commands/rate-limit.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
@@ -31,7 +32,13 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
       }).catch((err: unknown) => log.error({ err }, 'could not write the audit log'));
       return;
     }
-    const run = runCommand({ ...deps, log }, commands, where, command.text ?? '');
+    // Slack escapes the text (manifest.yml: should_escape: true): mentions carry ids, links and entities are undone.
+    const run = runCommand(
+      { ...deps, log },
+      commands,
+      { ...where, ...(command.user_name ? { userName: command.user_name } : {}) },
+      fromSlackText(command.text ?? ''),
+    );
     const work = run.then((r) => r.message);
     try {
       const ready = await within(work, INLINE_BUDGET_MS);
