@@ -7,6 +7,7 @@ import { type BuiltApp, buildApp } from './app.js';
 import { commandRegistry } from './commands/registry.js';
 import type { Command } from './commands/types.js';
 import { type Config, configSecrets } from './config.js';
+import { createIncidentGate } from './handlers/actions/incident-common.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
@@ -71,6 +72,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     now: targets.now,
     listGroupMembers: slackGroupMembers(slack),
   });
+  const incidentGate = createIncidentGate({ config, store, metrics, now: targets.now, log }, slack);
   // The worker starts once the server listens; until then a wake has nothing to wake.
   let incidents: IncidentsHandle | undefined;
   const deps: SlackDeps = {
@@ -82,6 +84,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     metrics,
     remediations,
     now: targets.now,
+    incidentGate,
     wakeIncidents: () => incidents?.worker.wake(),
     slackUserByEmail: async (email) => (await slack.users.lookupByEmail({ email })).user?.id,
   };
