@@ -17,7 +17,7 @@ import { createHttpServer, listen } from './http/server.js';
 import { slackRequestGate } from './http/slack-gate.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { legacyRedactor, Redactor } from './redact.js';
+import { Redactor } from './redact.js';
 import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
 import { MIGRATIONS } from './store/migrations.js';
@@ -51,8 +51,6 @@ export interface StartOptions {
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<BotHandle> {
   const redactor = opts.redactor ?? new Redactor(configSecrets(config));
-  // Callers not yet handed the redactor (handlers, TargetError) use redact(): teach it these secrets.
-  redactor.share(legacyRedactor);
   const log = opts.log ?? createLogger(config.LOG_LEVEL, undefined, redactor);
   const store = await openStore(config, log, MIGRATIONS);
   const targets = createTargets(config, log, opts.targets, redactor);
@@ -70,6 +68,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     targets,
     store,
     now: targets.now,
+    redactor,
     listGroupMembers: slackGroupMembers(slack),
   });
   const incidentGate = createIncidentGate({ config, store, metrics, now: targets.now, log }, slack);
@@ -84,6 +83,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     metrics,
     remediations,
     now: targets.now,
+    redactor,
     incidentGate,
     wakeIncidents: () => incidents?.worker.wake(),
     slackUserByEmail: async (email) => (await slack.users.lookupByEmail({ email })).user?.id,

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { PagerDutyPeople } from './incidents/pagerduty-people.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { Redactor } from './redact.js';
 import type { RemediationService } from './remediations/flow.js';
 import type { Operators } from './remediations/operators.js';
 import type { Sql } from './store/sql.js';
@@ -18,6 +19,8 @@ export interface Deps {
   /** The one remediation safety layer, built in bot.ts (its operator cache lives as long as the bot). */
   remediations: RemediationService;
   now(): Date;
+  /** Scrubs every outbound text of the config's secrets (bot.ts builds it from the config). */
+  redactor: Redactor;
   /** Who may press an incident control: one per bot, built in bot.ts (its caches live as long as the bot). */
   incidentGate: IncidentGate;
   /** Runs the incident worker's next round now (work was just stored); bot.ts hands it in. */

@@ -2,7 +2,7 @@
 // the bot makes carries a `.code` from ErrorCode (as Bolt's CodedError), and errors from client
 // libraries are classified by class, SQLSTATE or errno code, never by their message text.
 import { deadline } from './async.js';
-import { redact } from './redact.js';
+import { Redactor } from './redact.js';
 
 /**
  * The codes of the bot's errors. A const object rather than a TS `enum` so that the values stay
@@ -73,7 +73,9 @@ export class TargetError extends DmpError {
     detail: string,
     readonly hint?: string,
   ) {
-    super(code, redact(detail));
+    // Secret-shaped text (URL credentials, tokens) goes at once; the config's own secrets are
+    // scrubbed by the bot's Redactor wherever the sentence leaves (Slack, logs, the HTTP edge).
+    super(code, new Redactor().redact(detail));
     this.name = 'TargetError';
   }
 

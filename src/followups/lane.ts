@@ -142,7 +142,7 @@ async function fileOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Prom
         labels: [FOLLOWUP_LABEL, i.severity],
       }));
   } catch (err) {
-    const failure = githubFailure(err, f.repo, deps.now().getTime());
+    const failure = githubFailure(err, f.repo, deps.now().getTime(), deps.redactor);
     log.warn({ incident: i.id, followup: f.id, reason: failure.reason }, 'GitHub did not take a follow-up');
     if (failure.retry && f.attempts < FOLLOWUP_MAX_ATTEMPTS) {
       await deps.store.query(

@@ -10,7 +10,6 @@ import type { Deps } from '../deps.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
 import { requestVerification } from '../incidents/verification.js';
-import { redact, redactDeep } from '../redact.js';
 import type { ActionRow } from '../remediations/flow.js';
 import { incidentCtx } from './actions/incident-common.js';
 
@@ -48,7 +47,7 @@ export function threadOf(p: Place): string | undefined {
 
 /** A line for one person only: an ephemeral message, else through response_url. */
 export async function tell(deps: Deps, client: WebClient, p: Place, text: string, respond?: RespondFn): Promise<void> {
-  const clean = redact(text);
+  const clean = deps.redactor.redact(text);
   try {
     await client.chat.postEphemeral({
       channel: p.channelId,
@@ -81,7 +80,7 @@ export async function post(
   respond?: RespondFn,
   dmTo?: string,
 ): Promise<string | undefined> {
-  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  const safe = deps.redactor.redactDeep({ text: m.text, blocks: m.blocks });
   const send = async () =>
     (await client.chat.postMessage({ channel: channelId, ...(threadTs ? { thread_ts: threadTs } : {}), ...safe })).ts;
   try {
@@ -116,7 +115,10 @@ export async function post(
 /** A direct message to one person; the ts in that DM, undefined when Slack would not take it. */
 export async function direct(deps: Deps, client: WebClient, userId: string, m: Message): Promise<string | undefined> {
   try {
-    const res = await client.chat.postMessage({ channel: userId, ...redactDeep({ text: m.text, blocks: m.blocks }) });
+    const res = await client.chat.postMessage({
+      channel: userId,
+      ...deps.redactor.redactDeep({ text: m.text, blocks: m.blocks }),
+    });
     return res.ts;
   } catch (err) {
     deps.log.warn({ err, user: userId }, 'could not send a direct message');
@@ -142,7 +144,7 @@ export async function update(
   m: Message,
   respond?: RespondFn,
 ): Promise<void> {
-  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  const safe = deps.redactor.redactDeep({ text: m.text, blocks: m.blocks });
   if (ts) {
     try {
       await client.chat.update({ channel: channelId, ts, ...safe });

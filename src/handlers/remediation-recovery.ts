@@ -52,6 +52,7 @@ export function startRemediationRecovery(deps: Deps, slack: WebClient, replicaId
         {
           store: deps.store,
           log: deps.log,
+          redactor: deps.redactor,
           context: (p) => deps.remediations.context(p),
           labelOf: (a) => deps.remediations.labelOf(a),
         },

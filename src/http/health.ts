@@ -31,7 +31,7 @@ export function healthRoutes(deps: Deps, extra: () => Record<string, string> = (
       const healthy = Object.values(components).every(
         (v) => v === 'healthy' || v === 'console' || v === 'http' || v === 'socket',
       );
-      sendJson(res, 200, { status: healthy ? 'healthy' : 'degraded', version: VERSION, components });
+      sendJson(res, 200, { status: healthy ? 'healthy' : 'degraded', version: VERSION, components }, deps.redactor);
     },
     'GET /metrics': async (_req, res) => {
       const text = await deps.metrics.registry.metrics();

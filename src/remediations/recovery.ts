@@ -4,7 +4,7 @@
 // can be started again) and the audit log says how it ended. No Slack types: the glue posts.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
-import { redact } from '../redact.js';
+import type { Redactor } from '../redact.js';
 import { recordAudit } from '../store/audit.js';
 import { type ActionRow, transition } from '../store/remediations.js';
 import type { Sql } from '../store/sql.js';
@@ -20,6 +20,7 @@ export type Recovered =
 export interface RecoveryDeps {
   store: Sql;
   log: Logger;
+  redactor: Redactor;
   context(progress: (text: string) => Promise<void>): ActionContext;
   labelOf(row: ActionRow): string;
 }
@@ -93,7 +94,7 @@ export async function recoverAction(
   }
   const interrupted = outcome === undefined;
   const final: Outcome = outcome ?? { ok: false, summary: interruptedSummary(row) };
-  final.summary = redact(final.summary);
+  final.summary = deps.redactor.redact(final.summary);
   const done = await transition(deps.store, row.id, ['running'], final.ok ? 'succeeded' : 'failed', { result: final });
   if (!done) return { kind: 'settled' };
   try {

@@ -9,7 +9,6 @@ import { getIncident, type Q } from '../incidents/store.js';
 import { addTimeline } from '../incidents/timeline.js';
 import type { Actor } from '../incidents/types.js';
 import type { LaneHooks, WorkerEnv } from '../incidents/worker-env.js';
-import { redact } from '../redact.js';
 import { type SpAnswer, spErrorText, statuspageConfigured, statuspageRequest } from './client.js';
 import { type SpCallArgs, type SpCallKind, statusPageOf } from './store.js';
 
@@ -146,7 +145,7 @@ async function runCall(env: WorkerEnv, row: CallRow): Promise<void> {
       );
     }
   } catch (err) {
-    const reason = redact(`Statuspage unreachable: ${(err as Error)?.message ?? String(err)}`);
+    const reason = deps.redactor.redact(`Statuspage unreachable: ${(err as Error)?.message ?? String(err)}`);
     await retryOrGiveUp(env, row, reason);
     return;
   }

@@ -8,7 +8,6 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { TargetError } from '../errors.js';
-import { legacyRedactor } from '../redact.js';
 import type { Kube, KubeApis } from './kube.js';
 
 /** The platform's deployments and their `app` labels (interface.md). */
@@ -157,7 +156,7 @@ export async function readAppLogs(
           opts.timeoutMs,
         );
         // Redacted as read, from the first line on: a line never reaches a procedure, a log or Slack raw.
-        return { pod: p.name, lines: (kube.redactor ?? legacyRedactor).redactLines(splitLog(text)) };
+        return { pod: p.name, lines: kube.redactor.redactLines(splitLog(text)) };
       } catch (err) {
         return {
           pod: p.name,

@@ -19,7 +19,7 @@ export interface Kube {
   readonly namespace: string;
   run<T>(fn: (apis: KubeApis) => Promise<T>, timeoutMs?: number): Promise<T>;
   /** Scrubs every pod-log line as it is read (readAppLogs). */
-  readonly redactor?: Redactor;
+  readonly redactor: Redactor;
 }
 
 const HINT = 'set KUBECONFIG or run in the cluster with a service account';
@@ -29,7 +29,7 @@ export interface KubeOptions {
   namespace?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  redactor?: Redactor;
+  redactor: Redactor;
 }
 
 /** Builds the KubeConfig the way kubectl finds one, or undefined when there is none. */
@@ -59,6 +59,7 @@ export function createKube(opts: KubeOptions): Kube {
     return {
       configured: false,
       namespace: opts.namespace ?? 'default',
+      redactor: opts.redactor,
       run: async () => {
         throw new NotConfigured('kubernetes', HINT);
       },
@@ -73,7 +74,7 @@ export function createKube(opts: KubeOptions): Kube {
   return {
     configured: true,
     namespace: loaded.namespace,
-    ...(opts.redactor ? { redactor: opts.redactor } : {}),
+    redactor: opts.redactor,
     run: (fn, timeoutMs = defaultTimeout) => withDeadline('kubernetes', timeoutMs, () => fn(apis)),
   };
 }

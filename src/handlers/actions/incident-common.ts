@@ -10,7 +10,6 @@ import type { ActionCtx, ActionResult, SlackUser } from '../../incidents/actions
 import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { type PagerDutyPeople, pagerDutyPeople } from '../../incidents/pagerduty-people.js';
 import { getIncident, incidentByThread } from '../../incidents/store.js';
-import { redact } from '../../redact.js';
 import { createOperators } from '../../remediations/operators.js';
 
 export function incidentCtx(deps: Deps): ActionCtx {
@@ -62,14 +61,14 @@ export async function incidentOf(
 }
 
 /** Tells the clicker (only them) a sentence, in the thread when there is one. */
-async function tellUser(client: WebClient, body: ActionBody, text: string): Promise<void> {
+async function tellUser(deps: Deps, client: WebClient, body: ActionBody, text: string): Promise<void> {
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (!channel) return;
   const thread = body.container?.thread_ts ?? body.message?.thread_ts;
   await client.chat.postEphemeral({
     channel,
     user: body.user.id,
-    text: redact(text),
+    text: deps.redactor.redact(text),
     ...(thread ? { thread_ts: thread } : {}),
   });
 }
@@ -98,7 +97,7 @@ export async function runIncidentAction(
   }
   if (text) {
     try {
-      await tellUser(client, body, text);
+      await tellUser(deps, client, body, text);
     } catch (err) {
       deps.log.warn({ err }, 'could not tell the user');
     }

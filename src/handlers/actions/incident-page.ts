@@ -10,7 +10,6 @@ import { type ContactRole, ROLE_LABEL } from '../../incidents/contacts.js';
 import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { pageResponders, parseTargets, searchTargets } from '../../incidents/paging.js';
 import { getIncident } from '../../incidents/store.js';
-import { redact } from '../../redact.js';
 import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 const INCIDENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -96,7 +95,7 @@ export function register(app: App, deps: Deps): void {
       if (!(err instanceof UserError)) deps.log.error({ err }, 'paging failed');
       const text = err instanceof UserError ? err.message : "Nobody was paged: the details are in the bot's log.";
       await client.chat
-        .postMessage({ channel: body.user.id, text: redact(text) })
+        .postMessage({ channel: body.user.id, text: deps.redactor.redact(text) })
         .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
     }
   });

@@ -41,10 +41,10 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
           await ack();
           await client.views.open({ trigger_id: command.trigger_id, view: ready.modal });
         } else {
-          await ack(ackBody(ready));
+          await ack(ackBody(ready, deps.redactor));
         }
         deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
-        await uploadFiles(client, where, ready, log);
+        await uploadFiles(client, where, ready, log, deps.redactor);
         log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
         return;
       }
@@ -59,11 +59,12 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
           where,
           { text: 'That took too long to open a form; run the command again.', blocks: [] },
           log,
+          deps.redactor,
         );
         return;
       }
-      await respondLate(respond, client, where, message, log);
-      await uploadFiles(client, where, message, log);
+      await respondLate(respond, client, where, message, log, deps.redactor);
+      await uploadFiles(client, where, message, log, deps.redactor);
     } finally {
       // The audit row goes in after Slack has its answer, whatever happened to the reply.
       await (await run).recorded;
