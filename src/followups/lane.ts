@@ -3,7 +3,8 @@
 // retried with backoff (for a rate limit, from GitHub's reset time), and a follow-up GitHub
 // refuses, or that never got through, is said in the incident's thread. Each issue's body holds a
 // marker, so a retry after a crash between GitHub's answer and the store finds the issue it made.
-import { backoffMs, enqueuePost } from '../incidents/outbox.js';
+import { backoff } from '../backoff.js';
+import { enqueuePost, OUTBOX_BACKOFF } from '../incidents/outbox.js';
 import { refreshPostmortem } from '../incidents/postmortem.js';
 import { getIncident } from '../incidents/store.js';
 import { addTimeline } from '../incidents/timeline.js';
@@ -147,7 +148,11 @@ async function fileOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Prom
     if (failure.retry && f.attempts < FOLLOWUP_MAX_ATTEMPTS) {
       await deps.store.query(
         'UPDATE incident_followups SET not_before = $2, claimed_until = NULL, error = $3 WHERE id = $1',
-        [f.id, new Date(deps.now().getTime() + backoffMs(f.attempts, failure.afterMs)), failure.reason],
+        [
+          f.id,
+          new Date(deps.now().getTime() + backoff(f.attempts, { ...OUTBOX_BACKOFF, atLeast: failure.afterMs })),
+          failure.reason,
+        ],
       );
       return;
     }

@@ -7,8 +7,6 @@ import type { Message } from '../blocks/message.js';
 import type { Logger } from '../log.js';
 import type { Redactor } from '../redact.js';
 
-export { within } from '../async.js';
-
 /** Slack's 3-second rule leaves room for the network: inline only what is ready by then. */
 export const INLINE_BUDGET_MS = 2_500;
 

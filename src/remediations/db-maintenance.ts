@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
-import { classify, ErrorCode, NotConfigured, toTargetError } from '../errors.js';
+import { classify, ErrorCode, NotConfigured, TargetError } from '../errors.js';
 import { ConnectionLost, queryFailure } from '../pg-connection.js';
 import { BOT_APPLICATION_NAME, GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
 import type { ActionContext, Outcome } from './types.js';
@@ -56,7 +56,7 @@ async function dedicatedClient(ctx: ActionContext): Promise<pg.Client> {
   try {
     await client.connect();
   } catch (err) {
-    throw toTargetError('postgres', err);
+    throw TargetError.from('postgres', err);
   }
   return client;
 }

@@ -3,7 +3,8 @@
 // one request a second per API key), a 429 pauses the bucket for its Retry-After, a 5xx or no
 // answer is retried with backoff for STATUSPAGE_RETRY_FOR, and a call Statuspage refuses (401,
 // 404, 422) or that never got through is said in the incident's thread.
-import { backoffMs, enqueuePost } from '../incidents/outbox.js';
+import { backoff } from '../backoff.js';
+import { enqueuePost, OUTBOX_BACKOFF } from '../incidents/outbox.js';
 import { pauseBucket, withBucket } from '../incidents/pace.js';
 import { getIncident, type Q } from '../incidents/store.js';
 import { addTimeline } from '../incidents/timeline.js';
@@ -225,7 +226,9 @@ async function retryOrGiveUp(env: WorkerEnv, row: CallRow, reason: string, statu
   const now = deps.now();
   const deadline = row.createdAt.getTime() + deps.config.STATUSPAGE_RETRY_FOR;
   if (now.getTime() < deadline) {
-    const at = new Date(Math.min(now.getTime() + backoffMs(row.attempts), Math.max(deadline, now.getTime() + 1000)));
+    const at = new Date(
+      Math.min(now.getTime() + backoff(row.attempts, OUTBOX_BACKOFF), Math.max(deadline, now.getTime() + 1000)),
+    );
     await deps.store.query(
       'UPDATE statuspage_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1',
       [row.id, at, reason.slice(0, 1000), status ?? null],

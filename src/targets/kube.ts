@@ -2,7 +2,8 @@
 // in-cluster service account, never the library's fallback to localhost:8080.
 import { existsSync, readFileSync } from 'node:fs';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { NotConfigured, withDeadline } from '../errors.js';
+import { deadline } from '../async.js';
+import { NotConfigured, TargetError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -75,6 +76,15 @@ export function createKube(opts: KubeOptions): Kube {
     configured: true,
     namespace: loaded.namespace,
     redactor: opts.redactor,
-    run: (fn, timeoutMs = defaultTimeout) => withDeadline('kubernetes', timeoutMs, () => fn(apis)),
+    run: (fn, timeoutMs = defaultTimeout) =>
+      deadline(
+        timeoutMs,
+        () => fn(apis),
+        () => {
+          throw TargetError.timedOut('kubernetes', timeoutMs);
+        },
+      ).catch((err: unknown) => {
+        throw TargetError.from('kubernetes', err);
+      }),
   };
 }

@@ -2,12 +2,13 @@
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
+import { deadline } from '../../async.js';
 import { commandRateRefusal } from '../../commands/rate-limit.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
 import type { Deps } from '../../deps.js';
 import { recordAudit } from '../../store/audit.js';
-import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
+import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
 
@@ -34,7 +35,11 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
     const run = runCommand({ ...deps, log }, commands, where, command.text ?? '');
     const work = run.then((r) => r.message);
     try {
-      const ready = await within(work, INLINE_BUDGET_MS);
+      const ready = await deadline<Awaited<typeof work> | undefined>(
+        INLINE_BUDGET_MS,
+        () => work,
+        () => undefined,
+      );
       const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
       if (ready) {
         if (ready.modal) {
