@@ -3,7 +3,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import { INCIDENT_BLOCK_PREFIX } from '../../blocks/incident-ids.js';
-import { renderRich } from '../../blocks/mrkdwn.js';
 import type { Deps, IncidentGate } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import type { ActionCtx, ActionResult, SlackUser } from '../../incidents/actions.js';
@@ -11,6 +10,7 @@ import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { type PagerDutyPeople, pagerDutyPeople } from '../../incidents/pagerduty-people.js';
 import { getIncident, incidentByThread } from '../../incidents/store.js';
 import { createOperators } from '../../remediations/operators.js';
+import { answerOf } from '../answer.js';
 
 export function incidentCtx(deps: Deps): ActionCtx {
   return { config: deps.config, log: deps.log, now: deps.now, store: deps.store };
@@ -83,18 +83,11 @@ export async function runIncidentAction(
   body: ActionBody,
   work: () => Promise<ActionResult>,
 ): Promise<void> {
-  let text: string | undefined;
-  try {
+  const text = await answerOf(deps.log, async () => {
     const result = await work();
     deps.wakeIncidents?.();
-    if (!result.ok) text = renderRich(result.text);
-  } catch (err) {
-    if (err instanceof UserError) text = err.message;
-    else {
-      deps.log.error({ err }, 'incident action failed');
-      text = "That did not work: the details are in the bot's log.";
-    }
-  }
+    return result;
+  });
   if (text) {
     try {
       await tellUser(deps, client, body, text);

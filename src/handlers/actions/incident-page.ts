@@ -10,6 +10,7 @@ import { type ContactRole, ROLE_LABEL } from '../../incidents/contacts.js';
 import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { pageResponders, parseTargets, searchTargets } from '../../incidents/paging.js';
 import { getIncident } from '../../incidents/store.js';
+import { answerOf } from '../answer.js';
 import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 const INCIDENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -79,21 +80,25 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    try {
-      const by = await actingPerson(deps, client, body, { pagerDuty: true });
-      await pageResponders(
-        incidentCtx(deps),
-        pacedPagerDuty(deps),
-        view.private_metadata,
-        by,
-        parseTargets(picked),
-        message,
-        roles,
-      );
-      deps.wakeIncidents?.();
-    } catch (err) {
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'paging failed');
-      const text = err instanceof UserError ? err.message : "Nobody was paged: the details are in the bot's log.";
+    const text = await answerOf(
+      deps.log,
+      async () => {
+        const by = await actingPerson(deps, client, body, { pagerDuty: true });
+        await pageResponders(
+          incidentCtx(deps),
+          pacedPagerDuty(deps),
+          view.private_metadata,
+          by,
+          parseTargets(picked),
+          message,
+          roles,
+        );
+        deps.wakeIncidents?.();
+        return undefined;
+      },
+      { say: "Nobody was paged: the details are in the bot's log.", log: 'paging failed' },
+    );
+    if (text) {
       await client.chat
         .postMessage({ channel: body.user.id, text: deps.redactor.redact(text) })
         .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
