@@ -4,13 +4,20 @@
 import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import { type Message, section } from '../blocks/message.js';
-import { finishedMessage, outcomeMessage, runningMessage, type ScanModalMeta } from '../blocks/remediation.js';
+import type { Message } from '../blocks/message.js';
+import {
+  finishedMessage,
+  outcomeMessage,
+  progressMessage,
+  runningMessage,
+  type ScanModalMeta,
+} from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
 import { requestVerification } from '../incidents/verification.js';
 import type { ActionRow } from '../remediations/flow.js';
+import type { ProgressNote } from '../remediations/types.js';
 import { incidentCtx } from './actions/incident-common.js';
 
 /** The operator-group port the remediation service is given: a group's members, from Slack. */
@@ -169,8 +176,8 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   if (row.messageTs || respond)
     await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
   // Progress and outcome reach the requester by DM when the channel cannot take them.
-  const progress = async (text: string) => {
-    await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] }, undefined, row.requestedBy);
+  const progress = async (note: ProgressNote) => {
+    await post(deps, client, row.channelId, thread, progressMessage(note), undefined, row.requestedBy);
   };
   const { action, outcome } = await service.execute(row, progress);
   const told = outcomeMessage(action, label, outcome);

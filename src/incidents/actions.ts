@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../config.js';
-import { bold, channel, type Inline, type RichText, user } from '../domain/text.js';
+import { bold, channel, code, type Inline, type RichText, user } from '../domain/text.js';
 import { actionItems } from '../followups/items.js';
 import { followupsConfigured, queueFollowups } from '../followups/store.js';
 import { findProcedure } from '../runbooks/index.js';
@@ -49,7 +49,7 @@ function locked(q: Q, id: string): Promise<Incident | undefined> {
 
 /** The refusal for an incident the bot does not know. */
 function noIncident(id: string): ActionResult {
-  return { ok: false, text: [`I have no incident \`${id}\`.`] };
+  return { ok: false, text: ['I have no incident ', code(id), '.'] };
 }
 
 /** Repeated identical clicks (a double click, a redelivered interaction) act once: the same act within this window is a repeat. */
@@ -382,7 +382,7 @@ export async function requestDiagnosis(
   procedureId: string,
 ): Promise<ActionResult> {
   const procedure = findProcedure(procedureId);
-  if (!procedure) return { ok: false, text: [`There is no runbook procedure \`${procedureId}\`.`] };
+  if (!procedure) return { ok: false, text: ['There is no runbook procedure ', code(procedureId), '.'] };
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
     if (!i) return noIncident(incidentId);

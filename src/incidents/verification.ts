@@ -46,7 +46,9 @@ function plain(t: string | RichText): string {
                 ? (p.label ?? p.link)
                 : 'bold' in p
                   ? p.bold
-                  : formatDuration(p.duration),
+                  : 'code' in p
+                    ? p.code
+                    : formatDuration(p.duration),
     )
     .join('');
 }

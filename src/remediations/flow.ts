@@ -27,7 +27,7 @@ import type { ActionState } from './action.js';
 import { findRemediation } from './index.js';
 import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID, type ScanShown } from './mark-scan-failed.js';
 import { createOperators, type Operators } from './operators.js';
-import type { ActionContext, AnyRemediation, Outcome, Params, Preview } from './types.js';
+import type { ActionContext, AnyRemediation, Outcome, Params, Preview, ProgressNote } from './types.js';
 
 export type { ActionRow };
 
@@ -74,7 +74,7 @@ export type StepResult =
   | { kind: 'cancelled'; action: ActionRow }
   | { kind: 'running'; action: ActionRow };
 
-export type Progress = (text: string) => Promise<void>;
+export type Progress = (note: ProgressNote) => Promise<void>;
 
 /** What a person's press or submission asks of an action, or the clock's expiry of one waiting too long. */
 export type StepEvent = 'confirm' | 'reason' | 'approve' | 'cancel' | 'pick' | 'expire';
@@ -530,7 +530,7 @@ export class RemediationService {
     outcome = {
       ...outcome,
       summary: redactor.redact(outcome.summary),
-      details: outcome.details?.map((d) => redactor.redact(d)),
+      details: outcome.details?.map((d) => redactor.redactDeep(d)),
     };
     const done = (await transition(this.deps.store, row.id, ['running'], outcome.ok ? 'succeeded' : 'failed', {
       result: outcome,

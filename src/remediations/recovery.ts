@@ -9,7 +9,7 @@ import { recordAudit } from '../store/audit.js';
 import { type ActionRow, transition } from '../store/remediations.js';
 import type { Sql } from '../store/sql.js';
 import { equalIgnoreHash, followRollout, RESTARTED_AT_ANNOTATION, readDeployment, revisionHistory } from './kube.js';
-import type { ActionContext, Outcome } from './types.js';
+import type { ActionContext, Outcome, ProgressNote } from './types.js';
 
 export type Recovered =
   | { kind: 'followed'; action: ActionRow; outcome: Outcome }
@@ -21,7 +21,7 @@ export interface RecoveryDeps {
   store: Sql;
   log: Logger;
   redactor: Redactor;
-  context(progress: (text: string) => Promise<void>): ActionContext;
+  context(progress: (note: ProgressNote) => Promise<void>): ActionContext;
   labelOf(row: ActionRow): string;
 }
 
@@ -67,7 +67,7 @@ async function changeIsVisible(ctx: ActionContext, row: ActionRow, d: V1Deployme
 export async function recoverAction(
   deps: RecoveryDeps,
   row: ActionRow,
-  progress: (text: string) => Promise<void>,
+  progress: (note: ProgressNote) => Promise<void>,
 ): Promise<Recovered> {
   const ctx = deps.context(progress);
   const label = deps.labelOf(row);
@@ -77,9 +77,10 @@ export async function recoverAction(
     try {
       const d = await readDeployment(ctx, deployment);
       if (await changeIsVisible(ctx, row, d)) {
-        await progress(
-          `:arrows_counterclockwise: ${label} was under way when the bot restarted; following its rollout…`,
-        );
+        await progress({
+          status: 'resumed',
+          text: [`${label} was under way when the bot restarted; following its rollout…`],
+        });
         const rollout = await followRollout(ctx, deployment);
         outcome = {
           ok: rollout.ok,
