@@ -33,6 +33,8 @@ export interface BotHandle {
   port: number | undefined;
   /** Why the HTTP server did not start (portOptional), in one line for the console to say. */
   listenProblem?: string;
+  /** Resolves once the incident worker has run its rounds and finished what they started (tests, drains). */
+  incidentsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -125,6 +127,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     server,
     port,
     ...(listenProblem ? { listenProblem } : {}),
+    incidentsSettled: () => incidents.worker.tick(),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -346,6 +346,17 @@ export async function settled(w: World, ms = 10_000): Promise<void> {
   );
 }
 
+/**
+ * Settled, and every bot's incident worker has run its rounds since and finished what they
+ * started: whatever was due has been looked at. Wait for this before asserting that nothing was posted.
+ */
+export async function quiet(w: World): Promise<void> {
+  await Promise.all(w.bots.map((b) => b.bot.built.inflight.drain(10_000)));
+  await settled(w);
+  await Promise.all(w.bots.map((b) => b.bot.incidentsSettled()));
+  await settled(w);
+}
+
 export function textOf(m: SlackMessage | undefined): string {
   return m ? `${m.text}\n${JSON.stringify(m.blocks ?? [])}` : '';
 }
