@@ -13,6 +13,7 @@ import type { Deps } from '../../deps.js';
 import { declare } from '../../incidents/actions.js';
 import { actingPerson, incidentCtx } from '../actions/incident-common.js';
 import { answerOf } from '../answer.js';
+import { inputOf } from '../picked.js';
 
 const declaration = z.object({
   title: z
@@ -35,11 +36,10 @@ const FIELD_BLOCK: Record<string, string> = {
   description: DECLARE_DESCRIPTION,
 };
 
-type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
+type Values = Parameters<typeof inputOf>[0];
 
 function read(values: Values, block: string): string | undefined {
-  const v = values[block]?.value;
-  return (v?.selected_option?.value ?? v?.value ?? undefined) || undefined;
+  return inputOf(values, block)?.value;
 }
 
 export function register(app: App, deps: Deps): void {

@@ -27,12 +27,12 @@ import {
 import { actingPerson, incidentCtx } from '../actions/incident-common.js';
 import { criticalReason } from '../actions/incident-status-page.js';
 import { answerOf } from '../answer.js';
+import { inputOf } from '../picked.js';
 
-type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
+type Values = Parameters<typeof inputOf>[0];
 
 function read(values: Values, block: string): string | undefined {
-  const v = values[block]?.value;
-  return (v?.selected_option?.value ?? v?.value ?? undefined) || undefined;
+  return inputOf(values, block)?.value;
 }
 
 const INCIDENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
