@@ -9,6 +9,7 @@ import { commandRegistry } from '../src/commands/registry.js';
 import { ackBody } from '../src/handlers/reply.js';
 import { slackClientOptions } from '../src/handlers/slack-client.js';
 import { listen, MAX_BODY_BYTES } from '../src/http/server.js';
+import { Redactor } from '../src/redact.js';
 import type { Sample } from './lib/load.js';
 import { ratio, type Summary, summarize } from './lib/stats.js';
 import { BOT_TOKEN, botDatabaseUrl, SIGNING_SECRET, slashRequests, startBenchBot, type World } from './lib/world.js';
@@ -58,6 +59,7 @@ async function startBareBolt(
     clientOptions: slackClientOptions(apiUrl),
     logLevel: LogLevel.WARN,
   });
+  const redactor = new Redactor({ secrets: [BOT_TOKEN, SIGNING_SECRET] });
   app.command('/dmp', async ({ ack, command }) => {
     if (variant === 'ack') {
       await ack();
@@ -71,7 +73,7 @@ async function startBareBolt(
         command.text,
       ]);
     }
-    await ack(ackBody(message));
+    await ack(ackBody(message, redactor));
   });
   const server: Server = createServer(receiver.requestListener);
   const port = await listen(server, 0, '127.0.0.1');

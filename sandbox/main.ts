@@ -7,11 +7,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBot } from '../src/bot.js';
-import { type Config, ConfigError, loadConfig, loadDotEnv } from '../src/config.js';
+import { type Config, ConfigError, configSecrets, loadConfig, loadDotEnv } from '../src/config.js';
 import { type ConsoleOptions, consoleUserEmail, runConsole } from '../src/console/run.js';
 import { CONSOLE_USER } from '../src/console/workspace.js';
 import { createLogger } from '../src/log.js';
-import { redact } from '../src/redact.js';
+import { Redactor } from '../src/redact.js';
 import { sandboxClock } from './clock.js';
 import { sandboxCommands } from './commands.js';
 import { type SimulatedPlatform, startSimulatedPlatform } from './platform.js';
@@ -131,7 +131,9 @@ async function main(): Promise<number> {
   }
   const http = args.includes('--http');
   loadDotEnv();
-  const log = createLogger(process.env.LOG_LEVEL ?? (http ? 'info' : 'warn'));
+  // The config is read later: the bot's Redactor, built from it then, teaches this one its secrets.
+  const logRedactor = new Redactor();
+  const log = createLogger(process.env.LOG_LEVEL ?? (http ? 'info' : 'warn'), undefined, logRedactor);
   const dir = mkdtempSync(join(tmpdir(), 'dmp-sandbox-'));
   // Whatever happens, the temporary directory goes: the bot's store and the kubeconfig live there.
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -193,7 +195,9 @@ async function main(): Promise<number> {
       );
       return 2;
     }
-    const bot = await startBot(config, { log, commands, targets: { now: clock.now } });
+    const redactor = new Redactor(configSecrets(config));
+    redactor.share(logRedactor);
+    const bot = await startBot(config, { log, redactor, commands, targets: { now: clock.now } });
     if (bot.port === undefined) throw new Error('the HTTP server did not start');
     sim.connectBot(`http://127.0.0.1:${bot.port}`);
     await sim.ready;
@@ -219,7 +223,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`The sandbox could not start: ${redact(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(
+      `The sandbox could not start: ${new Redactor().redact(err instanceof Error ? err.message : String(err))}\n`,
+    );
     process.exit(1);
   },
 );

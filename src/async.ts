@@ -29,13 +29,4 @@ export async function deadline<T>(
   }
 }
 
-/** Resolves with the value if the promise settles within `ms`, else undefined (it keeps running). */
-export function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  return deadline<T | undefined>(
-    ms,
-    () => work,
-    () => undefined,
-  );
-}
-
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

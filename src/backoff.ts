@@ -10,12 +10,17 @@ export interface BackoffOptions {
   jitter?: number;
   /** Injected for tests; Math.random otherwise. */
   random?: () => number;
+  /** A wait the other side asked for (Retry-After), in ms: kept when longer than the backoff's. */
+  atLeast?: number | undefined;
 }
 
 /** The wait before retry number `attempt` (1 = after the first failure), in whole ms. */
-export function backoff(attempt: number, { base, max, jitter = 0, random = Math.random }: BackoffOptions): number {
+export function backoff(
+  attempt: number,
+  { base, max, jitter = 0, random = Math.random, atLeast = 0 }: BackoffOptions,
+): number {
   const exp = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
-  if (!jitter) return exp;
+  if (!jitter) return Math.max(exp, atLeast);
   const spread = exp * jitter * (2 * random() - 1);
-  return Math.round(Math.min(max, Math.max(0, exp + spread)));
+  return Math.max(Math.round(Math.min(max, Math.max(0, exp + spread))), atLeast);
 }

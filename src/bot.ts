@@ -7,6 +7,7 @@ import { type BuiltApp, buildApp } from './app.js';
 import { commandRegistry } from './commands/registry.js';
 import type { Command } from './commands/types.js';
 import { type Config, configSecrets } from './config.js';
+import { createIncidentGate } from './handlers/actions/incident-common.js';
 import { boltLogger } from './handlers/bolt-logger.js';
 import { type IncidentsHandle, startIncidents } from './handlers/incident-delivery.js';
 import { slackGroupMembers } from './handlers/remediation-kit.js';
@@ -16,7 +17,7 @@ import { createHttpServer, listen } from './http/server.js';
 import { slackRequestGate } from './http/slack-gate.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { legacyRedactor, Redactor } from './redact.js';
+import { Redactor } from './redact.js';
 import { RemediationService } from './remediations/flow.js';
 import { openStore } from './store/index.js';
 import { MIGRATIONS } from './store/migrations.js';
@@ -32,6 +33,8 @@ export interface BotHandle {
   port: number | undefined;
   /** Why the HTTP server did not start (portOptional), in one line for the console to say. */
   listenProblem?: string;
+  /** Resolves once the incident worker has run its rounds and finished what they started (tests, drains). */
+  incidentsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,8 +53,6 @@ export interface StartOptions {
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<BotHandle> {
   const redactor = opts.redactor ?? new Redactor(configSecrets(config));
-  // Callers not yet handed the redactor (handlers, TargetError) use redact(): teach it these secrets.
-  redactor.share(legacyRedactor);
   const log = opts.log ?? createLogger(config.LOG_LEVEL, undefined, redactor);
   const store = await openStore(config, log, MIGRATIONS);
   const targets = await createTargets(config, log, opts.targets, redactor);
@@ -69,8 +70,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     targets,
     store,
     now: targets.now,
+    redactor,
     listGroupMembers: slackGroupMembers(slack),
   });
+  const incidentGate = createIncidentGate({ config, store, metrics, now: targets.now, log }, slack);
   // The worker starts once the server listens; until then a wake has nothing to wake.
   let incidents: IncidentsHandle | undefined;
   const deps: SlackDeps = {
@@ -82,6 +85,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     metrics,
     remediations,
     now: targets.now,
+    redactor,
+    incidentGate,
     wakeIncidents: () => incidents?.worker.wake(),
     slackUserByEmail: async (email) => (await slack.users.lookupByEmail({ email })).user?.id,
   };
@@ -122,6 +127,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     server,
     port,
     ...(listenProblem ? { listenProblem } : {}),
+    incidentsSettled: () => incidents.worker.tick(),
     async stop() {
       if (stopped) return;
       stopped = true;

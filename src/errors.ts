@@ -1,8 +1,7 @@
 // Coded errors: users see a sentence, logs see the cause, nobody sees a secret. Every error
 // the bot makes carries a `.code` from ErrorCode (as Bolt's CodedError), and errors from client
 // libraries are classified by class, SQLSTATE or errno code, never by their message text.
-import { deadline } from './async.js';
-import { redact } from './redact.js';
+import { Redactor } from './redact.js';
 
 /**
  * The codes of the bot's errors. A const object rather than a TS `enum` so that the values stay
@@ -73,8 +72,48 @@ export class TargetError extends DmpError {
     detail: string,
     readonly hint?: string,
   ) {
-    super(code, redact(detail));
+    // Secret-shaped text (URL credentials, tokens) goes at once; the config's own secrets are
+    // scrubbed by the bot's Redactor wherever the sentence leaves (Slack, logs, the HTTP edge).
+    super(code, new Redactor().redact(detail));
     this.name = 'TargetError';
+  }
+
+  /** Classifies any error thrown by a client library into a TargetError for `target`. */
+  static from(target: TargetName, err: unknown, opts: ClassifyOptions = {}): TargetError {
+    if (err instanceof TargetError) return err;
+    const code = classify(err, opts);
+    const e = err as
+      | { code?: unknown; name?: string; message?: string; body?: unknown; cause?: { message?: string } }
+      | null
+      | undefined;
+    // client-node's ApiException: a numeric HTTP code and the body, perhaps a Kubernetes Status.
+    if (typeof e?.code === 'number') {
+      let reason = '';
+      try {
+        const status = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
+        reason = status?.message ? `: ${status.message}` : '';
+      } catch {
+        reason = ': the answer was not JSON';
+      }
+      return new TargetError(target, ErrorCode.TargetFailed, `answered HTTP ${e.code}${reason.slice(0, 300)}`);
+    }
+    const message = String(e?.message ?? err);
+    if (e?.name === 'MaxRetriesPerRequestError')
+      return new TargetError(target, ErrorCode.TargetUnreachable, 'connection refused, retrying in the background');
+    switch (code) {
+      case ErrorCode.TargetUnreachable:
+        return new TargetError(target, code, e?.cause?.message ?? message);
+      case ErrorCode.TargetTimeout:
+      case ErrorCode.NotConfigured:
+        return new TargetError(target, code, message);
+      default:
+        return new TargetError(target, ErrorCode.TargetFailed, message);
+    }
+  }
+
+  /** The error of a call given up at its deadline (deadline()'s onTimeout throws it). */
+  static timedOut(target: TargetName, ms: number): TargetError {
+    return new TargetError(target, ErrorCode.TargetTimeout, `no answer within ${ms} ms`);
   }
 
   /** The one line a person reads: "PostgreSQL: unreachable: connect ECONNREFUSED 127.0.0.1:5999". */
@@ -177,53 +216,4 @@ export function classify(err: unknown, opts: ClassifyOptions = {}): ErrorCode {
   // ioredis's ReplyError: the server answered with an error.
   if (e.name === 'ReplyError') return ErrorCode.TargetFailed;
   return opts.otherwise ?? ErrorCode.TargetFailed;
-}
-
-/** Classifies any error thrown by a client library into a TargetError for `target`. */
-export function toTargetError(target: TargetName, err: unknown, opts: ClassifyOptions = {}): TargetError {
-  if (err instanceof TargetError) return err;
-  const code = classify(err, opts);
-  const e = err as
-    | { code?: unknown; name?: string; message?: string; body?: unknown; cause?: { message?: string } }
-    | null
-    | undefined;
-  // client-node's ApiException: a numeric HTTP code and the body, perhaps a Kubernetes Status.
-  if (typeof e?.code === 'number') {
-    let reason = '';
-    try {
-      const status = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
-      reason = status?.message ? `: ${status.message}` : '';
-    } catch {
-      reason = ': the answer was not JSON';
-    }
-    return new TargetError(target, ErrorCode.TargetFailed, `answered HTTP ${e.code}${reason.slice(0, 300)}`);
-  }
-  const message = String(e?.message ?? err);
-  if (e?.name === 'MaxRetriesPerRequestError')
-    return new TargetError(target, ErrorCode.TargetUnreachable, 'connection refused, retrying in the background');
-  switch (code) {
-    case ErrorCode.TargetUnreachable:
-      return new TargetError(target, code, e?.cause?.message ?? message);
-    case ErrorCode.TargetTimeout:
-    case ErrorCode.NotConfigured:
-      return new TargetError(target, code, message);
-    default:
-      return new TargetError(target, ErrorCode.TargetFailed, message);
-  }
-}
-
-/** Rejects with a timed_out TargetError after `ms`, so a hung target cannot hold a reply. */
-export async function withDeadline<T>(
-  target: TargetName,
-  ms: number,
-  work: (signal: AbortSignal) => Promise<T>,
-  opts: ClassifyOptions = {},
-): Promise<T> {
-  try {
-    return await deadline(ms, work, () => {
-      throw new TargetError(target, ErrorCode.TargetTimeout, `no answer within ${ms} ms`);
-    });
-  } catch (err) {
-    throw toTargetError(target, err, opts);
-  }
 }

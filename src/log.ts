@@ -1,14 +1,15 @@
 // JSON logs (pino) on stderr, so console mode keeps stdout for replies. Every string that
 // reaches a log line passes through the Redactor handed in.
 import pino, { type Logger } from 'pino';
-import { legacyRedactor, type Redactor } from './redact.js';
+import { Redactor } from './redact.js';
 
 export type { Logger };
 
 export function createLogger(
   level: string = process.env.LOG_LEVEL ?? 'info',
   destination: pino.DestinationStream = pino.destination(2),
-  redactor: Redactor = legacyRedactor,
+  // Without one handed in, only the secret-shaped patterns are scrubbed: pass the bot's.
+  redactor: Redactor = new Redactor(),
 ): Logger {
   const redact = (text: string) => redactor.redact(text);
   return pino(

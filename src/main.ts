@@ -3,7 +3,7 @@ import { describeListenError, startBot } from './bot.js';
 import { type Config, ConfigError, configSecrets, loadConfig, loadDotEnv } from './config.js';
 import { runConsole } from './console/run.js';
 import { createLogger } from './log.js';
-import { Redactor, redact } from './redact.js';
+import { Redactor } from './redact.js';
 import { DataDirInUse } from './store/data-dir-lock.js';
 
 async function main(): Promise<void> {
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`dmp-bot could not start: ${redact(startupProblem(err))}\n`);
+  process.stderr.write(`dmp-bot could not start: ${new Redactor().redact(startupProblem(err))}\n`);
   process.exit(1);
 });
 

@@ -4,7 +4,7 @@
 // away rather than returned to the pool, and a query whose connection died fails with a
 // sentence that says so ("PostgreSQL: connection lost").
 import pg from 'pg';
-import { ErrorCode, sqlState, TargetError, type TargetName, toTargetError } from './errors.js';
+import { ErrorCode, sqlState, TargetError, type TargetName } from './errors.js';
 import type { Logger } from './log.js';
 
 /** The server ending the session (pg_terminate_backend, shutdown, failover): SQLSTATE class 57P, or 08 (connection). */
@@ -48,7 +48,7 @@ export function queryFailure(target: TargetName, err: unknown, connectionDied = 
   if (connectionDied && !(err instanceof pg.DatabaseError))
     return new ConnectionLost(target, (err as Error)?.message || 'connection closed', true);
   if (err instanceof pg.DatabaseError) return err;
-  return toTargetError(target, err, { otherwise: ErrorCode.TargetUnreachable });
+  return TargetError.from(target, err, { otherwise: ErrorCode.TargetUnreachable });
 }
 
 /**
@@ -80,7 +80,7 @@ export async function checkOut(pool: pg.Pool, target: TargetName, log: Logger): 
   try {
     client = await pool.connect();
   } catch (err) {
-    throw toTargetError(target, err, { otherwise: ErrorCode.TargetUnreachable });
+    throw TargetError.from(target, err, { otherwise: ErrorCode.TargetUnreachable });
   }
   let died: Error | undefined;
   const onError = (err: Error) => {

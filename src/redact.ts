@@ -132,19 +132,3 @@ export class Redactor {
     return value;
   }
 }
-
-// Compatibility for callers not yet handed a Redactor (handlers' Slack payloads, remediations,
-// TargetError's message): they use this one, which every bot's Redactor shares its secrets with
-// (startBot calls share). New code takes the Redactor it is given instead.
-/** The Redactor the free functions below use; startBot's Redactor shares its secrets with it. */
-export const legacyRedactor = new Redactor();
-
-/** Prefer the Redactor you were handed. */
-export function redact(text: string): string {
-  return legacyRedactor.redact(text);
-}
-
-/** Prefer the Redactor you were handed. */
-export function redactDeep<T>(value: T): T {
-  return legacyRedactor.redactDeep(value);
-}

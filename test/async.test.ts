@@ -1,6 +1,6 @@
 // The one deadline helper and the one backoff.
 import { describe, expect, it } from 'vitest';
-import { deadline, within } from '../src/async.js';
+import { deadline } from '../src/async.js';
 import { backoff } from '../src/backoff.js';
 
 describe('deadline', () => {
@@ -44,9 +44,15 @@ describe('deadline', () => {
     ).rejects.toThrow('too slow');
   });
 
-  it('within() gives undefined when late and the value when in time', async () => {
-    expect(await within(new Promise(() => {}), 10)).toBeUndefined();
-    expect(await within(Promise.resolve(7), 1_000)).toBe(7);
+  it('gives undefined for a promise still pending at the deadline, the value when in time', async () => {
+    const late = (p: Promise<number>, ms: number) =>
+      deadline<number | undefined>(
+        ms,
+        () => p,
+        () => undefined,
+      );
+    expect(await late(new Promise(() => {}), 10)).toBeUndefined();
+    expect(await late(Promise.resolve(7), 1_000)).toBe(7);
   });
 });
 
@@ -64,5 +70,12 @@ describe('backoff', () => {
     expect(backoff(2, { ...o, random: () => 0 })).toBe(1_000);
     expect(backoff(2, { ...o, random: () => 1 })).toBe(3_000);
     expect(backoff(3, { ...o, random: () => 1 })).toBe(4_000);
+  });
+
+  it('waits as long as the other side asked (Retry-After) when that is longer', () => {
+    const o = { base: 1_000, max: 60_000 };
+    expect(backoff(1, { ...o, atLeast: 30_000 })).toBe(30_000);
+    expect(backoff(4, { ...o, atLeast: 500 })).toBe(8_000);
+    expect(backoff(1, { ...o, atLeast: undefined })).toBe(1_000);
   });
 });

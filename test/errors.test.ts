@@ -3,15 +3,8 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import {
-  classify,
-  ErrorCode,
-  NotConfigured,
-  TargetError,
-  toTargetError,
-  UserError,
-  withDeadline,
-} from '../src/errors.js';
+import { deadline } from '../src/async.js';
+import { classify, ErrorCode, NotConfigured, TargetError, UserError } from '../src/errors.js';
 import { PG_ADMIN_URL } from './helpers/pg.js';
 import { REDIS_URL } from './helpers/redis.js';
 
@@ -83,7 +76,7 @@ describe('classify', () => {
     const err = await caught(() => client.connect());
     expect((err as { code?: string }).code).toBe('ECONNREFUSED');
     expect(classify(err)).toBe(ErrorCode.TargetUnreachable);
-    expect(toTargetError('postgres', err).sentence()).toMatch(/^PostgreSQL: unreachable: connect ECONNREFUSED/);
+    expect(TargetError.from('postgres', err).sentence()).toMatch(/^PostgreSQL: unreachable: connect ECONNREFUSED/);
   });
 
   it('reads the cause of a failed fetch (undici puts ECONNREFUSED on err.cause)', async () => {
@@ -128,7 +121,7 @@ describe('classify', () => {
       });
       expect((err as Error).name).toBe('MaxRetriesPerRequestError');
       expect(classify(err)).toBe(ErrorCode.TargetUnreachable);
-      expect(toTargetError('redis', err).sentence()).toBe(
+      expect(TargetError.from('redis', err).sentence()).toBe(
         'Redis: unreachable: connection refused, retrying in the background',
       );
     } finally {
@@ -142,7 +135,7 @@ describe('classify', () => {
       body: '{"kind":"Status","message":"etcd is down"}',
     });
     expect(classify(apiException)).toBe(ErrorCode.TargetFailed);
-    expect(toTargetError('kubernetes', apiException).sentence()).toBe('Kubernetes: answered HTTP 500: etcd is down');
+    expect(TargetError.from('kubernetes', apiException).sentence()).toBe('Kubernetes: answered HTTP 500: etcd is down');
   });
 
   it('keeps the code of the bot’s own errors and ignores what a message says', () => {
@@ -155,16 +148,22 @@ describe('classify', () => {
   });
 });
 
-describe('withDeadline', () => {
+describe('a target call at its deadline', () => {
   it('aborts the work and says timed out after the deadline', async () => {
     let aborted = false;
     const err = await caught(() =>
-      withDeadline('platform-api', 20, (signal) => {
-        signal.addEventListener('abort', () => {
-          aborted = true;
-        });
-        return new Promise(() => {});
-      }),
+      deadline(
+        20,
+        (signal) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+          return new Promise(() => {});
+        },
+        () => {
+          throw TargetError.timedOut('platform-api', 20);
+        },
+      ),
     );
     expect(err).toBeInstanceOf(TargetError);
     expect((err as TargetError).code).toBe(ErrorCode.TargetTimeout);

@@ -28,6 +28,8 @@ export function renderInline(i: Inline): string {
   if ('channel' in i) return `<#${i.channel}>`;
   if ('duration' in i) return formatDuration(i.duration);
   if ('bold' in i) return `*${escInert(i.bold)}*`;
+  // A backtick inside would end the code span early: it becomes a look-alike.
+  if ('code' in i) return `\`${esc(i.code).replace(/`/g, 'ˋ')}\``;
   // <, > and | would end Slack's <link> early; & is an entity inside a link too.
   const url = i.link.replace(/[<>|]/g, (c) => encodeURIComponent(c)).replace(/&/g, '&amp;');
   return i.label === undefined ? `<${url}>` : `<${url}|${esc(i.label)}>`;

@@ -2,12 +2,15 @@
 // with Approve/Cancel, the updates that take the buttons away and say who did what, the
 // outcome posted in the thread, and the reason and mark-scan-failed modals. Pure functions.
 import type { Button, KnownBlock, PlainTextOption, View } from '@slack/types';
+import type { RichText } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import type { ActionRow, StoredPreview } from '../remediations/action.js';
 import type { StepResult } from '../remediations/flow.js';
 import type { ScanShown } from '../remediations/mark-scan-failed.js';
+import type { Outcome, ProgressNote, ProgressStatus } from '../remediations/types.js';
 import { cutLines, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
+import { renderRich } from './mrkdwn.js';
 import {
   APPROVE_BLOCK,
   CONFIRM_BLOCK,
@@ -36,9 +39,36 @@ function strong(text: string): string {
 
 const who = (id: string | undefined) => (id ? `<@${id}>` : 'someone');
 
-function detailBlocks(details: string[] | undefined, max = 20): KnownBlock[] {
+/** Plain lines are escaped as a whole; lines of values (RichText) are rendered, escaping their words once. */
+function detailBlocks(details: Array<string | RichText> | undefined, max = 20): KnownBlock[] {
   if (!details?.length) return [];
-  return [context(esc(cutLines(details, 1900, max)))];
+  if (details.every((d) => typeof d === 'string')) return [context(esc(cutLines(details, 1900, max)))];
+  return [
+    context(
+      cutLines(
+        details.map((d) => (typeof d === 'string' ? esc(d) : renderRich(d))),
+        1900,
+        max,
+      ),
+    ),
+  ];
+}
+
+const PROGRESS_EMOJI: Record<ProgressStatus, string> = {
+  started: ':arrow_forward:',
+  running: ':hourglass_flowing_sand:',
+  done: ':white_check_mark:',
+  failed: ':x:',
+  not_started: ':no_entry:',
+  restarted: ':arrows_counterclockwise:',
+  rolled_back: ':rewind:',
+  resumed: ':arrows_counterclockwise:',
+};
+
+/** A line of a remediation's progress, posted in its thread. */
+export function progressMessage(note: ProgressNote): Message {
+  const text = `${PROGRESS_EMOJI[note.status]} ${renderRich(note.text)}`;
+  return { text, blocks: [section(text)] };
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
@@ -164,11 +194,7 @@ export function cancelledMessage(a: ActionRow, label: string): Message {
 }
 
 /** Posted in the thread where the action started. */
-export function outcomeMessage(
-  a: ActionRow,
-  label: string,
-  outcome: { ok: boolean; summary: string; details?: string[] },
-): Message {
+export function outcomeMessage(a: ActionRow, label: string, outcome: Outcome): Message {
   const icon = outcome.ok ? ':white_check_mark:' : ':x:';
   return {
     text: esc(`${label}: ${outcome.summary}`),

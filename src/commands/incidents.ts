@@ -11,7 +11,7 @@ import { statsChartPng } from '../charts/stats-chart.js';
 import { UserError } from '../errors.js';
 import { refreshFollowupStates } from '../followups/refresh.js';
 import { followupsConfigured } from '../followups/store.js';
-import { assertThreadsOn } from '../incidents/actions.js';
+import { NO_PAGERDUTY_TO_DECLARE, threadsOff } from '../incidents/actions.js';
 import { whoIsOnCall } from '../incidents/oncall.js';
 import { pacedPagerDuty } from '../incidents/pagerduty-client.js';
 import { getPostmortem } from '../incidents/postmortem.js';
@@ -45,9 +45,10 @@ export const incidentDeclareCommand: Command = {
   section: `${SECTION} › 1. Detection`,
   group: 'Incidents',
   async run(deps) {
-    assertThreadsOn(deps);
-    if (!deps.config.PAGERDUTY_API_TOKEN)
-      throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
+    // A command refuses by throwing (the router renders and audits it): the domain's refusal, said.
+    const off = threadsOff(deps);
+    if (off) throw new UserError(renderRich(off.text));
+    if (!deps.config.PAGERDUTY_API_TOKEN) throw new UserError(NO_PAGERDUTY_TO_DECLARE);
     // The form must open within Slack's three seconds: the service list is a nicety, not a need.
     const pd = pacedPagerDuty(deps, 1_200);
     let services: Array<{ id: string; name: string }> = [];

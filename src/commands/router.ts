@@ -1,7 +1,7 @@
 // Runs the text after `/dmp`: resolves the command, runs it, records it in the audit log.
 // Every failure becomes a sentence; the cause goes to the log, never to Slack.
 import { randomUUID } from 'node:crypto';
-import { within } from '../async.js';
+import { deadline } from '../async.js';
 import { esc, type Message, section, textMessage } from '../blocks/message.js';
 import type { Deps } from '../deps.js';
 import { TargetError, UserError } from '../errors.js';
@@ -33,7 +33,11 @@ export async function runCommandText(
   text: string,
 ): Promise<Message> {
   const run = await runCommand(deps, commands, ctx, text);
-  await within(run.recorded, AUDIT_WAIT_MS);
+  await deadline(
+    AUDIT_WAIT_MS,
+    () => run.recorded,
+    () => undefined,
+  );
   return run.message;
 }
 

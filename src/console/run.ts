@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type BotHandle, startBot } from '../bot.js';
 import type { Command } from '../commands/types.js';
-import type { Config } from '../config.js';
+import { type Config, configSecrets } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
+import { Redactor } from '../redact.js';
 import type { TargetOverrides } from '../targets/index.js';
 import { completeCommand } from './complete.js';
 import { LineReader } from './line-reader.js';
@@ -44,7 +45,8 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
   };
   const userName = safeUserName();
   // Console mode keeps the terminal for replies: only warnings and worse go to stderr.
-  const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const redactor = new Redactor(configSecrets(config));
+  const log = opts.log ?? createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, undefined, redactor);
   // PGlite takes a second or so to start (a new DATA_DIR is unpacked from the template first): say so.
   if (!config.BOT_DATABASE_URL)
     process.stderr.write(`starting the embedded store in ${join(config.DATA_DIR, 'store')}…\n`);
@@ -60,6 +62,7 @@ export async function runConsole(config: Config, opts: ConsoleOptions): Promise<
       { ...config, SLACK_API_URL: workspace.apiUrl },
       {
         log,
+        redactor,
         portOptional: true,
         // The console is one person's: its HTTP server (health, metrics, webhooks) stays on this machine.
         host: '127.0.0.1',

@@ -25,6 +25,14 @@ function mdUrl(url: string): string {
   return /[\s()<>]/.test(url) ? `<${url.replace(/[<>]/g, encodeURIComponent)}>` : url;
 }
 
+/** A code span whose fence is longer than any run of backticks inside it (CommonMark). */
+function mdCode(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
 export function mdInline(i: Inline, names?: Names): string {
   if (typeof i === 'string') return mdText(i);
   if ('user' in i) return mdText(`@${names?.get(i.user) ?? i.user}`);
@@ -32,6 +40,7 @@ export function mdInline(i: Inline, names?: Names): string {
   if ('channel' in i) return mdText(`#${i.channel}`);
   if ('duration' in i) return formatDuration(i.duration);
   if ('bold' in i) return `**${mdText(i.bold)}**`;
+  if ('code' in i) return mdCode(i.code);
   return `[${mdText(i.label ?? i.link)}](${mdUrl(i.link)})`;
 }
 

@@ -6,7 +6,7 @@
 import type { Octokit } from '@octokit/rest';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { redact } from '../redact.js';
+import type { Redactor } from '../redact.js';
 
 /** How long one GitHub call may take before it counts as no answer. */
 const CALL_TIMEOUT_MS = 10_000;
@@ -41,11 +41,12 @@ export function githubIssues(
           auth: config.GITHUB_TOKEN,
           baseUrl: config.GITHUB_API_URL.replace(/\/+$/, ''),
           userAgent: 'dmp-bot',
+          // The logger scrubs what it is given with the bot's Redactor.
           log: {
             debug: () => {},
             info: () => {},
-            warn: (message: string) => log.warn({ github: redact(message) }, 'GitHub client warning'),
-            error: (message: string) => log.warn({ github: redact(message) }, 'GitHub client error'),
+            warn: (message: string) => log.warn({ github: message }, 'GitHub client warning'),
+            error: (message: string) => log.warn({ github: message }, 'GitHub client error'),
           },
         }),
     );
@@ -88,13 +89,13 @@ interface OctokitError {
 }
 
 /** What a failed GitHub call means for the follow-up: retry later, or tell people why not. */
-export function githubFailure(err: unknown, repo: string, nowMs: number): GitHubFailure {
+export function githubFailure(err: unknown, repo: string, nowMs: number, redactor: Redactor): GitHubFailure {
   const e = (err ?? {}) as OctokitError;
   const status = typeof e.status === 'number' ? e.status : undefined;
   const headers = e.response?.headers ?? {};
-  const message = redact(
-    String((e.response?.data as { message?: string } | undefined)?.message ?? e.message ?? err),
-  ).slice(0, 300);
+  const message = redactor
+    .redact(String((e.response?.data as { message?: string } | undefined)?.message ?? e.message ?? err))
+    .slice(0, 300);
   if (status === undefined || status >= 500)
     return { retry: true, reason: `GitHub did not answer (${status ? `HTTP ${status}` : message})` };
   const retryAfter = Number(headers['retry-after']);
@@ -119,7 +120,10 @@ export function githubFailure(err: unknown, repo: string, nowMs: number): GitHub
     const errors = (e.response?.data as { errors?: Array<{ field?: string; code?: string; message?: string }> })
       ?.errors;
     const detail = errors?.map((x) => x.message ?? `${x.field ?? '?'} ${x.code ?? 'invalid'}`).join('; ');
-    return { retry: false, reason: `GitHub refused the issue (422 ${message}${detail ? `: ${redact(detail)}` : ''})` };
+    return {
+      retry: false,
+      reason: `GitHub refused the issue (422 ${message}${detail ? `: ${redactor.redact(detail)}` : ''})`,
+    };
   }
   return { retry: false, reason: `GitHub refused the call (HTTP ${status}: ${message})` };
 }

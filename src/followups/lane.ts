@@ -3,8 +3,9 @@
 // retried with backoff (for a rate limit, from GitHub's reset time), and a follow-up GitHub
 // refuses, or that never got through, is said in the incident's thread. Each issue's body holds a
 // marker, so a retry after a crash between GitHub's answer and the store finds the issue it made.
+import { backoff } from '../backoff.js';
 import { mdText } from '../domain/markdown.js';
-import { backoffMs, enqueuePost } from '../incidents/outbox.js';
+import { enqueuePost, OUTBOX_BACKOFF } from '../incidents/outbox.js';
 import { refreshPostmortem } from '../incidents/postmortem.js';
 import { getIncident } from '../incidents/store.js';
 import { addTimeline } from '../incidents/timeline.js';
@@ -96,7 +97,7 @@ export function followupLane(env: WorkerEnv, hooks: LaneHooks): FollowupLane {
         const f = followupFrom(stale);
         running = refreshOne(env, client, stale)
           .catch(async (err: unknown) => {
-            const { reason } = githubFailure(err, f.repo, env.deps.now().getTime());
+            const { reason } = githubFailure(err, f.repo, env.deps.now().getTime(), env.deps.redactor);
             env.log.warn({ followup: f.id, issue: f.issueNumber, reason }, 'could not read a follow-up issue back');
             // Read again within the hour, not a day later.
             await env.deps.store
@@ -168,12 +169,16 @@ async function fileOne(env: WorkerEnv, gh: GitHubIssues, raw: FollowupRow): Prom
         labels: [FOLLOWUP_LABEL, i.severity],
       }));
   } catch (err) {
-    const failure = githubFailure(err, f.repo, deps.now().getTime());
+    const failure = githubFailure(err, f.repo, deps.now().getTime(), deps.redactor);
     log.warn({ incident: i.id, followup: f.id, reason: failure.reason }, 'GitHub did not take a follow-up');
     if (failure.retry && f.attempts < FOLLOWUP_MAX_ATTEMPTS) {
       await deps.store.query(
         'UPDATE incident_followups SET not_before = $2, claimed_until = NULL, error = $3 WHERE id = $1',
-        [f.id, new Date(deps.now().getTime() + backoffMs(f.attempts, failure.afterMs)), failure.reason],
+        [
+          f.id,
+          new Date(deps.now().getTime() + backoff(f.attempts, { ...OUTBOX_BACKOFF, atLeast: failure.afterMs })),
+          failure.reason,
+        ],
       );
       return;
     }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { refreshPostmortem } from '../incidents/postmortem.js';
 import { getIncident } from '../incidents/store.js';
 import type { Logger } from '../log.js';
+import type { Redactor } from '../redact.js';
 import type { Sql } from '../store/sql.js';
 import { githubFailure, githubIssues } from './github.js';
 import { followupsConfigured, followupsOf, recordState } from './store.js';
@@ -14,6 +15,7 @@ export interface RefreshDeps {
   log: Logger;
   store: Sql;
   now(): Date;
+  redactor: Redactor;
 }
 
 /** Returns how many follow-ups changed state. */
@@ -30,7 +32,7 @@ export async function refreshFollowupStates(deps: RefreshDeps, incidentId: strin
         if (issue.state !== f.state) changed += 1;
         await recordState(deps.store, f.id, issue.state, deps.now());
       } catch (err) {
-        const { reason } = githubFailure(err, f.repo, deps.now().getTime());
+        const { reason } = githubFailure(err, f.repo, deps.now().getTime(), deps.redactor);
         deps.log.warn({ incident: incidentId, issue: f.issueNumber, reason }, 'could not read a follow-up issue back');
       }
     }),

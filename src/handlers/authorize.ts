@@ -4,7 +4,7 @@
 // the bot's ids, and lets events through with the token meanwhile.
 import type { Authorize } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { within } from '../async.js';
+import { deadline } from '../async.js';
 import type { Logger } from '../log.js';
 
 const LEARN_WAIT_MS = 300;
@@ -26,7 +26,12 @@ export function singleWorkspaceAuthorize(client: WebClient, botToken: string, lo
     if (!known) {
       // learn() never rejects; an event waits for it only briefly, never into Slack's 3 seconds.
       pending ??= learn();
-      await within(pending, LEARN_WAIT_MS);
+      const learning = pending;
+      await deadline(
+        LEARN_WAIT_MS,
+        () => learning,
+        () => undefined,
+      );
     }
     return { botToken, ...known };
   };

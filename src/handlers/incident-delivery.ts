@@ -31,7 +31,6 @@ import {
   startIncidentWorker,
   type WorkerOptions,
 } from '../incidents/worker.js';
-import { redactDeep } from '../redact.js';
 import { statuspageConfigured } from '../statuspage/client.js';
 import { boltLogger } from './bolt-logger.js';
 import { type SlackDeps, slackClientOptions } from './slack-client.js';
@@ -142,7 +141,7 @@ export function outboxClient(deps: Pick<SlackDeps, 'slack' | 'log' | 'metrics'>)
 }
 
 export function createIncidentSlack(
-  deps: Pick<SlackDeps, 'slack' | 'log' | 'config' | 'now'>,
+  deps: Pick<SlackDeps, 'slack' | 'log' | 'config' | 'now' | 'redactor'>,
   client: WebClient = deps.slack,
   /** The on-call the root shows (its service's escalation policy); unset: no on-call line. */
   onCall?: ServiceOnCall,
@@ -166,7 +165,7 @@ export function createIncidentSlack(
     threadTs?: string,
     metadata?: { event_type: string; event_payload: Record<string, string | number> },
   ): Promise<string> {
-    const args = redactDeep({
+    const args = deps.redactor.redactDeep({
       channel,
       text: m.text,
       blocks: m.blocks,
@@ -198,7 +197,7 @@ export function createIncidentSlack(
           thread_ts: i.rootTs as string,
           filename: f.filename,
           title: f.title,
-          ...(f.data ? { file: f.data } : { content: redactDeep(f.content) }),
+          ...(f.data ? { file: f.data } : { content: deps.redactor.redactDeep(f.content) }),
         });
       } catch (err) {
         throw channelFailure(i.channel as string, err);
@@ -247,7 +246,7 @@ export function createIncidentSlack(
     async updateDigest(channel, ts, digestId, members) {
       const m = digestMessage(digestId, members, deps.now());
       try {
-        await client.chat.update(redactDeep({ channel, ts, text: m.text, blocks: m.blocks }));
+        await client.chat.update(deps.redactor.redactDeep({ channel, ts, text: m.text, blocks: m.blocks }));
       } catch (err) {
         throw channelFailure(channel, err);
       }
@@ -295,7 +294,12 @@ export function createIncidentSlack(
       const m = incidentRoot(i, deps.now(), await rootOptsOf(i));
       try {
         await client.chat.update(
-          redactDeep({ channel: i.channel as string, ts: i.rootTs as string, text: m.text, blocks: m.blocks }),
+          deps.redactor.redactDeep({
+            channel: i.channel as string,
+            ts: i.rootTs as string,
+            text: m.text,
+            blocks: m.blocks,
+          }),
         );
       } catch (err) {
         throw channelFailure(i.channel as string, err);
@@ -351,13 +355,13 @@ export function createIncidentSlack(
     },
     async notifyUser(slackId, text) {
       await client.chat.postMessage(
-        redactDeep({ channel: slackId, text: typeof text === 'string' ? text : renderRich(text) }),
+        deps.redactor.redactDeep({ channel: slackId, text: typeof text === 'string' ? text : renderRich(text) }),
       );
     },
     async notifyUnreachable(slackId, i) {
       const which = i.number === undefined ? esc(i.title) : `#${i.number} ${esc(i.title)}`;
       const text = `:warning: I cannot post in <#${i.channel}>: I am not a member of it and cannot join it. What you did on incident ${which} is recorded and will appear in its thread once someone there invites me (\`/invite @dmp-bot\`).`;
-      await client.chat.postMessage(redactDeep({ channel: slackId, text }));
+      await client.chat.postMessage(deps.redactor.redactDeep({ channel: slackId, text }));
     },
   };
 }

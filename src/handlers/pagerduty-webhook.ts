@@ -28,7 +28,7 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
           { signature: Boolean(req.headers['x-pagerduty-signature']) },
           'PagerDuty webhook refused: bad or missing signature',
         );
-        sendJson(res, 401, { error: 'invalid signature' });
+        sendJson(res, 401, { error: 'invalid signature' }, deps.redactor);
         return;
       }
       let parsed: WebhookEnvelope;
@@ -36,7 +36,7 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
         parsed = parseWebhookEnvelope(body);
       } catch {
         metrics.webhookEvents.inc({ type: 'unknown', result: 'malformed' });
-        sendJson(res, 400, { error: 'not a PagerDuty v3 webhook body' });
+        sendJson(res, 400, { error: 'not a PagerDuty v3 webhook body' }, deps.redactor);
         return;
       }
       const { event } = parsed;
@@ -56,11 +56,11 @@ export function pagerDutyWebhookRoutes(deps: Deps): RouteTable {
         // PagerDuty retries a 5xx: answering it loses nothing.
         log.error({ err, event: event.id }, 'could not store a PagerDuty webhook; answered 503 so PagerDuty retries');
         metrics.webhookEvents.inc({ type: eventTypeLabel(event.event_type), result: 'unstored' });
-        sendJson(res, 503, { error: 'could not store the event; retry' });
+        sendJson(res, 503, { error: 'could not store the event; retry' }, deps.redactor);
         return;
       }
       metrics.webhookEvents.inc({ type: eventTypeLabel(event.event_type), result });
-      sendJson(res, 200, { status: result });
+      sendJson(res, 200, { status: result }, deps.redactor);
       if (result === 'stored' && event.event_type !== 'pagey.ping') deps.wakeIncidents?.();
     },
   };

@@ -4,14 +4,20 @@
 import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import { type Message, section } from '../blocks/message.js';
-import { finishedMessage, outcomeMessage, runningMessage, type ScanModalMeta } from '../blocks/remediation.js';
+import type { Message } from '../blocks/message.js';
+import {
+  finishedMessage,
+  outcomeMessage,
+  progressMessage,
+  runningMessage,
+  type ScanModalMeta,
+} from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
 import { requestVerification } from '../incidents/verification.js';
-import { redact, redactDeep } from '../redact.js';
 import type { ActionRow } from '../remediations/flow.js';
+import type { ProgressNote } from '../remediations/types.js';
 import { incidentCtx } from './actions/incident-common.js';
 
 /** The operator-group port the remediation service is given: a group's members, from Slack. */
@@ -48,7 +54,7 @@ export function threadOf(p: Place): string | undefined {
 
 /** A line for one person only: an ephemeral message, else through response_url. */
 export async function tell(deps: Deps, client: WebClient, p: Place, text: string, respond?: RespondFn): Promise<void> {
-  const clean = redact(text);
+  const clean = deps.redactor.redact(text);
   try {
     await client.chat.postEphemeral({
       channel: p.channelId,
@@ -81,7 +87,7 @@ export async function post(
   respond?: RespondFn,
   dmTo?: string,
 ): Promise<string | undefined> {
-  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  const safe = deps.redactor.redactDeep({ text: m.text, blocks: m.blocks });
   const send = async () =>
     (await client.chat.postMessage({ channel: channelId, ...(threadTs ? { thread_ts: threadTs } : {}), ...safe })).ts;
   try {
@@ -116,7 +122,10 @@ export async function post(
 /** A direct message to one person; the ts in that DM, undefined when Slack would not take it. */
 export async function direct(deps: Deps, client: WebClient, userId: string, m: Message): Promise<string | undefined> {
   try {
-    const res = await client.chat.postMessage({ channel: userId, ...redactDeep({ text: m.text, blocks: m.blocks }) });
+    const res = await client.chat.postMessage({
+      channel: userId,
+      ...deps.redactor.redactDeep({ text: m.text, blocks: m.blocks }),
+    });
     return res.ts;
   } catch (err) {
     deps.log.warn({ err, user: userId }, 'could not send a direct message');
@@ -142,7 +151,7 @@ export async function update(
   m: Message,
   respond?: RespondFn,
 ): Promise<void> {
-  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  const safe = deps.redactor.redactDeep({ text: m.text, blocks: m.blocks });
   if (ts) {
     try {
       await client.chat.update({ channel: channelId, ts, ...safe });
@@ -167,8 +176,8 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   if (row.messageTs || respond)
     await update(deps, client, row.channelId, row.messageTs, runningMessage(row, label), respond);
   // Progress and outcome reach the requester by DM when the channel cannot take them.
-  const progress = async (text: string) => {
-    await post(deps, client, row.channelId, thread, { text, blocks: [section(text)] }, undefined, row.requestedBy);
+  const progress = async (note: ProgressNote) => {
+    await post(deps, client, row.channelId, thread, progressMessage(note), undefined, row.requestedBy);
   };
   const { action, outcome } = await service.execute(row, progress);
   const told = outcomeMessage(action, label, outcome);

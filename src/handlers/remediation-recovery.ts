@@ -3,10 +3,10 @@
 // actions of replicas that stopped beating (died, or handed them over on SIGTERM), follows or
 // reports each in its thread, and updates its confirmation message.
 import type { WebClient } from '@slack/web-api';
-import { section } from '../blocks/message.js';
-import { finishedMessage, outcomeMessage } from '../blocks/remediation.js';
+import { finishedMessage, outcomeMessage, progressMessage } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
 import { type Recovered, recoverAction } from '../remediations/recovery.js';
+import type { ProgressNote } from '../remediations/types.js';
 import { beatFor, claimOrphans, handOver } from '../store/remediation-owners.js';
 import type { ActionRow } from '../store/remediations.js';
 import { post, recordInIncident, update } from './remediation-kit.js';
@@ -44,14 +44,15 @@ export function startRemediationRecovery(deps: Deps, slack: WebClient, replicaId
 
   const recover = async (row: ActionRow): Promise<void> => {
     const thread = row.threadTs ?? row.messageTs;
-    const progress = async (text: string) => {
-      await post(deps, slack, row.channelId, thread, { text, blocks: [section(text)] });
+    const progress = async (note: ProgressNote) => {
+      await post(deps, slack, row.channelId, thread, progressMessage(note));
     };
     try {
       const r = await recoverAction(
         {
           store: deps.store,
           log: deps.log,
+          redactor: deps.redactor,
           context: (p) => deps.remediations.context(p),
           labelOf: (a) => deps.remediations.labelOf(a),
         },

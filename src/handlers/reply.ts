@@ -5,15 +5,16 @@ import type { WebClient } from '@slack/web-api';
 import { fitMessage, overflowNote } from '../blocks/fit.js';
 import type { Message } from '../blocks/message.js';
 import type { Logger } from '../log.js';
-import { redactDeep } from '../redact.js';
-
-export { within } from '../async.js';
+import type { Redactor } from '../redact.js';
 
 /** Slack's 3-second rule leaves room for the network: inline only what is ready by then. */
 export const INLINE_BUDGET_MS = 2_500;
 
 /** The reply as an ack's body: fitted like every other payload (blocks/fit.ts); the HTTP answer carries no file, so it says what it left out. */
-export function ackBody(m: Message): {
+export function ackBody(
+  m: Message,
+  redactor: Redactor,
+): {
   response_type: 'in_channel' | 'ephemeral';
   text: string;
   blocks: Message['blocks'];
@@ -24,7 +25,7 @@ export function ackBody(m: Message): {
     const more = fitted.overflow.split('\n').length;
     blocks.push(overflowNote(`…and ${more} more line${more === 1 ? '' : 's'}`) as unknown as Message['blocks'][number]);
   }
-  return redactDeep({ response_type: responseType(m), text: String(fitted.payload.text), blocks });
+  return redactor.redactDeep({ response_type: responseType(m), text: String(fitted.payload.text), blocks });
 }
 
 function responseType(m: Message): 'in_channel' | 'ephemeral' {
@@ -44,8 +45,9 @@ export async function respondLate(
   where: Where,
   m: Message,
   log: Logger,
+  redactor: Redactor,
 ): Promise<void> {
-  const safe = redactDeep({ text: m.text, blocks: m.blocks });
+  const safe = redactor.redactDeep({ text: m.text, blocks: m.blocks });
   try {
     await respond({ response_type: responseType(m), replace_original: false, ...safe });
     return;
@@ -71,13 +73,19 @@ export async function respondLate(
 }
 
 /** Uploads the files a reply carries (full logs, query plans) beside it. */
-export async function uploadFiles(client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
-  if (m.ephemeral && m.files?.length) return uploadPrivately(client, where, m, log);
+export async function uploadFiles(
+  client: WebClient,
+  where: Where,
+  m: Message,
+  log: Logger,
+  redactor: Redactor,
+): Promise<void> {
+  if (m.ephemeral && m.files?.length) return uploadPrivately(client, where, m, log, redactor);
   for (const f of m.files ?? []) {
     try {
       const file = f.data
         ? { filename: f.filename, title: f.title, file: f.data }
-        : { filename: f.filename, title: f.title, content: redactDeep(f.content) };
+        : { filename: f.filename, title: f.title, content: redactor.redactDeep(f.content) };
       await (where.threadTs
         ? client.filesUploadV2({ channel_id: where.channelId, thread_ts: where.threadTs, ...file })
         : client.filesUploadV2({ channel_id: where.channelId, ...file }));
@@ -88,7 +96,13 @@ export async function uploadFiles(client: WebClient, where: Where, m: Message, l
 }
 
 /** A private answer's files go to the asker's DM with the bot, never to the channel. */
-async function uploadPrivately(client: WebClient, where: Where, m: Message, log: Logger): Promise<void> {
+async function uploadPrivately(
+  client: WebClient,
+  where: Where,
+  m: Message,
+  log: Logger,
+  redactor: Redactor,
+): Promise<void> {
   let dm: string | undefined;
   try {
     dm = (await client.conversations.open({ users: where.userId })).channel?.id;
@@ -102,7 +116,7 @@ async function uploadPrivately(client: WebClient, where: Where, m: Message, log:
         channel_id: dm,
         filename: f.filename,
         title: f.title,
-        ...(f.data ? { file: f.data } : { content: redactDeep(f.content) }),
+        ...(f.data ? { file: f.data } : { content: redactor.redactDeep(f.content) }),
       });
     } catch (err) {
       log.warn({ err, file: f.filename }, 'could not upload a file');

@@ -1,7 +1,7 @@
 // The one HTTP server on PORT: Slack (Bolt's receiver), PagerDuty webhooks, health, metrics.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Deps } from '../deps.js';
-import { legacyRedactor, type Redactor } from '../redact.js';
+import type { Redactor } from '../redact.js';
 import type { SlackGate } from './slack-gate.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -26,12 +26,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   return Buffer.concat(chunks);
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  redactor: Redactor = legacyRedactor,
-): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, redactor: Redactor): void {
   if (res.headersSent) return;
   const text = redactor.redact(JSON.stringify(body));
   res.writeHead(status, {
@@ -47,14 +42,14 @@ export interface ServerOptions {
   slackListener?: RequestListener;
   routes: RouteTable;
   /** Scrubs the server's own answers; the bot's Redactor (bot.ts). */
-  redactor?: Redactor;
+  redactor: Redactor;
   /** Checks Slack requests (timestamp both ways, signature, replay) before Bolt reads them. */
   slackGate?: SlackGate;
 }
 
 export function createHttpServer(opts: ServerOptions): Server {
   const { deps } = opts;
-  const redactor = opts.redactor ?? legacyRedactor;
+  const { redactor } = opts;
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {

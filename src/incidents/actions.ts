@@ -4,8 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../config.js';
-import { bold, channel, type Inline, type RichText, user } from '../domain/text.js';
-import { UserError } from '../errors.js';
+import { bold, channel, code, type Inline, type RichText, user } from '../domain/text.js';
 import { actionItems } from '../followups/items.js';
 import { followupsConfigured, queueFollowups } from '../followups/store.js';
 import { findProcedure } from '../runbooks/index.js';
@@ -44,10 +43,14 @@ function who(a: Actor | undefined): Inline {
   return a?.name ?? 'PagerDuty';
 }
 
-async function locked(q: Q, id: string): Promise<Incident> {
-  const i = await getIncident(q, id, true);
-  if (!i) throw new UserError(`I have no incident \`${id}\`.`);
-  return i;
+/** The incident, locked for this transaction; undefined when there is none (see noIncident). */
+function locked(q: Q, id: string): Promise<Incident | undefined> {
+  return getIncident(q, id, true);
+}
+
+/** The refusal for an incident the bot does not know. */
+function noIncident(id: string): ActionResult {
+  return { ok: false, text: ['I have no incident ', code(id), '.'] };
 }
 
 /** Repeated identical clicks (a double click, a redelivered interaction) act once: the same act within this window is a repeat. */
@@ -168,6 +171,7 @@ async function personAct(
 ): Promise<ActionResult> {
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
+    if (!i) return noIncident(incidentId);
     const now = ctx.now();
     const refused = await refusalOf(q, i, a, now, true, u);
     if (refused) return refused;
@@ -184,7 +188,8 @@ async function personAct(
       );
       return done;
     }
-    if (!u.email) throw new UserError('I found no PagerDuty account for you; nothing was sent and nothing changed.');
+    if (!u.email)
+      return { ok: false, text: ['I found no PagerDuty account for you; nothing was sent and nothing changed.'] };
     // A second press while PagerDuty has not answered the first does nothing.
     const waiting = await q.query(
       `SELECT 1 FROM pd_outbox WHERE incident_id = $1 AND done_at IS NULL AND args->'onAccepted'->>'act' = $2 LIMIT 1`,
@@ -360,7 +365,7 @@ export function mitigate(ctx: ActionCtx, incidentId: string, u: SlackUser): Prom
 
 export async function escalate(ctx: ActionCtx, incidentId: string, u: SlackUser): Promise<ActionResult> {
   const i = await getIncident(ctx.store, incidentId);
-  if (!i) throw new UserError(`I have no incident \`${incidentId}\`.`);
+  if (!i) return noIncident(incidentId);
   return personAct(ctx, incidentId, u, { act: 'escalate', level: i.escalationLevel + 1 }, ['Escalating in PagerDuty…']);
 }
 
@@ -389,9 +394,10 @@ export async function requestDiagnosis(
   procedureId: string,
 ): Promise<ActionResult> {
   const procedure = findProcedure(procedureId);
-  if (!procedure) return { ok: false, text: [`There is no runbook procedure \`${procedureId}\`.`] };
+  if (!procedure) return { ok: false, text: ['There is no runbook procedure ', code(procedureId), '.'] };
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
+    if (!i) return noIncident(incidentId);
     const now = ctx.now();
     const actor = actorOf(u);
     const text = `Diagnosis requested: ${procedure.title} (Run diagnosis)`;
@@ -444,6 +450,7 @@ export async function fillPostmortem(
 ): Promise<ActionResult> {
   return ctx.store.tx(async (q) => {
     const i = await locked(q, incidentId);
+    if (!i) return noIncident(incidentId);
     const existing = await getPostmortem(q, i.id);
     if (!existing)
       return { ok: false, text: ['This incident has no post-mortem yet: it opens when the incident is resolved.'] };
@@ -481,9 +488,9 @@ export interface Declaration {
 
 /** `/dmp incident declare`: creates the incident in PagerDuty; its thread opens when PagerDuty answers. */
 export async function declare(ctx: ActionCtx, u: SlackUser, d: Declaration, onceKey?: string): Promise<ActionResult> {
-  assertThreadsOn(ctx);
-  if (!ctx.config.PAGERDUTY_API_TOKEN)
-    throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.');
+  const off = threadsOff(ctx);
+  if (off) return off;
+  if (!ctx.config.PAGERDUTY_API_TOKEN) return { ok: false, text: [NO_PAGERDUTY_TO_DECLARE] };
   // The same modal submitted twice declares once.
   const incidentKey = `dmp-declared-${onceKey ? onceKey.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : randomUUID()}`;
   if (onceKey && (await declarationByKey(ctx.store, incidentKey)))
@@ -519,10 +526,14 @@ export async function declare(ctx: ActionCtx, u: SlackUser, d: Declaration, once
   };
 }
 
-export function assertThreadsOn(ctx: Pick<WorkflowCtx, 'config'>): void {
-  if (!ctx.config.INCIDENTS_CHANNEL) {
-    throw new UserError(
-      'Incident threads are off: INCIDENTS_CHANNEL is not set. Set it to the channel ID of #incidents.',
-    );
-  }
+export const NO_PAGERDUTY_TO_DECLARE =
+  'PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot declare an incident there.';
+
+/** The refusal when incident threads are off (no INCIDENTS_CHANNEL), else undefined. */
+export function threadsOff(ctx: Pick<WorkflowCtx, 'config'>): ActionResult | undefined {
+  if (ctx.config.INCIDENTS_CHANNEL) return undefined;
+  return {
+    ok: false,
+    text: ['Incident threads are off: INCIDENTS_CHANNEL is not set. Set it to the channel ID of #incidents.'],
+  };
 }

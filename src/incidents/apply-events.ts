@@ -1,8 +1,9 @@
 // Applies stored PagerDuty webhook events to the incident workflow, one at a time in arrival
 // order, each in its own transaction; an event about an incident not seen yet waits a little.
 
+import { backoff } from '../backoff.js';
 import { eventTypeLabel } from '../metrics.js';
-import { backoffMs } from './outbox.js';
+import { OUTBOX_BACKOFF } from './outbox.js';
 import type { WorkerEnv } from './worker-env.js';
 import { applyEvent } from './workflow.js';
 
@@ -70,7 +71,7 @@ export async function applyNextEvent(env: WorkerEnv): Promise<boolean> {
       `UPDATE pd_webhook_events SET attempts = attempts + 1, not_before = $2, error = $3, processed_at = $4, outcome = $5 WHERE id = $1`,
       [
         eventRowId,
-        new Date(deps.now().getTime() + backoffMs(attempts + 1)),
+        new Date(deps.now().getTime() + backoff(attempts + 1, OUTBOX_BACKOFF)),
         String((err as Error)?.message ?? err).slice(0, 1000),
         giveUp ? deps.now() : null,
         giveUp ? 'failed' : null,

@@ -5,7 +5,7 @@
 // Rows are claimed channel by channel against that channel's shared token bucket (pace.ts), so
 // all replicas together keep within Slack's pace for the channel; a digest member's root row
 // waits for its digest to close (not_before) and so stays pending until then.
-import { backoff } from '../backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import type { Sql } from '../store/sql.js';
 import { claimFree, LIVE_CLAIMERS } from './claim-session.js';
 import { type BucketSpec, slackChannelKey, withBucket } from './pace.js';
@@ -223,10 +223,8 @@ export async function pendingPostsByChannel(q: Q): Promise<Array<{ channel: stri
   );
 }
 
-/** Exponential backoff with a cap: 1s, 2s, 4s … 60s. */
-export function backoffMs(attempts: number, retryAfterMs?: number): number {
-  return Math.max(backoff(attempts, { base: 1000, max: 60_000 }), retryAfterMs ?? 0);
-}
+/** The outboxes' retries (backoff.ts): 1s, 2s, 4s … 60s, or longer when the other side asks. */
+export const OUTBOX_BACKOFF: BackoffOptions = { base: 1000, max: 60_000 };
 
 /** Channels the bot cannot post in right now: posts wait there for someone to invite it (for /health). */
 export async function unreachableChannels(q: Pick<Sql, 'query'>): Promise<string[]> {

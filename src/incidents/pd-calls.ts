@@ -1,13 +1,15 @@
 // Sends the PagerDuty call outbox (pd-outbox.ts) beside the worker's loop, one batch at a time,
 // so a hung PagerDuty never holds the events and timers; a call PagerDuty refuses for good is
 // reported in the incident's thread, or to whoever asked when there is no thread yet.
+
+import { backoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import { type RichText, user } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { TargetError } from '../errors.js';
 import { type PagerDutyClient, PagerDutyHeldBack, pdErrorText } from '../targets/pagerduty.js';
 import { applyAccepted } from './actions.js';
-import { backoffMs, enqueuePost } from './outbox.js';
+import { enqueuePost, OUTBOX_BACKOFF } from './outbox.js';
 import { snapshotFromRest } from './pagerduty-payload.js';
 import { recordPaged } from './paging.js';
 import { claimPdCalls, completePdCall, failPdCall, type PdCallRow } from './pd-outbox.js';
@@ -59,7 +61,7 @@ function pdRetryAt(config: Config, row: PdCallRow, now: Date, retryAfterMs?: num
   if (now.getTime() >= deadline) return undefined;
   return new Date(
     Math.min(
-      now.getTime() + backoffMs(row.attempts, retryAfterMs),
+      now.getTime() + backoff(row.attempts, { ...OUTBOX_BACKOFF, atLeast: retryAfterMs }),
       Math.max(deadline, now.getTime() + (retryAfterMs ?? 0)),
     ),
   );

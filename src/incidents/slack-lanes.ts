@@ -1,14 +1,15 @@
 // Sends the Slack outbox in one lane per channel, each claiming only what the channel's shared
 // token bucket allows (pace.ts); a 429 or an unreachable Slack pauses that channel's bucket and
 // no other, and a slow channel never holds the worker's loop nor the other channels.
+import { backoff } from '../backoff.js';
 import { DeliveryError } from './delivery.js';
 import {
-  backoffMs,
   CHANNEL_UNREACHABLE,
   claimChannelPosts,
   dueChannels,
   failPost,
   MAX_POST_ATTEMPTS,
+  OUTBOX_BACKOFF,
   type OutboxRow,
   postPending,
   releasePosts,
@@ -164,7 +165,7 @@ async function runPost(env: WorkerEnv, row: OutboxRow): Promise<'sent' | 'paused
             row.id,
             now,
             d.message,
-            new Date(now.getTime() + backoffMs(row.attempts, d.retryAfterMs)),
+            new Date(now.getTime() + backoff(row.attempts, { ...OUTBOX_BACKOFF, atLeast: d.retryAfterMs })),
           );
         }
         return 'failed';

@@ -3,7 +3,7 @@
 // from one transaction; and a P1/P2 without an update for its UPDATE_CADENCE (from the trigger,
 // then from the last update) gets one reminder in the thread per period.
 
-import type { RichText } from '../domain/text.js';
+import { code, type RichText } from '../domain/text.js';
 import { statusPageOnUpdate } from '../statuspage/store.js';
 import { updateTemplate } from '../statuspage/templates.js';
 import type { Sql } from '../store/sql.js';
@@ -107,7 +107,7 @@ export async function postStakeholderUpdate(
   if (!text) return { ok: false, text: ['An empty update is not sent.'] };
   return ctx.store.tx(async (q) => {
     const i = await getIncident(q, incidentId, true);
-    if (!i) return { ok: false, text: [`I have no incident \`${incidentId}\`.`] };
+    if (!i) return { ok: false, text: ['I have no incident ', code(incidentId), '.'] };
     const now = ctx.now();
     const actor = actorOf(u);
     const entry = `Stakeholder update: ${text}`;

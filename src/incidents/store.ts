@@ -151,78 +151,59 @@ export async function countOpen(q: Q): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+const json = (v: unknown) => (v ? JSON.stringify(v) : null);
+
+/**
+ * The one list of the columns an Incident is written to: each with its value, and whether it is
+ * set once when the row is created (`created`) or written back by every save too.
+ */
+const COLUMNS: ReadonlyArray<{ column: string; value: (i: Incident) => unknown; created?: true }> = [
+  { column: 'id', value: (i) => i.id, created: true },
+  { column: 'number', value: (i) => i.number ?? null },
+  { column: 'title', value: (i) => i.title },
+  { column: 'description', value: (i) => i.description ?? null },
+  { column: 'service_id', value: (i) => i.serviceId ?? null },
+  { column: 'service_name', value: (i) => i.serviceName ?? null },
+  { column: 'priority', value: (i) => i.priority ?? null },
+  { column: 'urgency', value: (i) => i.urgency ?? null },
+  { column: 'severity', value: (i) => i.severity },
+  { column: 'pd_status', value: (i) => i.pdStatus },
+  { column: 'status_at', value: (i) => i.statusAt },
+  { column: 'snapshot_at', value: (i) => i.snapshotAt },
+  { column: 'html_url', value: (i) => i.htmlUrl ?? null },
+  { column: 'assignees', value: (i) => JSON.stringify(i.assignees) },
+  { column: 'escalation_level', value: (i) => i.escalationLevel },
+  { column: 'procedure_id', value: (i) => i.procedureId ?? null, created: true },
+  { column: 'triggered_at', value: (i) => i.triggeredAt, created: true },
+  { column: 'received_at', value: (i) => i.receivedAt, created: true },
+  { column: 'acknowledged_at', value: (i) => i.acknowledgedAt ?? null },
+  { column: 'acknowledged_by', value: (i) => json(i.acknowledgedBy) },
+  { column: 'mitigated_at', value: (i) => i.mitigatedAt ?? null },
+  { column: 'mitigated_by', value: (i) => json(i.mitigatedBy) },
+  { column: 'resolved_at', value: (i) => i.resolvedAt ?? null },
+  { column: 'resolved_by', value: (i) => json(i.resolvedBy) },
+  { column: 'declared_by', value: (i) => i.declaredBy ?? null, created: true },
+  { column: 'channel', value: (i) => i.channel ?? null, created: true },
+  { column: 'updated_at', value: (i) => i.updatedAt },
+];
+const SAVED = COLUMNS.filter((c) => !c.created);
+const INSERT_SQL = `INSERT INTO incidents (${COLUMNS.map((c) => c.column).join(', ')})
+     VALUES (${COLUMNS.map((_, n) => `$${n + 1}`).join(',')})
+     ON CONFLICT (id) DO NOTHING RETURNING id`;
+const SAVE_SQL = `UPDATE incidents SET ${SAVED.map((c, n) => `${c.column} = $${n + 2}`).join(', ')} WHERE id = $1`;
+
 /** Inserts a new incident; false when another event or replica created it first. */
 export async function insertIncident(q: Q, i: Incident): Promise<boolean> {
   const rows = await q.query(
-    `INSERT INTO incidents (id, number, title, description, service_id, service_name, priority, urgency, severity, pd_status,
-       status_at, snapshot_at, html_url, assignees, escalation_level, procedure_id, triggered_at, received_at,
-       acknowledged_at, acknowledged_by, resolved_at, resolved_by, declared_by, channel, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
-     ON CONFLICT (id) DO NOTHING RETURNING id`,
-    [
-      i.id,
-      i.number ?? null,
-      i.title,
-      i.description ?? null,
-      i.serviceId ?? null,
-      i.serviceName ?? null,
-      i.priority ?? null,
-      i.urgency ?? null,
-      i.severity,
-      i.pdStatus,
-      i.statusAt,
-      i.snapshotAt,
-      i.htmlUrl ?? null,
-      JSON.stringify(i.assignees),
-      i.escalationLevel,
-      i.procedureId ?? null,
-      i.triggeredAt,
-      i.receivedAt,
-      i.acknowledgedAt ?? null,
-      i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null,
-      i.resolvedAt ?? null,
-      i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
-      i.declaredBy ?? null,
-      i.channel ?? null,
-      i.updatedAt,
-    ],
+    INSERT_SQL,
+    COLUMNS.map((c) => c.value(i)),
   );
   return rows.length === 1;
 }
 
 /** Writes back every field the workflow changes. */
 export async function saveIncident(q: Q, i: Incident): Promise<void> {
-  await q.query(
-    `UPDATE incidents SET number = $2, title = $3, description = $4, service_id = $5, service_name = $6, priority = $7, urgency = $8,
-       severity = $9, pd_status = $10, status_at = $11, snapshot_at = $12, html_url = $13, assignees = $14, escalation_level = $15,
-       acknowledged_at = $16, acknowledged_by = $17, mitigated_at = $18, mitigated_by = $19, resolved_at = $20, resolved_by = $21,
-       updated_at = $22
-     WHERE id = $1`,
-    [
-      i.id,
-      i.number ?? null,
-      i.title,
-      i.description ?? null,
-      i.serviceId ?? null,
-      i.serviceName ?? null,
-      i.priority ?? null,
-      i.urgency ?? null,
-      i.severity,
-      i.pdStatus,
-      i.statusAt,
-      i.snapshotAt,
-      i.htmlUrl ?? null,
-      JSON.stringify(i.assignees),
-      i.escalationLevel,
-      i.acknowledgedAt ?? null,
-      i.acknowledgedBy ? JSON.stringify(i.acknowledgedBy) : null,
-      i.mitigatedAt ?? null,
-      i.mitigatedBy ? JSON.stringify(i.mitigatedBy) : null,
-      i.resolvedAt ?? null,
-      i.resolvedBy ? JSON.stringify(i.resolvedBy) : null,
-      i.updatedAt,
-    ],
-  );
+  await q.query(SAVE_SQL, [i.id, ...SAVED.map((c) => c.value(i))]);
 }
 
 export async function setRootTs(q: Q, id: string, ts: string): Promise<void> {

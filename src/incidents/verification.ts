@@ -51,7 +51,9 @@ function plain(t: string | RichText): string {
                 ? (p.label ?? p.link)
                 : 'bold' in p
                   ? p.bold
-                  : formatDuration(p.duration),
+                  : 'code' in p
+                    ? p.code
+                    : formatDuration(p.duration),
     )
     .join('');
 }

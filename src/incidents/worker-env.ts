@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { Redactor } from '../redact.js';
 import type { Sql } from '../store/sql.js';
 import type { Targets } from '../targets/index.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
@@ -17,6 +18,8 @@ export interface WorkerDeps {
   targets: Targets;
   metrics?: Metrics;
   now(): Date;
+  /** Scrubs what a lane stores or says of a failure (the bot's, from bot.ts). */
+  redactor: Redactor;
 }
 
 /** One running worker, as its parts see it. */

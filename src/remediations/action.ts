@@ -1,5 +1,6 @@
 // A remediation action as the safety layer tracks it: what was previewed, who asked, confirmed
 // or approved, its state and where the conversation lives. The store persists it; blocks/ renders it.
+import type { Outcome } from './types.js';
 
 export type ActionState =
   | 'pending'
@@ -33,7 +34,7 @@ export interface ActionRow {
   messageTs?: string;
   threadTs?: string;
   approvalTs?: string;
-  result?: { ok: boolean; summary: string; details?: string[] };
+  result?: Outcome;
   createdAt: Date;
   expiresAt: Date;
   finishedAt?: Date;

@@ -7,11 +7,12 @@
 // Every statement is a constant chosen from an allow-list: no identifier comes from input.
 import pg from 'pg';
 import { z } from 'zod';
+import { code, type RichText } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
-import { classify, ErrorCode, NotConfigured, toTargetError } from '../errors.js';
+import { classify, ErrorCode, NotConfigured, TargetError } from '../errors.js';
 import { ConnectionLost, queryFailure } from '../pg-connection.js';
 import { BOT_APPLICATION_NAME, GRAPH_INDEX, MAINTAINED_TABLES } from '../targets/platform-db.js';
-import type { ActionContext, Outcome } from './types.js';
+import type { ActionContext, Outcome, ProgressStatus } from './types.js';
 import { defineRemediation } from './types.js';
 
 export type MaintainedTable = (typeof MAINTAINED_TABLES)[number];
@@ -56,7 +57,7 @@ async function dedicatedClient(ctx: ActionContext): Promise<pg.Client> {
   try {
     await client.connect();
   } catch (err) {
-    throw toTargetError('postgres', err);
+    throw TargetError.from('postgres', err);
   }
   return client;
 }
@@ -77,16 +78,22 @@ async function runWithProgress(ctx: ActionContext, client: pg.Client, step: Step
     } finally {
       tick.cancel();
     }
-    await ctx.progress(
-      `:hourglass_flowing_sand: \`${step.sql}\` still running after ${formatDuration(ctx.now().getTime() - started)}`,
-    );
+    await ctx.progress({
+      status: 'running',
+      text: [code(step.sql), ` still running after ${formatDuration(ctx.now().getTime() - started)}`],
+    });
   }
 }
 
 export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise<Outcome> {
   const client = await dedicatedClient(ctx);
-  const lines: string[] = [];
+  const lines: RichText[] = [];
   let failures = 0;
+  // Each step's line goes in the thread as it happens and in the outcome's details at the end.
+  const line = async (status: ProgressStatus, text: RichText) => {
+    lines.push(text);
+    await ctx.progress({ status, text });
+  };
   try {
     for (const step of steps) {
       const [lock] = (
@@ -97,26 +104,25 @@ export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise
       ).rows;
       if (!lock?.ok) {
         failures += 1;
-        lines.push(
-          `\`${step.sql}\`: not started — another maintenance is running on ${step.table}; try again when it has finished`,
-        );
-        await ctx.progress(`:no_entry: ${lines.at(-1)}`);
+        await line('not_started', [
+          code(step.sql),
+          `: not started — another maintenance is running on ${step.table}; try again when it has finished`,
+        ]);
         continue;
       }
       try {
-        await ctx.progress(
-          `:arrow_forward: \`${step.sql}\` started (bound: ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)})`,
-        );
+        await ctx.progress({
+          status: 'started',
+          text: [code(step.sql), ` started (bound: ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)})`],
+        });
         const ms = await runWithProgress(ctx, client, step);
-        lines.push(`\`${step.sql}\`: finished in ${formatDuration(ms)}`);
-        await ctx.progress(`:white_check_mark: ${lines.at(-1)}`);
+        await line('done', [code(step.sql), `: finished in ${formatDuration(ms)}`]);
       } catch (err) {
         failures += 1;
         const lost = queryFailure('postgres', err);
         if (lost instanceof ConnectionLost) {
           // The session is gone: the later steps would only fail on it too.
-          lines.push(`\`${step.sql}\`: ${lost.sentence()}; the steps after it were not started`);
-          await ctx.progress(`:x: ${lines.at(-1)}`);
+          await line('failed', [code(step.sql), `: ${lost.sentence()}; the steps after it were not started`]);
           break;
         }
         const e = err as { message?: string; code?: string };
@@ -124,10 +130,10 @@ export async function runMaintenance(ctx: ActionContext, steps: Step[]): Promise
           ? ' (a concurrent index build that fails can leave an INVALID index behind; check before retrying)'
           : '';
         const timedOut = classify(err) === ErrorCode.TargetTimeout; // 57014: statement_timeout, the bound
-        lines.push(
-          `\`${step.sql}\`: ${timedOut ? `stopped at the ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)} bound` : `failed: ${e.message ?? String(err)}`}${hint}`,
-        );
-        await ctx.progress(`:x: ${lines.at(-1)}`);
+        await line('failed', [
+          code(step.sql),
+          `: ${timedOut ? `stopped at the ${formatDuration(ctx.config.MAINTENANCE_TIMEOUT)} bound` : `failed: ${e.message ?? String(err)}`}${hint}`,
+        ]);
       } finally {
         await client
           .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, step.table])

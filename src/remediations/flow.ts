@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { TargetError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { redact } from '../redact.js';
+import type { Redactor } from '../redact.js';
 import { type AuditOutcome, auditLine, recordAudit } from '../store/audit.js';
 import {
   type ActionRow,
@@ -27,7 +27,7 @@ import type { ActionState } from './action.js';
 import { findRemediation } from './index.js';
 import { describeScan, isMarkable, lookupScan, markSummary, SCAN_ID, type ScanShown } from './mark-scan-failed.js';
 import { createOperators, type Operators } from './operators.js';
-import type { ActionContext, AnyRemediation, Outcome, Params, Preview } from './types.js';
+import type { ActionContext, AnyRemediation, Outcome, Params, Preview, ProgressNote } from './types.js';
 
 export type { ActionRow };
 
@@ -74,7 +74,7 @@ export type StepResult =
   | { kind: 'cancelled'; action: ActionRow }
   | { kind: 'running'; action: ActionRow };
 
-export type Progress = (text: string) => Promise<void>;
+export type Progress = (note: ProgressNote) => Promise<void>;
 
 /** What a person's press or submission asks of an action, or the clock's expiry of one waiting too long. */
 export type StepEvent = 'confirm' | 'reason' | 'approve' | 'cancel' | 'pick' | 'expire';
@@ -118,12 +118,12 @@ export const STEPS: Record<StepEvent, Step> = {
 export type ScanSubmission = { kind: 'error'; message: string } | { kind: 'running'; action: ActionRow | undefined };
 
 /** One line a person reads for any failure; the cause goes to the log. */
-export function sentenceOf(err: unknown): string {
+export function sentenceOf(err: unknown, redactor: Redactor): string {
   if (err instanceof UserError) return err.message;
-  if (err instanceof TargetError) return err.sentence();
+  if (err instanceof TargetError) return redactor.redact(err.sentence());
   if (err instanceof z.ZodError)
     return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-  return redact(`failed: ${(err as Error)?.message ?? String(err)}`);
+  return redactor.redact(`failed: ${(err as Error)?.message ?? String(err)}`);
 }
 
 /** What the service is built with, in bot.ts: no Slack client, only the ports it needs. */
@@ -133,6 +133,8 @@ export interface RemediationDeps {
   targets: Targets;
   store: Sql;
   now(): Date;
+  /** Scrubs outcomes and failure sentences of the config's secrets before they are stored or shown. */
+  redactor: Redactor;
   /** The members of an operator user group (S…); the Slack glue answers it with usergroups.users.list. */
   listGroupMembers(groupId: string): Promise<string[]>;
   /** This process among the replicas: it owns (and heartbeats) the actions it moves to `running`. */
@@ -205,7 +207,7 @@ export class RemediationService {
       );
     } catch (err) {
       if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError)) throw err;
-      const message = sentenceOf(err);
+      const message = sentenceOf(err, this.deps.redactor);
       await this.audit({
         userId: input.userId,
         channelId: input.channelId,
@@ -521,10 +523,15 @@ export class RemediationService {
       } catch (err) {
         if (!(err instanceof UserError || err instanceof TargetError || err instanceof z.ZodError))
           this.deps.log.error({ err, action: row.remedy, id: row.id }, 'remediation failed');
-        outcome = { ok: false, summary: sentenceOf(err) };
+        outcome = { ok: false, summary: sentenceOf(err, this.deps.redactor) };
       }
     }
-    outcome = { ...outcome, summary: redact(outcome.summary), details: outcome.details?.map(redact) };
+    const { redactor } = this.deps;
+    outcome = {
+      ...outcome,
+      summary: redactor.redact(outcome.summary),
+      details: outcome.details?.map((d) => redactor.redactDeep(d)),
+    };
     const done = (await transition(this.deps.store, row.id, ['running'], outcome.ok ? 'succeeded' : 'failed', {
       result: outcome,
     })) ?? { ...row, state: outcome.ok ? 'succeeded' : 'failed', result: outcome };

@@ -178,7 +178,7 @@ export async function followRollout(ctx: ActionContext, name: string): Promise<F
     }
     // Each new status once, and never more than a screenful in the thread.
     if (state.message !== last && posts < 20) {
-      await ctx.progress(`:hourglass_flowing_sand: ${state.message}`);
+      await ctx.progress({ status: 'running', text: [state.message] });
       posts += 1;
     }
     last = state.message;

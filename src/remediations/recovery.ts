@@ -4,12 +4,12 @@
 // can be started again) and the audit log says how it ended. No Slack types: the glue posts.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
-import { redact } from '../redact.js';
+import type { Redactor } from '../redact.js';
 import { recordAudit } from '../store/audit.js';
 import { type ActionRow, transition } from '../store/remediations.js';
 import type { Sql } from '../store/sql.js';
 import { equalIgnoreHash, followRollout, RESTARTED_AT_ANNOTATION, readDeployment, revisionHistory } from './kube.js';
-import type { ActionContext, Outcome } from './types.js';
+import type { ActionContext, Outcome, ProgressNote } from './types.js';
 
 export type Recovered =
   | { kind: 'followed'; action: ActionRow; outcome: Outcome }
@@ -20,7 +20,8 @@ export type Recovered =
 export interface RecoveryDeps {
   store: Sql;
   log: Logger;
-  context(progress: (text: string) => Promise<void>): ActionContext;
+  redactor: Redactor;
+  context(progress: (note: ProgressNote) => Promise<void>): ActionContext;
   labelOf(row: ActionRow): string;
 }
 
@@ -66,7 +67,7 @@ async function changeIsVisible(ctx: ActionContext, row: ActionRow, d: V1Deployme
 export async function recoverAction(
   deps: RecoveryDeps,
   row: ActionRow,
-  progress: (text: string) => Promise<void>,
+  progress: (note: ProgressNote) => Promise<void>,
 ): Promise<Recovered> {
   const ctx = deps.context(progress);
   const label = deps.labelOf(row);
@@ -76,9 +77,10 @@ export async function recoverAction(
     try {
       const d = await readDeployment(ctx, deployment);
       if (await changeIsVisible(ctx, row, d)) {
-        await progress(
-          `:arrows_counterclockwise: ${label} was under way when the bot restarted; following its rollout…`,
-        );
+        await progress({
+          status: 'resumed',
+          text: [`${label} was under way when the bot restarted; following its rollout…`],
+        });
         const rollout = await followRollout(ctx, deployment);
         outcome = {
           ok: rollout.ok,
@@ -93,7 +95,7 @@ export async function recoverAction(
   }
   const interrupted = outcome === undefined;
   const final: Outcome = outcome ?? { ok: false, summary: interruptedSummary(row) };
-  final.summary = redact(final.summary);
+  final.summary = deps.redactor.redact(final.summary);
   const done = await transition(deps.store, row.id, ['running'], final.ok ? 'succeeded' : 'failed', { result: final });
   if (!done) return { kind: 'settled' };
   try {

@@ -64,9 +64,10 @@ export async function unlinkMatching(
       removed += await ctx.targets.redis.run((r) => r.unlink(...bare));
     }
     if (ctx.now().getTime() >= nextReport) {
-      await ctx.progress(
-        `:hourglass_flowing_sand: ${removed} keys removed so far after ${formatDuration(ctx.now().getTime() - started)}`,
-      );
+      await ctx.progress({
+        status: 'running',
+        text: [`${removed} keys removed so far after ${formatDuration(ctx.now().getTime() - started)}`],
+      });
       nextReport = ctx.now().getTime() + every;
     }
     if (ctx.now().getTime() - started > ctx.config.MAINTENANCE_TIMEOUT)

@@ -67,7 +67,7 @@ export const restartDeployment = defineRemediation({
         throw kubeMessage(err);
       }
     });
-    await ctx.progress(`:arrows_counterclockwise: ${p.deployment} restarted at ${at}; following the rollout…`);
+    await ctx.progress({ status: 'restarted', text: [`${p.deployment} restarted at ${at}; following the rollout…`] });
     const rollout = await followRollout(ctx, p.deployment);
     return {
       ok: rollout.ok,

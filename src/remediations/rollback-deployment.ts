@@ -147,7 +147,10 @@ export const rollbackDeployment = defineRemediation({
         throw kubeMessage(err);
       }
     });
-    await ctx.progress(`:rewind: ${p.deployment} rolled back to ${describe(target)}; following the rollout…`);
+    await ctx.progress({
+      status: 'rolled_back',
+      text: [`${p.deployment} rolled back to ${describe(target)}; following the rollout…`],
+    });
     const rollout = await followRollout(ctx, p.deployment);
     const what = `${p.deployment}: revision ${current} → ${target.revision} (image ${target.images.join(', ')})`;
     return {

@@ -3,6 +3,7 @@
 // the safety layer (flow.ts) decides who may run what, blocks/ renders, handlers send.
 import type { z } from 'zod';
 import type { Config } from '../config.js';
+import type { RichText } from '../domain/text.js';
 import type { Logger } from '../log.js';
 import type { Risk } from '../runbooks/types.js';
 import type { Targets } from '../targets/index.js';
@@ -15,7 +16,24 @@ export interface ActionContext {
   log: Logger;
   now(): Date;
   /** Posts a line in the action's thread: progress of long work (rollouts, maintenance). */
-  progress(text: string): Promise<void>;
+  progress(note: ProgressNote): Promise<void>;
+}
+
+/** How far long work has come; blocks/ shows each with its emoji. */
+export type ProgressStatus =
+  | 'started'
+  | 'running'
+  | 'done'
+  | 'failed'
+  | 'not_started'
+  | 'restarted'
+  | 'rolled_back'
+  | 'resumed';
+
+/** One line of progress: a status and a sentence of values (blocks/ renders and escapes it). */
+export interface ProgressNote {
+  status: ProgressStatus;
+  text: RichText;
 }
 
 export interface Preview {
@@ -35,7 +53,8 @@ export interface Outcome {
   ok: boolean;
   /** One line: "scan-workers scaled 3 → 8". */
   summary: string;
-  details?: string[];
+  /** Further lines: values (RichText), or plain strings (and those of rows stored before). */
+  details?: Array<string | RichText>;
 }
 
 export interface Remediation<P extends Params> {

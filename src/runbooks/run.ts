@@ -1,7 +1,7 @@
 // Runs a procedure's checks in parallel, each under its own deadline, so a reply takes as
 // long as the slowest check and never longer than the deadline.
 import { deadline } from '../async.js';
-import { ErrorCode, TargetError, toTargetError } from '../errors.js';
+import { ErrorCode, TargetError } from '../errors.js';
 import type { Targets } from '../targets/index.js';
 import { type Check, type Finding, type Procedure, type Report, worst } from './types.js';
 
@@ -22,7 +22,7 @@ export async function runCheck(check: Check, targets: Targets, args: string[], d
 
 /** A check that threw becomes a finding: "not configured" is unknown, down is critical. */
 export function failureFinding(title: string, err: unknown): Finding {
-  const e = err instanceof TargetError ? err : toTargetError('platform-api', err);
+  const e = err instanceof TargetError ? err : TargetError.from('platform-api', err);
   if (e.code === ErrorCode.NotConfigured) {
     return { check: title, status: 'unknown', summary: `not configured${e.hint ? ` — ${e.hint}` : ''}` };
   }

@@ -3,13 +3,13 @@
 // one request a second per API key), a 429 pauses the bucket for its Retry-After, a 5xx or no
 // answer is retried with backoff for STATUSPAGE_RETRY_FOR, and a call Statuspage refuses (401,
 // 404, 422) or that never got through is said in the incident's thread.
-import { backoffMs, enqueuePost } from '../incidents/outbox.js';
+import { backoff } from '../backoff.js';
+import { enqueuePost, OUTBOX_BACKOFF } from '../incidents/outbox.js';
 import { pauseBucket, withBucket } from '../incidents/pace.js';
 import { getIncident, type Q } from '../incidents/store.js';
 import { addTimeline } from '../incidents/timeline.js';
 import type { Actor } from '../incidents/types.js';
 import type { LaneHooks, WorkerEnv } from '../incidents/worker-env.js';
-import { redact } from '../redact.js';
 import { type SpAnswer, spErrorText, statuspageConfigured, statuspageRequest } from './client.js';
 import { type SpCallArgs, type SpCallKind, statusPageOf } from './store.js';
 
@@ -146,7 +146,7 @@ async function runCall(env: WorkerEnv, row: CallRow): Promise<void> {
       );
     }
   } catch (err) {
-    const reason = redact(`Statuspage unreachable: ${(err as Error)?.message ?? String(err)}`);
+    const reason = deps.redactor.redact(`Statuspage unreachable: ${(err as Error)?.message ?? String(err)}`);
     await retryOrGiveUp(env, row, reason);
     return;
   }
@@ -226,7 +226,9 @@ async function retryOrGiveUp(env: WorkerEnv, row: CallRow, reason: string, statu
   const now = deps.now();
   const deadline = row.createdAt.getTime() + deps.config.STATUSPAGE_RETRY_FOR;
   if (now.getTime() < deadline) {
-    const at = new Date(Math.min(now.getTime() + backoffMs(row.attempts), Math.max(deadline, now.getTime() + 1000)));
+    const at = new Date(
+      Math.min(now.getTime() + backoff(row.attempts, OUTBOX_BACKOFF), Math.max(deadline, now.getTime() + 1000)),
+    );
     await deps.store.query(
       'UPDATE statuspage_outbox SET claimed_until = NULL, not_before = $2, error = $3, status = $4 WHERE id = $1',
       [row.id, at, reason.slice(0, 1000), status ?? null],

@@ -1,7 +1,7 @@
 // Everything that talks to the platform, built once from the config and injected.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { legacyRedactor, type Redactor } from '../redact.js';
+import { Redactor } from '../redact.js';
 import { createKube, type Kube } from './kube.js';
 import {
   createPlatformApi,
@@ -34,7 +34,8 @@ export async function createTargets(
   config: Config,
   log: Logger,
   overrides: TargetOverrides = {},
-  redactor: Redactor = legacyRedactor,
+  // Without one handed in, pod logs lose only the secret-shaped patterns: bot.ts passes its own.
+  redactor: Redactor = new Redactor(),
 ): Promise<Targets> {
   const fetchFn = overrides.fetch ?? fetch;
   return {

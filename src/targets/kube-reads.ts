@@ -2,7 +2,6 @@
 // their recent logs, and a secret's metadata. A secret's values never reach the bot at all.
 import type { ConfigurationOptions, V1ManagedFieldsEntry, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import { TargetError } from '../errors.js';
-import { legacyRedactor } from '../redact.js';
 import type { Kube, KubeApis } from './kube.js';
 
 /** The platform's deployments and their `app` labels (interface.md). */
@@ -151,7 +150,7 @@ export async function readAppLogs(
           opts.timeoutMs,
         );
         // Redacted as read, from the first line on: a line never reaches a procedure, a log or Slack raw.
-        return { pod: p.name, lines: (kube.redactor ?? legacyRedactor).redactLines(splitLog(text)) };
+        return { pod: p.name, lines: kube.redactor.redactLines(splitLog(text)) };
       } catch (err) {
         return {
           pod: p.name,

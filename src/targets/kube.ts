@@ -3,7 +3,8 @@
 // modules, ~1 s and ~70 MB to load) is imported only when a cluster is configured.
 import { existsSync, readFileSync } from 'node:fs';
 import type { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { NotConfigured, withDeadline } from '../errors.js';
+import { deadline } from '../async.js';
+import { NotConfigured, TargetError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 
 /** The client library itself, for the few values callers need from it (Exec, PatchStrategy, …). */
@@ -24,7 +25,7 @@ export interface Kube {
   readonly namespace: string;
   run<T>(fn: (apis: KubeApis) => Promise<T>, timeoutMs?: number): Promise<T>;
   /** Scrubs every pod-log line as it is read (readAppLogs). */
-  readonly redactor?: Redactor;
+  readonly redactor: Redactor;
 }
 
 const HINT = 'set KUBECONFIG or run in the cluster with a service account';
@@ -34,7 +35,7 @@ export interface KubeOptions {
   namespace?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  redactor?: Redactor;
+  redactor: Redactor;
 }
 
 /** Where kubectl would find a cluster, without loading the client: a kubeconfig file, or in-cluster. */
@@ -72,6 +73,7 @@ export async function createKube(opts: KubeOptions): Promise<Kube> {
     return {
       configured: false,
       namespace: opts.namespace ?? 'default',
+      redactor: opts.redactor,
       run: async () => {
         throw new NotConfigured('kubernetes', HINT);
       },
@@ -87,7 +89,16 @@ export async function createKube(opts: KubeOptions): Promise<Kube> {
   return {
     configured: true,
     namespace: loaded.namespace,
-    ...(opts.redactor ? { redactor: opts.redactor } : {}),
-    run: (fn, timeoutMs = defaultTimeout) => withDeadline('kubernetes', timeoutMs, () => fn(apis)),
+    redactor: opts.redactor,
+    run: (fn, timeoutMs = defaultTimeout) =>
+      deadline(
+        timeoutMs,
+        () => fn(apis),
+        () => {
+          throw TargetError.timedOut('kubernetes', timeoutMs);
+        },
+      ).catch((err: unknown) => {
+        throw TargetError.from('kubernetes', err);
+      }),
   };
 }

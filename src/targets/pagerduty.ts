@@ -5,7 +5,8 @@
 // `retryTimeout` apart; when it still answers 429 the limiter pauses every replica for the
 // wait PagerDuty names (Retry-After / ratelimit-reset on pdjs's `response`).
 // pdjs is loaded on the first call (dynamic import): a bot without a token never loads it.
-import { NotConfigured, TargetError, toTargetError, withDeadline } from '../errors.js';
+import { deadline } from '../async.js';
+import { NotConfigured, TargetError } from '../errors.js';
 
 /** A call the shared budget held back: it never left this process, so PagerDuty cannot have applied it. */
 export class PagerDutyHeldBack extends TargetError {
@@ -73,7 +74,7 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
           await opts.limiter.acquire(opts.timeoutMs);
         } catch (err) {
           observe(route, 'held_back');
-          const e = toTargetError('pagerduty', err);
+          const e = TargetError.from('pagerduty', err);
           throw new PagerDutyHeldBack(e.code, e.message);
         }
       }
@@ -82,33 +83,39 @@ export function createPagerDuty(opts: PagerDutyOptions): PagerDutyClient {
       const { api } = await import('@pagerduty/pdjs');
       let answer: PdAnswer;
       try {
-        answer = await withDeadline('pagerduty', opts.timeoutMs, async (signal) => {
-          try {
-            const res = await api({
-              token: opts.token,
-              tokenType: 'token',
-              url: `${base}${path}`,
-              method,
-              headers,
-              signal,
-              // Our deadline (withDeadline) bounds the call; pdjs's own timer would only hold the event loop.
-              requestTimeout: 0,
-              retryTimeout: PDJS_RETRY_TIMEOUT_MS,
-              ...(ro.data ? { data: ro.data } : {}),
-              ...(ro.query ? { queryParameters: ro.query } : {}),
-            });
-            return answerOf(res.response ?? (res as unknown as Response), res.data, now);
-          } catch (err) {
-            // pdjs rejects with the Response itself when the body is not JSON (a proxy's page, garbage).
-            if (err && typeof err === 'object' && 'status' in err && typeof (err as Response).status === 'number') {
-              const r = err as Response & { response?: Response };
-              return answerOf(r.response ?? r, undefined, now);
+        answer = await deadline(
+          opts.timeoutMs,
+          async (signal) => {
+            try {
+              const res = await api({
+                token: opts.token,
+                tokenType: 'token',
+                url: `${base}${path}`,
+                method,
+                headers,
+                signal,
+                // Our deadline bounds the call; pdjs's own timer would only hold the event loop.
+                requestTimeout: 0,
+                retryTimeout: PDJS_RETRY_TIMEOUT_MS,
+                ...(ro.data ? { data: ro.data } : {}),
+                ...(ro.query ? { queryParameters: ro.query } : {}),
+              });
+              return answerOf(res.response ?? (res as unknown as Response), res.data, now);
+            } catch (err) {
+              // pdjs rejects with the Response itself when the body is not JSON (a proxy's page, garbage).
+              if (err && typeof err === 'object' && 'status' in err && typeof (err as Response).status === 'number') {
+                const r = err as Response & { response?: Response };
+                return answerOf(r.response ?? r, undefined, now);
+              }
+              throw err;
             }
-            throw err;
-          }
-        });
+          },
+          () => {
+            throw TargetError.timedOut('pagerduty', opts.timeoutMs);
+          },
+        );
       } catch (err) {
-        const e = err instanceof TargetError ? err : toTargetError('pagerduty', err);
+        const e = TargetError.from('pagerduty', err);
         observe(route, e.code);
         throw e;
       }

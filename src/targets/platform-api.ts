@@ -1,5 +1,5 @@
 // The platform API's health endpoints over fetch, each call under a deadline.
-import { NotConfigured, TargetError, type TargetName, toTargetError } from '../errors.js';
+import { NotConfigured, TargetError, type TargetName } from '../errors.js';
 
 export interface HttpAnswer {
   status: number;
@@ -30,13 +30,13 @@ export async function getJson(
   try {
     res = await fetchFn(url, { ...init, signal: AbortSignal.any(signals) });
   } catch (err) {
-    throw toTargetError(target, err);
+    throw TargetError.from(target, err);
   }
   let text: string;
   try {
     text = await res.text();
   } catch (err) {
-    throw toTargetError(target, err);
+    throw TargetError.from(target, err);
   }
   let body: unknown = text;
   // A HEAD answer (curl -I) declares JSON but carries no body.

@@ -1,7 +1,8 @@
 // The platform's PostgreSQL: a small pool with statement_timeout and application_name set,
 // so the bot's own backends are recognisable (and excluded when terminating queries).
 import pg from 'pg';
-import { NotConfigured, withDeadline } from '../errors.js';
+import { deadline } from '../async.js';
+import { NotConfigured, TargetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ConnectionLost, checkOut, guardPool } from '../pg-connection.js';
 
@@ -53,33 +54,49 @@ export function createPlatformDb(url: string | undefined, log: Logger, defaultTi
     configured: true,
     async query(text, params, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
-      return withDeadline('postgres', ms + 1_000, async () => {
-        for (let attempt = 1; ; attempt++) {
-          // A client of its own, so a connection dying under the query is heard (not a crash) and named.
-          const out = await checkOut(pool, 'postgres', log);
-          try {
-            const rows = await out.query<never>(text, params as unknown[]);
-            out.release();
-            return rows;
-          } catch (err) {
-            out.release(err);
-            // A pooled socket cut with no word from the server (a proxy or the network): the query
-            // most likely never ran; once more on a fresh connection says what the server does now.
-            if (!(err instanceof ConnectionLost && err.silent && attempt === 1)) throw err;
+      return deadline(
+        ms + 1_000,
+        async () => {
+          for (let attempt = 1; ; attempt++) {
+            // A client of its own, so a connection dying under the query is heard (not a crash) and named.
+            const out = await checkOut(pool, 'postgres', log);
+            try {
+              const rows = await out.query<never>(text, params as unknown[]);
+              out.release();
+              return rows;
+            } catch (err) {
+              out.release(err);
+              // A pooled socket cut with no word from the server (a proxy or the network): the query
+              // most likely never ran; once more on a fresh connection says what the server does now.
+              if (!(err instanceof ConnectionLost && err.silent && attempt === 1)) throw err;
+            }
           }
-        }
+        },
+        () => {
+          throw TargetError.timedOut('postgres', ms + 1_000);
+        },
+      ).catch((err: unknown) => {
+        throw TargetError.from('postgres', err);
       });
     },
     async withClient(fn, opts) {
       const ms = opts?.timeoutMs ?? defaultTimeoutMs;
       const out = await checkOut(pool, 'postgres', log);
       try {
-        const result = await withDeadline('postgres', ms + 1_000, async () => {
-          try {
-            return await fn(out.client);
-          } catch (err) {
-            throw await out.failure(err);
-          }
+        const result = await deadline(
+          ms + 1_000,
+          async () => {
+            try {
+              return await fn(out.client);
+            } catch (err) {
+              throw await out.failure(err);
+            }
+          },
+          () => {
+            throw TargetError.timedOut('postgres', ms + 1_000);
+          },
+        ).catch((err: unknown) => {
+          throw TargetError.from('postgres', err);
         });
         out.release();
         return result;

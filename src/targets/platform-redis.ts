@@ -1,7 +1,8 @@
 // The platform's Redis: queue, worker registry, heartbeats and cache namespaces. Every call
 // has a deadline; the client reconnects by itself when the server comes back.
 import { Redis, ReplyError } from 'ioredis';
-import { ErrorCode, NotConfigured, toTargetError, withDeadline } from '../errors.js';
+import { deadline } from '../async.js';
+import { ErrorCode, NotConfigured, TargetError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface PlatformRedis {
@@ -51,16 +52,24 @@ export function createPlatformRedis(
     configured: true,
     prefix,
     async run(fn, timeoutMs = defaultTimeoutMs) {
-      return withDeadline('redis', timeoutMs, async () => {
-        try {
-          if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-          return await fn(redis);
-        } catch (err) {
-          // ioredis rejects with plain Errors while it is not connected ("Connection is closed.",
-          // "Stream isn't writeable…", "connect ETIMEDOUT"): its status, not their text, says why.
-          if (err instanceof ReplyError || redis.status === 'ready') throw err;
-          throw toTargetError('redis', err, { otherwise: ErrorCode.TargetUnreachable });
-        }
+      return deadline(
+        timeoutMs,
+        async () => {
+          try {
+            if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+            return await fn(redis);
+          } catch (err) {
+            // ioredis rejects with plain Errors while it is not connected ("Connection is closed.",
+            // "Stream isn't writeable…", "connect ETIMEDOUT"): its status, not their text, says why.
+            if (err instanceof ReplyError || redis.status === 'ready') throw err;
+            throw TargetError.from('redis', err, { otherwise: ErrorCode.TargetUnreachable });
+          }
+        },
+        () => {
+          throw TargetError.timedOut('redis', timeoutMs);
+        },
+      ).catch((err: unknown) => {
+        throw TargetError.from('redis', err);
       });
     },
     async close() {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageOf } from '../../src/commands/help.js';
 import { commandRegistry } from '../../src/commands/registry.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { ALICE, controls, eventually, INCIDENTS, startWorld, type World } from '../incidents/world.js';
+import { ALICE, controls, eventually, INCIDENTS, quiet, startWorld, type World } from '../incidents/world.js';
 
 const SENTINEL = 'SeNtInEl-7c41f09a';
 const FORMS = [SENTINEL, Buffer.from(SENTINEL).toString('base64'), encodeURIComponent(`p@${SENTINEL}`)];
@@ -107,7 +107,7 @@ describe('abuse: a secret sentinel never leaks', () => {
       10_000,
       'the account look-up and its refusal',
     );
-    await new Promise((r) => setTimeout(r, 1_500));
+    await quiet(w);
     for (const b of w.bots)
       answers.push(await (await fetch(`${b.url}/health`)).text(), await (await fetch(`${b.url}/metrics`)).text());
 

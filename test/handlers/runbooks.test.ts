@@ -159,8 +159,8 @@ describe('runbook procedures over signed HTTP', () => {
     expect(auth.reply).toMatch(/\d+ \\"auth error\\" lines in the last 10 minutes/);
     const hooks = await ask('webhooks');
     expect(hooks.reply).toContain('secret webhook-secrets has key github');
-    // Let any upload of long lines finish before looking at everything Slack saw.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Any upload of long lines has finished (no listener still at work) before looking at everything Slack saw.
+    expect(await t.bot.built.inflight.drain(10_000)).toBe(true);
     const seen = [
       auth.body,
       hooks.body,

@@ -13,8 +13,9 @@ import {
   viewSubmissionPayload,
 } from '@dmp-bot/sim/slack-signing';
 import { type BotHandle, startBot } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
+import { configSecrets, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { Redactor } from '../../src/redact.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f2a';
@@ -50,7 +51,6 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
   const slack = await startSlackFake(opts.slack);
   const store = await createTestDatabase({ prefix: 'bot' });
   const logs: string[] = [];
-  const log = createLogger('debug', { write: (line: string) => void logs.push(line) });
   const config = loadConfig({
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -59,7 +59,10 @@ export async function startTestBot(opts: TestBotOptions = {}): Promise<TestBot> 
     BOT_DATABASE_URL: store.url,
     ...opts.env,
   } as NodeJS.ProcessEnv);
-  const bot = await startBot(config, { log, host: '127.0.0.1' });
+  // As main.ts does: one Redactor from the config for the logger and the bot.
+  const redactor = new Redactor(configSecrets(config));
+  const log = createLogger('debug', { write: (line: string) => void logs.push(line) }, redactor);
+  const bot = await startBot(config, { log, redactor, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${bot.port}`;
   return {
     bot,

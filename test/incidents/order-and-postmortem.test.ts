@@ -9,6 +9,7 @@ import {
   eventually,
   INCIDENTS,
   page,
+  quiet,
   settled,
   startWorld,
   textOf,
@@ -85,8 +86,7 @@ describe('late and out-of-order PagerDuty events', () => {
       ),
     );
     await w.deliver(event('incident.triggered', incident, { occurredAt: at(t0, 0), agent: null }));
-    await settled(w);
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet(w);
     expect(w.replies(root?.ts ?? '').length).toBe(before);
     expect(textOf(w.slack.message(INCIDENTS, root?.ts ?? ''))).toContain('Resolved');
     expect((await w.db.client.query(`SELECT pd_status FROM incidents WHERE id = 'QORDERRESOLVED'`)).rows).toEqual([
@@ -103,7 +103,18 @@ describe('late and out-of-order PagerDuty events', () => {
   it('a note about an incident not seen yet waits for its page, then goes into the thread', async () => {
     const incident = page({ id: 'QORDERNOTEFIRST', title: 'Note before trigger' });
     await w.deliver(event('incident.annotated', incident, { agent: DANA_PD, note: { content: 'Looking at it' } }));
-    await new Promise((r) => setTimeout(r, 300));
+    // The worker has looked at the note and put it off until its incident is seen.
+    await eventually(
+      async () =>
+        (
+          await w.db.client.query(
+            `SELECT 1 FROM pd_webhook_events WHERE event_type = 'incident.annotated' AND attempts > 0
+               AND processed_at IS NULL AND body::text LIKE '%QORDERNOTEFIRST%'`,
+          )
+        ).rows.length === 1,
+      8_000,
+      'the note to wait for its page',
+    );
     expect(rootOf('Note before trigger')).toHaveLength(0);
     await w.deliver(event('incident.triggered', incident));
     const root = await eventually(() => rootOf('Note before trigger')[0]);

@@ -10,6 +10,7 @@ import {
   INCIDENTS,
   LEAD,
   page,
+  quiet,
   settled,
   startWorld,
   textOf,
@@ -129,8 +130,7 @@ describe('two replicas on one database', () => {
     expect(
       (await Promise.all(answers.map((r) => r.json() as Promise<{ status: string }>))).map((j) => j.status).sort(),
     ).toEqual(['duplicate', 'stored']);
-    await settled(w);
-    await new Promise((r) => setTimeout(r, 500));
+    await quiet(w);
     const roots = w.roots().filter((m) => m.text.includes('Both replicas got it'));
     expect(roots).toHaveLength(1);
     const thread = w.replies(roots[0]?.ts ?? '');

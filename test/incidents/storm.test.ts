@@ -12,6 +12,7 @@ import {
   eventually,
   INCIDENTS,
   page,
+  quiet,
   settled,
   startWorld,
   textOf,
@@ -184,7 +185,7 @@ describe('an alert storm', () => {
     );
     // A note that names no incident of the digest is not pinned on a guess.
     expect(await w.say(':pushpin: something happened', digest.ts)).toBe(200);
-    await new Promise((r) => setTimeout(r, 500));
+    await quiet(w);
     const { rows } = await w.db.client.query(`SELECT count(*)::int AS n FROM incident_timeline WHERE kind = 'pinned'`);
     expect(rows[0]?.n).toBe(1);
   }, 20_000);

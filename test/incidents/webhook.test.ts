@@ -9,6 +9,7 @@ import {
   INCIDENTS,
   OLD_WEBHOOK_SECRET,
   page,
+  quiet,
   settled,
   startWorld,
   WEBHOOK_SECRET,
@@ -89,7 +90,7 @@ describe('PagerDuty webhooks: signatures and storage', () => {
     const tampered = await post(w, body.replace('Forged page', 'Tampered page'), signPagerDuty(body, [WEBHOOK_SECRET]));
     expect([forged.status, missing.status, garbage.status, tampered.status]).toEqual([401, 401, 401, 401]);
     expect(await storedEvents(w)).toBe(before);
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet(w);
     expect(w.roots().some((m) => m.text.includes('Forged') || m.text.includes('Tampered'))).toBe(false);
   });
 
@@ -129,8 +130,7 @@ describe('PagerDuty webhooks: signatures and storage', () => {
     expect(again.status).toBe(200);
     expect(resent.status).toBe(200);
     expect(await again.json()).toEqual({ status: 'duplicate' });
-    await settled(w);
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet(w);
     expect(w.roots().length).toBe(before.roots);
     expect(w.replies(root?.ts ?? '').length).toBe(before.replies);
     expect(await storedEvents(w)).toBe(before.events);
@@ -141,7 +141,7 @@ describe('PagerDuty webhooks: signatures and storage', () => {
     const calls = w.slack.calls.length;
     const res = await w.deliver(pingEvent());
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 400));
+    await quiet(w);
     expect(w.slack.calls.length).toBe(calls);
   });
 

@@ -21,8 +21,9 @@ import {
   viewSubmissionPayload,
 } from '@dmp-bot/sim/slack-signing';
 import { type BotHandle, startBot } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
+import { configSecrets, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { Redactor } from '../../src/redact.js';
 import { assertSlackConformance } from '../helpers/bot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
@@ -141,9 +142,10 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     env: baseEnv,
     async start(extra = {}) {
       const logs: string[] = [];
-      const log = createLogger('debug', { write: (line: string) => void logs.push(line) });
       const config = loadConfig({ ...baseEnv, ...extra } as NodeJS.ProcessEnv);
-      const bot = await startBot(config, { log, host: '127.0.0.1' });
+      const redactor = new Redactor(configSecrets(config));
+      const log = createLogger('debug', { write: (line: string) => void logs.push(line) }, redactor);
+      const bot = await startBot(config, { log, redactor, host: '127.0.0.1' });
       const p = { bot, url: `http://127.0.0.1:${bot.port}`, logs };
       bots.push(p);
       if (!pd.webhookTarget) pd.webhookTarget = { url: `${p.url}/pagerduty/webhook`, secrets: [WEBHOOK_SECRET] };
@@ -343,6 +345,17 @@ export async function settled(w: World, ms = 10_000): Promise<void> {
     ms,
     'the echoes to settle',
   );
+}
+
+/**
+ * Settled, and every bot's incident worker has run its rounds since and finished what they
+ * started: whatever was due has been looked at. Wait for this before asserting that nothing was posted.
+ */
+export async function quiet(w: World): Promise<void> {
+  await Promise.all(w.bots.map((b) => b.bot.built.inflight.drain(10_000)));
+  await settled(w);
+  await Promise.all(w.bots.map((b) => b.bot.incidentsSettled()));
+  await settled(w);
 }
 
 export function textOf(m: SlackMessage | undefined): string {

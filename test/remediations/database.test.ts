@@ -132,7 +132,8 @@ describe('database remediations', () => {
       const row = await scan(STUCK);
       expect(row).toMatchObject({ status: 'failed', error_message: 'Timeout - manual intervention' });
       expect(Date.now() - new Date(row!.updated_at).getTime()).toBeLessThan(60_000);
-      await new Promise((r) => setTimeout(r, 200));
+      // Every listener has finished (no second outcome still on its way) before counting.
+      expect(await t.bot.built.inflight.drain(10_000)).toBe(true);
       expect(t.slack.messages.filter((m) => m.text.includes(`scan ${STUCK}`))).toHaveLength(1);
       expect((await auditRows(t, 'mark-scan-failed')).filter((r) => r.outcome === 'ok')).toHaveLength(1);
     });

@@ -3,13 +3,7 @@
 // clicker's own PagerDuty account, checked first), Mitigated (runbook step 4), Escalate (the next escalation level in
 // PagerDuty) and Resolve (in Slack and PagerDuty; the post-mortem opens).
 import type { App, BlockAction, ButtonAction, OverflowAction } from '@slack/bolt';
-import {
-  INCIDENT_ACK,
-  INCIDENT_ESCALATE,
-  INCIDENT_MITIGATE,
-  INCIDENT_MORE,
-  parseOptionValue,
-} from '../../blocks/incident-ids.js';
+import { INCIDENT_ACK, INCIDENT_ESCALATE, INCIDENT_MITIGATE, INCIDENT_MORE } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import {
@@ -20,6 +14,7 @@ import {
   mitigate,
   type SlackUser,
 } from '../../incidents/actions.js';
+import { pickedOf } from '../picked.js';
 import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 type Act = (ctx: ActionCtx, incidentId: string, by: SlackUser) => Promise<ActionResult>;
@@ -46,7 +41,7 @@ export function register(app: App, deps: Deps): void {
   app.action<BlockAction<OverflowAction>>(INCIDENT_MORE, async ({ ack, body, action, client }) => {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
-      const choice = parseOptionValue(action.selected_option?.value ?? '');
+      const choice = pickedOf(action).option;
       const act = BUTTONS.find(([id]) => id === choice?.choice)?.[1];
       if (!choice || !act)
         throw new UserError('That choice is not one I know; pick it again from the incident message.');

@@ -3,15 +3,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import { INCIDENT_BLOCK_PREFIX } from '../../blocks/incident-ids.js';
-import { renderRich } from '../../blocks/mrkdwn.js';
-import type { Deps } from '../../deps.js';
+import type { Deps, IncidentGate } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import type { ActionCtx, ActionResult, SlackUser } from '../../incidents/actions.js';
 import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { type PagerDutyPeople, pagerDutyPeople } from '../../incidents/pagerduty-people.js';
 import { getIncident, incidentByThread } from '../../incidents/store.js';
-import { redact } from '../../redact.js';
-import { createOperators, type Operators } from '../../remediations/operators.js';
+import { createOperators } from '../../remediations/operators.js';
+import { answerOf } from '../answer.js';
 
 export function incidentCtx(deps: Deps): ActionCtx {
   return { config: deps.config, log: deps.log, now: deps.now, store: deps.store };
@@ -62,14 +61,14 @@ export async function incidentOf(
 }
 
 /** Tells the clicker (only them) a sentence, in the thread when there is one. */
-async function tellUser(client: WebClient, body: ActionBody, text: string): Promise<void> {
+async function tellUser(deps: Deps, client: WebClient, body: ActionBody, text: string): Promise<void> {
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (!channel) return;
   const thread = body.container?.thread_ts ?? body.message?.thread_ts;
   await client.chat.postEphemeral({
     channel,
     user: body.user.id,
-    text: redact(text),
+    text: deps.redactor.redact(text),
     ...(thread ? { thread_ts: thread } : {}),
   });
 }
@@ -84,69 +83,55 @@ export async function runIncidentAction(
   body: ActionBody,
   work: () => Promise<ActionResult>,
 ): Promise<void> {
-  let text: string | undefined;
-  try {
+  const text = await answerOf(deps.log, async () => {
     const result = await work();
     deps.wakeIncidents?.();
-    if (!result.ok) text = renderRich(result.text);
-  } catch (err) {
-    if (err instanceof UserError) text = err.message;
-    else {
-      deps.log.error({ err }, 'incident action failed');
-      text = "That did not work: the details are in the bot's log.";
-    }
-  }
+    return result;
+  });
   if (text) {
     try {
-      await tellUser(client, body, text);
+      await tellUser(deps, client, body, text);
     } catch (err) {
       deps.log.warn({ err }, 'could not tell the user');
     }
   }
 }
 
-// One of each per bot (keyed by its config): the PagerDuty user cache, the responders' groups, the team served.
-interface Gate {
-  people: PagerDutyPeople;
-  responders?: Operators;
-  team?: Promise<string | undefined>;
-}
-const gates = new WeakMap<Deps['config'], Gate>();
-
-function gateOf(deps: Deps, client: WebClient): Gate {
-  let gate = gates.get(deps.config);
-  if (!gate) {
-    gate = {
-      people: pagerDutyPeople(pacedPagerDuty(deps), deps.config.PAGERDUTY_USER_CACHE_TTL, () => deps.now().getTime()),
-      ...(deps.config.INCIDENT_RESPONDERS.length
-        ? {
-            responders: createOperators({
-              ids: deps.config.INCIDENT_RESPONDERS,
-              listGroup: async (group) => (await client.usergroups.users.list({ usergroup: group })).users ?? [],
-              ttlMs: deps.config.OPERATOR_CACHE_TTL,
-              now: () => deps.now().getTime(),
-              log: deps.log,
-            }),
-          }
-        : {}),
-    };
-    gates.set(deps.config, gate);
-  }
-  return gate;
-}
-
-/** The workspace the bot serves: SLACK_TEAM_ID, else auth.test's answer (asked again after a failure). */
-async function servedTeam(deps: Deps, client: WebClient, gate: Gate): Promise<string | undefined> {
-  if (deps.config.SLACK_TEAM_ID) return deps.config.SLACK_TEAM_ID;
-  gate.team ??= client.auth.test().then(
-    (r) => r.team_id,
-    (err: unknown) => {
-      deps.log.warn({ err }, 'auth.test failed; cannot tell which workspace I serve yet');
-      gate.team = undefined;
-      return undefined;
+/**
+ * The incident gate for one bot, built once in bot.ts: the PagerDuty user cache, the responders'
+ * groups (through `slack`, the bot's own client) and the team served.
+ */
+export function createIncidentGate(
+  deps: Pick<Deps, 'config' | 'store' | 'metrics' | 'now' | 'log'>,
+  slack: WebClient,
+): IncidentGate {
+  let team: Promise<string | undefined> | undefined;
+  return {
+    people: pagerDutyPeople(pacedPagerDuty(deps), deps.config.PAGERDUTY_USER_CACHE_TTL, () => deps.now().getTime()),
+    ...(deps.config.INCIDENT_RESPONDERS.length
+      ? {
+          responders: createOperators({
+            ids: deps.config.INCIDENT_RESPONDERS,
+            listGroup: async (group) => (await slack.usergroups.users.list({ usergroup: group })).users ?? [],
+            ttlMs: deps.config.OPERATOR_CACHE_TTL,
+            now: () => deps.now().getTime(),
+            log: deps.log,
+          }),
+        }
+      : {}),
+    servedTeam() {
+      if (deps.config.SLACK_TEAM_ID) return Promise.resolve(deps.config.SLACK_TEAM_ID);
+      team ??= slack.auth.test().then(
+        (r) => r.team_id,
+        (err: unknown) => {
+          deps.log.warn({ err }, 'auth.test failed; cannot tell which workspace I serve yet');
+          team = undefined;
+          return undefined;
+        },
+      );
+      return team;
     },
-  );
-  return gate.team;
+  };
 }
 
 export const NOT_RESPONDER =
@@ -164,9 +149,9 @@ export async function actingPerson(
   body: ActionBody,
   opts: { pagerDuty: boolean },
 ): Promise<SlackUser> {
-  const gate = gateOf(deps, client);
+  const gate = deps.incidentGate;
   const from = body.team?.id ?? body.user.team_id;
-  const served = await servedTeam(deps, client, gate);
+  const served = await gate.servedTeam();
   if (!served) throw new UserError('I could not check which Slack workspace I serve; nothing was changed. Try again.');
   if (from !== served)
     throw new UserError('This request comes from a workspace I do not serve; not allowed, nothing was changed.');

@@ -12,7 +12,6 @@ import { UserError } from '../../errors.js';
 import { addFollowup } from '../../followups/add.js';
 import { followupsConfigured } from '../../followups/store.js';
 import { getIncident } from '../../incidents/store.js';
-import { redact } from '../../redact.js';
 import { actingPerson, assertFromIncidentPost, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
 
 const NOT_CONFIGURED = 'Follow-ups are not configured here (GITHUB_TOKEN and FOLLOWUP_REPO), so nothing can be added.';
@@ -41,8 +40,13 @@ async function tell(client: WebClient, deps: Deps, userId: string, incidentId: s
   const i = await getIncident(deps.store, incidentId).catch(() => undefined);
   try {
     if (i?.channel && i.rootTs)
-      await client.chat.postEphemeral({ channel: i.channel, thread_ts: i.rootTs, user: userId, text: redact(text) });
-    else await client.chat.postMessage({ channel: userId, text: redact(text) });
+      await client.chat.postEphemeral({
+        channel: i.channel,
+        thread_ts: i.rootTs,
+        user: userId,
+        text: deps.redactor.redact(text),
+      });
+    else await client.chat.postMessage({ channel: userId, text: deps.redactor.redact(text) });
   } catch (err) {
     deps.log.warn({ err }, 'could not tell the user about their follow-up');
   }

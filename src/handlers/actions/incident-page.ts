@@ -10,17 +10,15 @@ import { type ContactRole, ROLE_LABEL } from '../../incidents/contacts.js';
 import { pacedPagerDuty } from '../../incidents/pagerduty-client.js';
 import { pageResponders, parseTargets, searchTargets } from '../../incidents/paging.js';
 import { getIncident } from '../../incidents/store.js';
-import { redact } from '../../redact.js';
+import { answerOf } from '../answer.js';
+import { inputOf } from '../picked.js';
 import { actingPerson, assertFromIncidentPost, incidentCtx, incidentOf, runIncidentAction } from './incident-common.js';
 
 const INCIDENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** The select must answer within Slack's three seconds. */
 const SEARCH_TIMEOUT_MS = 2_000;
 
-type Values = Record<
-  string,
-  Record<string, { value?: string | null; selected_options?: Array<{ value?: string }> | null }>
->;
+type Values = Parameters<typeof inputOf>[0];
 
 const SHORTCUT_ROLES: ContactRole[] = ['dba', 'security', 'engineering_lead'];
 
@@ -58,12 +56,12 @@ export function register(app: App, deps: Deps): void {
 
   app.view(PAGE_VIEW, async ({ ack, body, view, client }) => {
     const values = view.state.values as Values;
-    const picked = (values[PAGE_TARGETS]?.[PAGE_TARGETS]?.selected_options ?? []).map((o) => String(o.value ?? ''));
-    const message = (values[PAGE_MESSAGE]?.[PAGE_MESSAGE]?.value ?? '').trim();
+    const picked = inputOf(values, PAGE_TARGETS, PAGE_TARGETS)?.values ?? [];
+    const message = (inputOf(values, PAGE_MESSAGE, PAGE_MESSAGE)?.value ?? '').trim();
     const offered = shortcuts(deps).map((c) => c.role);
-    const roles = (values[PAGE_CONTACTS]?.[PAGE_CONTACTS]?.selected_options ?? [])
-      .map((o) => String(o.value ?? ''))
-      .filter((r): r is ContactRole => (offered as string[]).includes(r));
+    const roles = (inputOf(values, PAGE_CONTACTS, PAGE_CONTACTS)?.values ?? []).filter((r): r is ContactRole =>
+      (offered as string[]).includes(r),
+    );
     if (picked.length === 0 && roles.length === 0) {
       await ack({ response_action: 'errors', errors: { [PAGE_TARGETS]: 'Pick whom to page.' } });
       return;
@@ -80,23 +78,27 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    try {
-      const by = await actingPerson(deps, client, body, { pagerDuty: true });
-      await pageResponders(
-        incidentCtx(deps),
-        pacedPagerDuty(deps),
-        view.private_metadata,
-        by,
-        parseTargets(picked),
-        message,
-        roles,
-      );
-      deps.wakeIncidents?.();
-    } catch (err) {
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'paging failed');
-      const text = err instanceof UserError ? err.message : "Nobody was paged: the details are in the bot's log.";
+    const text = await answerOf(
+      deps.log,
+      async () => {
+        const by = await actingPerson(deps, client, body, { pagerDuty: true });
+        await pageResponders(
+          incidentCtx(deps),
+          pacedPagerDuty(deps),
+          view.private_metadata,
+          by,
+          parseTargets(picked),
+          message,
+          roles,
+        );
+        deps.wakeIncidents?.();
+        return undefined;
+      },
+      { say: "Nobody was paged: the details are in the bot's log.", log: 'paging failed' },
+    );
+    if (text) {
       await client.chat
-        .postMessage({ channel: body.user.id, text: redact(text) })
+        .postMessage({ channel: body.user.id, text: deps.redactor.redact(text) })
         .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
     }
   });

@@ -4,6 +4,7 @@ import { INCIDENT_REASSIGN } from '../../blocks/incident-ids.js';
 import type { Deps } from '../../deps.js';
 import { UserError } from '../../errors.js';
 import { reassign } from '../../incidents/actions.js';
+import { pickedOf } from '../picked.js';
 import {
   actingPerson,
   assertFromIncidentPost,
@@ -18,12 +19,12 @@ export function register(app: App, deps: Deps): void {
     await ack();
     await runIncidentAction(deps, client, body, async () => {
       const incidentId = await incidentOf(deps, body, { block_id: action.block_id });
-      if (!action.selected_user || !/^[UW][A-Z0-9]+$/.test(action.selected_user))
-        throw new UserError('Pick a person to reassign to.');
+      const picked = pickedOf(action).value;
+      if (!picked || !/^[UW][A-Z0-9]+$/.test(picked)) throw new UserError('Pick a person to reassign to.');
       await assertFromIncidentPost(deps, body, incidentId);
       const [by, to] = await Promise.all([
         actingPerson(deps, client, body, { pagerDuty: true }),
-        slackUser(client, deps, action.selected_user),
+        slackUser(client, deps, picked),
       ]);
       return reassign(incidentCtx(deps), incidentId, by, to);
     });

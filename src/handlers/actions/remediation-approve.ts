@@ -4,6 +4,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { approvedMessage, expiredMessage, refusalText } from '../../blocks/remediation.js';
 import { REMEDIATION_APPROVE } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
+import { pickedOf } from '../picked.js';
 import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
 
 export function register(app: App, deps: Deps): void {
@@ -11,7 +12,7 @@ export function register(app: App, deps: Deps): void {
     await ack();
     const place = placeOf(body);
     const service = deps.remediations;
-    const res = await service.approve({ id: action.value ?? '', ...place });
+    const res = await service.approve({ id: pickedOf(action).value ?? '', ...place });
     const refused = refusalText(res, (a) => service.labelOf(a), 'request');
     if (refused) return tell(deps, client, place, refused, respond);
     switch (res.kind) {

@@ -3,6 +3,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { cancelledMessage, refusalText } from '../../blocks/remediation.js';
 import { REMEDIATION_CANCEL } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
+import { pickedOf } from '../picked.js';
 import { placeOf, tell, update } from '../remediation-kit.js';
 
 export function register(app: App, deps: Deps): void {
@@ -10,7 +11,7 @@ export function register(app: App, deps: Deps): void {
     await ack();
     const place = placeOf(body);
     const service = deps.remediations;
-    const res = await service.cancel({ id: action.value ?? '', ...place });
+    const res = await service.cancel({ id: pickedOf(action).value ?? '', ...place });
     const refused = refusalText(res, (a) => service.labelOf(a), 'confirmation');
     if (refused) return tell(deps, client, place, refused, respond);
     switch (res.kind) {

@@ -4,15 +4,15 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { expiredMessage, pickBlockId, reasonModal, refusalText } from '../../blocks/remediation.js';
 import { REMEDIATION_CONFIRM, REMEDIATION_PICK } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
+import { inputOf, pickedOf } from '../picked.js';
 import { placeOf, runAndReport, tell, update } from '../remediation-kit.js';
 
 /** The ticked checkboxes, when the message has them (Slack sends the message's state with the click). */
 function picked(body: BlockAction, id: string): string[] | undefined {
-  const state = body.state?.values?.[pickBlockId(id)]?.[REMEDIATION_PICK] as
-    | { selected_options?: Array<{ value?: string }> }
-    | undefined;
+  const values = body.state?.values as Parameters<typeof inputOf>[0];
+  const state = values?.[pickBlockId(id)]?.[REMEDIATION_PICK];
   if (!state?.selected_options) return undefined;
-  return state.selected_options.map((o) => o.value ?? '').filter(Boolean);
+  return inputOf(values, pickBlockId(id), REMEDIATION_PICK)?.values;
 }
 
 export function register(app: App, deps: Deps): void {
@@ -20,7 +20,7 @@ export function register(app: App, deps: Deps): void {
     await ack();
     const place = placeOf(body);
     const service = deps.remediations;
-    const id = action.value ?? '';
+    const id = pickedOf(action).value ?? '';
     const res = await service.confirm({ id, ...place, selected: picked(body, id) });
     const refused = refusalText(res, (a) => service.labelOf(a), 'confirmation');
     if (refused) return tell(deps, client, place, refused, respond);

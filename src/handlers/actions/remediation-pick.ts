@@ -3,6 +3,7 @@
 import type { App, BlockAction, CheckboxesAction } from '@slack/bolt';
 import { PICK_BLOCK, REMEDIATION_PICK } from '../../blocks/remediation-ids.js';
 import type { Deps } from '../../deps.js';
+import { pickedOf } from '../picked.js';
 
 export function register(app: App, deps: Deps): void {
   app.action<BlockAction<CheckboxesAction>>(REMEDIATION_PICK, async ({ ack, body, action }) => {
@@ -12,7 +13,7 @@ export function register(app: App, deps: Deps): void {
     await deps.remediations.pick({
       id,
       userId: body.user.id,
-      values: action.selected_options.map((o) => o.value ?? ''),
+      values: pickedOf(action).values,
     });
   });
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { REMEDY_ACTION_PATTERN } from '../../blocks/ids.js';
 import { duplicateText, nothingToDoMessage, previewMessage, scanFailModalFor } from '../../blocks/remediation.js';
 import type { Deps } from '../../deps.js';
+import { pickedOf } from '../picked.js';
 import { placeOf, post, tell, threadOf } from '../remediation-kit.js';
 
 const buttonValue = z.object({
@@ -20,7 +21,7 @@ export function register(app: App, deps: Deps): void {
     const service = deps.remediations;
     let value: z.infer<typeof buttonValue>;
     try {
-      value = buttonValue.parse(JSON.parse(action.value ?? ''));
+      value = buttonValue.parse(JSON.parse(pickedOf(action).value ?? ''));
     } catch {
       await tell(deps, client, place, 'That button carries no action I know; nothing was changed.', respond);
       return;

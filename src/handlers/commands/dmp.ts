@@ -2,13 +2,14 @@
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
+import { deadline } from '../../async.js';
 import { fromSlackText } from '../../commands/parse.js';
 import { commandRateRefusal } from '../../commands/rate-limit.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
 import type { Deps } from '../../deps.js';
 import { recordAudit } from '../../store/audit.js';
-import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
+import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
 
@@ -41,17 +42,21 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
     );
     const work = run.then((r) => r.message);
     try {
-      const ready = await within(work, INLINE_BUDGET_MS);
+      const ready = await deadline<Awaited<typeof work> | undefined>(
+        INLINE_BUDGET_MS,
+        () => work,
+        () => undefined,
+      );
       const command_name = (command.text ?? '').trim().split(/\s+/).slice(0, 2).join(' ') || 'help';
       if (ready) {
         if (ready.modal) {
           await ack();
           await client.views.open({ trigger_id: command.trigger_id, view: ready.modal });
         } else {
-          await ack(ackBody(ready));
+          await ack(ackBody(ready, deps.redactor));
         }
         deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
-        await uploadFiles(client, where, ready, log);
+        await uploadFiles(client, where, ready, log, deps.redactor);
         log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
         return;
       }
@@ -66,11 +71,12 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
           where,
           { text: 'That took too long to open a form; run the command again.', blocks: [] },
           log,
+          deps.redactor,
         );
         return;
       }
-      await respondLate(respond, client, where, message, log);
-      await uploadFiles(client, where, message, log);
+      await respondLate(respond, client, where, message, log, deps.redactor);
+      await uploadFiles(client, where, message, log, deps.redactor);
     } finally {
       // The audit row goes in after Slack has its answer, whatever happened to the reply.
       await (await run).recorded;

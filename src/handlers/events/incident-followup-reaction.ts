@@ -11,7 +11,6 @@ import { UserError } from '../../errors.js';
 import { addFollowup } from '../../followups/add.js';
 import { followupsConfigured } from '../../followups/store.js';
 import { incidentByThread } from '../../incidents/store.js';
-import { redact } from '../../redact.js';
 import { actingPerson, slackUser } from '../actions/incident-common.js';
 
 /** ☑️ — a to-do's box, where ✅ often means "done" or "seen" in a thread. */
@@ -71,7 +70,7 @@ export function register(app: App, deps: Deps): void {
     if (deps.config.INCIDENTS_CHANNEL && channel !== deps.config.INCIDENTS_CHANNEL) return;
     const tell = (text: string, threadTs: string) =>
       client.chat
-        .postEphemeral({ channel, user: e.user as string, thread_ts: threadTs, text: redact(text) })
+        .postEphemeral({ channel, user: e.user as string, thread_ts: threadTs, text: deps.redactor.redact(text) })
         .catch((err: unknown) => deps.log.warn({ err }, 'could not tell the user about their follow-up'));
     try {
       const m = await messageAt(client, channel, ts);

@@ -9,11 +9,11 @@ import {
   DECLARE_TITLE,
   DECLARE_VIEW,
 } from '../../blocks/incident-ids.js';
-import { renderRich } from '../../blocks/mrkdwn.js';
 import type { Deps } from '../../deps.js';
-import { UserError } from '../../errors.js';
 import { declare } from '../../incidents/actions.js';
 import { actingPerson, incidentCtx } from '../actions/incident-common.js';
+import { answerOf } from '../answer.js';
+import { inputOf } from '../picked.js';
 
 const declaration = z.object({
   title: z
@@ -36,11 +36,10 @@ const FIELD_BLOCK: Record<string, string> = {
   description: DECLARE_DESCRIPTION,
 };
 
-type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
+type Values = Parameters<typeof inputOf>[0];
 
 function read(values: Values, block: string): string | undefined {
-  const v = values[block]?.value;
-  return (v?.selected_option?.value ?? v?.value ?? undefined) || undefined;
+  return inputOf(values, block)?.value;
 }
 
 export function register(app: App, deps: Deps): void {
@@ -62,20 +61,23 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    try {
-      const user = await actingPerson(deps, client, body, { pagerDuty: true });
-      const result = await declare(incidentCtx(deps), user, parsed.data, view.id);
-      deps.wakeIncidents?.();
-      await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });
-    } catch (err) {
-      const text =
-        err instanceof UserError
-          ? err.message
-          : "The incident could not be declared: the details are in the bot's log.";
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'declaring an incident failed');
+    const text = await answerOf(
+      deps.log,
+      async () => {
+        const user = await actingPerson(deps, client, body, { pagerDuty: true });
+        const result = await declare(incidentCtx(deps), user, parsed.data, view.id);
+        deps.wakeIncidents?.();
+        return result;
+      },
+      {
+        say: "The incident could not be declared: the details are in the bot's log.",
+        log: 'declaring an incident failed',
+      },
+      { sayDone: true },
+    );
+    if (text)
       await client.chat
         .postMessage({ channel: body.user.id, text })
         .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
-    }
   });
 }

@@ -3,11 +3,10 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import { PM_ACTION_ITEMS, PM_IMPACT, PM_LEARNINGS, PM_ROOT_CAUSE, POSTMORTEM_VIEW } from '../../blocks/incident-ids.js';
-import { renderRich } from '../../blocks/mrkdwn.js';
 import type { Deps } from '../../deps.js';
-import { UserError } from '../../errors.js';
 import { fillPostmortem } from '../../incidents/actions.js';
 import { incidentCtx, slackUser } from '../actions/incident-common.js';
+import { answerOf } from '../answer.js';
 
 const text = z.string().trim().max(3000).optional();
 const fields = z.object({ rootCause: text, actionItems: text, learnings: text, impact: text });
@@ -33,24 +32,26 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    try {
-      const result = await fillPostmortem(
-        incidentCtx(deps),
-        incidentId,
-        await slackUser(client, deps, body.user.id),
-        parsed.data,
-      );
-      deps.wakeIncidents?.();
-      if (!result.ok) await client.chat.postMessage({ channel: body.user.id, text: renderRich(result.text) });
-    } catch (err) {
-      const message =
-        err instanceof UserError
-          ? err.message
-          : "The post-mortem could not be saved: the details are in the bot's log.";
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'saving a post-mortem failed');
+    const message = await answerOf(
+      deps.log,
+      async () => {
+        const result = await fillPostmortem(
+          incidentCtx(deps),
+          incidentId,
+          await slackUser(client, deps, body.user.id),
+          parsed.data,
+        );
+        deps.wakeIncidents?.();
+        return result;
+      },
+      {
+        say: "The post-mortem could not be saved: the details are in the bot's log.",
+        log: 'saving a post-mortem failed',
+      },
+    );
+    if (message)
       await client.chat
         .postMessage({ channel: body.user.id, text: message })
         .catch((e: unknown) => deps.log.warn({ err: e }, 'could not tell the user'));
-    }
   });
 }

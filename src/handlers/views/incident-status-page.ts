@@ -1,6 +1,5 @@
 // Submissions of the Status page, Post update and Resolve-anyway modals.
 import type { App } from '@slack/bolt';
-import { renderRich } from '../../blocks/mrkdwn.js';
 import {
   POST_UPDATE_VIEW,
   RESOLVE_CONFIRM_VIEW,
@@ -27,12 +26,13 @@ import {
 } from '../../statuspage/templates.js';
 import { actingPerson, incidentCtx } from '../actions/incident-common.js';
 import { criticalReason } from '../actions/incident-status-page.js';
+import { answerOf } from '../answer.js';
+import { inputOf } from '../picked.js';
 
-type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
+type Values = Parameters<typeof inputOf>[0];
 
 function read(values: Values, block: string): string | undefined {
-  const v = values[block]?.value;
-  return (v?.selected_option?.value ?? v?.value ?? undefined) || undefined;
+  return inputOf(values, block)?.value;
 }
 
 const INCIDENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -63,34 +63,34 @@ export function register(app: App, deps: Deps): void {
       if (v && SP_COMPONENT_STATUSES.includes(v) && v !== 'operational') impact[c] = v;
     }
     await ack();
-    try {
-      const user = await actingPerson(deps, client, body, { pagerDuty: false });
-      const ctx = incidentCtx(deps);
-      const done = await deps.store.tx(async (q) => {
-        const i = await getIncident(q, view.private_metadata, true);
-        if (!i) throw new UserError(`I have no incident \`${view.private_metadata}\`.`);
-        if (i.pdStatus === 'resolved')
-          throw new UserError('This incident is resolved; its status page was closed with it.');
-        return submitStatusPage(
-          q,
-          ctx,
-          i,
-          { name, status: status as SpIncidentStatus, body: text, impact },
-          { source: 'slack', slackId: user.slackId, ...(user.name ? { name: user.name } : {}) },
-        );
-      });
-      deps.wakeIncidents?.();
-      deps.log.info({ incident: view.private_metadata, done }, 'status page submitted');
-    } catch (err) {
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'status page submission failed');
-      await tell(
-        client,
-        body.user.id,
-        err instanceof UserError
-          ? err.message
-          : "The status page could not be updated: the details are in the bot's log.",
-      );
-    }
+    const refused = await answerOf(
+      deps.log,
+      async () => {
+        const user = await actingPerson(deps, client, body, { pagerDuty: false });
+        const ctx = incidentCtx(deps);
+        const done = await deps.store.tx(async (q) => {
+          const i = await getIncident(q, view.private_metadata, true);
+          if (!i) throw new UserError(`I have no incident \`${view.private_metadata}\`.`);
+          if (i.pdStatus === 'resolved')
+            throw new UserError('This incident is resolved; its status page was closed with it.');
+          return submitStatusPage(
+            q,
+            ctx,
+            i,
+            { name, status: status as SpIncidentStatus, body: text, impact },
+            { source: 'slack', slackId: user.slackId, ...(user.name ? { name: user.name } : {}) },
+          );
+        });
+        deps.wakeIncidents?.();
+        deps.log.info({ incident: view.private_metadata, done }, 'status page submitted');
+        return undefined;
+      },
+      {
+        say: "The status page could not be updated: the details are in the bot's log.",
+        log: 'status page submission failed',
+      },
+    );
+    if (refused) await tell(client, body.user.id, refused);
   });
 
   app.view(POST_UPDATE_VIEW, async ({ ack, body, view, client }) => {
@@ -100,44 +100,40 @@ export function register(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    try {
-      const user = await actingPerson(deps, client, body, { pagerDuty: true });
-      const result = await postStakeholderUpdate(incidentCtx(deps), view.private_metadata, user, message);
-      deps.wakeIncidents?.();
-      if (!result.ok) await tell(client, body.user.id, renderRich(result.text));
-    } catch (err) {
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'posting an update failed');
-      await tell(
-        client,
-        body.user.id,
-        err instanceof UserError ? err.message : "The update could not be posted: the details are in the bot's log.",
-      );
-    }
+    const refused = await answerOf(
+      deps.log,
+      async () => {
+        const user = await actingPerson(deps, client, body, { pagerDuty: true });
+        const result = await postStakeholderUpdate(incidentCtx(deps), view.private_metadata, user, message);
+        deps.wakeIncidents?.();
+        return result;
+      },
+      { say: "The update could not be posted: the details are in the bot's log.", log: 'posting an update failed' },
+    );
+    if (refused) await tell(client, body.user.id, refused);
   });
 
   app.view(RESOLVE_CONFIRM_VIEW, async ({ ack, body, view, client }) => {
     await ack();
     const id = view.private_metadata;
     if (!INCIDENT_ID.test(id)) return;
-    try {
-      const user = await actingPerson(deps, client, body, { pagerDuty: true });
-      const reason = criticalReason(await latestVerification(deps.store, id));
-      const result = await resolve(incidentCtx(deps), id, user);
-      if (result.ok && reason)
-        await recordActivity(incidentCtx(deps), id, {
-          actor: user,
-          kind: 'button',
-          text: `Resolved although the latest verification was critical (confirmed): ${reason}`,
-        });
-      deps.wakeIncidents?.();
-      if (!result.ok) await tell(client, body.user.id, renderRich(result.text));
-    } catch (err) {
-      if (!(err instanceof UserError)) deps.log.error({ err }, 'resolving failed');
-      await tell(
-        client,
-        body.user.id,
-        err instanceof UserError ? err.message : "That did not work: the details are in the bot's log.",
-      );
-    }
+    const refused = await answerOf(
+      deps.log,
+      async () => {
+        const user = await actingPerson(deps, client, body, { pagerDuty: true });
+        const reason = criticalReason(await latestVerification(deps.store, id));
+        const result = await resolve(incidentCtx(deps), id, user);
+        if (result.ok && reason)
+          await recordActivity(incidentCtx(deps), id, {
+            actor: user,
+            kind: 'button',
+            text: `Resolved although the latest verification was critical (confirmed): ${reason}`,
+          });
+        deps.wakeIncidents?.();
+        return result;
+      },
+      { say: "That did not work: the details are in the bot's log.", log: 'resolving failed' },
+    );
+    if (refused) await tell(client, body.user.id, refused);
   });
 }
