@@ -41,7 +41,7 @@ export const ACK_RATES: Array<{ rate: number; seconds: number }> = [
 type Variant = 'ack' | 'help' | 'help+audit';
 
 /** A Bolt app like the bot's; `ack` only acks, `help` acks with the bot's help, `help+audit` writes an audit row first as the bot does. */
-async function startBareBolt(
+export async function startBareBolt(
   apiUrl: string,
   variant: Variant,
   db?: pg.Pool,
