@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { RemediationService } from './remediations/flow.js';
+import type { AuditLog } from './store/audit.js';
 import type { Sql } from './store/sql.js';
 import type { Targets } from './targets/index.js';
 
@@ -12,6 +13,8 @@ export interface Deps {
   log: Logger;
   targets: Targets;
   store: Sql;
+  /** The command path's audit rows, batched into one INSERT every few milliseconds (store/audit.ts). */
+  audit: AuditLog;
   metrics: Metrics;
   /** The one remediation safety layer, built in bot.ts (its operator cache lives as long as the bot). */
   remediations: RemediationService;

@@ -5,7 +5,6 @@ import { within } from '../async.js';
 import { esc, type Message, section, textMessage } from '../blocks/message.js';
 import type { Deps } from '../deps.js';
 import { TargetError, UserError } from '../errors.js';
-import { recordAudit } from '../store/audit.js';
 import { helpMessage, unknownCommandMessage, usageOf } from './help.js';
 import { resolve } from './parse.js';
 import type { Command } from './types.js';
@@ -69,17 +68,19 @@ export async function runCommand(
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.commands.inc({ command: action, outcome });
   // A slow or lost bot database must not hold the reply: the caller awaits this after replying.
-  const recorded = recordAudit(deps.store, {
-    userId: ctx.userId,
-    channelId: ctx.channelId,
-    kind: 'command',
-    action,
-    text: `/dmp ${text}`.trim(),
-    outcome,
-    durationMs,
-  }).catch((err: unknown) => {
-    deps.log.error({ err }, 'could not write the audit log');
-  });
+  const recorded = deps.audit
+    .record({
+      userId: ctx.userId,
+      channelId: ctx.channelId,
+      kind: 'command',
+      action,
+      text: `/dmp ${text}`.trim(),
+      outcome,
+      durationMs,
+    })
+    .catch((err: unknown) => {
+      deps.log.error({ err }, 'could not write the audit log');
+    });
   return { message, recorded };
 }
 

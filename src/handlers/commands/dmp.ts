@@ -6,7 +6,6 @@ import { commandRateRefusal } from '../../commands/rate-limit.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
 import type { Deps } from '../../deps.js';
-import { recordAudit } from '../../store/audit.js';
 import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../reply.js';
 
 export const SLASH_COMMAND = '/dmp';
@@ -21,14 +20,16 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
     const limited = await commandRateRefusal(deps, command.user_id);
     if (limited) {
       await ack({ response_type: 'ephemeral', text: limited });
-      await recordAudit(deps.store, {
-        ...where,
-        kind: 'command',
-        action: 'rate limit',
-        text: `/dmp ${command.text ?? ''}`.trim(),
-        outcome: 'refused',
-        reason: 'rate limited (COMMAND_RATE_LIMIT)',
-      }).catch((err: unknown) => log.error({ err }, 'could not write the audit log'));
+      await deps.audit
+        .record({
+          ...where,
+          kind: 'command',
+          action: 'rate limit',
+          text: `/dmp ${command.text ?? ''}`.trim(),
+          outcome: 'refused',
+          reason: 'rate limited (COMMAND_RATE_LIMIT)',
+        })
+        .catch((err: unknown) => log.error({ err }, 'could not write the audit log'));
       return;
     }
     const run = runCommand({ ...deps, log }, commands, where, command.text ?? '');
