@@ -41,7 +41,8 @@ export async function runCommand(
   text: string,
 ): Promise<CommandRun> {
   const started = performance.now();
-  const r = resolve(commands, text);
+  // `/dmp` alone is `/dmp help` (whose answer is rendered once), audited as help as before.
+  const r = resolve(commands, text.trim() || 'help');
   let message: Message;
   let outcome: 'ok' | 'error' | 'refused' = 'ok';
   let action = 'unknown';
@@ -66,7 +67,7 @@ export async function runCommand(
     if (r.command.private) message = { ...message, ephemeral: true };
   }
   const durationMs = Math.round(performance.now() - started);
-  deps.metrics.commands.inc({ command: action, outcome });
+  deps.metrics.countCommand(action, outcome);
   // A slow or lost bot database must not hold the reply: the caller awaits this after replying.
   const recorded = deps.audit
     .record({
