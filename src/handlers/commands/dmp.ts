@@ -2,6 +2,7 @@
 // through response_url when they do (Socket Mode too, where Bolt runs no 3-second timer).
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
+import type { Message } from '../../blocks/message.js';
 import { commandRateRefusal } from '../../commands/rate-limit.js';
 import { runCommand } from '../../commands/router.js';
 import type { Command } from '../../commands/types.js';
@@ -11,12 +12,25 @@ import { ackBody, INLINE_BUDGET_MS, respondLate, uploadFiles, within } from '../
 export const SLASH_COMMAND = '/dmp';
 
 export function register(app: App, deps: Deps, commands: readonly Command[]): void {
+  // The acks of fixed answers (`/dmp help`), rendered and redacted once for this bot.
+  const fixedAcks = new WeakMap<Message, ReturnType<typeof ackBody>>();
+  const ackOf = (m: Message): ReturnType<typeof ackBody> => {
+    if (!m.fixed) return ackBody(m);
+    let body = fixedAcks.get(m);
+    if (!body) {
+      body = ackBody(m);
+      fixedAcks.set(m, body);
+    }
+    return body;
+  };
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     const received = performance.now();
     const where = { channelId: command.channel_id, userId: command.user_id };
-    // One request id follows the command from ack to the last reply in the logs.
+    const text = (command.text ?? '').slice(0, 200);
+    // One request id follows the command from ack to the last reply in the logs; at info, one
+    // line a command once it is answered (with its text), and a line when it arrives at debug.
     const log = deps.log.child({ reqId: randomUUID().slice(0, 12), user: command.user_id });
-    log.info({ text: (command.text ?? '').slice(0, 200) }, 'slash command');
+    log.debug({ text }, 'slash command');
     const limited = await commandRateRefusal(deps, command.user_id);
     if (limited) {
       await ack({ response_type: 'ephemeral', text: limited });
@@ -42,17 +56,20 @@ export function register(app: App, deps: Deps, commands: readonly Command[]): vo
           await ack();
           await client.views.open({ trigger_id: command.trigger_id, view: ready.modal });
         } else {
-          await ack(ackBody(ready));
+          await ack(ackOf(ready));
         }
-        deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
+        deps.metrics.observeCommandAck((performance.now() - received) / 1000);
         await uploadFiles(client, where, ready, log);
-        log.info({ ms: Math.round(performance.now() - received), inline: true }, 'replied');
+        log.info({ text, ms: Math.round(performance.now() - received), inline: true }, 'replied');
         return;
       }
       await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows here.' });
-      deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - received) / 1000);
+      deps.metrics.observeCommandAck((performance.now() - received) / 1000);
       const message = await work;
-      log.info({ command: command_name, ms: Math.round(performance.now() - received), inline: false }, 'late reply');
+      log.info(
+        { text, command: command_name, ms: Math.round(performance.now() - received), inline: false },
+        'late reply',
+      );
       if (message.modal) {
         await respondLate(
           respond,
