@@ -9,6 +9,7 @@ import { commandRegistry } from '../src/commands/registry.js';
 import { ackBody } from '../src/handlers/reply.js';
 import { slackClientOptions } from '../src/handlers/slack-client.js';
 import { listen, MAX_BODY_BYTES } from '../src/http/server.js';
+import { mainThreadCpuMs } from './lib/cpu.js';
 import type { Sample } from './lib/load.js';
 import { ratio, type Summary, summarize } from './lib/stats.js';
 import { BOT_TOKEN, botDatabaseUrl, SIGNING_SECRET, slashRequests, startBenchBot, type World } from './lib/world.js';
@@ -25,18 +26,24 @@ export interface AckRow {
   /** Event-loop time the server spent per request (the why behind the latencies). */
   botBusyMsPerRequest: number;
   bareBusyMsPerRequest: number;
+  /** The server thread's CPU time per request (/proc; not inflated by waiting for a core), when known. */
+  botCpuMsPerRequest?: number;
+  bareCpuMsPerRequest?: number;
   clientMaxLagMs: number;
   /** At DECOMPOSE_RATE: bare apps doing part of the bot's work, to show where the difference goes. */
   steps?: Array<{ name: string; latency: Summary; busyMsPerRequest: number }>;
 }
 
-export const DECOMPOSE_RATE = 200;
+export const DECOMPOSE_RATE = 300;
 
+/** The issue's two rates; each second of load is one slice, the bot's and the bare app's taking turns. */
 export const ACK_RATES: Array<{ rate: number; seconds: number }> = [
-  { rate: 50, seconds: 6 },
-  { rate: 200, seconds: 5 },
-  { rate: 500, seconds: 4 },
+  { rate: 300, seconds: 8 },
+  { rate: 500, seconds: 8 },
 ];
+
+/** What the bot's `/dmp help` ack must say: checked before anything is measured. */
+export const HELP_HEADER = 'dmp-bot: the support runbook in Slack';
 
 type Variant = 'ack' | 'help' | 'help+audit';
 
@@ -86,6 +93,20 @@ export async function startBareBolt(
 }
 
 const failures = (samples: Sample[]): number => samples.filter((s) => s.status !== 200).length;
+
+/** The bot must be answering with its help (not a rate-limit refusal or an error) for the figures to mean anything. */
+export async function expectHelp(world: World, url: string): Promise<void> {
+  const r = await world.load.run({
+    url,
+    rate: 50,
+    requests: slashRequests(world.slack, 'help', 20),
+    timeoutMs: 10_000,
+    keepText: true,
+  });
+  const wrong = r.samples.find((s) => s.status !== 200 || !s.text?.includes(HELP_HEADER));
+  if (wrong)
+    throw new Error(`the bot did not ack /dmp help with its help: ${wrong.status} ${wrong.text?.slice(0, 200)}`);
+}
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 export async function ackBench(world: World, log: (line: string) => void): Promise<AckRow[]> {
@@ -113,10 +134,12 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
     for (const url of Object.values(urls)) {
       await world.load.run({ url, rate: 100, requests: slashRequests(world.slack, 'help', 200), timeoutMs: 10_000 });
     }
+    await expectHelp(world, bot.url);
     for (const { rate, seconds } of ACK_RATES) {
       const names = rate === DECOMPOSE_RATE ? Object.keys(urls) : ['bot', 'bare'];
       const samples = new Map<string, Sample[]>(names.map((n) => [n, []]));
       const busy = new Map<string, number>(names.map((n) => [n, 0]));
+      const cpu = new Map<string, number>(names.map((n) => [n, 0]));
       let lag = 0;
       for (let slice = 0; slice < seconds; slice++) {
         // Rotate who goes first in each slice.
@@ -125,8 +148,12 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
           const requests = slashRequests(world.slack, 'help', rate);
           // The servers run on this thread and the client on its own: this thread's busy time is the server's.
           const before = performance.eventLoopUtilization();
+          const cpuBefore = mainThreadCpuMs();
           const r = await world.load.run({ url: urls[who] as string, rate, requests, timeoutMs: 10_000 });
           busy.set(who, (busy.get(who) ?? 0) + performance.eventLoopUtilization(before).active);
+          const cpuAfter = mainThreadCpuMs();
+          if (cpuBefore !== undefined && cpuAfter !== undefined)
+            cpu.set(who, (cpu.get(who) ?? 0) + cpuAfter - cpuBefore);
           samples.get(who)?.push(...r.samples);
           lag = Math.max(lag, r.maxLagMs);
         }
@@ -146,6 +173,12 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
         bareErrors: failures(of('bare')),
         botBusyMsPerRequest: busyOf('bot'),
         bareBusyMsPerRequest: busyOf('bare'),
+        ...(mainThreadCpuMs() !== undefined
+          ? {
+              botCpuMsPerRequest: round3((cpu.get('bot') ?? 0) / count),
+              bareCpuMsPerRequest: round3((cpu.get('bare') ?? 0) / count),
+            }
+          : {}),
         clientMaxLagMs: Math.round(lag * 10) / 10,
       };
       const steps = names.filter((n) => n !== 'bot' && n !== 'bare');
@@ -157,7 +190,7 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
         }));
       rows.push(row);
       log(
-        `  ack @${rate}/s: bot p99 ${b.p99} ms, bare p99 ${a.p99} ms; server busy ${row.botBusyMsPerRequest} / ${row.bareBusyMsPerRequest} ms a request; client lag ≤${Math.round(lag)} ms`,
+        `  ack @${rate}/s: bot p99 ${b.p99} ms, bare p99 ${a.p99} ms; server busy ${row.botBusyMsPerRequest} / ${row.bareBusyMsPerRequest} ms a request, CPU ${row.botCpuMsPerRequest} / ${row.bareCpuMsPerRequest} ms; client lag ≤${Math.round(lag)} ms`,
       );
       for (const step of row.steps ?? [])
         log(`    ${step.name}: p99 ${step.latency.p99} ms, busy ${step.busyMsPerRequest} ms a request`);

@@ -121,6 +121,8 @@ export async function startBenchBot(world: World, env: Record<string, string | u
 /** How many people the bench's commands come from: each stays well inside COMMAND_RATE_LIMIT (60 a minute). */
 export const BENCH_USERS = 5000;
 let nextUser = 0;
+/** One response_url a person, reused: the Slack fake keeps every URL it hands out, and a long run must not grow it. */
+const responseUrls = new Map<string, string>();
 
 /**
  * `count` signed `/dmp <text>` requests, built before the clock starts, from BENCH_USERS people
@@ -130,7 +132,11 @@ let nextUser = 0;
 export function slashRequests(slack: SlackFake, text: string, count: number): LoadRequest[] {
   return Array.from({ length: count }, () => {
     const user = `U0BENCH${String(nextUser++ % BENCH_USERS).padStart(5, '0')}`;
-    const responseUrl = slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user });
+    let responseUrl = responseUrls.get(user);
+    if (!responseUrl) {
+      responseUrl = slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user });
+      responseUrls.set(user, responseUrl);
+    }
     const body = slashCommandBody({ command: '/dmp', text, response_url: responseUrl, user_id: user, user_name: user });
     return { body, headers: signSlackRequest(SIGNING_SECRET, body) };
   });
