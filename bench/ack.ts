@@ -31,7 +31,7 @@ export interface AckRow {
   bareCpuMsPerRequest?: number;
   clientMaxLagMs: number;
   /** At DECOMPOSE_RATE: bare apps doing part of the bot's work, to show where the difference goes. */
-  steps?: Array<{ name: string; latency: Summary; busyMsPerRequest: number }>;
+  steps?: Array<{ name: string; latency: Summary; busyMsPerRequest: number; cpuMsPerRequest?: number }>;
 }
 
 export const DECOMPOSE_RATE = 300;
@@ -45,9 +45,17 @@ export const ACK_RATES: Array<{ rate: number; seconds: number }> = [
 /** What the bot's `/dmp help` ack must say: checked before anything is measured. */
 export const HELP_HEADER = 'dmp-bot: the support runbook in Slack';
 
-type Variant = 'ack' | 'help' | 'help+audit';
+type Variant = 'ack' | 'help' | 'help+audit' | 'help+listeners';
 
-/** A Bolt app like the bot's; `ack` only acks, `help` acks with the bot's help, `help+audit` writes an audit row first as the bot does. */
+/** How many listeners and global middlewares the bot registers (Bolt runs every listener's chain for every request). */
+const BOT_LISTENERS = 30;
+const BOT_MIDDLEWARES = 5;
+
+/**
+ * A Bolt app like the bot's; `ack` only acks, `help` acks with the bot's help, `help+audit`
+ * writes an audit row first as the bot did, `help+listeners` has as many other listeners and
+ * global middlewares as the bot, which Bolt walks through for every request.
+ */
 export async function startBareBolt(
   apiUrl: string,
   variant: Variant,
@@ -65,6 +73,10 @@ export async function startBareBolt(
     clientOptions: slackClientOptions(apiUrl),
     logLevel: LogLevel.WARN,
   });
+  if (variant === 'help+listeners') {
+    for (let i = 0; i < BOT_MIDDLEWARES; i++) app.use(async ({ next }) => next());
+    for (let i = 1; i < BOT_LISTENERS; i++) app.action(`bench_action_${i}`, async ({ ack }) => ack());
+  }
   app.command('/dmp', async ({ ack, command }) => {
     if (variant === 'ack') {
       await ack();
@@ -126,6 +138,8 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
     bot: bot.url,
     bare: await start('ack'),
     'bare + help reply': await start('help'),
+    [`bare + help reply + ${BOT_LISTENERS - 1} other listeners and ${BOT_MIDDLEWARES} middlewares`]:
+      await start('help+listeners'),
   };
   if (db) urls['bare + help reply + audit INSERT'] = await start('help+audit', db);
   const rows: AckRow[] = [];
@@ -187,13 +201,16 @@ export async function ackBench(world: World, log: (line: string) => void): Promi
           name,
           latency: summarize(of(name).map((s) => s.ms)),
           busyMsPerRequest: busyOf(name),
+          cpuMsPerRequest: round3((cpu.get(name) ?? 0) / count),
         }));
       rows.push(row);
       log(
         `  ack @${rate}/s: bot p99 ${b.p99} ms, bare p99 ${a.p99} ms; server busy ${row.botBusyMsPerRequest} / ${row.bareBusyMsPerRequest} ms a request, CPU ${row.botCpuMsPerRequest} / ${row.bareCpuMsPerRequest} ms; client lag ≤${Math.round(lag)} ms`,
       );
       for (const step of row.steps ?? [])
-        log(`    ${step.name}: p99 ${step.latency.p99} ms, busy ${step.busyMsPerRequest} ms a request`);
+        log(
+          `    ${step.name}: p99 ${step.latency.p99} ms, busy ${step.busyMsPerRequest} ms, CPU ${step.cpuMsPerRequest} ms a request`,
+        );
     }
   } finally {
     await Promise.allSettled(servers.map((s) => s.close()));

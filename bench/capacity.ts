@@ -1,14 +1,15 @@
 // (e) Capacity: the highest rate at which the bot's ack p99 for a signed `/dmp help` stays under
 // 50 ms, beside a bare Bolt app's, stepping the rate up in interleaved one-second slices (the
 // bot's and the bare app's taking turns, so other work on the machine hits both alike); and
-// the bot's RSS after 50,000 commands against its RSS after 1,000, each read after the audit
-// rows are written, a settle and two forced full GCs.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+// the RSS of a bot in a process of its own (bench/lib/bot-child.ts) after 50,000 commands
+// against its RSS after 1,000, each read after the audit rows are written, a settle and two
+// forced full GCs.
+import { type ChildProcess, fork } from 'node:child_process';
 import { expectHelp, startBareBolt } from './ack.js';
+import type { ChildMemory, ChildReady } from './lib/bot-child.js';
 import type { Sample } from './lib/load.js';
 import { type Summary, summarize } from './lib/stats.js';
-import { slashRequests, startBenchBot, type World } from './lib/world.js';
+import { BOT_TOKEN, botDatabaseUrl, SIGNING_SECRET, slashRequests, startBenchBot, type World } from './lib/world.js';
 
 export const CAPACITY_RATES = [100, 200, 300, 400, 500, 700, 1000, 1400, 2000];
 export const CAPACITY_P99_MS = 50;
@@ -54,16 +55,49 @@ const mb = (bytes: number): number => Math.round((bytes / 1024 ** 2) * 10) / 10;
 const failures = (samples: Sample[]): number => samples.filter((s) => s.status !== 200).length;
 const passes = (s: Summary | undefined, errors: number): boolean => !!s && s.p99 < CAPACITY_P99_MS && errors === 0;
 
-/** A full GC: node's own when it runs with --expose-gc, else one exposed for the occasion. */
-function collector(): (() => void) | undefined {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing) return existing;
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
-  }
+interface ChildBot {
+  url: string;
+  measure(): Promise<ChildMemory>;
+  stop(): Promise<void>;
+}
+
+/** A bot in its own node process (with --expose-gc), over IPC. */
+async function startChildBot(world: World): Promise<ChildBot> {
+  const child: ChildProcess = fork(new URL('./lib/bot-child.ts', import.meta.url), [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    env: {
+      ...process.env,
+      BENCH_BOT_TOKEN: BOT_TOKEN,
+      BENCH_SIGNING_SECRET: SIGNING_SECRET,
+      BENCH_SLACK_API_URL: world.slack.apiUrl,
+      BENCH_BOT_DATABASE_URL: (await botDatabaseUrl(world)) ?? '',
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const next = <T>(): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the bench bot exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m as T);
+      });
+    });
+  const ready = await next<ChildReady>();
+  return {
+    url: ready.url,
+    measure: () => {
+      const answer = next<ChildMemory>();
+      child.send('measure');
+      return answer;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send('stop');
+      }),
+  };
 }
 
 export async function capacityBench(world: World, log: (line: string) => void): Promise<CapacityResult> {
@@ -113,23 +147,15 @@ export async function capacityBench(world: World, log: (line: string) => void): 
     }
     await bare.close();
 
-    // RSS: 1,000 commands, settle, read; 49,000 more, settle, read.
-    const gc = collector();
-    const audit = bot.bot.deps.audit;
-    const settle = async (): Promise<{ rss: number; heap: number }> => {
-      await audit.flush();
-      await new Promise((r) => setTimeout(r, 1_000));
-      gc?.();
-      await new Promise((r) => setTimeout(r, 200));
-      gc?.();
-      const m = process.memoryUsage();
-      return { rss: m.rss, heap: m.heapUsed };
-    };
+    await bot.stop();
+
+    // RSS of a bot alone in its process: 1,000 commands, settle, read; 49,000 more, settle, read.
+    const child = await startChildBot(world);
     let errors = 0;
     const send = async (count: number): Promise<void> => {
       for (let sent = 0; sent < count; sent += CHUNK) {
         const r = await world.load.run({
-          url: bot.url,
+          url: child.url,
           concurrency: RSS_CONCURRENCY,
           requests: slashRequests(world.slack, 'help', Math.min(CHUNK, count - sent)),
           timeoutMs: 10_000,
@@ -137,13 +163,19 @@ export async function capacityBench(world: World, log: (line: string) => void): 
         errors += failures(r.samples);
       }
     };
-    // A fresh bot would count its first JIT and pool warm-up as growth: this one has run the ladder.
-    await send(RSS_EARLY);
-    const early = await settle();
-    const started = performance.now();
-    await send(RSS_LATE - RSS_EARLY);
-    const seconds = (performance.now() - started) / 1000;
-    const late = await settle();
+    let early: ChildMemory;
+    let late: ChildMemory;
+    let seconds: number;
+    try {
+      await send(RSS_EARLY);
+      early = await child.measure();
+      const started = performance.now();
+      await send(RSS_LATE - RSS_EARLY);
+      seconds = (performance.now() - started) / 1000;
+      late = await child.measure();
+    } finally {
+      await child.stop();
+    }
     rss = {
       earlyMb: mb(early.rss),
       lateMb: mb(late.rss),
@@ -152,7 +184,7 @@ export async function capacityBench(world: World, log: (line: string) => void): 
       growthPct: Math.round(((late.rss - early.rss) / early.rss) * 1000) / 10,
       commandsPerSecond: Math.round((RSS_LATE - RSS_EARLY) / seconds),
       errors,
-      gc: Boolean(gc),
+      gc: early.gc && late.gc,
     };
     log(
       `  RSS after ${RSS_EARLY} commands ${rss.earlyMb} MB (heap ${rss.heapEarlyMb}), after ${RSS_LATE} ${rss.lateMb} MB (heap ${rss.heapLateMb}): ${rss.growthPct} %; ${rss.commandsPerSecond} commands/s, ${errors} errors`,

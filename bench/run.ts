@@ -68,7 +68,7 @@ function ackRows(rows: AckRow[]): Row[] {
         case: `${r.rate} req/s p99, ${step.name}`,
         figure: ms(step.latency.p99),
         baseline: ms(r.bare.p99),
-        ratio: `${(step.latency.p99 / r.bare.p99).toFixed(2)}× (busy ${step.busyMsPerRequest} ms)`,
+        ratio: `${(step.latency.p99 / r.bare.p99).toFixed(2)}× (busy ${step.busyMsPerRequest} ms, CPU ${step.cpuMsPerRequest} ms)`,
         target: '',
         met: '',
       })),
