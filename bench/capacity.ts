@@ -11,7 +11,7 @@ import type { Sample } from './lib/load.js';
 import { type Summary, summarize } from './lib/stats.js';
 import { BOT_TOKEN, botDatabaseUrl, SIGNING_SECRET, slashRequests, startBenchBot, type World } from './lib/world.js';
 
-export const CAPACITY_RATES = [100, 200, 300, 400, 500, 700, 1000, 1400, 2000];
+export const CAPACITY_RATES = [25, 50, 100, 200, 300, 400, 500, 700, 1000, 1400, 2000];
 export const CAPACITY_P99_MS = 50;
 /** One-second slices a server gets at each rate. */
 export const CAPACITY_SLICES = 3;
