@@ -10,11 +10,13 @@ export async function deadline<T>(
   work: (signal: AbortSignal) => Promise<T>,
   onTimeout: () => T | Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
+  // Work that takes no signal (`() => …`) gets none: an AbortController a call is measurable on
+  // the ack path, which runs three deadlines a command.
+  const controller = work.length > 0 ? new AbortController() : undefined;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((resolve, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      controller?.abort();
       try {
         resolve(onTimeout());
       } catch (err) {
@@ -23,7 +25,7 @@ export async function deadline<T>(
     }, ms);
   });
   try {
-    return await Promise.race([work(controller.signal), late]);
+    return await Promise.race([work(controller?.signal as AbortSignal), late]);
   } finally {
     clearTimeout(timer);
   }

@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { Redactor } from './redact.js';
 import { RemediationService } from './remediations/flow.js';
+import { AuditLog } from './store/audit.js';
 import { openStore } from './store/index.js';
 import { MIGRATIONS } from './store/migrations.js';
 import { closeTargets, createTargets, type TargetOverrides } from './targets/index.js';
@@ -57,6 +58,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const store = await openStore(config, log, MIGRATIONS);
   const targets = await createTargets(config, log, opts.targets, redactor);
   const metrics = createMetrics();
+  const audit = new AuditLog(store);
   const slack = new WebClient(config.SLACK_BOT_TOKEN ?? 'xoxb-console', {
     ...slackClientOptions(config.SLACK_API_URL, metrics, log),
     logger: boltLogger(log),
@@ -81,6 +83,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     log,
     targets,
     store,
+    audit,
     slack,
     metrics,
     remediations,
@@ -109,6 +112,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     port = await listen(server, config.PORT, opts.host);
   } catch (err) {
     if (!opts.portOptional) {
+      await audit.close();
       await Promise.allSettled([store.close(), closeTargets(targets)]);
       throw err;
     }
@@ -149,6 +153,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       if (handed) log.warn({ remediations: handed }, 'handed running remediations over to the other replicas');
       await incidents.stop();
       await closeTargets(targets);
+      // Audit rows still waiting for their batch are written before the store closes.
+      await audit.close();
       await store.close();
     },
   };

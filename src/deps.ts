@@ -7,6 +7,7 @@ import type { Metrics } from './metrics.js';
 import type { Redactor } from './redact.js';
 import type { RemediationService } from './remediations/flow.js';
 import type { Operators } from './remediations/operators.js';
+import type { AuditLog } from './store/audit.js';
 import type { Sql } from './store/sql.js';
 import type { Targets } from './targets/index.js';
 
@@ -15,6 +16,8 @@ export interface Deps {
   log: Logger;
   targets: Targets;
   store: Sql;
+  /** The command path's audit rows, batched into one INSERT every few milliseconds (store/audit.ts). */
+  audit: AuditLog;
   metrics: Metrics;
   /** The one remediation safety layer, built in bot.ts (its operator cache lives as long as the bot). */
   remediations: RemediationService;

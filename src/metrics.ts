@@ -41,21 +41,52 @@ export function createMetrics() {
   };
   const channelsSeen = new Set<string>();
 
+  // The label sets of the commands are few (a command's words, or `unknown`, × three outcomes):
+  // each is built once and counted in a plain number; a scrape adds what was counted since the
+  // last one, so running a command costs a Map lookup, not prom-client's label hashing.
+  const commandSeries = new Map<string, { labels: { command: string; outcome: string }; n: number }>();
+  const commands = new Counter({
+    name: 'dmp_bot_commands_total',
+    help: 'Slash commands by command and outcome',
+    labelNames: ['command', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const s of commandSeries.values()) {
+        this.inc(s.labels, s.n);
+        s.n = 0;
+      }
+    },
+  });
+  const ackLatency = new Histogram({
+    name: 'dmp_bot_ack_latency_seconds',
+    help: 'Time from receiving a Slack request to acknowledging it',
+    labelNames: ['kind'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
+    registers: [registry],
+  });
+  // Resolved once: observing an ack does not rebuild its label set.
+  const ackCommand = ackLatency.labels('command');
+
   return {
     registry,
-    commands: new Counter({
-      name: 'dmp_bot_commands_total',
-      help: 'Slash commands by command and outcome',
-      labelNames: ['command', 'outcome'],
-      registers: [registry],
-    }),
-    ackLatency: new Histogram({
-      name: 'dmp_bot_ack_latency_seconds',
-      help: 'Time from receiving a Slack request to acknowledging it',
-      labelNames: ['kind'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
-      registers: [registry],
-    }),
+    commands,
+    ackLatency,
+    /** One slash command run: `command` is the command's words (or `unknown`), never the asker's text. */
+    countCommand(command: string, outcome: string): void {
+      const key = `${command}\u0000${outcome}`;
+      let series = commandSeries.get(key);
+      if (!series) {
+        series = { labels: { command, outcome }, n: 0 };
+        commandSeries.set(key, series);
+        // The series exists from its first command on, at 0 until the scrape adds it.
+        commands.inc(series.labels, 0);
+      }
+      series.n += 1;
+    },
+    /** A slash command's ack, `seconds` after it was received. */
+    observeCommandAck(seconds: number): void {
+      ackCommand.observe(seconds);
+    },
     webhookEvents: new Counter({
       name: 'dmp_bot_webhook_events_total',
       help: 'PagerDuty webhooks received, by event type and result (stored, duplicate, refused, malformed, unstored)',

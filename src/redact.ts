@@ -28,6 +28,16 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(Bearer|Token token=)\s*[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED}`],
 ];
 
+/**
+ * A literal that each of PATTERNS needs in order to match (the URL's `://`, each token's prefix,
+ * the key's BEGIN line, `Bearer`): text holding none of them is not run through the patterns.
+ * Keep it in step with PATTERNS (test/redact.test.ts holds a sample of each).
+ */
+export const MAY_MATCH_A_PATTERN =
+  /:\/\/|xox[abposre]-|xapp-|gh[pousr]_|github_pat_|eyJ|AKIA|ASIA|-----BEGIN|Bearer|Token token=/;
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const PEM_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 const PEM_END = /-----END [A-Z ]*PRIVATE KEY-----/;
 
@@ -46,6 +56,8 @@ export interface RedactorSecrets {
 export class Redactor {
   private readonly known = new Set<string>();
   private readonly followers: Redactor[] = [];
+  /** Every known secret in one expression (longest first), built when first needed after a change. */
+  private knownPattern: RegExp | null | undefined;
 
   constructor(given: RedactorSecrets = {}) {
     for (const s of given.secrets ?? []) this.add(s);
@@ -56,6 +68,7 @@ export class Redactor {
   add(value: string | undefined): void {
     if (!value || value.length < 4) return;
     for (const form of [value, Buffer.from(value).toString('base64'), encodeURIComponent(value)]) this.known.add(form);
+    this.knownPattern = undefined;
     for (const f of this.followers) f.add(value);
   }
 
@@ -94,14 +107,34 @@ export class Redactor {
   /** Every secret this redactor knows, now and later, is known to `other` too. */
   share(other: Redactor): void {
     for (const s of this.known) other.known.add(s);
+    other.knownPattern = undefined;
     this.followers.push(other);
   }
 
+  /**
+   * The text with every known secret and every secret-shaped string replaced. Fast path: the
+   * known secrets are looked for in one scan, and the patterns run only over text holding one
+   * of the literals they need (MAY_MATCH_A_PATTERN), so plain text costs two scans, not ten.
+   */
   redact(text: string): string {
     let out = text;
-    for (const secret of this.known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    const known = this.secretsPattern();
+    if (known) {
+      known.lastIndex = 0;
+      if (known.test(out)) out = out.replace(known, REDACTED);
+    }
+    if (!MAY_MATCH_A_PATTERN.test(out)) return out;
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;
+  }
+
+  private secretsPattern(): RegExp | null {
+    if (this.knownPattern === undefined) {
+      // Longest first: where one secret holds another, the whole of the longer one goes.
+      const all = [...this.known].sort((a, b) => b.length - a.length).map(escapeRegExp);
+      this.knownPattern = all.length ? new RegExp(all.join('|'), 'g') : null;
+    }
+    return this.knownPattern;
   }
 
   /**

@@ -1,7 +1,7 @@
 // The Redactor bot.ts builds from the config: what it knows is handed in, not registered globally.
 import { describe, expect, it } from 'vitest';
 import { configSecrets, loadConfig } from '../src/config.js';
-import { Redactor } from '../src/redact.js';
+import { MAY_MATCH_A_PATTERN, Redactor } from '../src/redact.js';
 
 describe('Redactor', () => {
   it('scrubs the config’s tokens and URL passwords, in their base64 and URL-encoded forms too', () => {
@@ -93,5 +93,40 @@ describe('Redactor', () => {
       'git push with gh-[redacted]',
       'after the key',
     ]);
+  });
+
+  it('passes by plain text, and still catches a sample of every pattern (the fast path skips only what none can match)', () => {
+    const r = new Redactor();
+    const plain = 'dmp-bot: the support runbook in Slack — `/dmp health` checks every target';
+    expect(MAY_MATCH_A_PATTERN.test(plain)).toBe(false);
+    expect(r.redact(plain)).toBe(plain);
+    const samples: Array<[string, string]> = [
+      ['see postgres://bot:pw@db/x', 'see postgres://[redacted]@db/x'],
+      ['HTTPS://user:pw@host/', 'HTTPS://[redacted]@host/'],
+      ['xoxb-1-abc', 'xox-[redacted]'],
+      ['xoxe-1-abc', 'xox-[redacted]'],
+      ['xapp-1-abc', 'xapp-[redacted]'],
+      ['ghs_abcdefghijklmnopqrstuvwxyz', 'gh-[redacted]'],
+      ['github_pat_abcdefghijklmnopqrstuvwxyz', 'github_pat_[redacted]'],
+      ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.sig', 'jwt-[redacted]'],
+      ['AKIAABCDEFGHIJKLMNOP', 'aws-[redacted]'],
+      ['ASIAABCDEFGHIJKLMNOP', 'aws-[redacted]'],
+      ['-----BEGIN PRIVATE KEY----- abc', '-----BEGIN PRIVATE KEY----- [redacted]'],
+      ['Authorization: Bearer abcdefgh12345', 'Authorization: Bearer [redacted]'],
+      ['Token token=abcdefgh12345', 'Token token= [redacted]'],
+    ];
+    for (const [input, expected] of samples) {
+      expect(MAY_MATCH_A_PATTERN.test(input), input).toBe(true);
+      expect(r.redact(input), input).toBe(expected);
+    }
+  });
+
+  it('finds known secrets in one scan, taking their characters literally and the longer of two overlapping whole', () => {
+    const r = new Redactor({ secrets: ['p.a$s(w)rd+', 'abcd', 'abcd-efgh-long'] });
+    expect(r.redact('pXaYs(w)rd+ p.a$s(w)rd+')).toBe('pXaYs(w)rd+ [redacted]');
+    expect(r.redact('x abcd-efgh-long y abcd z')).toBe('x [redacted] y [redacted] z');
+    r.add('added-later-1');
+    expect(r.redact('added-later-1 abcd')).toBe('[redacted] [redacted]');
+    expect(r.redact('nothing here')).toBe('nothing here');
   });
 });

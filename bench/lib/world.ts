@@ -118,11 +118,26 @@ export async function startBenchBot(world: World, env: Record<string, string | u
   return { bot, url: `http://127.0.0.1:${bot.port}/slack/events`, stop: () => bot.stop() };
 }
 
-/** `count` signed `/dmp <text>` requests, built before the clock starts. */
+/** How many people the bench's commands come from: each stays well inside COMMAND_RATE_LIMIT (60 a minute). */
+export const BENCH_USERS = 5000;
+let nextUser = 0;
+/** One response_url a person, reused: the Slack fake keeps every URL it hands out, and a long run must not grow it. */
+const responseUrls = new Map<string, string>();
+
+/**
+ * `count` signed `/dmp <text>` requests, built before the clock starts, from BENCH_USERS people
+ * in turn (as a busy workspace sends them: one person at 300 a second would be refused by the
+ * per-user rate limit, and the bench would measure the refusal instead of the command).
+ */
 export function slashRequests(slack: SlackFake, text: string, count: number): LoadRequest[] {
   return Array.from({ length: count }, () => {
-    const responseUrl = slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user: SLACK_DEFAULTS.userId });
-    const body = slashCommandBody({ command: '/dmp', text, response_url: responseUrl });
+    const user = `U0BENCH${String(nextUser++ % BENCH_USERS).padStart(5, '0')}`;
+    let responseUrl = responseUrls.get(user);
+    if (!responseUrl) {
+      responseUrl = slack.responseUrl({ channel: SLACK_DEFAULTS.channelId, user });
+      responseUrls.set(user, responseUrl);
+    }
+    const body = slashCommandBody({ command: '/dmp', text, response_url: responseUrl, user_id: user, user_name: user });
     return { body, headers: signSlackRequest(SIGNING_SECRET, body) };
   });
 }

@@ -21,6 +21,8 @@ export interface Message {
   modal?: View;
   /** For the asker alone (ephemeral; files go to their DM with the bot): logs, audit, timelines, post-mortems. */
   ephemeral?: boolean;
+  /** The same every time and built from the bot's own text alone (`/dmp help`): its rendering may be kept and reused. */
+  fixed?: boolean;
 }
 
 export const STATUS_EMOJI = {

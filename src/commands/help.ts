@@ -53,13 +53,35 @@ export function commandHelp(commands: readonly Command[], words: string[]): Mess
   return { text: `${esc(usageOf(c))}: ${esc(c.summary)}`, blocks: [section(lines.join('\n'))] };
 }
 
+/**
+ * `/dmp help`: its answers depend on nothing but the command list, which is fixed once the
+ * registry is built, so each is rendered once and handed out again (marked `fixed`, so the
+ * Slack glue may keep its rendered ack too). An answer naming no command echoes the asker's
+ * words and is rendered each time.
+ */
 export function helpCommand(all: () => readonly Command[]): Command {
+  let full: Message | undefined;
+  const one = new Map<string, Message>();
   return {
     words: ['help'],
     usage: '[command]',
     summary: 'this list, or more about one command',
     section: 'Bot',
     group: 'Bot',
-    run: async (_deps, req) => (req.args.length ? commandHelp(all(), req.args) : helpMessage(all())),
+    run: async (_deps, req) => {
+      if (!req.args.length) {
+        full ??= Object.freeze({ ...helpMessage(all()), fixed: true });
+        return full;
+      }
+      const r = resolve(all(), req.args.join(' '));
+      if (!r.command) return commandHelp(all(), req.args);
+      const key = r.command.words.join(' ');
+      let m = one.get(key);
+      if (!m) {
+        m = Object.freeze({ ...commandHelp(all(), r.command.words), fixed: true });
+        one.set(key, m);
+      }
+      return m;
+    },
   };
 }

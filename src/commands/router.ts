@@ -5,7 +5,6 @@ import { deadline } from '../async.js';
 import { esc, type Message, section, textMessage } from '../blocks/message.js';
 import type { Deps } from '../deps.js';
 import { TargetError, UserError } from '../errors.js';
-import { recordAudit } from '../store/audit.js';
 import { helpMessage, unknownCommandMessage, usageOf } from './help.js';
 import { resolve } from './parse.js';
 import type { Command } from './types.js';
@@ -48,7 +47,8 @@ export async function runCommand(
   text: string,
 ): Promise<CommandRun> {
   const started = performance.now();
-  const r = resolve(commands, text);
+  // `/dmp` alone is `/dmp help` (whose answer is rendered once), audited as help as before.
+  const r = resolve(commands, text.trim() || 'help');
   let message: Message;
   let outcome: 'ok' | 'error' | 'refused' = 'ok';
   let action = 'unknown';
@@ -79,19 +79,21 @@ export async function runCommand(
     if (r.command.private) message = { ...message, ephemeral: true };
   }
   const durationMs = Math.round(performance.now() - started);
-  deps.metrics.commands.inc({ command: action, outcome });
+  deps.metrics.countCommand(action, outcome);
   // A slow or lost bot database must not hold the reply: the caller awaits this after replying.
-  const recorded = recordAudit(deps.store, {
-    userId: ctx.userId,
-    channelId: ctx.channelId,
-    kind: 'command',
-    action,
-    text: `/dmp ${text}`.trim(),
-    outcome,
-    durationMs,
-  }).catch((err: unknown) => {
-    deps.log.error({ err }, 'could not write the audit log');
-  });
+  const recorded = deps.audit
+    .record({
+      userId: ctx.userId,
+      channelId: ctx.channelId,
+      kind: 'command',
+      action,
+      text: `/dmp ${text}`.trim(),
+      outcome,
+      durationMs,
+    })
+    .catch((err: unknown) => {
+      deps.log.error({ err }, 'could not write the audit log');
+    });
   return { message, recorded };
 }
 

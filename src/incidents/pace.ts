@@ -75,6 +75,32 @@ export async function withBucket(
   return taken;
 }
 
+/**
+ * Takes one token from `key`'s bucket in a single statement (no transaction, one round trip):
+ * the upsert refills the row under its own lock and debits it only when a whole token is there
+ * and the bucket is not paused, so concurrent takers on any replica never overdraw it. Same
+ * arithmetic as withBucket; when nothing was taken, a plain read says how long until a token is.
+ */
+export async function takeToken(q: Q, key: string, spec: BucketSpec, now: Date): Promise<Bucket> {
+  const refilled = `LEAST($2::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM ($3::timestamptz - b.refilled_at))::float8) * $4::float8)`;
+  const taken = await q.query<{ tokens: number }>(
+    `INSERT INTO rate_buckets AS b (key, tokens, refilled_at) VALUES ($1, $2::float8 - 1, $3)
+     ON CONFLICT (key) DO UPDATE SET tokens = ${refilled} - 1, refilled_at = GREATEST($3::timestamptz, b.refilled_at)
+       WHERE (b.paused_until IS NULL OR b.paused_until <= $3::timestamptz) AND ${refilled} >= 1
+     RETURNING tokens`,
+    [key, spec.burst, now, spec.ratePerSec],
+  );
+  if (taken.length) return { available: 1, waitMs: 0 };
+  const rows = await q.query<Row>('SELECT tokens, refilled_at, paused_until FROM rate_buckets WHERE key = $1', [key]);
+  const row = rows[0];
+  if (!row) return { available: 0, waitMs: 1000 };
+  const t = now.getTime();
+  const pausedMs = row.paused_until ? ms(row.paused_until) - t : 0;
+  if (pausedMs > 0) return { available: 0, waitMs: pausedMs };
+  const tokens = Math.min(spec.burst, row.tokens + (Math.max(0, t - ms(row.refilled_at)) / 1000) * spec.ratePerSec);
+  return { available: 0, waitMs: Math.max(1, Math.ceil(((1 - tokens) / spec.ratePerSec) * 1000)) };
+}
+
 /** Holds the bucket for everybody until `until` (Slack's or PagerDuty's Retry-After). */
 export async function pauseBucket(q: Q, key: string, until: Date): Promise<void> {
   await q.query(

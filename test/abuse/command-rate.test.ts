@@ -38,4 +38,11 @@ describe('abuse: the per-user command rate limit', () => {
     const other = await t.slash('help', { user: 'U0SOMEONE1' });
     expect(JSON.stringify(other.json)).not.toContain('faster than');
   });
+
+  it('lets exactly the limit through when one person’s commands arrive at once (the token is taken in one statement)', async () => {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => t.slash('help', { user: 'U0BURST001' })));
+    const refused = answers.filter((a) => JSON.stringify(a.json).includes('faster than the limit of 3'));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.length - refused.length).toBe(3);
+  });
 });

@@ -69,13 +69,19 @@ describe('/dmp scans stuck over signed HTTP', () => {
     expect(buttons.some((b) => /^Mark .*failed/.test(b))).toBe(true);
   });
 
-  it('counts the command in /metrics and logs it with one request id from ack to reply', async () => {
+  it('counts the command in /metrics and logs it at info in one line, with its request id and text', async () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/dmp_bot_commands_total\{command="scans stuck",outcome="ok"\} 1/);
-    const lines = t.logs.map((l) => JSON.parse(l) as { msg?: string; reqId?: string; text?: string });
-    const asked = lines.find((l) => l.msg === 'slash command' && l.text === 'scans stuck');
-    expect(asked?.reqId).toBeTruthy();
-    expect(lines.some((l) => l.msg === 'replied' && l.reqId === asked?.reqId)).toBe(true);
+    const lines = t.logs.map(
+      (l) => JSON.parse(l) as { level?: number; msg?: string; reqId?: string; text?: string; ms?: number },
+    );
+    const replied = lines.filter((l) => l.msg === 'replied' && l.text === 'scans stuck');
+    expect(replied).toHaveLength(1);
+    expect(replied[0]?.reqId).toBeTruthy();
+    expect(replied[0]?.ms).toBeTypeOf('number');
+    // pino's info is 30: nothing else at info or above carries this command's request id.
+    const atInfo = lines.filter((l) => l.reqId === replied[0]?.reqId && (l.level ?? 0) >= 30);
+    expect(atInfo.map((l) => l.msg)).toEqual(['replied']);
   });
 
   it('writes the command to the audit log', async () => {
