@@ -17,6 +17,8 @@ export const CAPACITY_P99_MS = 50;
 export const CAPACITY_SLICES = 3;
 export const RSS_EARLY = 1_000;
 export const RSS_LATE = 50_000;
+/** Where RSS is read on the way from RSS_EARLY to RSS_LATE (the last is RSS_LATE). */
+const RSS_CHECKPOINTS = [5_000, 10_000, 20_000, 35_000, RSS_LATE];
 /** Requests built and sent at a time, so the bench's own request bodies never pile up. */
 const CHUNK = 1_000;
 /** Requests in flight during the RSS run (closed loop: as fast as the bot answers). */
@@ -48,6 +50,8 @@ export interface CapacityResult {
     commandsPerSecond: number;
     errors: number;
     gc: boolean;
+    /** RSS and heap read on the way (same settle and GC), to tell a plateau from a leak. */
+    checkpoints: Array<{ commands: number; rssMb: number; heapMb: number }>;
   };
 }
 
@@ -166,13 +170,23 @@ export async function capacityBench(world: World, log: (line: string) => void): 
     let early: ChildMemory;
     let late: ChildMemory;
     let seconds: number;
+    const checkpoints: Array<{ commands: number; rssMb: number; heapMb: number }> = [];
     try {
       await send(RSS_EARLY);
       early = await child.measure();
-      const started = performance.now();
-      await send(RSS_LATE - RSS_EARLY);
-      seconds = (performance.now() - started) / 1000;
-      late = await child.measure();
+      checkpoints.push({ commands: RSS_EARLY, rssMb: mb(early.rss), heapMb: mb(early.heap) });
+      let sent = RSS_EARLY;
+      let busyMs = 0;
+      late = early;
+      for (const at of RSS_CHECKPOINTS) {
+        const started = performance.now();
+        await send(at - sent);
+        busyMs += performance.now() - started;
+        sent = at;
+        late = await child.measure();
+        checkpoints.push({ commands: at, rssMb: mb(late.rss), heapMb: mb(late.heap) });
+      }
+      seconds = busyMs / 1000;
     } finally {
       await child.stop();
     }
@@ -185,7 +199,9 @@ export async function capacityBench(world: World, log: (line: string) => void): 
       commandsPerSecond: Math.round((RSS_LATE - RSS_EARLY) / seconds),
       errors,
       gc: early.gc && late.gc,
+      checkpoints,
     };
+    log(`  RSS on the way: ${checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB (heap ${c.heapMb})`).join(', ')}`);
     log(
       `  RSS after ${RSS_EARLY} commands ${rss.earlyMb} MB (heap ${rss.heapEarlyMb}), after ${RSS_LATE} ${rss.lateMb} MB (heap ${rss.heapLateMb}): ${rss.growthPct} %; ${rss.commandsPerSecond} commands/s, ${errors} errors`,
     );

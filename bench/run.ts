@@ -138,6 +138,16 @@ function capacityRows(c: CapacityResult): Row[] {
       target: '≤ +10 %',
       met: yes(c.rss.growthPct <= 10 && !c.rss.errors),
     });
+  if (c.rss?.checkpoints.length)
+    rows.push({
+      section: 'capacity',
+      case: 'RSS (heap) on the way, after N commands',
+      figure: c.rss.checkpoints.map((p) => `${p.commands / 1000}k: ${p.rssMb} (${p.heapMb})`).join(', '),
+      baseline: '',
+      ratio: '',
+      target: '',
+      met: '',
+    });
   return rows;
 }
 

@@ -1,9 +1,9 @@
 // The embedded store (PGlite) is one process's files: two processes opening it corrupt it.
 // A lock beside it (proper-lockfile: an atomic mkdir whose mtime the holder keeps fresh, so a
-// lock left by a killed process goes stale by itself) keeps a second dmp-bot out.
+// lock left by a killed process goes stale by itself) keeps a second dmp-bot out. Loaded only
+// for the embedded store, so a bot on PostgreSQL never loads it.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import lockfile from 'proper-lockfile';
 
 /** How long a holder that stopped refreshing (killed) keeps the directory. */
 const STALE_MS = 10_000;
@@ -22,6 +22,7 @@ export class DataDirInUse extends Error {
 export async function lockDataDir(dir: string, onLost: (err: Error) => void): Promise<() => Promise<void>> {
   const abs = resolve(dir);
   mkdirSync(abs, { recursive: true });
+  const { default: lockfile } = await import('proper-lockfile');
   try {
     const release = await lockfile.lock(abs, {
       stale: STALE_MS,

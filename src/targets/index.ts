@@ -41,7 +41,7 @@ export async function createTargets(
   return {
     config,
     db: createPlatformDb(config.DMP_DATABASE_URL, log.child({ target: 'postgres' })),
-    redis: createPlatformRedis(config.DMP_REDIS_URL, config.DMP_REDIS_PREFIX, log.child({ target: 'redis' })),
+    redis: await createPlatformRedis(config.DMP_REDIS_URL, config.DMP_REDIS_PREFIX, log.child({ target: 'redis' })),
     kube: await createKube({
       kubeconfig: config.KUBECONFIG,
       namespace: config.DMP_NAMESPACE,

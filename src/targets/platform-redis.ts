@@ -1,6 +1,7 @@
 // The platform's Redis: queue, worker registry, heartbeats and cache namespaces. Every call
-// has a deadline; the client reconnects by itself when the server comes back.
-import { Redis, ReplyError } from 'ioredis';
+// has a deadline; the client reconnects by itself when the server comes back. ioredis is
+// loaded only when DMP_REDIS_URL is set (dynamic import): a bot without it never loads it.
+import type { Redis } from 'ioredis';
 import { deadline } from '../async.js';
 import { ErrorCode, NotConfigured, TargetError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -15,12 +16,12 @@ export interface PlatformRedis {
 
 const HINT = 'set DMP_REDIS_URL to the platform Redis';
 
-export function createPlatformRedis(
+export async function createPlatformRedis(
   url: string | undefined,
   prefix: string,
   log: Logger,
   defaultTimeoutMs = 2_000,
-): PlatformRedis {
+): Promise<PlatformRedis> {
   if (!url) {
     return {
       configured: false,
@@ -31,6 +32,7 @@ export function createPlatformRedis(
       close: async () => {},
     };
   }
+  const { Redis, ReplyError } = await import('ioredis');
   const redis = new Redis(url, {
     lazyConnect: true,
     keyPrefix: prefix || undefined,

@@ -1,5 +1,5 @@
 // Load what is configured: `node dist/main.js` in HTTP mode with only Slack configured answers
-// /health without loading the Kubernetes, PagerDuty, GitHub or charting clients; given a
+// /health without loading the Kubernetes, PagerDuty, GitHub, Redis or charting clients, or the data-dir lock; given a
 // kubeconfig it loads the Kubernetes client (so the record below can tell). Every module the ESM
 // loader resolves is written down by a loader hook (test/helpers/record-imports.mjs).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,16 @@ import { startBotProcess } from '../helpers/bot-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const HOOK = new URL('../helpers/record-imports.mjs', import.meta.url).pathname;
-const LAZY = ['@kubernetes/client-node', '@pagerduty/pdjs', '@octokit/rest', 'vega', 'vega-lite', '@resvg/resvg-js'];
+const LAZY = [
+  '@kubernetes/client-node',
+  '@pagerduty/pdjs',
+  '@octokit/rest',
+  'vega',
+  'vega-lite',
+  '@resvg/resvg-js',
+  'ioredis',
+  'proper-lockfile',
+];
 
 const tmp = mkdtempSync(join(tmpdir(), 'dmp-lazy-imports-'));
 let store: TestDatabase;
