@@ -63,8 +63,10 @@ describe('an incident thread in #incidents', () => {
       });
     return w.click({ actionId: b.action_id, value: b.value, blockId: b.block_id, messageTs: root.ts, user });
   };
+  // A wait, not a time limit: the resolve path loads the chart libraries on first use, which on
+  // two loaded cores can take seconds.
   const replyWith = (root: SlackMessage, text: string) =>
-    eventually(() => w.replies(root.ts).find((m) => m.text.includes(text)), 8_000, `a reply with "${text}"`);
+    eventually(() => w.replies(root.ts).find((m) => m.text.includes(text)), 20_000, `a reply with "${text}"`);
   const count = (root: SlackMessage, text: string) => w.replies(root.ts).filter((m) => m.text.includes(text)).length;
 
   it('posts one root message with title, service, severity, status, age, link and the five controls, then "Investigating" and the diagnosis', async () => {
