@@ -1,6 +1,7 @@
 // Coded errors: users see a sentence, logs see the cause, nobody sees a secret. Every error
 // the bot makes carries a `.code` from ErrorCode (as Bolt's CodedError), and errors from client
 // libraries are classified by class, SQLSTATE or errno code, never by their message text.
+import { plainText, type RichText, richOf, type Text } from './domain/text.js';
 import { Redactor } from './redact.js';
 
 /**
@@ -138,13 +139,17 @@ export class NotConfigured extends TargetError {
   }
 }
 
-/** A user's request the bot refuses or cannot parse: shown as is. */
+/**
+ * A user's request the bot refuses or cannot parse. The sentence is words and values (a name shown
+ * as code, a mention): blocks/ renders `text` for Slack and escapes it once; `message` is its plain
+ * form, for logs.
+ */
 export class UserError extends DmpError {
-  constructor(
-    message: string,
-    code: typeof ErrorCode.InvalidInput | typeof ErrorCode.Refused = ErrorCode.InvalidInput,
-  ) {
-    super(code, message);
+  readonly text: RichText;
+
+  constructor(message: Text, code: typeof ErrorCode.InvalidInput | typeof ErrorCode.Refused = ErrorCode.InvalidInput) {
+    super(code, plainText(message));
+    this.text = richOf(message);
     this.name = 'UserError';
   }
 }

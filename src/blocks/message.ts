@@ -1,6 +1,7 @@
 // A reply as the handlers send it: fallback text, Block Kit, and files too long for a message.
 import type { KnownBlock, View } from '@slack/types';
-import { esc } from './mrkdwn.js';
+import type { Text } from '../domain/text.js';
+import { esc, renderText } from './mrkdwn.js';
 
 export { esc };
 
@@ -44,7 +45,8 @@ export function header(text: string): KnownBlock {
   return { type: 'header', text: { type: 'plain_text', text: text.slice(0, 150), emoji: true } };
 }
 
-/** Plain words as a message: escaped in the blocks and in the notification text alike. */
-export function textMessage(text: string): Message {
-  return { text: esc(text), blocks: [section(esc(text))] };
+/** Words as a message: escaped once, in the blocks and in the notification text alike. */
+export function textMessage(text: Text): Message {
+  const shown = renderText(text);
+  return { text: shown, blocks: [section(shown)] };
 }

@@ -1,7 +1,7 @@
 // The one place that writes Slack's mrkdwn from the domain's values (src/domain/text.ts) and the
 // one escape of user text (&, <, >), for blocks and fallback text alike. Slack's rules:
 // https://docs.slack.dev/messaging/formatting-message-text#escaping
-import { type Inline, linkedText, type RichText, SLACK_SEQUENCE } from '../domain/text.js';
+import { type Inline, linkedText, type RichText, richOf, SLACK_SEQUENCE, type Text } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 
 export { linkedText };
@@ -37,6 +37,11 @@ export function renderInline(i: Inline): string {
 
 export function renderRich(r: RichText): string {
   return r.map(renderInline).join('');
+}
+
+/** Words of the domain rendered: a plain string escaped (as stored rows hold them), values as values. */
+export function renderText(t: Text): string {
+  return renderRich(richOf(t));
 }
 
 /** `linkedText` rendered: the links and mentions stay links and mentions, the rest is escaped once. */

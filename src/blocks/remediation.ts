@@ -2,7 +2,7 @@
 // with Approve/Cancel, the updates that take the buttons away and say who did what, the
 // outcome posted in the thread, and the reason and mark-scan-failed modals. Pure functions.
 import type { Button, KnownBlock, PlainTextOption, View } from '@slack/types';
-import type { RichText } from '../domain/text.js';
+import { plainText, type Text } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import type { ActionRow, StoredPreview } from '../remediations/action.js';
 import type { StepResult } from '../remediations/flow.js';
@@ -10,7 +10,7 @@ import type { ScanShown } from '../remediations/mark-scan-failed.js';
 import type { Outcome, ProgressNote, ProgressStatus } from '../remediations/types.js';
 import { cutLines, fitBlocks } from './limits.js';
 import { context, esc, header, type Message, section } from './message.js';
-import { renderRich } from './mrkdwn.js';
+import { renderRich, renderText } from './mrkdwn.js';
 import {
   APPROVE_BLOCK,
   CONFIRM_BLOCK,
@@ -33,25 +33,17 @@ export function pickBlockId(actionId: string): string {
 }
 
 /** Bold, unless the text holds a `*` (a key pattern) that would end the bold early and garble it. */
-function strong(text: string): string {
-  return text.includes('*') ? esc(text) : `*${esc(text)}*`;
+function strong(text: Text): string {
+  return plainText(text).includes('*') ? renderText(text) : `*${renderText(text)}*`;
 }
 
 const who = (id: string | undefined) => (id ? `<@${id}>` : 'someone');
 
 /** Plain lines are escaped as a whole; lines of values (RichText) are rendered, escaping their words once. */
-function detailBlocks(details: Array<string | RichText> | undefined, max = 20): KnownBlock[] {
+function detailBlocks(details: Text[] | undefined, max = 20): KnownBlock[] {
   if (!details?.length) return [];
   if (details.every((d) => typeof d === 'string')) return [context(esc(cutLines(details, 1900, max)))];
-  return [
-    context(
-      cutLines(
-        details.map((d) => (typeof d === 'string' ? esc(d) : renderRich(d))),
-        1900,
-        max,
-      ),
-    ),
-  ];
+  return [context(cutLines(details.map(renderText), 1900, max))];
 }
 
 const PROGRESS_EMOJI: Record<ProgressStatus, string> = {
@@ -129,16 +121,16 @@ export function previewMessage(v: PreviewView): Message {
     block_id: CONFIRM_BLOCK,
     elements: [button('Confirm', REMEDIATION_CONFIRM, a.id, 'primary'), button('Cancel', REMEDIATION_CANCEL, a.id)],
   });
-  return { text: esc(`Confirm: ${v.label} — ${a.preview.summary}`), blocks: fitBlocks(blocks) };
+  return { text: `${esc(`Confirm: ${v.label} — `)}${renderText(a.preview.summary)}`, blocks: fitBlocks(blocks) };
 }
 
 export function nothingToDoMessage(label: string, preview: StoredPreview): Message {
-  const text = `${label}: nothing to do. ${preview.nothingToDo ?? ''}`.trim();
+  const why = renderText(preview.nothingToDo ?? '');
   return {
-    text: esc(text),
+    text: why.trim() ? `${esc(`${label}: nothing to do. `)}${why}`.trim() : esc(`${label}: nothing to do.`),
     blocks: fitBlocks([
-      section(`:information_source: ${strong(label)}: nothing to do.\n${esc(preview.nothingToDo ?? '')}`),
-      context(esc(preview.summary)),
+      section(`:information_source: ${strong(label)}: nothing to do.\n${why}`),
+      context(renderText(preview.summary)),
       ...detailBlocks(preview.details, 10),
     ]),
   };
@@ -173,11 +165,11 @@ export function awaitingMessage(a: ActionRow, label: string): Message {
   return settledMessage(a, label, `:lock: Waiting for a second operator's approval in the thread — ${people(a)}`);
 }
 
-export function finishedMessage(a: ActionRow, label: string, outcome: { ok: boolean; summary: string }): Message {
+export function finishedMessage(a: ActionRow, label: string, outcome: { ok: boolean; summary: Text }): Message {
   return settledMessage(
     a,
     label,
-    `${outcome.ok ? ':white_check_mark: Done' : ':x: Failed'}: ${esc(outcome.summary)} — ${people(a)}`,
+    `${outcome.ok ? ':white_check_mark: Done' : ':x: Failed'}: ${renderText(outcome.summary)} — ${people(a)}`,
   );
 }
 
@@ -197,9 +189,9 @@ export function cancelledMessage(a: ActionRow, label: string): Message {
 export function outcomeMessage(a: ActionRow, label: string, outcome: Outcome): Message {
   const icon = outcome.ok ? ':white_check_mark:' : ':x:';
   return {
-    text: esc(`${label}: ${outcome.summary}`),
+    text: `${esc(`${label}: `)}${renderText(outcome.summary)}`,
     blocks: fitBlocks([
-      section(`${icon} ${strong(label)}: ${esc(outcome.summary)}`),
+      section(`${icon} ${strong(label)}: ${renderText(outcome.summary)}`),
       ...detailBlocks(outcome.details, 30),
       context(people(a)),
     ]),
@@ -209,7 +201,7 @@ export function outcomeMessage(a: ActionRow, label: string, outcome: Outcome): M
 export function approvalRequestMessage(a: ActionRow, label: string, ttlMs: number): Message {
   const blocks: KnownBlock[] = [
     section(
-      `:lock: ${who(a.confirmedBy ?? a.requestedBy)} asks to ${strong(label)}: ${esc(a.preview.summary)}\n*Reason:* ${esc(a.reason ?? '')}`,
+      `:lock: ${who(a.confirmedBy ?? a.requestedBy)} asks to ${strong(label)}: ${renderText(a.preview.summary)}\n*Reason:* ${esc(a.reason ?? '')}`,
     ),
     context(
       `Two-person rule: a second operator must press Approve (the requester cannot). Expires in ${formatDuration(ttlMs)}.`,
@@ -220,14 +212,14 @@ export function approvalRequestMessage(a: ActionRow, label: string, ttlMs: numbe
       elements: [button('Approve', REMEDIATION_APPROVE, a.id, 'primary'), button('Cancel', REMEDIATION_CANCEL, a.id)],
     },
   ];
-  return { text: esc(`Approval needed: ${label} — ${a.preview.summary}`), blocks: fitBlocks(blocks) };
+  return { text: `${esc(`Approval needed: ${label} — `)}${renderText(a.preview.summary)}`, blocks: fitBlocks(blocks) };
 }
 
 export function approvedMessage(a: ActionRow, label: string): Message {
   const line = `:white_check_mark: Approved by ${who(a.approvedBy)} — ${people(a)}`;
   return {
     text: esc(`Approved: ${label}`),
-    blocks: [section(`:lock: ${strong(label)}: ${esc(a.preview.summary)}`), context(line)],
+    blocks: [section(`:lock: ${strong(label)}: ${renderText(a.preview.summary)}`), context(line)],
   };
 }
 
@@ -245,7 +237,7 @@ export function refusalText(res: StepResult, labelOf: (a: ActionRow) => string, 
     case 'refused':
     case 'own':
     case 'invalid':
-      return res.message;
+      return renderText(res.message);
     case 'unknown':
       return `I no longer know this ${thing}; nothing was done.`;
     case 'already':
@@ -278,7 +270,7 @@ export function reasonModal(a: ActionRow, label: string, metadata: string, twoPe
     submit: { type: 'plain_text', text: twoPerson ? 'Ask for approval' : 'Run it' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      section(`:warning: ${strong(label)} is high risk.\n${esc(a.preview.summary)}`),
+      section(`:warning: ${strong(label)} is high risk.\n${renderText(a.preview.summary)}`),
       {
         type: 'input',
         block_id: REASON_BLOCK,

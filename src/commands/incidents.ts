@@ -8,6 +8,7 @@ import { renderRich } from '../blocks/mrkdwn.js';
 import { oncallMessage } from '../blocks/oncall.js';
 import { postmortemChartFile } from '../charts/postmortem-chart.js';
 import { statsChartPng } from '../charts/stats-chart.js';
+import { code } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { refreshFollowupStates } from '../followups/refresh.js';
 import { followupsConfigured } from '../followups/store.js';
@@ -32,9 +33,23 @@ async function incidentFrom(store: Parameters<typeof findIncident>[0], arg: stri
     return latest;
   }
   if (!INCIDENT_REF.test(arg))
-    throw new UserError(`\`${usage}\` takes a PagerDuty incident ID or number, like \`Q2CKYRLH85UNN4\` or \`37\`.`);
+    throw new UserError([
+      code(usage),
+      ' takes a PagerDuty incident ID or number, like ',
+      code('Q2CKYRLH85UNN4'),
+      ' or ',
+      code('37'),
+      '.',
+    ]);
   const found = await findIncident(store, arg);
-  if (!found) throw new UserError(`I have no incident \`${arg}\`. \`/dmp incident status\` lists the open ones.`);
+  if (!found)
+    throw new UserError([
+      'I have no incident ',
+      code(arg),
+      '. ',
+      code('/dmp incident status'),
+      ' lists the open ones.',
+    ]);
   return found;
 }
 
@@ -124,15 +139,18 @@ export const postmortemCommand: Command = {
   group: 'Incidents',
   private: true,
   async run(deps, req) {
-    if (!req.args[0]) throw new UserError('`/dmp postmortem <incident>` takes a PagerDuty incident ID or number.');
+    if (!req.args[0])
+      throw new UserError([code('/dmp postmortem <incident>'), ' takes a PagerDuty incident ID or number.']);
     const incident = await incidentFrom(deps.store, req.args[0], '/dmp postmortem <incident>');
     // Follow-up issues closed on GitHub since last time show as closed.
     await refreshFollowupStates(deps, incident.id);
     const pm = await getPostmortem(deps.store, incident.id);
     if (!pm)
-      throw new UserError(
-        `Incident \`${incident.id}\` (${incident.title}) is not resolved yet: its post-mortem opens when it is.`,
-      );
+      throw new UserError([
+        'Incident ',
+        code(incident.id),
+        ` (${incident.title}) is not resolved yet: its post-mortem opens when it is.`,
+      ]);
     const message = postmortemMessage(incident, pm, await timelineOf(deps.store, incident.id), {
       addFollowup: followupsConfigured(deps.config),
     });
@@ -159,12 +177,17 @@ async function personNamed(
   if (EMAIL.test(arg) && deps.slackUserByEmail) {
     const id = await deps.slackUserByEmail(arg).catch(() => undefined);
     if (id) return { slackId: id, name: arg.split('@')[0] as string };
-    throw new UserError(`I found no Slack user with the email \`${arg.slice(0, 80)}\`.`);
+    throw new UserError(['I found no Slack user with the email ', code(arg.slice(0, 80)), '.']);
   }
   const typed = arg.startsWith('@') ? arg : `@${arg}`;
-  throw new UserError(
-    `\`${usage}\` takes a Slack mention of the person, like \`@alice\` picked from Slack's list (or their email); \`${typed.slice(0, 80)}\` is no one Slack knows.`,
-  );
+  throw new UserError([
+    code(usage),
+    ' takes a Slack mention of the person, like ',
+    code('@alice'),
+    " picked from Slack's list (or their email); ",
+    code(typed.slice(0, 80)),
+    ' is no one Slack knows.',
+  ]);
 }
 
 function roleCommand(word: string, role: Role): Command {
@@ -176,7 +199,8 @@ function roleCommand(word: string, role: Role): Command {
     section: SECTION,
     group: 'Incidents',
     async run(deps, req) {
-      if (!req.args[0]) throw new UserError(`\`${usage}\` takes a Slack mention of the person, like \`@alice\`.`);
+      if (!req.args[0])
+        throw new UserError([code(usage), ' takes a Slack mention of the person, like ', code('@alice'), '.']);
       const who = await personNamed(deps, req.args[0], usage);
       const incident = await incidentFrom(deps.store, req.args[1], usage);
       const by = { slackId: req.userId, ...(req.userName ? { name: req.userName } : {}) };

@@ -3,6 +3,7 @@
 import { type Message, section } from '../blocks/message.js';
 import { nothingToDoMessage, previewMessage, scanFailModalFor } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
+import { code } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { usageOf } from './help.js';
 import type { Command, CommandRequest } from './types.js';
@@ -35,7 +36,7 @@ async function startFlow(
 }
 
 function usage(c: Command, why: string): UserError {
-  return new UserError(`${why} Usage: \`${usageOf(c)}\``);
+  return new UserError([`${why} Usage: `, code(usageOf(c))]);
 }
 
 const scale: Command = {

@@ -99,7 +99,7 @@ export async function runCommand(
 
 /** A sentence for people; the cause, with an id to find it, for the log. */
 export function errorMessage(deps: Pick<Deps, 'log'>, err: unknown): Message {
-  if (err instanceof UserError) return textMessage(err.message);
+  if (err instanceof UserError) return textMessage(err.text);
   if (err instanceof TargetError) return textMessage(err.sentence());
   const id = randomUUID().slice(0, 8);
   deps.log.error({ err, errorId: id }, 'command failed');

@@ -1,4 +1,6 @@
 // Values the domain returns instead of Slack markup; blocks/ renders them (src/blocks/mrkdwn.ts).
+import { formatDuration } from '../duration.js';
+
 export type Inline =
   | string
   | { user: string }
@@ -40,4 +42,35 @@ export function linkedText(text: string): RichText {
   }
   if (last < text.length) out.push(text.slice(last));
   return out;
+}
+
+/**
+ * Words the domain says: a plain string (shown as written, escaped by blocks/) or values. A
+ * string stored before the values came (a remediation row, an audit line) is read the same way.
+ */
+export type Text = string | RichText;
+
+/** A Text as values: a plain string is one piece of plain text. */
+export function richOf(t: Text): RichText {
+  return typeof t === 'string' ? [t] : t;
+}
+
+/**
+ * The plain-text form of words, for logs, audit lines and error messages: code keeps its
+ * backticks (as people write it in plain text), mentions are @ids, links their label and URL.
+ */
+export function plainText(t: Text): string {
+  if (typeof t === 'string') return t;
+  return t.map(plainInline).join('');
+}
+
+function plainInline(i: Inline): string {
+  if (typeof i === 'string') return i;
+  if ('user' in i) return `@${i.user}`;
+  if ('group' in i) return `@${i.group}`;
+  if ('channel' in i) return `#${i.channel}`;
+  if ('duration' in i) return formatDuration(i.duration);
+  if ('bold' in i) return i.bold;
+  if ('code' in i) return `\`${i.code}\``;
+  return i.label === undefined ? i.link : `${i.label} (${i.link})`;
 }

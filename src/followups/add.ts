@@ -3,7 +3,7 @@
 // form is submitted or Slack retries it, recorded in the timeline as the person who added it, and
 // put into the post-mortem document (when there is one) at once.
 import type { Config } from '../config.js';
-import type { RichText } from '../domain/text.js';
+import { code, type RichText } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import type { SlackUser } from '../incidents/person.js';
 import { refreshPostmortem } from '../incidents/postmortem.js';
@@ -42,7 +42,7 @@ export async function addFollowup(
   if (!item) return { ok: false, text: ['A follow-up needs a title; nothing was added.'] };
   return ctx.store.tx(async (q) => {
     const i = await getIncident(q, incidentId, true);
-    if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
+    if (!i) throw new UserError(['I have no incident ', code(incidentId.slice(0, 64)), '.']);
     const now = ctx.now();
     const addedBy = actorOf(by);
     const owner = f.owner ? actorOf(f.owner) : undefined;

@@ -33,7 +33,7 @@ export async function answerOf(
     const result = await work();
     return result && (!result.ok || opts.sayDone) ? renderRich(result.text) : undefined;
   } catch (err) {
-    if (err instanceof UserError) return err.message;
+    if (err instanceof UserError) return renderRich(err.text);
     log.error({ err }, failure.log);
     return failure.say;
   }

@@ -13,6 +13,7 @@ import {
   type ScanModalMeta,
 } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
+import { plainText } from '../domain/text.js';
 import { recordActivity } from '../incidents/actions.js';
 import { incidentByThread } from '../incidents/store.js';
 import { requestVerification } from '../incidents/verification.js';
@@ -182,7 +183,15 @@ export async function runAndReport(deps: Deps, client: WebClient, row: ActionRow
   const { action, outcome } = await service.execute(row, progress);
   const told = outcomeMessage(action, label, outcome);
   await post(deps, client, row.channelId, thread, told, respond, row.requestedBy);
-  await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text, label);
+  // The timeline keeps plain words (rendered, and escaped, when shown), not the posted mrkdwn.
+  await recordInIncident(
+    deps,
+    row.channelId,
+    thread,
+    row.requestedBy,
+    `${label}: ${plainText(outcome.summary)}`,
+    label,
+  );
   if (row.messageTs || respond)
     await update(deps, client, row.channelId, row.messageTs, finishedMessage(action, label, outcome), respond);
 }

@@ -5,6 +5,7 @@
 import type { WebClient } from '@slack/web-api';
 import { finishedMessage, outcomeMessage, progressMessage } from '../blocks/remediation.js';
 import type { Deps } from '../deps.js';
+import { plainText } from '../domain/text.js';
 import { type Recovered, recoverAction } from '../remediations/recovery.js';
 import type { ProgressNote } from '../remediations/types.js';
 import { beatFor, claimOrphans, handOver } from '../store/remediation-owners.js';
@@ -37,7 +38,8 @@ export function startRemediationRecovery(deps: Deps, slack: WebClient, replicaId
     const thread = row.threadTs ?? row.messageTs;
     const told = outcomeMessage(r.action, label, r.outcome);
     await post(deps, slack, row.channelId, thread, told);
-    await recordInIncident(deps, row.channelId, thread, row.requestedBy, told.text);
+    // The timeline keeps plain words (rendered, and escaped, when shown), not the posted mrkdwn.
+    await recordInIncident(deps, row.channelId, thread, row.requestedBy, `${label}: ${plainText(r.outcome.summary)}`);
     if (row.messageTs)
       await update(deps, slack, row.channelId, row.messageTs, finishedMessage(r.action, label, r.outcome));
   };

@@ -1,6 +1,7 @@
 // Who is on call now (issue 12): PagerDuty's on-calls (`GET /oncalls`, users included) per
 // escalation policy and level, until when, with the Slack user each PagerDuty email maps to.
 // A filter names a policy or a service (its policy), by name or id.
+import { code } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
 
@@ -64,7 +65,7 @@ export async function whoIsOnCall(
     throw new UserError('PagerDuty is not configured (PAGERDUTY_API_TOKEN), so I cannot say who is on call.');
   const ids = filter ? await policiesNamed(pd, filter) : [];
   if (filter && ids.length === 0)
-    throw new UserError(`No PagerDuty escalation policy or service matches \`${filter.slice(0, 80)}\`.`);
+    throw new UserError(['No PagerDuty escalation policy or service matches ', code(filter.slice(0, 80)), '.']);
   return onCallOfPolicies(pd, ids, lookup);
 }
 

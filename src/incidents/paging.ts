@@ -2,7 +2,7 @@
 // and a responder request (`POST /incidents/{id}/responder_requests`) sent as the person who
 // asked (From: their email, requester_id: their PagerDuty id), through the durable PagerDuty
 // outbox. The thread and the timeline say who was paged once PagerDuty has accepted.
-import { group, type Inline, user } from '../domain/text.js';
+import { code, group, type Inline, user } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import type { Sql } from '../store/sql.js';
 import type { PagerDutyClient } from '../targets/pagerduty.js';
@@ -88,7 +88,7 @@ export async function pageResponders(
   const actor: Actor = { source: 'slack', slackId: by.slackId, ...(by.name ? { name: by.name } : {}) };
   return ctx.store.tx(async (q) => {
     const i = await getIncident(q, incidentId, true);
-    if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
+    if (!i) throw new UserError(['I have no incident ', code(incidentId.slice(0, 64)), '.']);
     if (i.pdStatus === 'resolved') throw new UserError('This incident is resolved; nobody was paged.');
     const now = ctx.now();
     let queued = false;

@@ -2,7 +2,7 @@
 // or assigning a role is recorded in the timeline, announced in the thread, shown on the root;
 // a hand-over tells the previous holder, and the new commander gets a DM with the incident's state.
 // A P1/P2 without a commander after COMMANDER_NUDGE gets one reminder in its thread.
-import { bold, channel, type RichText, user } from '../domain/text.js';
+import { bold, channel, code, type RichText, user } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import type { Sql } from '../store/sql.js';
@@ -48,7 +48,7 @@ export async function assignRole(
 ): Promise<RoleResult> {
   return ctx.store.tx(async (q) => {
     const i = await getIncident(q, incidentId, true);
-    if (!i) throw new UserError(`I have no incident \`${incidentId.slice(0, 64)}\`.`);
+    if (!i) throw new UserError(['I have no incident ', code(incidentId.slice(0, 64)), '.']);
     if (i.pdStatus === 'resolved' && role === 'commander' && !i.commander)
       return { ok: false, text: ['This incident is resolved; there is nothing left to command.'] };
     const previous = i[role];

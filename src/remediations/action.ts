@@ -1,5 +1,6 @@
 // A remediation action as the safety layer tracks it: what was previewed, who asked, confirmed
 // or approved, its state and where the conversation lives. The store persists it; blocks/ renders it.
+import type { Text } from '../domain/text.js';
 import type { Outcome } from './types.js';
 
 export type ActionState =
@@ -11,11 +12,12 @@ export type ActionState =
   | 'cancelled'
   | 'expired';
 
+/** The preview as the row keeps it (JSON): values, or plain strings in rows stored before them. */
 export interface StoredPreview {
-  summary: string;
-  details?: string[];
+  summary: Text;
+  details?: Text[];
   choices?: Array<{ value: string; label: string }>;
-  nothingToDo?: string;
+  nothingToDo?: Text;
 }
 
 export interface ActionRow {

@@ -213,10 +213,14 @@ export const createIndex = defineRemediation({
       return {
         summary: `${INDEX_NAME} exists but is INVALID`,
         details,
-        nothingToDo: `${INDEX_NAME} exists but is INVALID (a failed concurrent build): rebuild it with \`/dmp db reindex\`.`,
+        nothingToDo: [
+          `${INDEX_NAME} exists but is INVALID (a failed concurrent build): rebuild it with `,
+          code('/dmp db reindex'),
+          '.',
+        ],
       };
     }
-    return { summary: `create ${INDEX_NAME}: \`${CREATE_INDEX}\``, details };
+    return { summary: [`create ${INDEX_NAME}: `, code(CREATE_INDEX)], details };
   },
   execute: (ctx) => runMaintenance(ctx, [{ table: 'nodes', sql: CREATE_INDEX }]),
 });
@@ -234,10 +238,10 @@ export const reindex = defineRemediation({
     if (!state.exists)
       return {
         summary: `${INDEX_NAME} does not exist`,
-        nothingToDo: `${INDEX_NAME} does not exist: create it with \`/dmp db index\`.`,
+        nothingToDo: [`${INDEX_NAME} does not exist: create it with `, code('/dmp db index'), '.'],
       };
     return {
-      summary: `rebuild ${INDEX_NAME} (${state.size}${state.valid ? '' : ', INVALID now'}): \`${REINDEX}\``,
+      summary: [`rebuild ${INDEX_NAME} (${state.size}${state.valid ? '' : ', INVALID now'}): `, code(REINDEX)],
       details: ['Runs outside a transaction on a dedicated connection; progress follows in the thread.'],
     };
   },
@@ -260,7 +264,7 @@ export const vacuumAnalyze = defineRemediation({
     const tables = p.table ? [p.table] : MAINTAINED_TABLES;
     const facts = await tableFacts(ctx, tables);
     return {
-      summary: tables.map((t) => `\`${VACUUM[t]}\``).join(', then '),
+      summary: tables.flatMap((t, i): RichText => (i ? [', then ', code(VACUUM[t])] : [code(VACUUM[t])])),
       details: [...facts, 'One table at a time, outside a transaction; progress follows in the thread.'],
     };
   },

@@ -6,6 +6,7 @@
 // No Slack types: handlers and commands render the results with blocks/remediation.ts.
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { plainText, type Text } from '../domain/text.js';
 import { TargetError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Redactor } from '../redact.js';
@@ -56,19 +57,19 @@ export interface Where {
 }
 
 export type StartResult =
-  | { kind: 'refused'; message: string }
-  | { kind: 'invalid'; message: string }
+  | { kind: 'refused'; message: Text }
+  | { kind: 'invalid'; message: Text }
   | { kind: 'duplicate'; action: ActionRow }
   | { kind: 'nothing'; remedy: AnyRemediation; label: string; preview: Preview }
   | { kind: 'preview'; action: ActionRow; remedy: AnyRemediation; label: string; highRisk: boolean };
 
 export type StepResult =
-  | { kind: 'refused'; message: string }
+  | { kind: 'refused'; message: Text }
   | { kind: 'unknown' }
   | { kind: 'already'; action: ActionRow }
   | { kind: 'expired'; action: ActionRow }
-  | { kind: 'own'; action: ActionRow; message: string }
-  | { kind: 'invalid'; action: ActionRow; message: string }
+  | { kind: 'own'; action: ActionRow; message: Text }
+  | { kind: 'invalid'; action: ActionRow; message: Text }
   | { kind: 'needs_reason'; action: ActionRow }
   | { kind: 'awaiting'; action: ActionRow }
   | { kind: 'cancelled'; action: ActionRow }
@@ -117,9 +118,9 @@ export const STEPS: Record<StepEvent, Step> = {
 /** A submission of the mark-scan-failed modal, judged: a sentence for the scan ID input, or a running row (undefined for a repeated submission). */
 export type ScanSubmission = { kind: 'error'; message: string } | { kind: 'running'; action: ActionRow | undefined };
 
-/** One line a person reads for any failure; the cause goes to the log. */
-export function sentenceOf(err: unknown, redactor: Redactor): string {
-  if (err instanceof UserError) return err.message;
+/** One line a person reads for any failure (values: blocks/ renders them); the cause goes to the log. */
+export function sentenceOf(err: unknown, redactor: Redactor): Text {
+  if (err instanceof UserError) return err.text;
   if (err instanceof TargetError) return redactor.redact(err.sentence());
   if (err instanceof z.ZodError)
     return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -214,7 +215,7 @@ export class RemediationService {
         action: remedy.id,
         outcome: 'refused',
         text: `preview ${remedy.id}`,
-        reason: message,
+        reason: plainText(message),
       });
       return { kind: 'invalid', message };
     }
@@ -231,8 +232,8 @@ export class RemediationService {
         channelId: input.channelId,
         action: remedy.id,
         outcome: 'previewed',
-        text: `${label}: ${preview.summary}`,
-        detail: { params, nothingToDo: preview.nothingToDo },
+        text: `${label}: ${plainText(preview.summary)}`,
+        detail: { params, nothingToDo: plainText(preview.nothingToDo) },
       });
       return { kind: 'nothing', remedy, label, preview };
     }
@@ -265,7 +266,7 @@ export class RemediationService {
       channelId: input.channelId,
       action: remedy.id,
       outcome: 'previewed',
-      text: `${label}: ${preview.summary}`,
+      text: `${label}: ${plainText(preview.summary)}`,
       detail: { id: action.id, params: full, highRisk },
     });
     return { kind: 'preview', action, remedy, label, highRisk };
@@ -354,7 +355,7 @@ export class RemediationService {
       channelId: row.channelId,
       action: row.remedy,
       outcome: 'started',
-      text: `started ${this.labelOf(row)}: ${row.preview.summary}`,
+      text: `started ${this.labelOf(row)}: ${plainText(row.preview.summary)}`,
       reason: row.reason,
       detail: {
         id: row.id,
@@ -529,7 +530,7 @@ export class RemediationService {
     const { redactor } = this.deps;
     outcome = {
       ...outcome,
-      summary: redactor.redact(outcome.summary),
+      summary: redactor.redactDeep(outcome.summary),
       details: outcome.details?.map((d) => redactor.redactDeep(d)),
     };
     const done = (await transition(this.deps.store, row.id, ['running'], outcome.ok ? 'succeeded' : 'failed', {
@@ -540,7 +541,7 @@ export class RemediationService {
       channelId: row.channelId,
       action: row.remedy,
       outcome: outcome.ok ? 'ok' : 'error',
-      text: `${this.labelOf(row)}: ${outcome.summary}`,
+      text: `${this.labelOf(row)}: ${plainText(outcome.summary)}`,
       reason: row.reason,
       detail: {
         id: row.id,

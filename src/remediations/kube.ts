@@ -3,6 +3,7 @@
 // compared ignoring pod-template-hash, and rollout status reads as `kubectl rollout status`.
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { code } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import type { ActionContext } from './types.js';
@@ -23,9 +24,10 @@ export const objectName = z
 export function assertPlatformDeployment(ctx: ActionContext, name: string): void {
   const allowed = ctx.config.DMP_DEPLOYMENTS;
   if (!allowed.includes(name)) {
-    throw new UserError(
-      `\`${name}\` is not one of the platform's deployments (${allowed.join(', ')}); nothing was changed.`,
-    );
+    throw new UserError([
+      code(name),
+      ` is not one of the platform's deployments (${allowed.join(', ')}); nothing was changed.`,
+    ]);
   }
 }
 
@@ -43,7 +45,14 @@ export async function readDeployment(ctx: ActionContext, name: string): Promise<
       throw err;
     }
   });
-  if (!d) throw new UserError(`There is no deployment \`${name}\` in namespace \`${ctx.targets.kube.namespace}\`.`);
+  if (!d)
+    throw new UserError([
+      'There is no deployment ',
+      code(name),
+      ' in namespace ',
+      code(ctx.targets.kube.namespace),
+      '.',
+    ]);
   return d;
 }
 

@@ -3,6 +3,7 @@
 // interrupted with its outcome unknown. Either way the row leaves `running` (so the same action
 // can be started again) and the audit log says how it ended. No Slack types: the glue posts.
 import type { V1Deployment } from '@kubernetes/client-node';
+import { code, plainText, type RichText } from '../domain/text.js';
 import type { Logger } from '../log.js';
 import type { Redactor } from '../redact.js';
 import { recordAudit } from '../store/audit.js';
@@ -35,8 +36,8 @@ export function whereToCheck(row: ActionRow): string {
     : '/dmp audit';
 }
 
-export function interruptedSummary(row: ActionRow): string {
-  return `interrupted — outcome unknown, check \`${whereToCheck(row)}\``;
+export function interruptedSummary(row: ActionRow): RichText {
+  return ['interrupted — outcome unknown, check ', code(whereToCheck(row))];
 }
 
 /** Whether the change the action makes is already on the deployment, so its rollout is the one to follow. */
@@ -95,7 +96,7 @@ export async function recoverAction(
   }
   const interrupted = outcome === undefined;
   const final: Outcome = outcome ?? { ok: false, summary: interruptedSummary(row) };
-  final.summary = deps.redactor.redact(final.summary);
+  final.summary = deps.redactor.redactDeep(final.summary);
   const done = await transition(deps.store, row.id, ['running'], final.ok ? 'succeeded' : 'failed', { result: final });
   if (!done) return { kind: 'settled' };
   try {
@@ -105,7 +106,7 @@ export async function recoverAction(
       channelId: row.channelId,
       action: row.remedy,
       outcome: interrupted ? 'interrupted' : final.ok ? 'ok' : 'error',
-      text: `${label}: ${final.summary}`,
+      text: `${label}: ${plainText(final.summary)}`,
       reason: row.reason,
       detail: { id: row.id, params: row.params, recoveredBy: row.owner },
     });

@@ -2,6 +2,7 @@
 // restart`: a strategic-merge patch that stamps spec.template's restartedAt annotation with
 // now in RFC 3339, so the controller rolls out new pods; a paused deployment is refused.
 import { z } from 'zod';
+import { code, type RichText } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import {
   assertPlatformDeployment,
@@ -16,8 +17,11 @@ import { defineRemediation } from './types.js';
 
 const schema = z.object({ deployment: objectName });
 
-const PAUSED = (name: string) =>
-  `${name} is paused: kubectl refuses to restart a paused deployment (run \`kubectl rollout resume deployment/${name}\` first); nothing was changed.`;
+const PAUSED = (name: string): RichText => [
+  `${name} is paused: kubectl refuses to restart a paused deployment (run `,
+  code(`kubectl rollout resume deployment/${name}`),
+  ' first); nothing was changed.',
+];
 
 export const restartDeployment = defineRemediation({
   id: 'restart-deployment',

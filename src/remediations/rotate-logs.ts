@@ -2,6 +2,7 @@
 // `logrotate -f /etc/logrotate.conf`, through the Kubernetes exec API (client-node's Exec over
 // a WebSocket), never a kubectl binary or a shell: each command is an argument vector.
 import { z } from 'zod';
+import { code } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { DF_COMMAND, EXEC_TIMEOUT_MS, type ExecResult, execInPod } from '../targets/kube-exec.js';
 import { isNotFound, kubeMessage, objectName } from './kube.js';
@@ -20,18 +21,26 @@ async function firstContainer(ctx: ActionContext, pod: string): Promise<string> 
     }
   });
   if (!found)
-    throw new UserError(
-      `There is no pod \`${pod}\` in namespace \`${ctx.targets.kube.namespace}\` (see \`/dmp pods\`).`,
-    );
+    throw new UserError([
+      'There is no pod ',
+      code(pod),
+      ' in namespace ',
+      code(ctx.targets.kube.namespace),
+      ' (see ',
+      code('/dmp pods'),
+      ').',
+    ]);
   // Exec cannot be limited by name in RBAC (pods have generated names), so the bot limits it:
   // only into pods of the platform's own deployments (DMP_DEPLOYMENTS), by their app label.
   const app = found.metadata?.labels?.app;
   if (!app || !ctx.config.DMP_DEPLOYMENTS.includes(app))
-    throw new UserError(
-      `Pod \`${pod}\` is not one of the platform's (${ctx.config.DMP_DEPLOYMENTS.join(', ')}); I only rotate logs there.`,
-    );
+    throw new UserError([
+      'Pod ',
+      code(pod),
+      ` is not one of the platform's (${ctx.config.DMP_DEPLOYMENTS.join(', ')}); I only rotate logs there.`,
+    ]);
   const name = found.spec?.containers?.[0]?.name;
-  if (!name) throw new UserError(`Pod \`${pod}\` has no container to run logrotate in.`);
+  if (!name) throw new UserError(['Pod ', code(pod), ' has no container to run logrotate in.']);
   return name;
 }
 
@@ -54,8 +63,8 @@ export const rotateLogs = defineRemediation({
       EXEC_TIMEOUT_MS + 5_000,
     );
     return {
-      summary: `${p.pod}: run \`${LOGROTATE_COMMAND.join(' ')}\` in container ${container}`,
-      details: [`\`${DF_COMMAND.join(' ')}\` now:`, ...outputLines(df)],
+      summary: [`${p.pod}: run `, code(LOGROTATE_COMMAND.join(' ')), ` in container ${container}`],
+      details: [[code(DF_COMMAND.join(' ')), ' now:'], ...outputLines(df)],
     };
   },
   async execute(ctx, p) {
@@ -73,7 +82,7 @@ export const rotateLogs = defineRemediation({
       summary: rotate.exitCode === 0 ? `${p.pod}: logs rotated` : `${p.pod}: logrotate exited with ${rotate.exitCode}`,
       details: [
         ...outputLines(rotate).map((l) => `logrotate: ${l}`),
-        `\`${DF_COMMAND.join(' ')}\` after:`,
+        [code(DF_COMMAND.join(' ')), ' after:'],
         ...outputLines(df),
       ],
     };

@@ -3,7 +3,7 @@
 // the safety layer (flow.ts) decides who may run what, blocks/ renders, handlers send.
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import type { RichText } from '../domain/text.js';
+import type { RichText, Text } from '../domain/text.js';
 import type { Logger } from '../log.js';
 import type { Risk } from '../runbooks/types.js';
 import type { Targets } from '../targets/index.js';
@@ -37,12 +37,12 @@ export interface ProgressNote {
 }
 
 export interface Preview {
-  /** The one line that says what will change: "replicas 3 → 8". */
-  summary: string;
+  /** The one line that says what will change: "replicas 3 → 8" (values: blocks/ renders them). */
+  summary: Text;
   /** Further lines: the pids and their queries, the revisions, the keys. */
-  details?: string[];
+  details?: Text[];
   /** Set when there is nothing to do; shown instead of the Confirm button. */
-  nothingToDo?: string;
+  nothingToDo?: Text;
   /** Items the operator may pick from (checkboxes): value and label. */
   choices?: Array<{ value: string; label: string }>;
   /** Values fixed by the preview that the execution must use (the revision shown, the pids listed). */
@@ -51,10 +51,10 @@ export interface Preview {
 
 export interface Outcome {
   ok: boolean;
-  /** One line: "scan-workers scaled 3 → 8". */
-  summary: string;
+  /** One line: "scan-workers scaled 3 → 8": values, or a plain string (and those of rows stored before). */
+  summary: Text;
   /** Further lines: values (RichText), or plain strings (and those of rows stored before). */
-  details?: Array<string | RichText>;
+  details?: Text[];
 }
 
 export interface Remediation<P extends Params> {

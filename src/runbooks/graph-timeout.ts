@@ -2,6 +2,7 @@
 // idx_nodes_scan exists, and for one scan the plan of its node query, run with EXPLAIN ANALYZE
 // inside a read-only transaction that is rolled back.
 import { z } from 'zod';
+import { code } from '../domain/text.js';
 import { UserError } from '../errors.js';
 import { GRAPH_INDEX } from '../targets/platform-db.js';
 import { headDetails, plural } from './lines.js';
@@ -17,7 +18,7 @@ const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 export function parseGraphArgs(args: string[]): { scanId?: string } {
   if (args.length === 0) return {};
   const [id, ...rest] = args;
-  if (rest.length) throw new UserError('`/dmp graph timeout [scan-id]` takes at most one scan ID.');
+  if (rest.length) throw new UserError([code('/dmp graph timeout [scan-id]'), ' takes at most one scan ID.']);
   const parsed = uuid.safeParse(id);
   if (!parsed.success) {
     const shown = (id ?? '').slice(0, 40);

@@ -1,6 +1,7 @@
 // Runbook: Useful Commands › Pod Management, "View logs" (kubectl logs): the recent lines of
 // an app's pods, optionally only those containing a text; the latest shown, all attached.
 import { z } from 'zod';
+import { code, plainText, type RichText } from '../domain/text.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import { K8S_NAME, PLATFORM_APPS, readAppLogs } from '../targets/kube-reads.js';
@@ -13,11 +14,12 @@ export const MAX_SINCE_MS = 24 * 60 * 60_000;
 const SHOWN = 10;
 const MAX_PODS = 10;
 
-const USAGE = '`/dmp logs <app> [--since 10m] [--grep text]`';
+const USAGE = code('/dmp logs <app> [--since 10m] [--grep text]');
+const WHICH_APP: RichText = ['Which app? ', USAGE, ', e.g. ', code('/dmp logs api'), '.'];
 
 const logArgs = z.object({
   app: z
-    .string({ error: `Which app? ${USAGE}, e.g. \`/dmp logs api\`.` })
+    .string({ error: plainText(WHICH_APP) })
     .max(63)
     .regex(K8S_NAME, { error: 'not an app label' }),
   since: z
@@ -46,34 +48,36 @@ export function parseLogArgs(args: string[], apps: readonly string[]): LogArgs {
       raw[eq[1] as string] = eq[2];
     } else if (a === '--since' || a === '--grep') {
       const value = args[i + 1];
-      if (value === undefined) throw new UserError(`${a} needs a value: ${USAGE}.`);
+      if (value === undefined) throw new UserError([`${a} needs a value: `, USAGE, '.']);
       raw[a.slice(2)] = value;
       i++;
     } else if (a.startsWith('--')) {
-      throw new UserError(`I don't know the option ${a.slice(0, 30)}: ${USAGE}.`);
+      throw new UserError([`I don't know the option ${a.slice(0, 30)}: `, USAGE, '.']);
     } else if (raw.app === undefined) {
       raw.app = a.replace(/^app=/, '');
     } else {
-      throw new UserError(
-        `One app at a time: ${USAGE}. To search for words with spaces, quote them: --grep "auth error".`,
-      );
+      throw new UserError([
+        'One app at a time: ',
+        USAGE,
+        '. To search for words with spaces, quote them: --grep "auth error".',
+      ]);
     }
   }
   const parsed = logArgs.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? '');
-    if (field === 'app' && raw.app === undefined) throw new UserError(`Which app? ${USAGE}, e.g. \`/dmp logs api\`.`);
+    if (field === 'app' && raw.app === undefined) throw new UserError(WHICH_APP);
     if (field === 'app')
       throw new UserError(
         `"${(raw.app ?? '').slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
       );
     if (field === 'since')
       throw new UserError(`"${(raw.since ?? '').slice(0, 20)}" is not a duration from 1s to 24h, like 30s, 10m or 2h.`);
-    throw new UserError(`--grep takes a text of 1 to 200 characters: ${USAGE}.`);
+    throw new UserError(['--grep takes a text of 1 to 200 characters: ', USAGE, '.']);
   }
   const { app, since, grep } = parsed.data;
-  assertPlatformApp(app, apps, `${USAGE}, e.g. \`/dmp logs ${apps[0] ?? 'api'}\`.`);
+  assertPlatformApp(app, apps, [USAGE, ', e.g. ', code(`/dmp logs ${apps[0] ?? 'api'}`), '.']);
   return { app, since, sinceMs: parseDuration(since) as number, grep };
 }
 

@@ -1,6 +1,7 @@
 // Runbook: Useful Commands › Pod Management, "Get pod status" (kubectl get pods -l app=…):
 // each pod's phase, readiness, restarts, age and node, for one app or for api and scan-workers.
 import { z } from 'zod';
+import { code } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import { K8S_NAME, listAppPods, type PodSummary } from '../targets/kube-reads.js';
@@ -12,14 +13,15 @@ const appName = z.string().max(63).regex(K8S_NAME);
 
 export function parsePodsArgs(args: string[], platform: readonly string[]): { apps: string[] } {
   if (args.length === 0) return { apps: [...platform] };
-  if (args.length > 1) throw new UserError('`/dmp pods [app]` takes at most one app, e.g. `/dmp pods api`.');
+  if (args.length > 1)
+    throw new UserError([code('/dmp pods [app]'), ' takes at most one app, e.g. ', code('/dmp pods api'), '.']);
   const raw = (args[0] ?? '').replace(/^app=/, '');
   const parsed = appName.safeParse(raw);
   if (!parsed.success)
     throw new UserError(
       `"${raw.slice(0, 40)}" is not an app label: use lowercase letters, digits and dashes, e.g. ${platform.join(' or ')}.`,
     );
-  assertPlatformApp(parsed.data, platform, '`/dmp pods [app]`.');
+  assertPlatformApp(parsed.data, platform, [code('/dmp pods [app]'), '.']);
   return { apps: [parsed.data] };
 }
 

@@ -3,6 +3,7 @@
 // healthy. readRolloutHistory() is shared with the rollback remediation.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { code } from '../domain/text.js';
 import { formatDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import type { Kube } from '../targets/kube.js';
@@ -107,22 +108,28 @@ export async function readRolloutHistory(
   }, timeoutMs);
 }
 
+const USAGE = code('/dmp rollout history <deployment>');
+
 const deploymentName = z.string().max(253).regex(K8S_NAME);
 
 export function parseRolloutArgs(args: string[], apps: readonly string[]): { deployment: string } {
   const [raw, ...rest] = args;
   if (raw === undefined)
-    throw new UserError(
-      `Which deployment? \`/dmp rollout history ${PLATFORM_APPS[0]}\` or \`/dmp rollout history ${PLATFORM_APPS[1]}\`.`,
-    );
-  if (rest.length) throw new UserError('`/dmp rollout history <deployment>` takes one deployment.');
+    throw new UserError([
+      'Which deployment? ',
+      code(`/dmp rollout history ${PLATFORM_APPS[0]}`),
+      ' or ',
+      code(`/dmp rollout history ${PLATFORM_APPS[1]}`),
+      '.',
+    ]);
+  if (rest.length) throw new UserError([USAGE, ' takes one deployment.']);
   const name = raw.replace(/^(deployment|deploy|deployments)\//, '');
   const parsed = deploymentName.safeParse(name);
   if (!parsed.success)
     throw new UserError(
       `"${name.slice(0, 40)}" is not a deployment name: use lowercase letters, digits and dashes, e.g. ${PLATFORM_APPS.join(' or ')}.`,
     );
-  assertPlatformApp(parsed.data, apps, '`/dmp rollout history <deployment>`.');
+  assertPlatformApp(parsed.data, apps, [USAGE, '.']);
   return { deployment: parsed.data };
 }
 

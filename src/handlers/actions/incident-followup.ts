@@ -109,7 +109,7 @@ export function register(app: App, deps: Deps): void {
       deps.wakeIncidents?.();
       text = renderRich(result.text);
     } catch (err) {
-      if (err instanceof UserError) text = err.message;
+      if (err instanceof UserError) text = renderRich(err.text);
       else {
         deps.log.error({ err }, 'adding a follow-up failed');
         text = "The follow-up could not be added: the details are in the bot's log.";

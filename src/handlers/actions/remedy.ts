@@ -4,6 +4,7 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { z } from 'zod';
 import { REMEDY_ACTION_PATTERN } from '../../blocks/ids.js';
+import { renderText } from '../../blocks/mrkdwn.js';
 import { duplicateText, nothingToDoMessage, previewMessage, scanFailModalFor } from '../../blocks/remediation.js';
 import type { Deps } from '../../deps.js';
 import { pickedOf } from '../picked.js';
@@ -54,7 +55,7 @@ export function register(app: App, deps: Deps): void {
     switch (res.kind) {
       case 'refused':
       case 'invalid':
-        return tell(deps, client, place, res.message, respond);
+        return tell(deps, client, place, renderText(res.message), respond);
       case 'duplicate':
         return tell(deps, client, place, duplicateText(res.action, service.labelOf(res.action)), respond);
       case 'nothing':

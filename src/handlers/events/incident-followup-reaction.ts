@@ -100,7 +100,7 @@ export function register(app: App, deps: Deps): void {
         text = renderRich(result.text);
       } catch (err) {
         if (!(err instanceof UserError)) throw err;
-        text = err.message;
+        text = renderRich(err.text);
       }
       await tell(text, threadTs);
     } catch (err) {
