@@ -10,6 +10,7 @@ import { type PagerDutyFake, startPagerDutyFake } from '@dmp-bot/sim/pagerduty-f
 import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { blockActionPayload, interactionBody, signSlackRequest } from '@dmp-bot/sim/slack-signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/bot-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -34,7 +35,7 @@ describe('SIGKILL in the middle of an incident', () => {
   const children: ChildProcess[] = [];
 
   const startBotProcess = async (): Promise<{ child: ChildProcess; url: string }> => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: root,
       stdio: 'ignore',

@@ -6,6 +6,7 @@ import { startPlatformApiFake } from '@dmp-bot/sim/platform-api-fake';
 import { type SlackFake, startSlackFake } from '@dmp-bot/sim/slack-fake';
 import { signSlackRequest, slashCommandBody } from '@dmp-bot/sim/slack-signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/bot-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -31,6 +32,7 @@ const exited = (child: ChildProcess) =>
 
 async function waitForHealth(
   port: number,
+  out?: () => string,
   ms = 15_000,
 ): Promise<{ status: string; components: Record<string, string> }> {
   const until = Date.now() + ms;
@@ -41,7 +43,7 @@ async function waitForHealth(
     } catch {
       // not up yet
     }
-    if (Date.now() > until) throw new Error('no /health in time');
+    if (Date.now() > until) throw new Error(`no /health in time; the bot said:\n${out?.().slice(-2_000) ?? ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -59,7 +61,7 @@ describe('the bot process', () => {
   });
 
   it('answers /health in HTTP mode, creates its tables in an empty database, and drains on SIGTERM with exit 0', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const { child, out } = start({
       SLACK_BOT_TOKEN: 'xoxb-life-1234',
       SLACK_SIGNING_SECRET: 'life-secret',
@@ -68,7 +70,7 @@ describe('the bot process', () => {
       BOT_DATABASE_URL: store.url,
     });
     const code = exited(child);
-    const health = await waitForHealth(port);
+    const health = await waitForHealth(port, out);
     expect(health.status).toBe('healthy');
     expect(health.components.slack).toBe('http');
     const tables = await store.client.query(
@@ -84,7 +86,7 @@ describe('the bot process', () => {
   }, 30_000);
 
   it("keeps running and answering commands when Slack's API is unreachable at start-up", async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const { child } = start({
       SLACK_BOT_TOKEN: 'xoxb-offline',
       SLACK_SIGNING_SECRET: 'offline-secret',
@@ -111,7 +113,7 @@ describe('the bot process', () => {
   it('on SIGTERM finishes a slow command whose answer is still coming, then exits 0', async () => {
     const api = await startPlatformApiFake();
     api.setFault('hang');
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const { child } = start({
       SLACK_BOT_TOKEN: 'xoxb-drain',
       SLACK_SIGNING_SECRET: 'drain-secret',
