@@ -25,7 +25,7 @@ export async function walkModal(
   print: (t: string) => void,
 ): Promise<void> {
   const names = ws.names;
-  const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text, names) : t.text) : '');
+  const textIn = (t: Text | undefined) => textOf(t, names);
   let modal = first;
   let values: Values = {};
   let only: Set<string> | undefined;
@@ -33,7 +33,7 @@ export async function walkModal(
     const view = modal.view;
     const blocks = (view.blocks as Array<Record<string, unknown>> | undefined) ?? [];
     if (!only) {
-      print(`── ${textOf(view.title as Text)} ──`);
+      print(`── ${textIn(view.title as Text)} ──`);
       const info = blocks.filter((b) => b.type !== 'input') as unknown as KnownBlock[];
       if (info.length) print(renderBlocks(info, '', () => 0, names).text);
     }
@@ -89,14 +89,14 @@ async function askField(
   const el = block.element;
   if (el.type === 'external_select' || el.type === 'multi_external_select')
     return askExternal(block, reader, print, names, search);
-  const textOf = (t: Text | undefined) => (t ? (t.type === 'mrkdwn' ? plain(t.text, names) : t.text) : '');
+  const textIn = (t: Text | undefined) => textOf(t, names);
   // A user menu: the workspace's people as numbered options, picked like a select's.
   const userMenu = el.type === 'users_select' || el.type === 'multi_users_select';
   const people: Option[] = names
     .users()
     .map((u) => ({ text: { type: 'plain_text', text: `@${u.name}` }, value: u.id }));
-  const label = `${textOf(block.label)}${block.optional ? ' (optional)' : ''}`;
-  if (block.hint) print(`  (${textOf(block.hint)})`);
+  const label = `${textIn(block.label)}${block.optional ? ' (optional)' : ''}`;
+  if (block.hint) print(`  (${textIn(block.hint)})`);
   for (;;) {
     if (
       userMenu ||
@@ -111,14 +111,14 @@ async function askField(
             (el.option_groups as Array<{ options: Option[] }> | undefined)?.flatMap((g) => g.options) ??
             []) as Option[]);
       print(`  ${label}:`);
-      for (const [i, o] of options.entries()) print(`    ${i + 1}. ${textOf(o.text)}`);
+      for (const [i, o] of options.entries()) print(`    ${i + 1}. ${textIn(o.text)}`);
       const multi = el.type === 'checkboxes' || el.type === 'multi_static_select' || el.type === 'multi_users_select';
       const initial = userMenu
         ? people.find((p) => p.value === el.initial_user)
         : ((el.initial_option as Option | undefined) ?? undefined);
       const raw = (
         await reader.next(
-          `  ${multi ? 'numbers, comma-separated' : 'number'}${initial ? ` [${textOf(initial.text)}]` : ''}: `,
+          `  ${multi ? 'numbers, comma-separated' : 'number'}${initial ? ` [${textIn(initial.text)}]` : ''}: `,
           { noHistory: true },
         )
       )?.trim();

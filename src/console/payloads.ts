@@ -53,6 +53,21 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
   };
 }
 
+/** The view as Slack sends it back with a submission or a suggestion request: the bot's own fields and Slack's. */
+function viewEnvelope<V extends { id: string }>(view: V): V & Record<string, unknown> {
+  return {
+    ...view,
+    team_id: CONSOLE_TEAM,
+    type: 'modal',
+    hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+    title: { type: 'plain_text', text: 'dmp' },
+    root_view_id: view.id,
+    app_id: APP_ID,
+    external_id: '',
+    bot_id: 'B0DMPBOT1',
+  };
+}
+
 export interface ViewSubmissionInput {
   user: { id: string; name: string };
   view: { id: string; callback_id: string; private_metadata: string; state: unknown; blocks: unknown[] };
@@ -66,17 +81,7 @@ export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string
     api_app_id: APP_ID,
     token: 'console',
     trigger_id: newTriggerId(),
-    view: {
-      ...input.view,
-      team_id: CONSOLE_TEAM,
-      type: 'modal',
-      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
-      title: { type: 'plain_text', text: 'dmp' },
-      root_view_id: input.view.id,
-      app_id: APP_ID,
-      external_id: '',
-      bot_id: 'B0DMPBOT1',
-    },
+    view: viewEnvelope(input.view),
     response_urls: [],
     is_enterprise_install: false,
   };
@@ -105,17 +110,6 @@ export function blockSuggestionPayload(input: BlockSuggestionInput): Record<stri
     team,
     enterprise: null,
     is_enterprise_install: false,
-    view: {
-      ...input.view,
-      team_id: CONSOLE_TEAM,
-      type: 'modal',
-      state: { values: {} },
-      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
-      title: { type: 'plain_text', text: 'dmp' },
-      root_view_id: input.view.id,
-      app_id: APP_ID,
-      external_id: '',
-      bot_id: 'B0DMPBOT1',
-    },
+    view: viewEnvelope({ ...input.view, state: { values: {} } }),
   };
 }
