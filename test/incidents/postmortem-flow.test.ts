@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type KubeFake, seedPlatform, startKubeFake } from '@dmp-bot/sim/k8s-fake';
 import type { SlackMessage } from '@dmp-bot/sim/slack-fake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartDataOf } from '../helpers/png.js';
 import { createTestRedis, REDIS_URL, seedWorkers, type TestRedis } from '../helpers/redis.js';
 import {
   ALICE,
@@ -22,22 +23,6 @@ import {
   startWorld,
   type World,
 } from './world.js';
-
-/** The JSON a PNG carries in its `dmp-chart-data` tEXt chunk. */
-function chartDataOf(png: Buffer): unknown {
-  for (let at = 8; at < png.length; ) {
-    const len = png.readUInt32BE(at);
-    const type = png.subarray(at + 4, at + 8).toString('latin1');
-    const body = png.subarray(at + 8, at + 8 + len);
-    if (type === 'tEXt') {
-      const zero = body.indexOf(0);
-      if (body.subarray(0, zero).toString('latin1') === 'dmp-chart-data')
-        return JSON.parse(body.subarray(zero + 1).toString('latin1'));
-    }
-    at += 12 + len;
-  }
-  throw new Error('no chart data in the PNG');
-}
 
 const stamp = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
 

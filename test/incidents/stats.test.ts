@@ -5,23 +5,8 @@
 import type { KnownBlock } from '@slack/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBlocks } from '../../src/console/render.js';
+import { chartDataOf } from '../helpers/png.js';
 import { event, eventually, page, settled, startWorld, type World } from './world.js';
-
-/** The JSON a PNG carries in its `dmp-chart-data` tEXt chunk. */
-function chartDataOf(png: Buffer): unknown {
-  for (let at = 8; at < png.length; ) {
-    const len = png.readUInt32BE(at);
-    const type = png.subarray(at + 4, at + 8).toString('latin1');
-    const body = png.subarray(at + 8, at + 8 + len);
-    if (type === 'tEXt') {
-      const zero = body.indexOf(0);
-      if (body.subarray(0, zero).toString('latin1') === 'dmp-chart-data')
-        return JSON.parse(body.subarray(zero + 1).toString('latin1'));
-    }
-    at += 12 + len;
-  }
-  throw new Error('no chart data in the PNG');
-}
 
 const DANA_PD = { id: 'PDMPUSR1', summary: 'Dana On-Call' };
 const S = 1000;
