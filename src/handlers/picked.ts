@@ -1,5 +1,5 @@
 // One parse of what a Bolt block action carries, for every listener: the value picked (a button's
-// value, a select's option, a users select's user, ticked checkboxes), an incident option's two
+// value, a select's option, a users select's user, a date picked, ticked checkboxes), an incident option's two
 // halves (`<incident>|<choice>`), and the values of a message's or a view's inputs (`state.values`).
 import { parseOptionValue } from '../blocks/incident-ids.js';
 
@@ -10,10 +10,11 @@ interface ActionLike {
   selected_option?: { value?: string } | null;
   selected_options?: Array<{ value?: string }> | null;
   selected_user?: string | null;
+  selected_date?: string | null;
 }
 
 export interface Picked {
-  /** The button's value, the option picked or the user picked; undefined when empty. */
+  /** The button's value, the option, user or date picked; undefined when empty. */
   value?: string;
   /** Every option ticked (checkboxes, multi-selects), empty ones left out. */
   values: string[];
@@ -23,7 +24,8 @@ export interface Picked {
 }
 
 export function pickedOf(action: ActionLike | undefined): Picked {
-  const value = action?.selected_option?.value ?? action?.selected_user ?? action?.value ?? undefined;
+  const value =
+    action?.selected_option?.value ?? action?.selected_user ?? action?.selected_date ?? action?.value ?? undefined;
   const option = action?.selected_option?.value ? parseOptionValue(action.selected_option.value) : undefined;
   return {
     ...(value ? { value } : {}),

@@ -12,14 +12,10 @@ import { UserError } from '../../errors.js';
 import { addFollowup } from '../../followups/add.js';
 import { followupsConfigured } from '../../followups/store.js';
 import { getIncident } from '../../incidents/store.js';
+import { inputOf } from '../picked.js';
 import { actingPerson, assertFromIncidentPost, incidentOf, runIncidentAction, slackUser } from './incident-common.js';
 
 const NOT_CONFIGURED = 'Follow-ups are not configured here (GITHUB_TOKEN and FOLLOWUP_REPO), so nothing can be added.';
-
-type Values = Record<
-  string,
-  Record<string, { value?: string | null; selected_user?: string | null; selected_date?: string | null }>
->;
 
 const form = z.object({
   incidentId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
@@ -71,12 +67,12 @@ export function register(app: App, deps: Deps): void {
   });
 
   app.view(FOLLOWUP_VIEW, async ({ ack, body, view, client }) => {
-    const values = view.state.values as Values;
+    const values = view.state.values;
     const raw = {
       incidentId: view.private_metadata,
-      title: values[FU_TITLE]?.[FU_TITLE]?.value ?? '',
-      owner: values[FU_OWNER]?.[FU_OWNER]?.selected_user ?? undefined,
-      dueOn: values[FU_DUE]?.[FU_DUE]?.selected_date ?? undefined,
+      title: inputOf(values, FU_TITLE, FU_TITLE)?.value ?? '',
+      owner: inputOf(values, FU_OWNER, FU_OWNER)?.value,
+      dueOn: inputOf(values, FU_DUE, FU_DUE)?.value,
     };
     const parsed = form.safeParse(raw);
     if (!parsed.success) {
